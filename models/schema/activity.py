@@ -1,0 +1,82 @@
+"""Notes, SMS, emails and the timeline that orders them (C7)."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Note(Model):
+    """A note on a client, lead, deal or call."""
+
+    id = fields.IntField(primary_key=True)
+    text = fields.TextField()
+    author = fields.ForeignKeyField("crm.User", related_name="notes", null=True, on_delete=fields.SET_NULL)
+    client = fields.ForeignKeyField("crm.Client", related_name="notes", null=True, on_delete=fields.CASCADE)
+    lead = fields.ForeignKeyField("crm.Lead", related_name="notes", null=True, on_delete=fields.CASCADE)
+    deal = fields.ForeignKeyField("crm.Deal", related_name="notes", null=True, on_delete=fields.CASCADE)
+    call = fields.ForeignKeyField("crm.Call", related_name="notes", null=True, on_delete=fields.CASCADE)
+    created_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "note"
+        indexes = (("client_id",), ("lead_id",), ("deal_id",), ("call_id",))
+
+
+class Sms(Model):
+    """An SMS sent or received."""
+
+    id = fields.IntField(primary_key=True)
+    direction = fields.CharField(max_length=3)  # in|out
+    number = fields.CharField(max_length=32)
+    text = fields.TextField()
+    status = fields.CharField(max_length=12, default="queued")  # queued|sent|delivered|failed|received
+    error = fields.CharField(max_length=255, default="")
+    gateway_ref = fields.CharField(max_length=100, default="", db_index=True)
+    user = fields.ForeignKeyField("crm.User", related_name="sms", null=True, on_delete=fields.SET_NULL)
+    client = fields.ForeignKeyField("crm.Client", related_name="sms", null=True, on_delete=fields.SET_NULL)
+    lead = fields.ForeignKeyField("crm.Lead", related_name="sms", null=True, on_delete=fields.SET_NULL)
+    created_at = fields.DatetimeField(db_index=True)
+    sent_at = fields.DatetimeField(null=True)
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "sms"
+
+
+class EmailMessage(Model):
+    """An email sent or received."""
+
+    id = fields.IntField(primary_key=True)
+    direction = fields.CharField(max_length=3)  # in|out
+    message_id = fields.CharField(max_length=255, default="", db_index=True)
+    sender = fields.CharField(max_length=255)
+    recipients = fields.TextField(default="")
+    subject = fields.CharField(max_length=500, default="")
+    body = fields.TextField(default="")
+    user = fields.ForeignKeyField("crm.User", related_name="emails_sent", null=True, on_delete=fields.SET_NULL)
+    client = fields.ForeignKeyField("crm.Client", related_name="email_messages", null=True, on_delete=fields.SET_NULL)
+    lead = fields.ForeignKeyField("crm.Lead", related_name="email_messages", null=True, on_delete=fields.SET_NULL)
+    created_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "email_message"
+
+
+class TimelineEntry(Model):
+    """One event on a client's or lead's timeline, in time order.
+
+    Denormalised on purpose: the card shows it with one indexed query.
+    When a lead converts, its entries are re-pointed at the new client.
+    """
+
+    id = fields.IntField(primary_key=True)
+    client = fields.ForeignKeyField("crm.Client", related_name="timeline", null=True, on_delete=fields.CASCADE)
+    lead = fields.ForeignKeyField("crm.Lead", related_name="timeline", null=True, on_delete=fields.CASCADE)
+    kind = fields.CharField(max_length=20)  # call|note|task|deal|email|sms|lead|converted
+    ref_id = fields.IntField(null=True)
+    summary = fields.CharField(max_length=500, default="")
+    user = fields.ForeignKeyField("crm.User", related_name="timeline", null=True, on_delete=fields.SET_NULL)
+    at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "timeline_entry"
+        indexes = (("client_id", "at"), ("lead_id", "at"))

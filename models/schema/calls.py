@@ -1,0 +1,36 @@
+"""Calls as recorded from the PBX (L1)."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Call(Model):
+    """One call, keyed by the PBX's Linkedid."""
+
+    id = fields.IntField(primary_key=True)
+    linkedid = fields.CharField(max_length=64, null=True, unique=True)
+    action_id = fields.CharField(max_length=64, null=True, db_index=True)
+    direction = fields.CharField(max_length=10)  # in|out|internal
+    from_number = fields.CharField(max_length=64, default="")
+    to_number = fields.CharField(max_length=64, default="")
+    peer_e164 = fields.CharField(max_length=20, null=True, db_index=True)
+    did = fields.CharField(max_length=64, default="")
+    agent = fields.ForeignKeyField("crm.User", related_name="calls", null=True, on_delete=fields.SET_NULL)
+    agent_extension = fields.CharField(max_length=20, default="")
+    client = fields.ForeignKeyField("crm.Client", related_name="calls", null=True, on_delete=fields.SET_NULL)
+    lead = fields.ForeignKeyField("crm.Lead", related_name="calls", null=True, on_delete=fields.SET_NULL)
+    result = fields.CharField(max_length=12, db_index=True)  # answered|missed|busy|failed|no_answer
+    started_at = fields.DatetimeField(db_index=True)
+    answered_at = fields.DatetimeField(null=True)
+    ended_at = fields.DatetimeField(null=True)
+    wait_seconds = fields.IntField(default=0)
+    talk_seconds = fields.IntField(default=0)
+    hangup_cause = fields.IntField(null=True)
+    recording_path = fields.CharField(max_length=500, default="")
+    transcript = fields.TextField(default="")
+    transfers: list = fields.JSONField(default=list)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "call"
+        indexes = (("agent_id", "started_at"), ("client_id",), ("lead_id",))

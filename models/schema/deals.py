@@ -1,0 +1,48 @@
+"""Deals and their history (A1-A4)."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Deal(Model):
+    """A sale to a client, moving along the funnel."""
+
+    id = fields.IntField(primary_key=True)
+    title = fields.CharField(max_length=200)
+    client = fields.ForeignKeyField("crm.Client", related_name="deals", on_delete=fields.CASCADE)
+    responsible = fields.ForeignKeyField(
+        "crm.User", related_name="deals", null=True, on_delete=fields.SET_NULL
+    )
+    status = fields.CharField(max_length=20, default="new", db_index=True)
+    amount = fields.DecimalField(max_digits=14, decimal_places=2, default=0)
+    currency = fields.CharField(max_length=3, default="EUR")
+    source_tag = fields.ForeignKeyField(
+        "crm.SourceTag", related_name="deals", null=True, on_delete=fields.SET_NULL
+    )
+    position = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    closed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "deal"
+        indexes = (("client_id",), ("responsible_id", "status"))
+
+
+class DealHistory(Model):
+    """One entry of a deal's activity history (A4)."""
+
+    id = fields.IntField(primary_key=True)
+    deal = fields.ForeignKeyField("crm.Deal", related_name="history", on_delete=fields.CASCADE)
+    user = fields.ForeignKeyField(
+        "crm.User", related_name="deal_history", null=True, on_delete=fields.SET_NULL
+    )
+    kind = fields.CharField(max_length=20)  # created|status|amount|edited|note
+    from_status = fields.CharField(max_length=20, default="")
+    to_status = fields.CharField(max_length=20, default="")
+    detail: dict = fields.JSONField(default=dict)
+    at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "deal_history"
+        indexes = (("deal_id", "at"),)

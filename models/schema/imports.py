@@ -1,0 +1,45 @@
+"""Import batches and what each changed, so that one can be cancelled (C9)."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class ImportBatch(Model):
+    """One import of a file."""
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharField(max_length=10, default="clients")  # clients|leads
+    file_name = fields.CharField(max_length=255)
+    status = fields.CharField(max_length=12, default="pending")  # pending|running|done|failed|cancelled
+    user = fields.ForeignKeyField("crm.User", related_name="imports", null=True, on_delete=fields.SET_NULL)
+    mapping: dict = fields.JSONField(default=dict)
+    options: dict = fields.JSONField(default=dict)
+    total_rows = fields.IntField(default=0)
+    processed_rows = fields.IntField(default=0)
+    created_count = fields.IntField(default=0)
+    updated_count = fields.IntField(default=0)
+    skipped_count = fields.IntField(default=0)
+    rejected_count = fields.IntField(default=0)
+    rejected: list = fields.JSONField(default=list)
+    error = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    finished_at = fields.DatetimeField(null=True)
+    cancelled_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "import_batch"
+
+
+class ImportChange(Model):
+    """A row an import created or updated, with the previous values of an update."""
+
+    id = fields.IntField(primary_key=True)
+    batch = fields.ForeignKeyField("crm.ImportBatch", related_name="changes", on_delete=fields.CASCADE)
+    entity = fields.CharField(max_length=10)  # client|lead
+    entity_id = fields.IntField()
+    action = fields.CharField(max_length=10)  # created|updated
+    previous: dict = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "import_change"
+        indexes = (("batch_id",),)

@@ -1,0 +1,45 @@
+"""Leads: prospects not yet clients (E1-E4)."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Lead(Model):
+    """A prospect, unhandled while it has no responsible user."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200, db_index=True)
+    company_name = fields.CharField(max_length=200, default="")
+    status = fields.CharField(max_length=20, default="open", db_index=True)  # open|converted|closed
+    source = fields.CharField(max_length=20, default="manual")  # manual|call|import|sms|email|api|webhook
+    source_tag = fields.ForeignKeyField(
+        "crm.SourceTag", related_name="leads", null=True, on_delete=fields.SET_NULL
+    )
+    utm_source = fields.CharField(max_length=100, default="")
+    utm_medium = fields.CharField(max_length=100, default="")
+    utm_campaign = fields.CharField(max_length=100, default="")
+    utm_term = fields.CharField(max_length=100, default="")
+    utm_content = fields.CharField(max_length=100, default="")
+    responsible = fields.ForeignKeyField(
+        "crm.User", related_name="leads", null=True, on_delete=fields.SET_NULL
+    )
+    created_by = fields.ForeignKeyField(
+        "crm.User", related_name="leads_created", null=True, on_delete=fields.SET_NULL
+    )
+    converted_client = fields.ForeignKeyField(
+        "crm.Client", related_name="from_leads", null=True, on_delete=fields.SET_NULL
+    )
+    converted_at = fields.DatetimeField(null=True)
+    import_batch = fields.ForeignKeyField(
+        "crm.ImportBatch", related_name="leads", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "lead"
+        indexes = (("responsible_id", "status"),)
+
+    @property
+    def is_unhandled(self) -> bool:
+        return self.responsible_id is None  # type: ignore[attr-defined]

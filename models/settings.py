@@ -1,0 +1,92 @@
+"""The typed settings object (S3).
+
+Plain data, loaded and validated by ``daemon.config`` and passed explicitly to
+every part of the product. Secrets are ``SecretStr``: they print as ``**********``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite://data/centralita.sqlite3"
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
+            raise ValueError("expected a URL starting with sqlite://, postgres:// or postgresql://")
+        return value.replace("postgresql://", "postgres://", 1)
+
+
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    public_url: str = ""
+    secret_key: SecretStr = SecretStr("")
+    secure_cookies: bool = False
+    session_hours: int = Field(12, ge=1, le=24 * 90)
+    max_upload_mb: int = Field(20, ge=1, le=2048)
+    login_attempts_per_minute: int = Field(10, ge=1)
+
+
+class AmiSettings(_Section):
+    host: str = ""
+    port: int = Field(5038, ge=1, le=65535)
+    username: str = ""
+    secret: SecretStr = SecretStr("")
+    agent_channel: str = "PJSIP/{extension}"
+    outbound_context: str = "from-internal"
+    originate_timeout: int = Field(30, ge=5, le=300)
+    action_timeout: float = Field(10.0, gt=0)
+    ping_interval: float = Field(20.0, gt=0)
+    reconnect_max_delay: float = Field(60.0, gt=0)
+    recordings_dir: str = ""
+    simulator_port: int = Field(0, ge=0, le=65535)
+    simulator_demo: bool = True
+
+    @field_validator("agent_channel")
+    @classmethod
+    def _has_extension(cls, value: str) -> str:
+        if "{extension}" not in value:
+            raise ValueError("expected a template containing {extension}, e.g. PJSIP/{extension}")
+        return value
+
+
+class TelegramSettings(_Section):
+    token: SecretStr = SecretStr("")
+    api_url: str = "https://api.telegram.org"
+    mode: str = Field("polling", pattern="^(polling|webhook)$")
+    webhook_path: str = "/telegram/webhook"
+    webhook_secret: SecretStr = SecretStr("")
+    messages_per_second: float = Field(25.0, gt=0)
+
+
+class LoggingSettings(_Section):
+    level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+
+class Settings(_Section):
+    """Every configuration key of the product, by section."""
+
+    data_dir: Path = Path("data")
+    database: DatabaseSettings = DatabaseSettings()
+    web: WebSettings = WebSettings()
+    ami: AmiSettings = AmiSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    @property
+    def uses_simulator(self) -> bool:
+        return not self.ami.host
+
+    def redacted(self) -> dict:
+        """The settings as a dict, secrets masked, for printing and logging."""
+        return self.model_dump(mode="json")

@@ -1,0 +1,128 @@
+"""Shared fixtures: a real database (SQLite or PostgreSQL) and a small named world.
+
+The database is chosen by CENTRALITA_TEST_DB: unset or "sqlite" for a SQLite file, or a
+PostgreSQL URL (postgres://postgres@127.0.0.1:5432/test). For PostgreSQL a database of
+its own is created for the session (so parallel runs never collide) and dropped at the end.
+Migrations run once per session; every test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from tortoise import Tortoise, connections
+
+from models import users as user_ops
+from models.clock import FixedClock
+from models.db import close_db, open_db
+from models.hub import Hub
+from models.schema.company import Company, SourceTag, TelephonySettings
+from models.schema.users import User
+
+
+def _pg_admin_dsn(url: str) -> str:
+    return url.replace("postgres://", "postgresql://", 1)
+
+
+@pytest.fixture(scope="session")
+async def db_url(tmp_path_factory):
+    choice = os.environ.get("CENTRALITA_TEST_DB", "sqlite")
+    if choice == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        yield f"sqlite://{path}"
+        return
+    base = choice.rsplit("/", 1)[0]
+    name = f"centralita_t_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = await asyncpg.connect(_pg_admin_dsn(choice))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield f"{base}/{name}"
+    admin = await asyncpg.connect(_pg_admin_dsn(choice))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def database(db_url):
+    await open_db(db_url)
+    yield db_url
+    await close_db()
+
+
+def _tables() -> list[str]:
+    names: set[str] = set()
+    for model in Tortoise.apps["crm"].values():
+        names.add(model._meta.db_table)
+        for field_name in model._meta.m2m_fields:
+            names.add(model._meta.fields_map[field_name].through)
+    return sorted(names)
+
+
+async def truncate_all() -> None:
+    conn = connections.get("default")
+    tables = _tables()
+    if conn.capabilities.dialect == "postgres":
+        quoted = ", ".join(f'"{t}"' for t in tables)
+        await conn.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+    else:
+        script = ["PRAGMA foreign_keys=OFF;"]
+        script += [f'DELETE FROM "{t}";' for t in tables]
+        script += ["DELETE FROM sqlite_sequence;", "PRAGMA foreign_keys=ON;"]
+        await conn.execute_script("\n".join(script))
+
+
+@pytest.fixture
+async def db(database):
+    """An empty, migrated database for one test."""
+    await truncate_all()
+    yield database
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(datetime(2026, 11, 25, 10, 0, tzinfo=UTC))  # a Wednesday
+
+
+@pytest.fixture
+async def hub():
+    h = Hub()
+    yield h
+    await h.close()
+
+
+@dataclass
+class World:
+    """The small named world most tests use."""
+
+    company: Company
+    ana: User  # admin, extension 100
+    luis: User  # agent, extension 101
+    marta: User  # agent, extension 102
+    did_tag: SourceTag  # tracking number 900100200 -> "Google Ads"
+    password: str = "secret-pass-1"
+
+
+@pytest.fixture
+async def world(db) -> World:
+    await user_ops.ensure_standard_groups()
+    company = await Company.create(
+        name="Acme Telecom", default_currency="EUR", extra_currencies=["USD"], default_region="ES"
+    )
+    await TelephonySettings.create()
+    pw = "secret-pass-1"
+    ana = await user_ops.create_user("ana", pw, group_name="Admin", extension="100", full_name="Ana García")
+    luis = await user_ops.create_user("luis", pw, extension="101", full_name="Luis Pérez")
+    marta = await user_ops.create_user("marta", pw, extension="102", full_name="Marta Núñez")
+    for u in (ana, luis, marta):
+        await u.fetch_related("group")
+    tag = await SourceTag.create(name="Google Ads", did="+34900100200")
+    return World(company=company, ana=ana, luis=luis, marta=marta, did_tag=tag, password=pw)
