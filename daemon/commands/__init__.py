@@ -1,0 +1,1 @@
+"""Subcommands of the `centralita` CLI, one module each."""
