@@ -165,3 +165,14 @@ async def create_group(name: str, rights: list[str]) -> Group:
     if await Group.filter(name=name).exists():
         raise Conflict(f"a group named {name!r} exists", field="name")
     return await Group.create(name=name.strip(), rights=sorted(set(rights)))
+
+
+async def list_users(*, active_only: bool = False) -> list[User]:
+    query = User.all().prefetch_related("group").order_by("username")
+    if active_only:
+        query = query.filter(is_active=True)
+    return await query
+
+
+async def find_user(username: str) -> User | None:
+    return await User.get_or_none(username=username).prefetch_related("group")
