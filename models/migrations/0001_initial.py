@@ -86,6 +86,16 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='TelegramLinkGuess',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('chat_id', fields.BigIntField(db_index=True)),
+                ('at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'telegram_link_guess', 'app': 'crm', 'pk_attr': 'id', 'table_description': 'A wrong link code typed in a chat, kept to rate-limit guessing.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='TelephonySettings',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -158,6 +168,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('name', fields.CharField(db_index=True, max_length=200)),
+                ('name_key', fields.CharField(default='', db_index=True, max_length=200)),
                 ('status', fields.CharField(default='active', max_length=20)),
                 ('type', fields.CharField(default='person', max_length=20)),
                 ('company_name', fields.CharField(default='', db_index=True, max_length=200)),
@@ -240,6 +251,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('name', fields.CharField(db_index=True, max_length=200)),
+                ('name_key', fields.CharField(default='', db_index=True, max_length=200)),
                 ('company_name', fields.CharField(default='', max_length=200)),
                 ('status', fields.CharField(default='open', db_index=True, max_length=20)),
                 ('source', fields.CharField(default='manual', max_length=20)),
@@ -419,6 +431,22 @@ class Migration(migrations.Migration):
                 ('used_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'telegram_link_code', 'app': 'crm', 'pk_attr': 'id', 'table_description': 'A one-time code that links a Telegram chat to a user (B1).'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='TelegramMessage',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('linkedid', fields.CharField(max_length=64)),
+                ('user', fields.ForeignKeyField('crm.User', source_field='user_id', db_constraint=True, to_field='id', related_name='telegram_messages', on_delete=OnDelete.CASCADE)),
+                ('chat_id', fields.BigIntField()),
+                ('message_id', fields.BigIntField(null=True)),
+                ('direction', fields.CharField(default='in', max_length=10)),
+                ('card', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('state', fields.CharField(default='ringing', max_length=12)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'telegram_message', 'app': 'crm', 'unique_together': (('linkedid', 'user_id'),), 'indexes': [Index(fields=['chat_id', 'message_id'])], 'pk_attr': 'id', 'table_description': "A call notification in one user's chat."},
             bases=['Model'],
         ),
         ops.CreateModel(

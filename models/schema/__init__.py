@@ -14,4 +14,5 @@ MODEL_MODULES = [
     "models.schema.activity",
     "models.schema.imports",
     "models.schema.outbox",
+    "models.schema.telegram",
 ]
