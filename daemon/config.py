@@ -29,7 +29,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or name == "CENTRALITA_CONFIG":
             continue
-        path = [part.lower() for part in name[len(ENV_PREFIX):].split("__") if part]
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
         if not path:
             continue
         node = result
@@ -66,9 +66,7 @@ def _describe(error: dict[str, Any], source: dict[str, Any]) -> str:
     return f"{key} = {value!r}: {error['msg']}"
 
 
-def load_settings(
-    path: Path | None = None, environ: Mapping[str, str] | None = None
-) -> Settings:
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read, merge and validate the configuration; raise ConfigError naming each bad key."""
     env = os.environ if environ is None else environ
     path = path if path is not None else default_config_path(env)
@@ -92,7 +90,11 @@ def load_settings(
     if not settings.data_dir.is_absolute():
         settings.data_dir = (base / settings.data_dir).resolve()
     url = settings.database.url
-    if url.startswith("sqlite://") and not url.startswith("sqlite:///") and url != "sqlite://:memory:":
-        rel = url[len("sqlite://"):]
+    if (
+        url.startswith("sqlite://")
+        and not url.startswith("sqlite:///")
+        and url != "sqlite://:memory:"
+    ):
+        rel = url[len("sqlite://") :]
         settings.database.url = f"sqlite://{(base / rel).resolve()}"
     return settings

@@ -17,7 +17,9 @@ class Supervisor:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._max_delay = max_delay
 
-    def start(self, name: str, factory: Callable[[], Awaitable[None]], *, restart: bool = True) -> None:
+    def start(
+        self, name: str, factory: Callable[[], Awaitable[None]], *, restart: bool = True
+    ) -> None:
         if name in self._tasks:
             raise ValueError(f"a task named {name!r} is already running")
         self._tasks[name] = asyncio.get_running_loop().create_task(

@@ -30,7 +30,9 @@ class CallRecord:
     recording_path: str = ""
     action_id: str | None = None  # click-to-call request that started it
     rang_extensions: list[str] = field(default_factory=list)
-    transfers: list[dict] = field(default_factory=list)  # [{"from": "101", "to": "102", "kind": "blind"}]
+    transfers: list[dict] = field(
+        default_factory=list
+    )  # [{"from": "101", "to": "102", "kind": "blind"}]
 
     @property
     def peer_number(self) -> str:

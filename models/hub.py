@@ -91,7 +91,9 @@ class Hub:
         if handler is None:
             from models.errors import TelephonyError
 
-            raise TelephonyError(f"nothing handles {type(command).__name__} (is the PBX link running?)")
+            raise TelephonyError(
+                f"nothing handles {type(command).__name__} (is the PBX link running?)"
+            )
         return await handler(command)
 
     async def drain(self) -> None:

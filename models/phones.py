@@ -64,8 +64,10 @@ def tail_range(tail_digits: str) -> tuple[str, str]:
     return rev, rev[:-1] + chr(ord(rev[-1]) + 1)
 
 
-def dial_string(e164: str, *, without_country_prefix: bool, region: str, outbound_prefix: str = "") -> str:
-    """What to dial for a number: national format (G4 'call without country prefix') or international."""
+def dial_string(
+    e164: str, *, without_country_prefix: bool, region: str, outbound_prefix: str = ""
+) -> str:
+    """What to dial: national format (G4 'call without country prefix') or international."""
     number = phonenumbers.parse(e164, None)
     if without_country_prefix and phonenumbers.region_code_for_number(number) == region.upper():
         national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)

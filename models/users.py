@@ -34,7 +34,9 @@ def check_password_strength(password: str) -> str | None:
 async def ensure_standard_groups() -> dict[str, Group]:
     groups = {}
     for name, rights in STANDARD_GROUPS.items():
-        group, _ = await Group.get_or_create(name=name, defaults={"is_standard": True, "rights": rights})
+        group, _ = await Group.get_or_create(
+            name=name, defaults={"is_standard": True, "rights": rights}
+        )
         groups[name] = group
     return groups
 
@@ -72,7 +74,9 @@ async def create_user(
         raise Conflict(f"the username {username!r} is taken", field="username")
     if extension and await User.filter(extension=extension).exists():
         other = await User.get(extension=extension)
-        raise Conflict(f"extension {extension} belongs to {other.username}", field="extension", other=other)
+        raise Conflict(
+            f"extension {extension} belongs to {other.username}", field="extension", other=other
+        )
     return await User.create(
         username=username,
         password_hash=hash_password(password),

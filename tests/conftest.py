@@ -119,7 +119,9 @@ async def world(db) -> World:
     )
     await TelephonySettings.create()
     pw = "secret-pass-1"
-    ana = await user_ops.create_user("ana", pw, group_name="Admin", extension="100", full_name="Ana García")
+    ana = await user_ops.create_user(
+        "ana", pw, group_name="Admin", extension="100", full_name="Ana García"
+    )
     luis = await user_ops.create_user("luis", pw, extension="101", full_name="Luis Pérez")
     marta = await user_ops.create_user("marta", pw, extension="102", full_name="Marta Núñez")
     for u in (ana, luis, marta):

@@ -18,7 +18,7 @@ def ensure_data_dir(settings: Settings) -> None:
     if url.startswith("sqlite://") and url != "sqlite://:memory:":
         from pathlib import Path
 
-        Path(url[len("sqlite://"):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(url[len("sqlite://") :]).parent.mkdir(parents=True, exist_ok=True)
 
 
 def with_db(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:

@@ -59,9 +59,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     extra = [tuple(spec.split(":", 2)) for spec in args.user]
     if interactive:
         while _ask("Add another user? (y/n)", default="n").lower().startswith("y"):
-            extra.append(
-                (_ask("  username"), _ask("  password", secret=True), _ask("  extension"))
-            )
+            extra.append((_ask("  username"), _ask("  password", secret=True), _ask("  extension")))
     for spec in extra:
         if len(spec) != 3:
             print("centralita init: --user takes USERNAME:PASSWORD:EXTENSION", file=sys.stderr)

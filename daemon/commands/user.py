@@ -73,7 +73,9 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
             )
         except CrmError as err:
             return _report(err)
-        print(f"user {user.username!r} added (extension {user.extension or '-'}, group {args.group})")
+        print(
+            f"user {user.username!r} added (extension {user.extension or '-'}, group {args.group})"
+        )
         return 0
 
     return with_db(settings, work)

@@ -1,0 +1,93 @@
+"""Configuration: file < environment precedence, clear errors naming the key, secrets hidden."""
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from daemon.cli import main
+from daemon.config import ConfigError, load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_config_is_valid_and_documents_every_key():
+    settings = load_settings(REPO / "config.toml", environ={})
+    assert settings.web.port == 8080
+    text = (REPO / "config.toml").read_text()
+    for section, values in settings.model_dump().items():
+        if isinstance(values, dict):
+            assert f"[{section}]" in text
+            for key in values:
+                assert f"\n{key} = " in text, f"[{section}] {key} is not in config.toml"
+        else:
+            assert f"\n{section} = " in text
+
+
+def test_environment_overrides_file(tmp_path):
+    path = write(tmp_path, '[web]\nport = 9000\n[ami]\nhost = "pbx.local"\n')
+    settings = load_settings(path, environ={"CENTRALITA_WEB__PORT": "9100"})
+    assert settings.web.port == 9100
+    assert settings.ami.host == "pbx.local"
+    assert not settings.uses_simulator
+
+
+def test_invalid_value_names_key_value_and_expectation(tmp_path):
+    path = write(tmp_path, '[web]\nport = "eighty"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, environ={})
+    message = str(err.value)
+    assert "[web] port" in message and "'eighty'" in message and "integer" in message
+
+
+def test_unknown_key_is_refused(tmp_path):
+    path = write(tmp_path, '[ami]\nhots = "pbx"\n')
+    with pytest.raises(ConfigError, match=r"\[ami\] hots: unknown key"):
+        load_settings(path, environ={})
+
+
+def test_agent_channel_must_contain_extension(tmp_path):
+    path = write(tmp_path, '[ami]\nagent_channel = "PJSIP/100"\n')
+    with pytest.raises(ConfigError, match="agent_channel"):
+        load_settings(path, environ={})
+
+
+def test_broken_toml_is_reported(tmp_path):
+    path = write(tmp_path, "[web\nport = 1\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(path, environ={})
+
+
+def test_cli_exits_2_without_traceback(tmp_path, capsys):
+    path = write(tmp_path, '[database]\nurl = "mysql://x"\n')
+    assert main(["--config", str(path), "config"]) == 2
+    err = capsys.readouterr().err
+    assert "[database] url" in err and "Traceback" not in err
+
+
+def test_secrets_are_redacted_when_printed_and_logged(tmp_path, capsys, caplog):
+    path = write(tmp_path, '[ami]\nsecret = "s3cr3t-ami"\n[telegram]\ntoken = "123:tok-en"\n')
+    assert main(["--config", str(path), "config"]) == 0
+    out = capsys.readouterr().out
+    assert "s3cr3t-ami" not in out and "tok-en" not in out
+    assert json.loads(out)["ami"]["secret"] == "**********"
+    settings = load_settings(path, environ={})
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("t").info("settings %s", settings)
+    assert "s3cr3t-ami" not in caplog.text
+    assert settings.ami.secret.get_secret_value() == "s3cr3t-ami"
+
+
+def test_bad_secret_value_is_not_echoed(tmp_path):
+    path = write(tmp_path, "[ami]\nsecret = 123456789\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, environ={})
+    assert "[ami] secret" in str(err.value)
+    assert "123456789" not in str(err.value)
