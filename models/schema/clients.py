@@ -19,6 +19,8 @@ class Client(Model):
 
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=200, db_index=True)
+    # The name lower-cased without accents, so that a name search is an indexed prefix range.
+    name_key = fields.CharField(max_length=200, default="", db_index=True)
     status = fields.CharField(max_length=20, default="active")  # active|potential|inactive
     type = fields.CharField(max_length=20, default="person")  # person|company
     company_name = fields.CharField(max_length=200, default="", db_index=True)
@@ -64,7 +66,9 @@ class Phone(Model):
     client = fields.ForeignKeyField(
         "crm.Client", related_name="phones", null=True, on_delete=fields.CASCADE
     )
-    lead = fields.ForeignKeyField("crm.Lead", related_name="phones", null=True, on_delete=fields.CASCADE)
+    lead = fields.ForeignKeyField(
+        "crm.Lead", related_name="phones", null=True, on_delete=fields.CASCADE
+    )
 
     class Meta:
         table = "phone"
@@ -80,7 +84,9 @@ class Email(Model):
     client = fields.ForeignKeyField(
         "crm.Client", related_name="emails", null=True, on_delete=fields.CASCADE
     )
-    lead = fields.ForeignKeyField("crm.Lead", related_name="emails", null=True, on_delete=fields.CASCADE)
+    lead = fields.ForeignKeyField(
+        "crm.Lead", related_name="emails", null=True, on_delete=fields.CASCADE
+    )
 
     class Meta:
         table = "email"
@@ -107,7 +113,9 @@ class CustomFieldValue(Model):
     """The value of a custom field for one client or lead, stored as text."""
 
     id = fields.IntField(primary_key=True)
-    field = fields.ForeignKeyField("crm.CustomField", related_name="values", on_delete=fields.CASCADE)
+    field = fields.ForeignKeyField(
+        "crm.CustomField", related_name="values", on_delete=fields.CASCADE
+    )
     client = fields.ForeignKeyField(
         "crm.Client", related_name="custom_values", null=True, on_delete=fields.CASCADE
     )

@@ -9,9 +9,13 @@ class Lead(Model):
 
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=200, db_index=True)
+    # The name lower-cased without accents, so that a name search is an indexed prefix range.
+    name_key = fields.CharField(max_length=200, default="", db_index=True)
     company_name = fields.CharField(max_length=200, default="")
     status = fields.CharField(max_length=20, default="open", db_index=True)  # open|converted|closed
-    source = fields.CharField(max_length=20, default="manual")  # manual|call|import|sms|email|api|webhook
+    source = fields.CharField(
+        max_length=20, default="manual"
+    )  # manual|call|import|sms|email|api|webhook
     source_tag = fields.ForeignKeyField(
         "crm.SourceTag", related_name="leads", null=True, on_delete=fields.SET_NULL
     )
