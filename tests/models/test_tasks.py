@@ -1,0 +1,125 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from models import tasks as task_ops
+from models.clients import ClientInput, create_client
+from models.errors import PermissionDenied, ValidationFailed
+from models.tasks import TaskInput
+from models.timeline import client_timeline
+from models.users import create_group, create_user
+
+NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+async def test_task_for_oneself_and_for_a_colleague(world, clock):
+    client = await create_client(world.luis, ClientInput(name="Pedro"), clock=clock)
+    own = await task_ops.create_task(
+        world.luis,
+        TaskInput(title="Call Pedro back", due_at=NOON, kind="call", client_id=client.id),
+        clock=clock,
+    )
+    shared = await task_ops.create_task(
+        world.luis,
+        TaskInput(
+            title="Demo", due_at=NOON, kind="video", assignee_ids=[world.luis.id, world.marta.id]
+        ),
+        clock=clock,
+    )
+    rows, total = await task_ops.list_tasks(world.marta, clock=clock)
+    assert [t.id for t in rows] == [shared.id] and total == 1
+    rows, _ = await task_ops.list_tasks(world.luis, clock=clock)
+    assert {t.id for t in rows} == {own.id, shared.id}
+    assert "task" in [e.kind for e in await client_timeline(world.luis, client.id)]
+
+
+async def test_task_for_another_user_needs_the_right(world, clock):
+    group = await create_group("Juniors", [])
+    junior = await create_user("pepe", "long-password", group_name="Juniors")
+    await junior.fetch_related("group")
+    assert group.rights == []
+    with pytest.raises(PermissionDenied):
+        await task_ops.create_task(
+            junior,
+            TaskInput(title="For Luis", due_at=NOON, assignee_ids=[world.luis.id]),
+            clock=clock,
+        )
+    mine = await task_ops.create_task(junior, TaskInput(title="Mine", due_at=NOON), clock=clock)
+    with pytest.raises(PermissionDenied):
+        await task_ops.get_task(world.luis, mine.id)
+
+
+async def test_bad_task_input_names_the_fields(world, clock):
+    with pytest.raises(ValidationFailed) as err:
+        await task_ops.create_task(
+            world.luis, TaskInput(title="", due_at=NOON, kind="fax"), clock=clock
+        )
+    assert {"title", "kind"} <= set(err.value.fields)
+    with pytest.raises(ValidationFailed) as err:
+        await task_ops.create_task(
+            world.luis, TaskInput(title="SMS", due_at=NOON, kind="sms"), clock=clock
+        )
+    assert "sms_text" in err.value.fields
+
+
+async def test_overdue_complete_reopen_reschedule(world, clock):
+    task = await task_ops.create_task(
+        world.luis, TaskInput(title="Send offer", due_at=NOON), clock=clock
+    )
+    rows, _ = await task_ops.list_tasks(world.luis, status="overdue", clock=clock)
+    assert rows == []
+    clock.advance(hours=3)  # 13:00 -> past due
+    rows, _ = await task_ops.list_tasks(world.luis, status="overdue", clock=clock)
+    assert [t.id for t in rows] == [task.id] and task_ops.is_overdue(rows[0], clock.now())
+    await task_ops.complete_task(world.luis, task.id, clock=clock)
+    assert (await task_ops.list_tasks(world.luis, status="overdue", clock=clock))[0] == []
+    done, _ = await task_ops.list_tasks(world.luis, status="done", clock=clock)
+    assert [t.id for t in done] == [task.id] and done[0].done_by_id == world.luis.id
+    await task_ops.reopen_task(world.luis, task.id)
+    await task_ops.reschedule_task(world.luis, task.id, clock.now() + timedelta(days=1))
+    assert (await task_ops.list_tasks(world.luis, status="overdue", clock=clock))[0] == []
+
+
+async def test_calendar_admin_sees_everyone_agents_only_themselves(world, clock):
+    day = datetime(2026, 11, 25, tzinfo=UTC)
+    luis_task = await task_ops.create_task(
+        world.luis, TaskInput(title="L", due_at=NOON), clock=clock
+    )
+    marta_task = await task_ops.create_task(
+        world.marta, TaskInput(title="M", due_at=NOON), clock=clock
+    )
+    await task_ops.create_task(
+        world.marta, TaskInput(title="Tomorrow", due_at=NOON + timedelta(days=1)), clock=clock
+    )
+    everyone = await task_ops.tasks_for_calendar(world.ana, day, day + timedelta(days=1))
+    assert {t.id for t in everyone} == {luis_task.id, marta_task.id}
+    only_marta = await task_ops.tasks_for_calendar(
+        world.ana, day, day + timedelta(days=1), user_ids=[world.marta.id]
+    )
+    assert [t.id for t in only_marta] == [marta_task.id]
+    own = await task_ops.tasks_for_calendar(world.luis, day, day + timedelta(days=1))
+    assert [t.id for t in own] == [luis_task.id]
+    with pytest.raises(PermissionDenied):
+        await task_ops.tasks_for_calendar(
+            world.luis, day, day + timedelta(days=1), [world.marta.id]
+        )
+    with pytest.raises(PermissionDenied):
+        await task_ops.list_tasks(world.luis, scope="all")
+
+
+async def test_reminders_come_once_before_the_due_time(world, clock):
+    task = await task_ops.create_task(
+        world.luis, TaskInput(title="Call", due_at=NOON, remind_minutes_before=15), clock=clock
+    )
+    await task_ops.create_task(world.luis, TaskInput(title="No reminder", due_at=NOON), clock=clock)
+    assert await task_ops.due_reminders(clock) == []  # 10:00
+    clock.set(NOON - timedelta(minutes=15))
+    due = await task_ops.due_reminders(clock)
+    assert [t.id for t in due] == [task.id]
+    assert [a.id for a in due[0].assignees] == [world.luis.id]
+    assert await task_ops.mark_reminded([task.id], clock) == 1
+    assert await task_ops.due_reminders(clock) == []
+    # Moving the task re-arms its reminder.
+    await task_ops.reschedule_task(world.luis, task.id, NOON + timedelta(hours=1))
+    clock.set(NOON + timedelta(minutes=50))
+    assert [t.id for t in await task_ops.due_reminders(clock)] == [task.id]
