@@ -1,0 +1,278 @@
+"""Telephony commands carried out over AMI: click-to-call (L5), transfer (L4) and hang-up.
+
+``TelephonyCommands.register(hub)`` makes it the handler of ClickToCall, TransferCall and
+HangupCall. Feed it the link's events (``on_event``/``on_resync``, next to the calls service):
+it follows each click-to-call through its OriginateResponse and Dial events and publishes
+ClickToCallProgress (ringing_agent, dialing, connected, failed with a reason).
+
+Click-to-call is the external-softphone flow: Originate rings the agent's extension
+(``[ami] agent_channel``), and once the agent answers, the PBX dials the client's number in
+``[ami] outbound_context``. The request id is the Originate's ActionID and the value of the
+inherited channel variable ``__CENTRALITA_REQ`` (the double underscore makes every leg
+carry it), so the recorded call can be matched to the request.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from daemon.ami.directory import ChannelDirectory
+from models import users as user_ops
+from models.errors import TelephonyError
+from models.events import ClickToCall, ClickToCallProgress, HangupCall, TransferCall
+from models.hub import Hub
+from models.phones import dial_string, parse_phone
+from models.settings import AmiSettings
+
+logger = logging.getLogger(__name__)
+
+REQUEST_VARIABLE = "CENTRALITA_REQ"
+_INTERNAL = re.compile(r"^[0-9*#]{2,6}$")
+# OriginateResponse Reason codes (Asterisk's AST_CONTROL_* values).
+_AGENT_FAILURE = {
+    0: "the extension {ext} is not reachable (phone offline or unknown extension)",
+    1: "the agent's phone hung up",
+    3: "the agent did not answer extension {ext}",
+    5: "the agent's phone {ext} is busy",
+    8: "the PBX is congested",
+}
+_DIAL_FAILURE = {
+    "BUSY": "the number is busy",
+    "NOANSWER": "nobody answered",
+    "CONGESTION": "the network is congested",
+    "CHANUNAVAIL": "the number is unreachable",
+    "CANCEL": "the call was cancelled",
+}
+_CAUSE_FAILURE = {
+    1: "the number does not exist",
+    17: "the number is busy",
+    34: "the network is congested",
+}
+
+
+class ActionSender(Protocol):
+    async def send_action(self, action: dict[str, Any], *, limit: float | None = None) -> Any: ...
+
+    @property
+    def is_ready(self) -> bool: ...
+
+
+@dataclass
+class _Request:
+    cmd: ClickToCall
+    linkedid: str | None = None
+    agent_channel: str = ""
+    dialed_channel: str = ""
+    stage: str = "requested"
+    dial_status: str = ""
+
+
+class TelephonyCommands:
+    def __init__(self, link: ActionSender, hub: Hub, settings: AmiSettings) -> None:
+        self.link = link
+        self.hub = hub
+        self.settings = settings
+        self.directory = ChannelDirectory(settings.agent_channel)
+        self._requests: dict[str, _Request] = {}
+
+    def register(self, hub: Hub | None = None) -> None:
+        hub = hub or self.hub
+        hub.handle(ClickToCall, self.click_to_call)
+        hub.handle(TransferCall, self.transfer)
+        hub.handle(HangupCall, self.hangup)
+
+    # -- click-to-call ----------------------------------------------------------------
+
+    async def click_to_call(self, cmd: ClickToCall) -> str:
+        """Ask the PBX to ring the agent, then the client. Returns the request id.
+
+        Raises TelephonyError with the reason when the request cannot be carried out.
+        """
+        try:
+            action = await self._originate_action(cmd)
+        except TelephonyError as err:
+            self._progress(cmd, "failed", str(err))
+            raise
+        request = _Request(cmd)
+        self._requests[cmd.request_id] = request  # before sending: events may beat the answer
+        try:
+            answer = await self.link.send_action(action)
+        except TelephonyError as err:
+            self._fail(request, str(err))
+            raise
+        if answer.get("Response") != "Success":
+            reason = f"the PBX refused the call: {answer.get('Message') or answer.get('Response')}"
+            self._fail(request, reason)
+            raise TelephonyError(reason)
+        if request.stage == "requested":
+            request.stage = "ringing_agent"
+            self._progress(cmd, "ringing_agent", linkedid=request.linkedid)
+        logger.info("click-to-call %s: ringing extension %s", cmd.request_id, cmd.extension)
+        return cmd.request_id
+
+    async def _originate_action(self, cmd: ClickToCall) -> dict[str, Any]:
+        if not cmd.extension:
+            raise TelephonyError("you have no extension: ask an admin to set one in your profile")
+        exten = await self._dial_format(cmd.number)
+        if not self.link.is_ready:
+            raise TelephonyError(self._down_reason())
+        return {
+            "Action": "Originate",
+            "ActionID": cmd.request_id,
+            "Channel": self.settings.agent_channel.format(extension=cmd.extension),
+            "Context": self.settings.outbound_context,
+            "Exten": exten,
+            "Priority": "1",
+            "CallerID": f'"{exten}" <{cmd.extension}>',
+            "Timeout": str(self.settings.originate_timeout * 1000),
+            "Async": "true",
+            "Variable": f"__{REQUEST_VARIABLE}={cmd.request_id}",
+        }
+
+    async def _dial_format(self, number: str) -> str:
+        typed = (number or "").strip()
+        if _INTERNAL.match(typed) and await user_ops.user_by_extension(typed) is not None:
+            return typed  # a colleague's extension
+        company = await user_ops.get_company()
+        parsed = parse_phone(typed, company.default_region)
+        if parsed.e164 is None:
+            raise TelephonyError(f"cannot call {typed!r}: it is not a valid phone number")
+        telephony = await user_ops.get_telephony()
+        return dial_string(
+            parsed.e164,
+            without_country_prefix=telephony.is_dial_without_country_prefix,
+            region=company.default_region,
+            outbound_prefix=telephony.outbound_prefix,
+        )
+
+    def _down_reason(self) -> str:
+        if not self.settings.host:
+            return "no PBX is configured ([ami] host is empty)"
+        return f"the PBX at {self.settings.host}:{self.settings.port} is not connected"
+
+    def _progress(
+        self, cmd: ClickToCall, stage: str, reason: str = "", linkedid: str | None = None
+    ) -> None:
+        self.hub.publish(ClickToCallProgress(cmd.request_id, cmd.user_id, stage, reason, linkedid))
+
+    def _fail(self, request: _Request, reason: str) -> None:
+        self._requests.pop(request.cmd.request_id, None)
+        request.stage = "failed"
+        logger.info("click-to-call %s failed: %s", request.cmd.request_id, reason)
+        self._progress(request.cmd, "failed", reason, request.linkedid)
+
+    # -- following the call -----------------------------------------------------------
+
+    async def on_event(self, event: dict[str, str]) -> None:
+        self.directory.on_event(event)
+        if self._requests:
+            self._follow(event)
+
+    async def on_resync(self, snapshot: list[dict[str, str]]) -> None:
+        self.directory.on_resync(snapshot)
+
+    def _follow(self, event: dict[str, str]) -> None:
+        kind = event.get("Event")
+        if kind == "OriginateResponse":
+            request = self._requests.get(event.get("ActionID", ""))
+            if request is not None:
+                self._originate_response(request, event)
+            return
+        if kind == "VarSet" and event.get("Variable", "").lstrip("_") == REQUEST_VARIABLE:
+            request = self._requests.get(event.get("Value", ""))
+            if request is not None and request.linkedid is None:
+                request.linkedid = event.get("Linkedid")
+                request.agent_channel = event.get("Channel", "")
+            return
+        request = self._by_linkedid(event.get("Linkedid", ""))
+        if request is None:
+            return
+        channel = event.get("Channel", "")
+        if kind == "DialBegin" and channel and channel == request.agent_channel:
+            request.dialed_channel = event.get("DestChannel", "")
+        elif kind == "DialEnd" and channel == request.agent_channel and request.dialed_channel:
+            status = event.get("DialStatus", "")
+            if status == "ANSWER":
+                request.stage = "connected"
+                self._progress(request.cmd, "connected", linkedid=request.linkedid)
+            else:
+                request.dial_status = status  # the reason waits for the hang-up cause
+        elif kind == "Hangup":
+            self._hangup(request, channel, event)
+
+    def _originate_response(self, request: _Request, event: dict[str, str]) -> None:
+        if event.get("Response") == "Success":
+            request.agent_channel = request.agent_channel or event.get("Channel", "")
+            request.linkedid = request.linkedid or event.get("Uniqueid")
+            request.stage = "dialing"
+            self._progress(request.cmd, "dialing", linkedid=request.linkedid)
+            return
+        code = int(event.get("Reason") or 0)
+        template = _AGENT_FAILURE.get(code, "the PBX could not ring extension {ext}")
+        self._fail(request, template.format(ext=request.cmd.extension))
+
+    def _hangup(self, request: _Request, channel: str, event: dict[str, str]) -> None:
+        if channel == request.dialed_channel and request.stage != "connected":
+            cause = int(event.get("Cause") or 0)
+            reason = _CAUSE_FAILURE.get(cause) or _DIAL_FAILURE.get(request.dial_status)
+            self._fail(request, reason or "the call could not be connected")
+        elif channel == request.agent_channel:
+            if request.stage == "connected":
+                self._requests.pop(request.cmd.request_id, None)
+            elif request.stage == "dialing":
+                self._fail(request, "the agent hung up before the client answered")
+
+    def _by_linkedid(self, linkedid: str) -> _Request | None:
+        if not linkedid:
+            return None
+        for request in self._requests.values():
+            if request.linkedid == linkedid:
+                return request
+        return None
+
+    # -- transfer and hang-up ---------------------------------------------------------
+
+    async def transfer(self, cmd: TransferCall) -> None:
+        """Blind transfer (L4): the party talking to `extension` is redirected to `to_extension`."""
+        if await user_ops.user_by_extension(cmd.to_extension) is None:
+            raise TelephonyError(f"no active colleague has extension {cmd.to_extension}")
+        leg = self.directory.agent_leg(cmd.linkedid, cmd.extension)
+        if leg is None:
+            raise TelephonyError(f"extension {cmd.extension} is not in this call any more")
+        peer = self.directory.bridged_peer(leg)
+        if peer is None:
+            raise TelephonyError(
+                "the call is not connected yet: transfer it once the client answers"
+            )
+        await self._expect_success(
+            {
+                "Action": "Redirect",
+                "Channel": peer.name,
+                "Context": self.settings.outbound_context,
+                "Exten": cmd.to_extension,
+                "Priority": "1",
+            },
+            "transfer",
+        )
+        logger.info(
+            "call %s: transferred from %s to %s", cmd.linkedid, cmd.extension, cmd.to_extension
+        )
+
+    async def hangup(self, cmd: HangupCall) -> None:
+        leg = self.directory.agent_leg(cmd.linkedid, cmd.extension)
+        if leg is None:
+            raise TelephonyError(f"extension {cmd.extension} is not in this call any more")
+        await self._expect_success(
+            {"Action": "Hangup", "Channel": leg.name, "Cause": "16"}, "hang up"
+        )
+        logger.info("call %s: hung up extension %s's leg", cmd.linkedid, cmd.extension)
+
+    async def _expect_success(self, action: dict[str, Any], what: str) -> None:
+        if not self.link.is_ready:
+            raise TelephonyError(self._down_reason())
+        answer = await self.link.send_action(action)
+        if answer.get("Response") != "Success":
+            raise TelephonyError(f"the PBX could not {what} the call: {answer.get('Message', '')}")
