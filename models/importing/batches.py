@@ -1,0 +1,312 @@
+"""Imports as the user sees them: preview, start, run, report, cancel (C9, E3).
+
+A batch row (ImportBatch) is the import's record: who ran it, the mapping, the counters the
+progress bar shows, the rejected rows, its status. It outlives the process, so "cancel
+import" works after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from tortoise.transactions import in_transaction
+
+from models.clock import Clock, SystemClock
+from models.errors import Conflict, NotFound, ValidationFailed
+from models.importing.cells import cell_text, escape_formula
+from models.importing.changes import entity_model, restore
+from models.importing.engine import DUPLICATE_POLICIES, ImportCounts, ImportEngine, ImportJob
+from models.importing.mapping import (
+    CUSTOM_PREFIX,
+    KINDS,
+    Target,
+    check_mapping,
+    suggest_mapping,
+    targets,
+)
+from models.importing.readers import Table, open_table
+from models.importing.rows import CustomSpec, RowChecker
+from models.permissions import require
+from models.schema.clients import CustomField, Tag
+from models.schema.imports import ImportBatch, ImportChange
+from models.schema.users import User
+from models.users import get_company
+
+logger = logging.getLogger(__name__)
+
+PREVIEW_ROWS = 10
+FINISHED = ("done", "failed")
+
+
+@dataclass(frozen=True)
+class ImportPreview:
+    """The first rows of a file and the suggested mapping, for the mapping form."""
+
+    format: str
+    encoding: str | None
+    delimiter: str | None
+    headers: list[str]
+    rows: list[list[str]]
+    total_rows: int
+    targets: list[Target]
+    suggested: dict[str, str]  # header -> target key ("" = ignore)
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValidationFailed({"kind": f"must be one of: {', '.join(KINDS)}"})
+
+
+async def available_targets(kind: str) -> list[Target]:
+    _check_kind(kind)
+    applies_to = kind[:-1]
+    fields = await CustomField.filter(applies_to=applies_to).order_by("position", "id")
+    return targets(kind, [(f.key, f.label) for f in fields])
+
+
+async def preview_import(path: Path, *, kind: str, max_bytes: int) -> ImportPreview:
+    """Check the file and show its first rows with a suggested mapping (writes nothing)."""
+    _check_kind(kind)
+    table = await asyncio.to_thread(open_table, path, max_bytes=max_bytes)
+    sample = await asyncio.to_thread(_first_rows, table)
+    available = await available_targets(kind)
+    return ImportPreview(
+        format=table.format,
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        headers=table.headers,
+        rows=sample,
+        total_rows=table.total_rows,
+        targets=available,
+        suggested=suggest_mapping(table.headers, available),
+    )
+
+
+def _first_rows(table: Table) -> list[list[str]]:
+    rows = table.rows()
+    try:
+        result: list[list[str]] = []
+        for _, cells in rows:
+            result.append([cell_text(c) for c in cells[: len(table.headers)]])
+            if len(result) >= PREVIEW_ROWS:
+                break
+        return result
+    finally:
+        rows.close()
+
+
+async def _checker(table: Table, kind: str, mapping: dict[str, str]) -> RowChecker:
+    available = await available_targets(kind)
+    columns = check_mapping(mapping, table.headers, available)
+    custom = {
+        f.key: CustomSpec(f.id, f.kind, tuple(f.choices))
+        for f in await CustomField.filter(applies_to=kind[:-1])
+    }
+    users: dict[str, int] = {}
+    for user_id, username, full_name in await User.filter(is_active=True).values_list(
+        "id", "username", "full_name"
+    ):
+        if full_name:
+            users.setdefault(full_name.lower(), user_id)
+        users[username.lower()] = user_id
+    company = await get_company()
+    used_custom = {t[len(CUSTOM_PREFIX) :] for t in columns.values() if t.startswith(CUSTOM_PREFIX)}
+    return RowChecker(
+        table.headers,
+        columns,
+        region=company.default_region,
+        custom={k: v for k, v in custom.items() if k in used_custom},
+        users=users,
+    )
+
+
+def _check_options(kind: str, duplicates: str) -> None:
+    _check_kind(kind)
+    if duplicates not in DUPLICATE_POLICIES:
+        raise ValidationFailed({"duplicates": f"must be one of: {', '.join(DUPLICATE_POLICIES)}"})
+
+
+async def create_import(
+    user: User | None,
+    path: Path,
+    *,
+    kind: str,
+    mapping: dict[str, str],
+    duplicates: str = "skip",
+    file_name: str = "",
+    max_bytes: int,
+) -> ImportBatch:
+    """Check file and mapping and record a pending import; `run_import` then carries it out.
+
+    `user` None is the system (the command line without --user). The importing user becomes
+    the responsible of rows that do not name one.
+    """
+    if user is not None:
+        require(user, "import_export")
+    _check_options(kind, duplicates)
+    table = await asyncio.to_thread(open_table, path, max_bytes=max_bytes)
+    await _checker(table, kind, mapping)  # refuses a bad mapping before anything is recorded
+    return await ImportBatch.create(
+        kind=kind,
+        file_name=(file_name or path.name)[:255],
+        user=user,
+        mapping=mapping,
+        options={"path": str(path), "duplicates": duplicates, "headers": table.headers},
+        total_rows=table.total_rows,
+    )
+
+
+async def run_import(batch_id: int, *, max_bytes: int, clock: Clock | None = None) -> ImportBatch:
+    """Carry out a pending import. A failure is recorded on the batch, whose chunks stay
+    cancellable; a cancelled task records that it was stopped and re-raises."""
+    clock = clock or SystemClock()
+    batch = await get_import(batch_id)
+    if batch.status != "pending":
+        raise Conflict(f"import {batch_id} is {batch.status}, not pending")
+    batch.status = "running"
+    await batch.save(update_fields=["status"])
+    try:
+        table = await asyncio.to_thread(
+            open_table, Path(batch.options["path"]), max_bytes=max_bytes
+        )
+        job = ImportJob(
+            kind=batch.kind,
+            duplicates=batch.options.get("duplicates", "skip"),
+            checker=await _checker(table, batch.kind, batch.mapping),
+            now=clock.now(),
+            batch_id=batch.id,
+            user_id=batch.user_id,  # type: ignore[attr-defined]
+            default_responsible_id=batch.user_id,  # type: ignore[attr-defined]
+        )
+        counts = await ImportEngine(table, job).run()
+    except asyncio.CancelledError:
+        await _finish(batch.id, "failed", clock, error="stopped before the end")
+        raise
+    except ValidationFailed as err:
+        await _finish(batch.id, "failed", clock, error=str(err))
+        return await get_import(batch_id)
+    except Exception as err:
+        logger.exception("import %s failed", batch_id)
+        await _finish(batch.id, "failed", clock, error=f"unexpected error: {err}")
+        return await get_import(batch_id)
+    await _finish(batch.id, "done", clock, counts=counts)
+    logger.info(
+        "import %s done: %s created, %s updated, %s skipped, %s rejected",
+        batch_id,
+        counts.created,
+        counts.updated,
+        counts.skipped,
+        counts.rejected,
+    )
+    return await get_import(batch_id)
+
+
+async def _finish(
+    batch_id: int, status: str, clock: Clock, *, error: str = "", counts: ImportCounts | None = None
+) -> None:
+    values: dict = {"status": status, "finished_at": clock.now(), "error": error[:2000]}
+    if counts is not None:
+        values.update(
+            total_rows=counts.total_rows,
+            processed_rows=counts.processed_rows,
+            created_count=counts.created,
+            updated_count=counts.updated,
+            skipped_count=counts.skipped,
+            rejected_count=counts.rejected,
+            rejected=[
+                {"row": r.row, "column": r.column, "reason": r.reason, "values": list(r.values)}
+                for r in counts.rejections
+            ],
+        )
+    await ImportBatch.filter(id=batch_id).update(**values)
+
+
+async def dry_run_import(
+    path: Path, *, kind: str, mapping: dict[str, str], duplicates: str = "skip", max_bytes: int
+) -> ImportCounts:
+    """What an import would do, without writing anything (not even a batch)."""
+    _check_options(kind, duplicates)
+    table = await asyncio.to_thread(open_table, path, max_bytes=max_bytes)
+    job = ImportJob(
+        kind=kind,
+        duplicates=duplicates,
+        checker=await _checker(table, kind, mapping),
+        now=SystemClock().now(),
+        batch_id=None,
+    )
+    return await ImportEngine(table, job).run()
+
+
+async def get_import(batch_id: int) -> ImportBatch:
+    batch = await ImportBatch.get_or_none(id=batch_id).prefetch_related("user")
+    if batch is None:
+        raise NotFound(f"import {batch_id} not found")
+    return batch
+
+
+async def list_imports(kind: str | None = None, limit: int = 20) -> list[ImportBatch]:
+    query = ImportBatch.all() if kind is None else ImportBatch.filter(kind=kind)
+    return list(await query.order_by("-id").limit(limit).prefetch_related("user"))
+
+
+async def cancel_import(
+    batch_id: int, *, user: User | None = None, clock: Clock | None = None
+) -> ImportBatch:
+    """Undo one import: delete what it created, give updated rows their previous values."""
+    if user is not None:
+        require(user, "import_export")
+    clock = clock or SystemClock()
+    batch = await get_import(batch_id)
+    if batch.status == "cancelled":
+        raise Conflict(f"import {batch_id} is already cancelled")
+    if batch.status not in FINISHED:
+        raise Conflict(f"import {batch_id} is still {batch.status}: stop it first")
+    async with in_transaction():
+        changes = await ImportChange.filter(batch_id=batch_id).order_by("-id")
+        for change in changes:
+            if change.action == "updated":
+                await restore(change)
+        deleted = await entity_model(batch.kind).filter(import_batch_id=batch_id).delete()
+        invented = [c.entity_id for c in changes if c.entity == "tag" and c.action == "created"]
+        if invented:
+            await Tag.filter(id__in=invented, clients=None).delete()
+        batch.status = "cancelled"
+        batch.cancelled_at = clock.now()
+        await batch.save(update_fields=["status", "cancelled_at"])
+    logger.info(
+        "import %s cancelled by %s: %s deleted, %s restored",
+        batch_id,
+        user.username if user else "system",
+        deleted,
+        sum(1 for c in changes if c.action == "updated"),
+    )
+    return batch
+
+
+async def mark_interrupted(clock: Clock | None = None) -> int:
+    """At start-up: imports left running by a stopped process become failed (and cancellable)."""
+    clock = clock or SystemClock()
+    return await ImportBatch.filter(status__in=["pending", "running"]).update(
+        status="failed", error="interrupted by a restart", finished_at=clock.now()
+    )
+
+
+def rejected_rows_csv(batch: ImportBatch) -> str:
+    """The rejected rows as CSV: row number, column, reason, then the row's own values."""
+    headers = list(batch.options.get("headers", []))
+    width = max((len(r.get("values", [])) for r in batch.rejected), default=0)
+    headers += [f"Column {i + 1}" for i in range(len(headers), width)]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["row", "column", "reason", *headers])
+    for r in batch.rejected:
+        # The values come from an untrusted file and are opened in a spreadsheet: escaped.
+        writer.writerow(
+            [r["row"], r["column"], r["reason"], *map(escape_formula, r.get("values", []))]
+        )
+    return out.getvalue()

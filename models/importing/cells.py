@@ -1,0 +1,83 @@
+"""Turning a file's cells into text, and phone cells into numbers without losing digits."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, time, timedelta
+
+from models.importing.readers import Cell
+
+# Past 15 significant digits a spreadsheet number has already been rounded by Excel.
+MAX_EXACT_DIGITS = 15
+_FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def escape_formula(text: str) -> str:
+    """A cell a spreadsheet would run as a formula, made inert with a leading apostrophe."""
+    if text and (text[0] in _FORMULA_STARTS or text[0] in "\t\r"):
+        return "'" + text
+    return text
+
+
+class CellRejected(ValueError):
+    """A cell's value cannot be used for its field; the message is shown to the user."""
+
+
+def cell_text(cell: Cell) -> str:
+    """The text of a non-phone cell: numbers without a spurious ".0", dates as ISO."""
+    if cell is None:
+        return ""
+    if isinstance(cell, str):
+        text = cell.strip()
+        # Our own CSV export escapes formula-looking cells with an apostrophe: undo it.
+        if len(text) > 1 and text[0] == "'" and text[1] in _FORMULA_STARTS:
+            return text[1:]
+        return text
+    if isinstance(cell, bool):
+        return "yes" if cell else "no"
+    if isinstance(cell, float):
+        if math.isfinite(cell) and cell.is_integer() and abs(cell) < 10**MAX_EXACT_DIGITS:
+            return str(int(cell))
+        return repr(cell)
+    if isinstance(cell, datetime):
+        return cell.isoformat(sep=" ")
+    if isinstance(cell, date | time):
+        return cell.isoformat()
+    if isinstance(cell, timedelta):
+        return str(cell)
+    return str(cell)
+
+
+def phone_texts(cell: Cell) -> list[str]:
+    """The numbers typed in a phone cell, as text.
+
+    A spreadsheet may hold a phone as a number (34911234567.0, shown as 3.4911234567E10):
+    its integer digits are the number. A fraction, or more digits than a double keeps exact,
+    means the value was not a phone or was already rounded: refused, never altered.
+    """
+    if cell is None:
+        return []
+    if isinstance(cell, bool) or isinstance(cell, date | time | timedelta):
+        raise CellRejected(f"not a phone number: {cell_text(cell)!r}")
+    if isinstance(cell, int):
+        digits = str(abs(cell))
+        if len(digits) > MAX_EXACT_DIGITS:
+            raise CellRejected(f"{digits} has more than {MAX_EXACT_DIGITS} digits")
+        return [digits]
+    if isinstance(cell, float):
+        if not math.isfinite(cell) or cell < 0:
+            raise CellRejected(f"not a phone number: {cell!r}")
+        if not cell.is_integer():
+            raise CellRejected(
+                f"the cell holds the number {cell!r}, not a phone number (it has a fraction)"
+            )
+        digits = str(int(cell))
+        if len(digits) > MAX_EXACT_DIGITS:
+            raise CellRejected(
+                f"the cell holds {cell!r}: more than {MAX_EXACT_DIGITS} digits, Excel has rounded "
+                "it; format the column as text and type the number again"
+            )
+        return [digits]
+    from models.phones import split_phones
+
+    return split_phones(cell_text(cell))

@@ -1,0 +1,278 @@
+"""What an import writes for one chunk, and how "cancel import" puts things back.
+
+New clients and leads are written in bulk and carry their batch id (`import_batch_id`), so
+cancelling deletes them by that id. An existing client or lead the import updates first gets
+its previous values saved in an ImportChange row, in the same transaction as the update, so
+cancelling restores it even after a restart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.models import Model
+
+from models.contact_details import search_key
+from models.importing.rows import Record
+from models.importing.store import BulkWriter
+from models.schema.activity import TimelineEntry
+from models.schema.clients import Client, CustomFieldValue, Email, Phone, Tag
+from models.schema.imports import ImportChange
+from models.schema.leads import Lead
+
+_SCALARS = {
+    "clients": ("name", "name_key", "status", "type", "company_name", "responsible_id"),
+    "leads": (
+        "name",
+        "name_key",
+        "company_name",
+        "responsible_id",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "utm_term",
+        "utm_content",
+    ),
+}
+_CLIENT_COLUMNS = (
+    "id",
+    "name",
+    "name_key",
+    "status",
+    "type",
+    "company_name",
+    "responsible_id",
+    "created_by_id",
+    "import_batch_id",
+    "created_at",
+    "updated_at",
+)
+_LEAD_COLUMNS = (
+    "id",
+    "name",
+    "name_key",
+    "company_name",
+    "status",
+    "source",
+    "responsible_id",
+    "created_by_id",
+    "import_batch_id",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "created_at",
+    "updated_at",
+)
+_PHONE_COLUMNS = ("typed", "e164", "digits_rev", "is_valid", "position")
+
+
+def entity_model(kind: str) -> type[Model]:
+    return Client if kind == "clients" else Lead
+
+
+def owner_column(kind: str) -> str:
+    return "client_id" if kind == "clients" else "lead_id"
+
+
+async def create_records(
+    writer: BulkWriter,
+    kind: str,
+    records: list[Record],
+    ids: list[int],
+    *,
+    batch_id: int,
+    user_id: int | None,
+    default_responsible_id: int | None,
+    tag_ids: dict[str, int],
+) -> None:
+    """Insert the new clients (or leads) of one chunk with their phones, emails, values, tags."""
+    now = writer.db_value(writer.now)
+    owner = owner_column(kind)
+    entities: list[tuple] = []
+    phones: list[tuple] = []
+    emails: list[tuple] = []
+    values: list[tuple] = []
+    links: list[tuple] = []
+    timeline: list[tuple] = []
+    for entity_id, rec in zip(ids, records, strict=True):
+        responsible = (
+            rec.responsible_id if rec.responsible_id is not None else default_responsible_id
+        )
+        key = search_key(rec.name)[:200]
+        if kind == "clients":
+            entities.append(
+                (
+                    entity_id,
+                    rec.name,
+                    key,
+                    rec.status or "active",
+                    rec.type or "person",
+                    rec.company_name,
+                    responsible,
+                    user_id,
+                    batch_id,
+                    now,
+                    now,
+                )
+            )
+            links.extend((entity_id, tag_ids[t]) for t in rec.tags)
+            summary = f"Client imported: {rec.name}"
+        else:
+            utm = rec.utm
+            entities.append(
+                (
+                    entity_id,
+                    rec.name,
+                    key,
+                    rec.company_name,
+                    "open",
+                    "import",
+                    responsible,
+                    user_id,
+                    batch_id,
+                    utm.get("utm_source", ""),
+                    utm.get("utm_medium", ""),
+                    utm.get("utm_campaign", ""),
+                    utm.get("utm_term", ""),
+                    utm.get("utm_content", ""),
+                    now,
+                    now,
+                )
+            )
+            summary = f"Lead imported: {rec.name}"
+        for position, p in enumerate(rec.phones):
+            phones.append(
+                (p.typed[:64], p.e164, p.digits_rev[:32], p.e164 is not None, position, entity_id)
+            )
+        emails.extend((a, position, entity_id) for position, a in enumerate(rec.emails))
+        values.extend((fid, v, entity_id) for fid, v in rec.custom.items() if v)
+        timeline.append(
+            (
+                "client" if kind == "clients" else "lead",
+                entity_id,
+                summary[:500],
+                user_id,
+                now,
+                entity_id,
+            )
+        )
+    model = entity_model(kind)
+    await writer.insert(model, _CLIENT_COLUMNS if kind == "clients" else _LEAD_COLUMNS, entities)
+    await writer.insert(Phone, (*_PHONE_COLUMNS, owner), phones)
+    await writer.insert(Email, ("address", "position", owner), emails)
+    await writer.insert(CustomFieldValue, ("field_id", "value", owner), values)
+    await writer.insert_plain("client_tag", ("client_id", "tag_id"), links)
+    await writer.insert(
+        TimelineEntry, ("kind", "ref_id", "summary", "user_id", "at", owner), timeline
+    )
+
+
+async def _snapshot(kind: str, entity: Model) -> dict[str, Any]:
+    owner = {owner_column(kind): entity.pk}
+    previous: dict[str, Any] = {name: getattr(entity, name) for name in _SCALARS[kind]}
+    previous["phone_ids"] = await Phone.filter(**owner).values_list("id", flat=True)
+    previous["email_ids"] = await Email.filter(**owner).values_list("id", flat=True)
+    previous["custom"] = {
+        str(fid): value
+        for fid, value in await CustomFieldValue.filter(**owner).values_list("field_id", "value")
+    }
+    if kind == "clients":
+        previous["tag_ids"] = [t.id for t in await entity.tags.all()]  # type: ignore[attr-defined]
+    return previous
+
+
+async def update_record(
+    kind: str,
+    entity_id: int,
+    rec: Record,
+    *,
+    batch_id: int | None,
+    snapshot: bool,
+    tag_ids: dict[str, int],
+) -> bool:
+    """Merge a row into an existing client or lead; False when it no longer exists."""
+    model = entity_model(kind)
+    entity = await model.get_or_none(id=entity_id)
+    if entity is None:
+        return False
+    if snapshot and batch_id is not None:
+        previous = await _snapshot(kind, entity)
+        await ImportChange.create(
+            batch_id=batch_id,
+            entity=kind[:-1],
+            entity_id=entity_id,
+            action="updated",
+            previous=previous,
+        )
+    if rec.name and not rec.name_from_company:
+        entity.name = rec.name
+        entity.name_key = search_key(rec.name)[:200]
+    if rec.company_name:
+        entity.company_name = rec.company_name
+    if rec.responsible_id is not None:
+        entity.responsible_id = rec.responsible_id
+    if kind == "clients":
+        entity.status = rec.status or entity.status
+        entity.type = rec.type or entity.type
+    for name, value in rec.utm.items():
+        setattr(entity, name, value)
+    await entity.save()
+    owner = {owner_column(kind): entity_id}
+    have = await Phone.filter(**owner).values_list("e164", "typed")
+    known = {e or t for e, t in have}
+    new_phones = [p for p in rec.phones if (p.e164 or p.typed) not in known]
+    await Phone.bulk_create(
+        [
+            Phone(
+                typed=p.typed[:64],
+                e164=p.e164,
+                digits_rev=p.digits_rev[:32],
+                is_valid=p.e164 is not None,
+                position=len(have) + i,
+                **owner,
+            )
+            for i, p in enumerate(new_phones)
+        ]
+    )
+    have_emails = await Email.filter(**owner).values_list("address", flat=True)
+    new_emails = [a for a in rec.emails if a not in have_emails]
+    await Email.bulk_create(
+        [Email(address=a, position=len(have_emails) + i, **owner) for i, a in enumerate(new_emails)]
+    )
+    for field_id, value in rec.custom.items():
+        updated = await CustomFieldValue.filter(field_id=field_id, **owner).update(value=value)
+        if not updated and value:
+            await CustomFieldValue.create(field_id=field_id, value=value, **owner)
+    if kind == "clients" and rec.tags:
+        tags = await Tag.filter(id__in=[tag_ids[t] for t in rec.tags])
+        await entity.tags.add(*tags)  # type: ignore[attr-defined]
+    return True
+
+
+async def restore(change: ImportChange) -> None:
+    """Put an updated client or lead back as it was before the import."""
+    kind = change.entity + "s"
+    model = entity_model(kind)
+    entity = await model.get_or_none(id=change.entity_id)
+    if entity is None:
+        return  # deleted since: nothing to restore
+    previous = change.previous
+    for name in _SCALARS[kind]:
+        setattr(entity, name, previous[name])
+    await entity.save()
+    owner = {owner_column(kind): change.entity_id}
+    await Phone.filter(**owner).exclude(id__in=previous["phone_ids"] or [0]).delete()
+    await Email.filter(**owner).exclude(id__in=previous["email_ids"] or [0]).delete()
+    custom = {int(k): v for k, v in previous["custom"].items()}
+    await CustomFieldValue.filter(**owner).exclude(field_id__in=list(custom) or [0]).delete()
+    for field_id, value in custom.items():
+        updated = await CustomFieldValue.filter(field_id=field_id, **owner).update(value=value)
+        if not updated:
+            await CustomFieldValue.create(field_id=field_id, value=value, **owner)
+    if kind == "clients":
+        keep = set(previous.get("tag_ids", []))
+        added = [t for t in await entity.tags.all() if t.id not in keep]  # type: ignore[attr-defined]
+        if added:
+            await entity.tags.remove(*added)  # type: ignore[attr-defined]

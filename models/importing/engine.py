@@ -1,0 +1,289 @@
+"""Running one import: rows read and checked in a worker thread, written chunk by chunk.
+
+Each chunk is one transaction that also advances the batch's counters, so after a crash the
+database holds whole chunks and counters that describe them. Duplicates are found by E.164
+number or email, against the database and against earlier rows of the same file, and handled
+as the user chose: skip the row, update (merge into) the one found, or create anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tortoise.transactions import in_transaction
+
+from models.importing.changes import create_records, entity_model, owner_column, update_record
+from models.importing.readers import Cell, Table
+from models.importing.rows import Record, Rejection, RowChecker
+from models.importing.store import BulkWriter
+from models.schema.clients import Tag
+from models.schema.imports import ImportBatch, ImportChange
+
+logger = logging.getLogger(__name__)
+
+DUPLICATE_POLICIES = ("skip", "update", "create")
+CHUNK_ROWS = 2000
+# Kept for the report and its CSV download; past it only the count grows.
+MAX_KEPT_REJECTIONS = 20_000
+
+
+@dataclass
+class ImportCounts:
+    """What an import did (or, in a dry run, would do)."""
+
+    total_rows: int = 0
+    processed_rows: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+
+    def reject(self, rejection: Rejection) -> None:
+        self.rejected += 1
+        if len(self.rejections) < MAX_KEPT_REJECTIONS:
+            self.rejections.append(rejection)
+
+
+@dataclass
+class ImportJob:
+    """Everything one run needs, decided before it starts."""
+
+    kind: str
+    duplicates: str
+    checker: RowChecker
+    now: datetime
+    batch_id: int | None  # None: a dry run, nothing is written
+    user_id: int | None = None
+    default_responsible_id: int | None = None
+
+
+_Target = Record | int
+
+
+class ImportEngine:
+    def __init__(
+        self,
+        table: Table,
+        job: ImportJob,
+        *,
+        on_chunk: Callable[[ImportCounts], Awaitable[None]] | None = None,
+        chunk_rows: int = CHUNK_ROWS,
+    ) -> None:
+        self.table = table
+        self.job = job
+        self.on_chunk = on_chunk
+        self.chunk_rows = chunk_rows
+        self.counts = ImportCounts(total_rows=table.total_rows)
+        self._seen: dict[str, int] = {}  # key of a row already handled -> its client/lead id
+        self._created: set[int] = set()
+        self._snapshotted: set[int] = set()
+        self._tag_ids: dict[str, int] = {}
+        self._dry_ids = 0
+
+    @property
+    def dry_run(self) -> bool:
+        return self.job.batch_id is None
+
+    async def run(self) -> ImportCounts:
+        rows = self.table.rows()
+        try:
+            while True:
+                checked, read = await asyncio.to_thread(self._next_chunk, rows)
+                if not read:
+                    break
+                await self._chunk(checked, read)
+        finally:
+            rows.close()
+        self.counts.total_rows = self.counts.processed_rows
+        return self.counts
+
+    def _next_chunk(
+        self, rows: Iterator[tuple[int, list[Cell]]]
+    ) -> tuple[list[Record | Rejection], int]:
+        checked: list[Record | Rejection] = []
+        for number, cells in rows:
+            checked.append(self.job.checker.check(number, cells))
+            if len(checked) >= self.chunk_rows:
+                break
+        return checked, len(checked)
+
+    def _plan(
+        self, records: list[Record], existing: dict[str, int]
+    ) -> tuple[list[Record], list[tuple[int, Record]]]:
+        creates: list[Record] = []
+        updates: list[tuple[int, Record]] = []
+        pending: dict[str, Record] = {}
+        policy = self.job.duplicates
+        for rec in records:
+            keys = rec.keys()
+            target: _Target | None = None
+            if policy != "create":
+                for key in keys:
+                    target = pending.get(key) or self._seen.get(key) or existing.get(key)
+                    if target is not None:
+                        break
+            if target is None:
+                creates.append(rec)
+                for key in keys:
+                    pending.setdefault(key, rec)
+            elif policy == "skip":
+                self.counts.skipped += 1
+            else:
+                self.counts.updated += 1
+                if isinstance(target, Record):
+                    _merge(target, rec)
+                    for key in rec.keys():
+                        pending.setdefault(key, target)
+                else:
+                    updates.append((target, rec))
+                    for key in keys:
+                        self._seen.setdefault(key, target)
+        return creates, updates
+
+    async def _existing(self, writer: BulkWriter | None, records: list[Record]) -> dict[str, int]:
+        """Clients (or leads) already in the database with a number or email of these rows."""
+        if self.job.duplicates == "create":
+            return {}
+        owner = owner_column(self.job.kind)
+        numbers = sorted({p.e164 for r in records for p in r.phones if p.e164})
+        addresses = sorted({a for r in records for a in r.emails})
+        lookup = writer or BulkWriter(_connection(), self.job.now)
+        found: dict[str, int] = {}
+        rows = await lookup.lookup(
+            f'SELECT e164 AS k, {owner} AS id FROM "phone" WHERE {owner} IS NOT NULL '
+            "AND e164 IN ({marks}) ORDER BY id",
+            numbers,
+        )
+        for row in rows:
+            found.setdefault("p" + row["k"], int(row["id"]))
+        rows = await lookup.lookup(
+            f'SELECT address AS k, {owner} AS id FROM "email" WHERE {owner} IS NOT NULL '
+            "AND address IN ({marks}) ORDER BY id",
+            addresses,
+        )
+        for row in rows:
+            found.setdefault("e" + row["k"], int(row["id"]))
+        return found
+
+    async def _chunk(self, checked: list[Record | Rejection], read: int) -> None:
+        records: list[Record] = []
+        for item in checked:
+            if isinstance(item, Rejection):
+                self.counts.reject(item)
+            else:
+                records.append(item)
+        if self.dry_run:
+            existing = await self._existing(None, records)
+            creates, updates = self._plan(records, existing)
+            ids = list(range(-self._dry_ids - 1, -self._dry_ids - 1 - len(creates), -1))
+            self._dry_ids += len(creates)
+        else:
+            async with in_transaction() as conn:
+                writer = BulkWriter(conn, self.job.now)
+                existing = await self._existing(writer, records)
+                creates, updates = self._plan(records, existing)
+                ids = await self._write(writer, creates, updates)
+                self.counts.created += len(creates)
+                self.counts.processed_rows += read
+                await self._save_counts(conn)
+        for entity_id, rec in zip(ids, creates, strict=True):
+            self._created.add(entity_id)
+            for key in rec.keys():  # after merges: every number and email of the new row
+                self._seen.setdefault(key, entity_id)
+        if self.dry_run:
+            self.counts.created += len(creates)
+            self.counts.processed_rows += read
+        if self.on_chunk:
+            await self.on_chunk(self.counts)
+
+    async def _write(
+        self, writer: BulkWriter, creates: list[Record], updates: list[tuple[int, Record]]
+    ) -> list[int]:
+        job = self.job
+        if job.kind == "clients":
+            await self._ensure_tags(
+                writer,
+                {t for r in creates for t in r.tags} | {t for _, r in updates for t in r.tags},
+            )
+        ids = await writer.allocate_ids(entity_model(job.kind), len(creates))
+        await create_records(
+            writer,
+            job.kind,
+            creates,
+            ids,
+            batch_id=job.batch_id or 0,
+            user_id=job.user_id,
+            default_responsible_id=job.default_responsible_id,
+            tag_ids=self._tag_ids,
+        )
+        for entity_id, rec in updates:
+            first_time = entity_id not in self._created and entity_id not in self._snapshotted
+            await update_record(
+                job.kind,
+                entity_id,
+                rec,
+                batch_id=job.batch_id,
+                snapshot=first_time,
+                tag_ids=self._tag_ids,
+            )
+            self._snapshotted.add(entity_id)
+        return ids
+
+    async def _ensure_tags(self, writer: BulkWriter, names: set[str]) -> None:
+        missing = sorted(n for n in names if n not in self._tag_ids)
+        if not missing:
+            return
+        for tag_id, name in await Tag.filter(name__in=missing).values_list("id", "name"):
+            self._tag_ids[name] = tag_id
+        for name in missing:
+            if name not in self._tag_ids:
+                tag = await Tag.create(name=name)
+                self._tag_ids[name] = tag.id
+                # Recorded so that cancelling the import also removes the tags it invented.
+                await ImportChange.create(
+                    batch_id=self.job.batch_id, entity="tag", entity_id=tag.id, action="created"
+                )
+
+    async def _save_counts(self, conn) -> None:
+        c = self.counts
+        await (
+            ImportBatch.filter(id=self.job.batch_id)
+            .using_db(conn)
+            .update(
+                processed_rows=c.processed_rows,
+                created_count=c.created,
+                updated_count=c.updated,
+                skipped_count=c.skipped,
+                rejected_count=c.rejected,
+            )
+        )
+
+
+def _merge(target: Record, rec: Record) -> None:
+    """A later row of the same file about the same person adds to the first one."""
+    if rec.name and not rec.name_from_company:
+        target.name = rec.name
+        target.name_from_company = False
+    target.company_name = rec.company_name or target.company_name
+    known = {p.e164 or p.typed for p in target.phones}
+    target.phones.extend(p for p in rec.phones if (p.e164 or p.typed) not in known)
+    target.emails.extend(a for a in rec.emails if a not in target.emails)
+    target.tags.extend(t for t in rec.tags if t not in target.tags)
+    target.status = rec.status or target.status
+    target.type = rec.type or target.type
+    target.responsible_id = (
+        rec.responsible_id if rec.responsible_id is not None else target.responsible_id
+    )
+    target.utm.update(rec.utm)
+    target.custom.update(rec.custom)
+
+
+def _connection():
+    from tortoise import connections
+
+    return connections.get("default")

@@ -1,0 +1,82 @@
+"""Imports as background tasks of the server: started, watched and stopped by the web layer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from models.clock import Clock, SystemClock
+from models.importing.batches import get_import, mark_interrupted, run_import
+from models.schema.imports import ImportBatch
+
+logger = logging.getLogger(__name__)
+
+
+class ImportRunner:
+    """Runs pending imports one task each; the owner calls `close()` at shutdown.
+
+    Progress lives in the batch row (updated with every chunk), so a page polls
+    `get_import(batch_id)` whether or not this process started the task.
+    """
+
+    def __init__(self, *, max_bytes: int, clock: Clock | None = None) -> None:
+        self.max_bytes = max_bytes
+        self.clock = clock or SystemClock()
+        self._tasks: dict[int, asyncio.Task[ImportBatch]] = {}
+
+    async def recover(self) -> int:
+        """Imports a previous process left unfinished are marked failed (their chunks stay
+        cancellable). Call once at start-up, before starting new imports."""
+        count = await mark_interrupted(self.clock)
+        if count:
+            logger.warning("%s import(s) were interrupted by a restart", count)
+        return count
+
+    def start(self, batch_id: int) -> asyncio.Task[ImportBatch]:
+        if self.is_running(batch_id):
+            return self._tasks[batch_id]
+        task = asyncio.create_task(
+            run_import(batch_id, max_bytes=self.max_bytes, clock=self.clock),
+            name=f"import-{batch_id}",
+        )
+        self._tasks[batch_id] = task
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[ImportBatch]) -> None:
+        for batch_id, known in list(self._tasks.items()):
+            if known is task:
+                del self._tasks[batch_id]
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("import task %s failed", task.get_name(), exc_info=task.exception())
+
+    def is_running(self, batch_id: int) -> bool:
+        task = self._tasks.get(batch_id)
+        return task is not None and not task.done()
+
+    async def wait(self, batch_id: int) -> ImportBatch:
+        """The batch once its task has ended (at once when none runs here)."""
+        task = self._tasks.get(batch_id)
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(task)
+        return await get_import(batch_id)
+
+    async def stop(self, batch_id: int) -> None:
+        """Stop a running import where it is; what it wrote stays, and can be cancelled."""
+        task = self._tasks.get(batch_id)
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def close(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()

@@ -1,0 +1,134 @@
+"""Importing clients from CSV files as other programs write them (C9)."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.importing import FileRejected, preview_import
+from models.schema.clients import Client, Phone
+from tests.models.import_helpers import MAX_BYTES, client_named, e164s, import_file, write_csv
+
+HEADER = ["Nombre", "Teléfono", "Correo", "Empresa", "Etiquetas"]
+MAPPING = {
+    "Nombre": "name",
+    "Teléfono": "phones",
+    "Correo": "emails",
+    "Empresa": "company_name",
+    "Etiquetas": "tags",
+}
+
+
+@pytest.mark.parametrize(
+    ("encoding", "delimiter"),
+    [("utf-8", ","), ("utf-8-sig", ";"), ("cp1252", ";"), ("utf-8", "\t"), ("latin-1", ",")],
+)
+async def test_accented_names_survive_every_encoding_and_delimiter(
+    world, tmp_path, encoding, delimiter
+):
+    path = write_csv(
+        tmp_path / "clientes.csv",
+        [
+            HEADER,
+            ["José Núñez", "+34 911 234 567", "JOSE@EXAMPLE.ES", "Ñandú S.L.", "vip, Madrid"],
+            ["Begoña Ibáñez", "612345678", "", "", ""],
+        ],
+        encoding=encoding,
+        delimiter=delimiter,
+    )
+    preview = await preview_import(path, kind="clients", max_bytes=MAX_BYTES)
+    assert preview.headers == HEADER
+    assert preview.delimiter == delimiter
+    assert preview.rows[0][0] == "José Núñez"
+    assert preview.suggested == MAPPING
+
+    batch = await import_file(path, preview.suggested, user=world.ana)
+
+    assert batch.status == "done" and batch.created_count == 2 and batch.rejected_count == 0
+    jose = await client_named("José Núñez")
+    assert jose.company_name == "Ñandú S.L."
+    assert e164s(jose) == ["+34911234567"]
+    assert [e.address for e in jose.emails] == ["jose@example.es"]
+    assert sorted(t.name for t in jose.tags) == ["Madrid", "vip"]
+    assert jose.responsible_id == world.ana.id  # the importing user owns rows naming nobody
+    begona = await client_named("Begoña Ibáñez")
+    assert e164s(begona) == ["+34612345678"]  # read in the company's region (ES)
+
+
+async def test_several_numbers_in_one_cell_all_land_on_the_client(world, tmp_path):
+    path = write_csv(
+        tmp_path / "c.csv",
+        [["name", "phone"], ["Ana Gil", "+44 20 7946 0958, 612 345 678; 0034 913 000 111"]],
+    )
+    await import_file(path, {"name": "name", "phone": "phones"})
+    client = await client_named("Ana Gil")
+    assert e164s(client) == ["+442079460958", "+34612345678", "+34913000111"]
+
+
+async def test_an_unreadable_number_is_kept_flagged_not_dropped(world, tmp_path):
+    path = write_csv(tmp_path / "c.csv", [["name", "phone"], ["Raro", "12"]])
+    batch = await import_file(path, {"name": "name", "phone": "phones"})
+    assert batch.created_count == 1
+    phone = await Phone.get(client__name="Raro")
+    assert phone.typed == "12" and phone.e164 is None and phone.is_valid is False
+
+
+async def test_a_formula_in_a_csv_cell_is_kept_as_text(world, tmp_path):
+    path = write_csv(tmp_path / "c.csv", [["name", "company"], ["=cmd|' /C calc'!A0", "@SUM(1,2)"]])
+    await import_file(path, {"name": "name", "company": "company_name"})
+    client = await Client.get()
+    assert client.name == "=cmd|' /C calc'!A0" and client.company_name == "@SUM(1,2)"
+
+
+async def test_rejected_rows_name_row_column_and_reason_and_the_rest_is_imported(world, tmp_path):
+    path = write_csv(
+        tmp_path / "c.csv",
+        [
+            ["name", "email", "status"],
+            ["Good", "good@example.com", "activo"],
+            ["", "", ""],
+            ["Bad mail", "not-an-email", ""],
+            ["Bad status", "", "frozen"],
+            ["", "x@example.com", ""],
+        ],
+    )
+    batch = await import_file(path, {"name": "name", "email": "emails", "status": "status"})
+    assert (batch.created_count, batch.rejected_count) == (1, 3)
+    reasons = {(r["row"], r["column"]): r["reason"] for r in batch.rejected}
+    assert "not a valid email" in reasons[(4, "email")]
+    assert "unknown status" in reasons[(5, "status")]
+    assert "no name" in reasons[(6, "")]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty"),
+        (b"%PDF-1.4 binary", "neither CSV nor"),
+        (b"\x00\x01\x02\x03" * 50, "neither CSV nor"),
+        (b"\n\n\n", "empty"),
+        (b"+34911234567,ana@example.com\n+34911234568,bea@example.com\n", "no header row"),
+        (b"name,phone\nJos\xc3\xa9,1\nBeg\xf1a,2\n", "broken text encoding"),
+        (b"name," + b",".join(b"c%d" % i for i in range(300)) + b"\n", "columns"),
+    ],
+)
+async def test_bad_files_get_a_clear_answer_and_change_nothing(world, tmp_path, content, reason):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(FileRejected) as err:
+        await import_file(path, {"name": "name"})
+    assert reason in err.value.message
+    assert await Client.all().count() == 0
+
+
+async def test_a_data_row_with_hundreds_of_columns_refuses_the_file(world, tmp_path):
+    rows = [["name", "phone"], ["Ana", "600000001"], ["Bea", *(["x"] * 300)]]
+    path = write_csv(tmp_path / "wide.csv", rows)
+    with pytest.raises(FileRejected, match="row 3 has 301 columns"):
+        await import_file(path, {"name": "name"})
+    assert await Client.all().count() == 0
+
+
+async def test_a_file_over_the_size_limit_is_refused(world, tmp_path):
+    path = write_csv(tmp_path / "big.csv", [["name"]] + [["x" * 100]] * 2000)
+    with pytest.raises(FileRejected, match="over the limit"):
+        await preview_import(path, kind="clients", max_bytes=100_000)
