@@ -32,7 +32,7 @@ from models.importing.mapping import (
 from models.importing.readers import Table, open_table
 from models.importing.rows import CustomSpec, RowChecker
 from models.permissions import require
-from models.schema.clients import CustomField, Tag
+from models.schema.clients import Client, CustomField, Tag
 from models.schema.imports import ImportBatch, ImportChange
 from models.schema.users import User
 from models.users import get_company
@@ -273,8 +273,9 @@ async def cancel_import(
                 await restore(change)
         deleted = await entity_model(batch.kind).filter(import_batch_id=batch_id).delete()
         invented = [c.entity_id for c in changes if c.entity == "tag" and c.action == "created"]
-        if invented:
-            await Tag.filter(id__in=invented, clients=None).delete()
+        for tag_id in invented:  # unless someone has used the tag since
+            if not await Client.filter(tags__id=tag_id).exists():
+                await Tag.filter(id=tag_id).delete()
         batch.status = "cancelled"
         batch.cancelled_at = clock.now()
         await batch.save(update_fields=["status", "cancelled_at"])

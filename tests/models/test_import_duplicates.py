@@ -1,0 +1,66 @@
+"""Duplicates by E.164 number or email, in the database and in the file: skip, update, create."""
+
+from __future__ import annotations
+
+from models import clients as client_ops
+from models.importing import dry_run_import
+from models.schema.clients import Client
+from tests.models.import_helpers import MAX_BYTES, client_named, e164s, import_file, write_csv
+
+MAPPING = {"name": "name", "phone": "phones", "email": "emails", "company": "company_name"}
+ROWS = [
+    ["name", "phone", "email", "company"],
+    ["Ana Nueva", "911 234 567", "", "Nueva SA"],  # same number as the existing Ana, other format
+    ["Pedro", "", "PEDRO@example.com", ""],  # same email as the existing Pedro
+    ["Zoe", "600 000 009", "", ""],
+    ["Zoe again", "+34600000009", "zoe@example.com", ""],  # same number as the row above
+]
+
+
+async def _existing(world):
+    await client_ops.create_client(
+        world.ana, client_ops.ClientInput(name="Ana", phones=["+34911234567"])
+    )
+    await client_ops.create_client(
+        world.ana, client_ops.ClientInput(name="Pedro", emails=["pedro@example.com"])
+    )
+
+
+async def test_skip_leaves_existing_clients_alone(world, tmp_path):
+    await _existing(world)
+    batch = await import_file(write_csv(tmp_path / "c.csv", ROWS), MAPPING, duplicates="skip")
+    assert (batch.created_count, batch.skipped_count, batch.updated_count) == (1, 3, 0)
+    assert sorted(await Client.all().values_list("name", flat=True)) == ["Ana", "Pedro", "Zoe"]
+    assert (await client_named("Ana")).company_name == ""
+
+
+async def test_update_merges_rows_into_the_clients_found(world, tmp_path):
+    await _existing(world)
+    batch = await import_file(write_csv(tmp_path / "c.csv", ROWS), MAPPING, duplicates="update")
+    assert (batch.created_count, batch.updated_count) == (1, 3)
+    ana = await client_named("Ana Nueva")
+    assert ana.company_name == "Nueva SA" and e164s(ana) == ["+34911234567"]
+    zoe = await client_named("Zoe again")  # the later row of the file is merged into the first
+    assert e164s(zoe) == ["+34600000009"] and [e.address for e in zoe.emails] == ["zoe@example.com"]
+    assert await Client.all().count() == 3
+
+
+async def test_create_makes_new_clients_even_for_duplicates(world, tmp_path):
+    await _existing(world)
+    batch = await import_file(write_csv(tmp_path / "c.csv", ROWS), MAPPING, duplicates="create")
+    assert batch.created_count == 4
+    assert await Client.all().count() == 6
+
+
+async def test_a_dry_run_reports_and_changes_nothing(world, tmp_path):
+    await _existing(world)
+    counts = await dry_run_import(
+        write_csv(tmp_path / "c.csv", ROWS),
+        kind="clients",
+        mapping=MAPPING,
+        duplicates="update",
+        max_bytes=MAX_BYTES,
+    )
+    assert (counts.created, counts.updated, counts.rejected) == (1, 3, 0)
+    assert sorted(await Client.all().values_list("name", flat=True)) == ["Ana", "Pedro"]
+    assert (await client_named("Ana")).company_name == ""
