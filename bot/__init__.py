@@ -1,0 +1,75 @@
+"""The Telegram bot (aiogram 3): call notifications, notes, tasks and search from a phone.
+
+The composition root builds the bot and the dispatcher here and passes the services in
+(workflow data): handlers receive them as parameters.
+"""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import BotCommand
+
+from bot.context import LinkedUserMiddleware
+from bot.delivery import TelegramOutbox
+from bot.routers.calls import calls_router
+from bot.routers.linking import linking_router
+from bot.routers.notes import notes_router
+from bot.routers.search import search_router
+from bot.routers.tasks import tasks_router
+from models.clock import Clock
+from models.hub import Hub
+
+__all__ = ["build_bot", "build_dispatcher", "bot_commands"]
+
+
+def build_bot(token: str, api_url: str = "https://api.telegram.org") -> Bot:
+    """A Bot talking to `api_url` (Telegram, a local Bot API server, or the tests' server)."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url.rstrip("/")))
+    return Bot(token=token, session=session)
+
+
+def build_dispatcher(
+    *,
+    clock: Clock,
+    hub: Hub,
+    telegram_outbox: TelegramOutbox,
+    storage: BaseStorage | None = None,
+) -> Dispatcher:
+    """The dispatcher with every router; `clock`, `hub` and `outbox` reach handlers as arguments."""
+    dp = Dispatcher(
+        storage=storage or MemoryStorage(), clock=clock, hub=hub, outbox=telegram_outbox
+    )
+    dp.update.outer_middleware(LinkedUserMiddleware())
+    # Linking first; notes before tasks so that a reply to a call message is a note, and the
+    # dialogs' state handlers see their text before any catch-all.
+    dp.include_routers(
+        linking_router(), calls_router(), tasks_router(), notes_router(), search_router()
+    )
+    return dp
+
+
+def bot_commands(lang: str) -> list[BotCommand]:
+    """The command menu (setMyCommands), per language."""
+    names = {
+        "es": {
+            "tasks": "Tareas de hoy y atrasadas",
+            "task": "Crear una tarea",
+            "find": "Buscar clientes y leads",
+            "note": "Añadir una nota",
+            "call": "Llamar a un número o cliente",
+            "unlink": "Desvincular este chat",
+        },
+        "en": {
+            "tasks": "Today's and overdue tasks",
+            "task": "Create a task",
+            "find": "Search clients and leads",
+            "note": "Add a note",
+            "call": "Call a number or client",
+            "unlink": "Unlink this chat",
+        },
+    }[lang]
+    return [BotCommand(command=c, description=d) for c, d in names.items()]

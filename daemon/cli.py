@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "pbx_sim",
     "calls",
     "config_show",
+    "telegram_link",
     "status",
 ]
 

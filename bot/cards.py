@@ -1,0 +1,132 @@
+"""How a call looks in a chat: the caller's card, the call's state and its buttons (B2)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from babel.numbers import format_currency
+
+from bot.texts import text
+from models.events import CallerCard
+
+_LOCALES = {"es": "es_ES", "en": "en_US"}
+
+
+class CallButton(CallbackData, prefix="call"):
+    """A button under a call notification: `action` on notification `n`."""
+
+    action: str  # lead | note | task | back
+    n: int
+
+
+def card_to_dict(card: CallerCard) -> dict[str, Any]:
+    """The card as JSON-safe data, kept with the notification to re-render it on edits."""
+    data = dataclasses.asdict(card)
+    data["open_deals"] = [dict(d) for d in card.open_deals]
+    data["last_call_at"] = card.last_call_at.isoformat() if card.last_call_at else None
+    return data
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_time(at: datetime, tz_name: str, fmt: str = "%d/%m %H:%M") -> str:
+    return at.astimezone(zone(tz_name)).strftime(fmt)
+
+
+def money(amount: Any, currency: str, lang: str) -> str:
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        return f"{amount} {currency}"
+    return format_currency(value, currency or "EUR", locale=_LOCALES.get(lang, "es_ES"))
+
+
+def duration(seconds: int) -> str:
+    minutes, secs = divmod(max(0, int(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def who(card: dict[str, Any], lang: str) -> str:
+    """The caller's name (with company), or the number when unknown."""
+    name = card.get("name") or ""
+    if not name:
+        return card.get("e164") or card.get("number") or text(lang, "call_unknown")
+    company = card.get("company") or ""
+    return f"{name} · {company}" if company and company != name else name
+
+
+def call_text(
+    card: dict[str, Any],
+    *,
+    direction: str,
+    state: str,
+    lang: str,
+    tz_name: str,
+    talk_seconds: int = 0,
+) -> str:
+    number = card.get("e164") or card.get("number") or ""
+    lines = [text(lang, "call_out" if direction == "out" else "call_in"), number]
+    known = card.get("client_id") is not None or card.get("lead_id") is not None
+    if known:
+        kind = text(lang, "kind_client" if card.get("client_id") is not None else "kind_lead")
+        lines.append(f"👤 {who(card, lang)} ({kind})")
+    else:
+        lines.append(f"👤 {text(lang, 'call_unknown')}")
+    deals = card.get("open_deals") or []
+    if deals:
+        lines.append(text(lang, "call_deals"))
+        for deal in deals:
+            amount = money(deal.get("amount", 0), deal.get("currency", ""), lang)
+            lines.append(f"  • {deal.get('title', '')}: {amount}")
+    if card.get("last_note"):
+        note = str(card["last_note"]).strip().replace("\n", " ")
+        lines.append(
+            text(lang, "call_last_note", text=note if len(note) <= 200 else note[:199] + "…")
+        )
+    if card.get("last_call_at"):
+        at = datetime.fromisoformat(card["last_call_at"])
+        result = card.get("last_call_result") or ""
+        label = text(lang, f"result_{result}") if f"result_{result}" in _RESULTS else result
+        lines.append(text(lang, "call_last_call", at=local_time(at, tz_name), result=label))
+    lines.append("")
+    if state == "ended":
+        lines.append(text(lang, "state_ended", duration=duration(talk_seconds)))
+    else:
+        lines.append(text(lang, f"state_{state}"))
+    return "\n".join(lines)
+
+
+_RESULTS = {"result_answered", "result_missed", "result_busy", "result_failed", "result_no_answer"}
+
+
+def call_keyboard(notification_id: int, card: dict[str, Any], lang: str) -> InlineKeyboardMarkup:
+    """Buttons: create lead (unknown number only), note, task, call back."""
+    known = card.get("client_id") is not None or card.get("lead_id") is not None
+    first_row = []
+    if not known:
+        first_row.append(_button(lang, "btn_create_lead", "lead", notification_id))
+    else:
+        first_row.append(_button(lang, "btn_add_note", "note", notification_id))
+    first_row.append(_button(lang, "btn_create_task", "task", notification_id))
+    rows = [first_row]
+    if card.get("e164") or card.get("number"):
+        rows.append([_button(lang, "btn_call_back", "back", notification_id)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _button(lang: str, label: str, action: str, notification_id: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=text(lang, label), callback_data=CallButton(action=action, n=notification_id).pack()
+    )

@@ -1,0 +1,179 @@
+"""Call notifications in Telegram (B2): hub events in, outbox rows out.
+
+A ringing call sends the caller's card with buttons to the linked agent; the same message is
+edited when the call is answered, answered elsewhere, or ends; a missed call also sends an
+alert. Every message is an outbox row with a dedupe key, so an event delivered twice never
+sends twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from bot.cards import call_keyboard, call_text, card_to_dict, who
+from bot.delivery import TelegramOutbox
+from bot.texts import language_of, text
+from models import outbox, telegram
+from models.events import (
+    CallAnswered,
+    CallEnded,
+    CallerCard,
+    CallMissed,
+    CallRang,
+    CallStoppedRinging,
+)
+from models.hub import Hub, Subscription
+from models.schema.telegram import TelegramMessage
+from models.schema.users import User
+
+logger = logging.getLogger(__name__)
+
+EVENTS = (CallRang, CallAnswered, CallStoppedRinging, CallEnded, CallMissed)
+
+
+def _ring_key(notification_id: int) -> str:
+    return f"tg:call:{notification_id}:ring"
+
+
+class CallNotifier:
+    """Subscribes to call events on the hub and writes Telegram messages to the outbox."""
+
+    def __init__(self, hub: Hub, telegram_outbox: TelegramOutbox) -> None:
+        self._hub = hub
+        self._outbox = telegram_outbox
+        self._subscription: Subscription | None = None
+
+    def start(self) -> Subscription:
+        """Subscribe (a named consumer task on the hub, stopped by `stop` or `hub.close`)."""
+        if self._subscription is None:
+            self._subscription = self._hub.subscribe("telegram-notifier", self.handle, *EVENTS)
+        return self._subscription
+
+    async def stop(self) -> None:
+        if self._subscription is not None:
+            await self._hub.unsubscribe(self._subscription)
+            self._subscription = None
+
+    async def handle(self, event: Any) -> None:
+        if getattr(event, "user_id", None) is None:
+            return  # nobody to tell (an extension with no user)
+        if isinstance(event, CallRang):
+            await self._rang(event)
+        elif isinstance(event, CallAnswered):
+            await self._set_state(event.linkedid, event.user_id, "answered")
+        elif isinstance(event, CallStoppedRinging):
+            await self._set_state(
+                event.linkedid, event.user_id, "elsewhere", only_from=("ringing",)
+            )
+        elif isinstance(event, CallEnded):
+            if event.result == "answered" or event.talk_seconds:
+                await self._set_state(
+                    event.linkedid, event.user_id, "ended", talk_seconds=event.talk_seconds
+                )
+            else:
+                await self._set_state(
+                    event.linkedid, event.user_id, "missed", only_from=("ringing",)
+                )
+        elif isinstance(event, CallMissed):
+            await self._missed(event)
+
+    async def _rang(self, event: CallRang) -> None:
+        user = await telegram.linked_user(event.user_id)  # type: ignore[arg-type]
+        if user is None:
+            return
+        await self._notify(user, event.linkedid, event.direction, event.card)
+        self._outbox.wake()
+
+    async def _notify(
+        self, user: User, linkedid: str, direction: str, card: CallerCard
+    ) -> tuple[TelegramMessage, bool]:
+        lang = language_of(user.language)
+        async with in_transaction():
+            row, created = await telegram.remember_notification(
+                linkedid, user, direction=direction, card=card_to_dict(card)
+            )
+            if created:
+                await self._outbox.send(
+                    row.chat_id,
+                    call_text(
+                        row.card,
+                        direction=direction,
+                        state="ringing",
+                        lang=lang,
+                        tz_name=user.time_zone,
+                    ),
+                    keyboard=call_keyboard(row.id, row.card, lang),
+                    dedupe_key=_ring_key(row.id),
+                    notification_id=row.id,
+                    wake=False,
+                )
+        if created:
+            logger.info("call %s: telegram notification for %s", linkedid, user.username)
+        return row, created
+
+    async def _set_state(
+        self,
+        linkedid: str,
+        user_id: int,
+        state: str,
+        *,
+        talk_seconds: int = 0,
+        only_from: tuple[str, ...] = ("ringing", "answered", "elsewhere"),
+    ) -> None:
+        row = await telegram.notification_for(linkedid, user_id)
+        if row is None or row.state not in only_from:
+            return
+        user = await telegram.linked_user(user_id)
+        if user is None:
+            return
+        card = {**row.card, "talk_seconds": talk_seconds} if talk_seconds else None
+        await telegram.update_notification(row, state=state, card=card)
+        await edit_notification(self._outbox, row, user)
+
+    async def _missed(self, event: CallMissed) -> None:
+        user = await telegram.linked_user(event.user_id)  # type: ignore[arg-type]
+        if user is None:
+            return
+        row = await telegram.notification_for(event.linkedid, user.id)
+        if row is None:
+            # Never announced (linked meanwhile, or no ringing event): the alert is the message.
+            row, _ = await self._notify(user, event.linkedid, "in", event.card)
+        if row.state == "ringing":
+            await telegram.update_notification(row, state="missed")
+            await edit_notification(self._outbox, row, user)
+        lang = language_of(user.language)
+        number = row.card.get("e164") or row.card.get("number") or "?"
+        await self._outbox.send(
+            row.chat_id,
+            text(lang, "missed_alert", who=who(row.card, lang), number=number),
+            keyboard=call_keyboard(row.id, row.card, lang),
+            dedupe_key=f"tg:call:{row.id}:missed-alert",
+        )
+
+
+async def edit_notification(
+    telegram_outbox: TelegramOutbox, row: TelegramMessage, user: User
+) -> None:
+    """Re-render a call notification (its state or card changed) as an edit of the message."""
+    lang = language_of(user.language)
+    body = call_text(
+        row.card,
+        direction=row.direction,
+        state=row.state,
+        lang=lang,
+        tz_name=user.time_zone,
+        talk_seconds=int(row.card.get("talk_seconds") or 0),
+    )
+    marker = f"{row.state}:{row.card.get('client_id')}:{row.card.get('lead_id')}"
+    await telegram_outbox.edit(
+        row.chat_id,
+        body,
+        message_id=row.message_id,
+        edit_of=None if row.message_id else row.id,
+        after=await outbox.id_by_dedupe_key(_ring_key(row.id)),
+        keyboard=call_keyboard(row.id, row.card, lang),
+        dedupe_key=f"tg:call:{row.id}:edit:{marker}",
+    )

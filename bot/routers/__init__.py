@@ -1,0 +1,1 @@
+"""One router per topic; bot/__init__.py assembles them."""

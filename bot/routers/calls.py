@@ -1,0 +1,155 @@
+"""Buttons under a call notification (B2) and /call (X1): create lead, note, task, call back."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot.cards import CallButton, who
+from bot.context import Replier, error_text
+from bot.delivery import TelegramOutbox
+from bot.notifier import edit_notification
+from bot.routers.states import NoteForCall, TaskDialog
+from bot.texts import text
+from models import telegram
+from models.clock import Clock
+from models.errors import CrmError, TelephonyError
+from models.events import ClickToCall
+from models.hub import Hub
+from models.phones import to_e164
+from models.schema.users import User
+from models.users import get_company
+
+logger = logging.getLogger(__name__)
+
+
+async def create_lead(
+    query: CallbackQuery,
+    callback_data: CallButton,
+    user: User,
+    lang: str,
+    clock: Clock,
+    outbox: TelegramOutbox,
+) -> None:
+    try:
+        card, created = await telegram.contact_for_notification(callback_data.n, user, clock=clock)
+    except CrmError as err:
+        await query.answer(error_text(err, lang)[:200], show_alert=True)
+        return
+    await query.answer(
+        text(lang, "lead_created" if created else "lead_exists", name=who(card, lang))[:200]
+    )
+    # The card now names the lead: re-render the notification (its buttons change too).
+    row = await telegram.notification_by_id(callback_data.n, user)
+    await edit_notification(outbox, row, user)
+
+
+async def ask_note(
+    query: CallbackQuery,
+    callback_data: CallButton,
+    user: User,
+    lang: str,
+    reply: Replier,
+    state: FSMContext,
+) -> None:
+    try:
+        row = await telegram.notification_by_id(callback_data.n, user)
+    except CrmError as err:
+        await query.answer(error_text(err, lang)[:200], show_alert=True)
+        return
+    if row.card.get("client_id") is None and row.card.get("lead_id") is None:
+        await query.answer(text(lang, "note_needs_contact"), show_alert=True)
+        return
+    await state.set_state(NoteForCall.text)
+    await state.update_data(notification_id=row.id)
+    await query.answer()
+    await reply.send(text(lang, "note_prompt", who=who(row.card, lang)))
+
+
+async def start_task(
+    query: CallbackQuery,
+    callback_data: CallButton,
+    user: User,
+    lang: str,
+    reply: Replier,
+    state: FSMContext,
+) -> None:
+    try:
+        row = await telegram.notification_by_id(callback_data.n, user)
+    except CrmError as err:
+        await query.answer(error_text(err, lang)[:200], show_alert=True)
+        return
+    await state.set_state(TaskDialog.title)
+    await state.set_data(
+        {
+            "client_id": row.card.get("client_id"),
+            "lead_id": row.card.get("lead_id"),
+            "who": who(row.card, lang),
+        }
+    )
+    await query.answer()
+    await reply.send(text(lang, "task_ask_title"))
+
+
+async def call_back(
+    query: CallbackQuery, callback_data: CallButton, user: User, lang: str, reply: Replier, hub: Hub
+) -> None:
+    try:
+        row = await telegram.notification_by_id(callback_data.n, user)
+    except CrmError as err:
+        await query.answer(error_text(err, lang)[:200], show_alert=True)
+        return
+    number = row.card.get("e164") or row.card.get("number") or ""
+    await query.answer()
+    await _click_to_call(user, number, lang, reply, hub)
+
+
+async def call_command(
+    message: Message, command: CommandObject, user: User, lang: str, reply: Replier, hub: Hub
+) -> None:
+    target = (command.args or "").strip()
+    if not target:
+        await reply.send(text(lang, "call_usage"))
+        return
+    company = await get_company()
+    number = to_e164(target, company.default_region)
+    if number is None:
+        found = await telegram.search_contacts(user, target, limit=2)
+        phones = [p for _, obj in found[:1] for p in await telegram.phones_of(obj)]
+        if not phones:
+            await reply.send(text(lang, "not_found", query=target))
+            return
+        number = phones[0]
+    await _click_to_call(user, number, lang, reply, hub)
+
+
+async def _click_to_call(user: User, number: str, lang: str, reply: Replier, hub: Hub) -> None:
+    if not user.extension:
+        await reply.send(text(lang, "no_extension"))
+        return
+    request = ClickToCall(
+        user_id=user.id, extension=user.extension, number=number, request_id=uuid.uuid4().hex
+    )
+    try:
+        await hub.send(request)
+    except TelephonyError as err:
+        await reply.send(text(lang, "call_failed", reason=str(err)))
+        return
+    logger.info("click-to-call %s from telegram by %s", request.request_id, user.username)
+    await reply.send(text(lang, "calling", number=number))
+
+
+def calls_router() -> Router:
+    """A new router with the calls handlers (one per dispatcher)."""
+    router = Router(name="calls")
+    router.callback_query.register(create_lead, CallButton.filter(F.action == "lead"))
+    router.callback_query.register(ask_note, CallButton.filter(F.action == "note"))
+    router.callback_query.register(start_task, CallButton.filter(F.action == "task"))
+    router.callback_query.register(call_back, CallButton.filter(F.action == "back"))
+    router.message.register(call_command, Command("call"))
+    return router

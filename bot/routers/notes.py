@@ -1,0 +1,95 @@
+"""Notes from chat (B3): a reply to a call message, the "Note" button, or /note QUERY TEXT."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+
+from bot.cards import who
+from bot.context import Replier, error_text
+from bot.routers.states import NoteForCall
+from bot.texts import text
+from models import telegram
+from models.clock import Clock
+from models.errors import CrmError
+from models.notes import add_note
+from models.schema.users import User
+
+logger = logging.getLogger(__name__)
+
+
+async def _save(
+    user: User, card: dict[str, Any], body: str, lang: str, reply: Replier, clock: Clock
+) -> None:
+    if card.get("client_id") is None and card.get("lead_id") is None:
+        await reply.send(text(lang, "note_needs_contact"))
+        return
+    try:
+        await add_note(
+            user, body, client_id=card.get("client_id"), lead_id=card.get("lead_id"), clock=clock
+        )
+    except CrmError as err:
+        await reply.send(error_text(err, lang))
+        return
+    await reply.send(text(lang, "note_added", who=who(card, lang)))
+
+
+async def note_after_button(
+    message: Message, user: User, lang: str, reply: Replier, clock: Clock, state: FSMContext
+) -> None:
+    data = await state.get_data()
+    await state.clear()
+    try:
+        row = await telegram.notification_by_id(int(data["notification_id"]), user)
+    except CrmError as err:
+        await reply.send(error_text(err, lang))
+        return
+    await _save(user, row.card, message.text or "", lang, reply, clock)
+
+
+async def note_by_reply(
+    message: Message, user: User, lang: str, reply: Replier, clock: Clock
+) -> None:
+    assert message.reply_to_message is not None
+    row = await telegram.notification_replied_to(
+        message.chat.id, message.reply_to_message.message_id
+    )
+    if row is None or row.user_id != user.id:  # type: ignore[attr-defined]
+        return  # a reply to something else: nothing to do
+    await _save(user, row.card, message.text or "", lang, reply, clock)
+
+
+async def note_command(
+    message: Message, command: CommandObject, user: User, lang: str, reply: Replier, clock: Clock
+) -> None:
+    parts = (command.args or "").split(maxsplit=1)
+    if len(parts) < 2:
+        await reply.send(text(lang, "note_usage"))
+        return
+    query, body = parts
+    found = await telegram.search_contacts(user, query, limit=5)
+    if not found:
+        await reply.send(text(lang, "not_found", query=query))
+        return
+    if len(found) > 1:
+        names = ", ".join(obj.name for _, obj in found)
+        await reply.send(text(lang, "note_ambiguous", query=query, names=names))
+        return
+    kind, obj = found[0]
+    card = {"client_id": obj.id} if kind == "client" else {"lead_id": obj.id}
+    card.update(name=obj.name, company=obj.company_name)
+    await _save(user, card, body, lang, reply, clock)
+
+
+def notes_router() -> Router:
+    """A new router with the notes handlers (one per dispatcher)."""
+    router = Router(name="notes")
+    router.message.register(note_after_button, NoteForCall.text, F.text, ~F.text.startswith("/"))
+    router.message.register(note_by_reply, F.reply_to_message, F.text, ~F.text.startswith("/"))
+    router.message.register(note_command, Command("note"))
+    return router

@@ -1,0 +1,275 @@
+"""The outbox worker: sends due outbox rows through the sender registered for their kind.
+
+Guarantees (see models/outbox.py for the row life):
+- a row is sent at most once while the process lives: it is claimed by a conditional update
+  and marked sent right after the remote side accepted it;
+- nothing is lost: a row claimed by a process that died becomes due again when its lease
+  runs out, temporary failures (5xx, network) are retried with exponential backoff, a 429's
+  `retry_after` is honoured, refusals (4xx) are marked dead at once, repeated temporary
+  failures after `max_attempts`;
+- each kind may carry a rate limit: a global rate and a minimum interval per key (Telegram:
+  about 30 messages a second overall, one a second per chat). Rows held back by the limit
+  are not claimed, so they stay due and keep their order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from models import outbox
+from models.clock import Clock
+from models.schema.outbox import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+Sender = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+KeyOf = Callable[[dict[str, Any]], Hashable]
+
+
+class RateLimit:
+    """A token bucket for the overall rate plus a minimum interval between sends per key.
+
+    The bucket holds a fifth of a second's worth of tokens, so that in any one-second window
+    at most about 1.2 x `per_second` messages leave (25/s configured -> at most 30 in a second).
+    """
+
+    def __init__(
+        self,
+        per_second: float = 25.0,
+        per_key_interval: float = 1.0,
+        *,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_second = per_second
+        self.per_key_interval = per_key_interval
+        self.capacity = max(1.0, per_second / 5)
+        self._timer = timer
+        self._tokens = self.capacity
+        self._updated = timer()
+        self._key_free_at: dict[Hashable, float] = {}
+
+    def _refill(self) -> float:
+        now = self._timer()
+        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.per_second)
+        self._updated = now
+        return now
+
+    def wait_time(self, key: Hashable) -> float:
+        """Seconds until a message for `key` may leave (0 when it may leave now)."""
+        now = self._refill()
+        key_wait = self._key_free_at.get(key, 0.0) - now
+        bucket_wait = 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.per_second
+        return max(0.0, key_wait, bucket_wait)
+
+    def take(self, key: Hashable) -> None:
+        now = self._refill()
+        self._tokens -= 1
+        self._key_free_at[key] = now + self.per_key_interval
+        if len(self._key_free_at) > 10_000:
+            self._key_free_at = {k: t for k, t in self._key_free_at.items() if t > now}
+
+    def hold(self, key: Hashable, seconds: float) -> None:
+        """The remote side asked us to wait (429): keep `key` quiet for `seconds`."""
+        now = self._timer()
+        self._key_free_at[key] = max(self._key_free_at.get(key, 0.0), now + seconds)
+
+
+@dataclass
+class _Route:
+    sender: Sender
+    rate: RateLimit | None
+    key_of: KeyOf | None
+
+
+class OutboxWorker:
+    """Claims due outbox rows and delivers them; one named background task."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        poll_interval: float = 1.0,
+        batch_size: int = 100,
+        concurrency: int = 16,
+        max_attempts: int = 10,
+        base_backoff: float = 1.0,
+        max_backoff: float = 600.0,
+        lease_seconds: float = 120.0,
+    ) -> None:
+        self._clock = clock
+        self._poll_interval = poll_interval
+        self._batch_size = batch_size
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self._max_attempts = max_attempts
+        self._base_backoff = base_backoff
+        self._max_backoff = max_backoff
+        self._lease_seconds = lease_seconds
+        self._routes: dict[str, _Route] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def register(
+        self,
+        kind: str,
+        sender: Sender,
+        *,
+        rate: RateLimit | None = None,
+        key_of: KeyOf | None = None,
+    ) -> None:
+        """Send rows of `kind` with `sender`, within `rate` per `key_of(payload)` when given."""
+        self._routes[kind] = _Route(sender, rate, key_of)
+
+    def wake(self) -> None:
+        """Something was enqueued: look at the outbox now instead of at the next poll."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._stopping = False
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox-worker")
+            logger.info(
+                "outbox worker started for %s", ", ".join(sorted(self._routes)) or "nothing"
+            )
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Let the sends in flight finish (up to `grace` seconds), then stop."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), grace)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        logger.info("outbox worker stopped")
+
+    async def _run(self) -> None:
+        failures = 0
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                sleep_for = await self.run_once()
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                failures += 1
+                sleep_for = min(self._max_backoff, self._base_backoff * 2 ** min(failures, 10))
+                logger.exception("outbox pass failed; next try in %.1f s", sleep_for)
+            if sleep_for > 0 and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), sleep_for)
+
+    async def run_once(self) -> float:
+        """Deliver what is due and allowed now; return how long to sleep before the next pass."""
+        kinds = list(self._routes)
+        if not kinds:
+            return self._poll_interval
+        now = self._clock.now()
+        due = (
+            await OutboxMessage.filter(kind__in=kinds, next_attempt_at__lte=now)
+            .filter(status__in=[outbox.PENDING, outbox.SENDING])
+            .order_by("next_attempt_at", "id")
+            .limit(self._batch_size)
+            .only("id", "kind", "payload")
+        )
+        held: set[tuple[str, Hashable]] = set()
+        rate_wait = self._poll_interval
+        chosen: list[tuple[int, _Route]] = []
+        for row in due:
+            route = self._routes[row.kind]
+            if route.rate is not None:
+                key = (row.kind, route.key_of(row.payload) if route.key_of else None)
+                if key in held:
+                    continue  # an earlier message for the same key waits: keep the order
+                wait = route.rate.wait_time(key[1])
+                if wait > 0:
+                    held.add(key)
+                    rate_wait = min(rate_wait, wait)
+                    continue
+                route.rate.take(key[1])
+                held.add(key)  # one message per key per pass
+            chosen.append((row.id, route))
+        sent = 0
+        if chosen:
+            claimed = await self._claim([row_id for row_id, _ in chosen])
+            jobs = [
+                self._deliver(claimed[row_id], route)
+                for row_id, route in chosen
+                if row_id in claimed
+            ]
+            sent = len(jobs)
+            await asyncio.gather(*jobs)
+        if sent:
+            return 0.0  # look again at once: more may be due, or held rows say how long to wait
+        return min(rate_wait, await self._until_next_due(kinds))
+
+    async def _claim(self, ids: list[int]) -> dict[int, OutboxMessage]:
+        now = self._clock.now()
+        lease_until = now + timedelta(seconds=self._lease_seconds)
+        rows = await outbox.claim_ids(ids, now=now, lease_until=lease_until)
+        return {row.id: row for row in rows}
+
+    async def _until_next_due(self, kinds: list[str]) -> float:
+        at = await outbox.next_due_at(kinds)
+        if at is None:
+            return self._poll_interval
+        return max(0.0, min(self._poll_interval, (at - self._clock.now()).total_seconds()))
+
+    def _backoff(self, attempts: int) -> float:
+        return min(self._max_backoff, self._base_backoff * 2 ** max(0, attempts - 1))
+
+    async def _deliver(self, row: OutboxMessage, route: _Route) -> None:
+        async with self._semaphore:
+            try:
+                result = await route.sender(row.payload)
+            except asyncio.CancelledError:
+                raise  # the row stays claimed; its lease runs out and it is sent again
+            except outbox.NotReady as err:
+                at = self._clock.now() + timedelta(seconds=err.delay)
+                await outbox.mark_retry(row.id, str(err), at=at, count_attempt=False)
+            except outbox.PermanentFailure as err:
+                await outbox.mark_dead(row.id, str(err))
+            except outbox.RetryLater as err:
+                await self._retry(row, route, str(err), err.delay)
+            except Exception as err:  # a bug or an unexpected library error: retry, loudly
+                logger.exception("outbox sender for %s failed on message %s", row.kind, row.id)
+                await self._retry(row, route, repr(err), None)
+            else:
+                await outbox.mark_sent(row.id, result or {}, clock=self._clock)
+
+    async def _retry(
+        self, row: OutboxMessage, route: _Route, error: str, delay: float | None
+    ) -> None:
+        if delay is not None:
+            # The remote side said when (429 retry_after): honour it, and do not count it as
+            # a failure of the message.
+            if route.rate is not None:
+                route.rate.hold(route.key_of(row.payload) if route.key_of else None, delay)
+            at = self._clock.now() + timedelta(seconds=delay)
+            logger.warning("outbox message %s: %s; retry in %.1f s", row.id, error, delay)
+            await outbox.mark_retry(row.id, error, at=at, count_attempt=False)
+            return
+        if row.attempts >= self._max_attempts:
+            await outbox.mark_dead(row.id, f"gave up after {row.attempts} attempts: {error}")
+            return
+        wait = self._backoff(row.attempts)
+        logger.warning(
+            "outbox message %s attempt %s failed: %s; retry in %.1f s",
+            row.id,
+            row.attempts,
+            error,
+            wait,
+        )
+        await outbox.mark_retry(row.id, error, at=self._clock.now() + timedelta(seconds=wait))
