@@ -1,0 +1,389 @@
+// The call widget (L2-L6): keypad, tabs, live pop-ups over /ws, click-to-call on every number.
+"use strict";
+
+(() => {
+  const root = document.getElementById("call-widget");
+  if (!root) return;
+  const t = root.dataset; // translated texts (data-t-*)
+  const $ = (sel, el) => (el || root).querySelector(sel);
+  const popups = document.getElementById("cw-popups");
+  const template = document.getElementById("cw-popup-template");
+  const state = { mode: "softphone", extension: root.dataset.extension, team: [], working: true };
+  const pending = new Map(); // click-to-call request_id -> number
+
+  async function getJSON(url) {
+    const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(body.error || response.statusText);
+    return body;
+  }
+
+  function el(tag, attrs, text) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function clock(seconds) {
+    const m = Math.floor(seconds / 60), s = seconds % 60;
+    return `${m}:${String(s).padStart(2, "0")}`;
+  }
+
+  function status(text) { $("#cw-status").textContent = text || ""; }
+
+  function progress(stage, text) {
+    const box = $("#cw-progress");
+    box.dataset.stage = stage;
+    box.textContent = text;
+    box.className = "cw-progress stage-" + stage;
+  }
+
+  // Opening, tabs, keypad.
+  $(".cw-toggle").addEventListener("click", () => {
+    const collapsed = root.classList.toggle("collapsed");
+    $(".cw-toggle").setAttribute("aria-expanded", String(!collapsed));
+    if (!collapsed) $("#cw-number").focus();
+  });
+  function openWidget() {
+    root.classList.remove("collapsed");
+    $(".cw-toggle").setAttribute("aria-expanded", "true");
+  }
+  root.querySelectorAll("[data-key]").forEach((button) => {
+    button.addEventListener("click", () => {
+      const input = $("#cw-number");
+      input.value += button.dataset.key;
+      input.focus();
+    });
+  });
+  let teamTimer = null;
+  function showTab(name) {
+    root.querySelectorAll("[role=tab]").forEach((tab) => tab.setAttribute("aria-selected", String(tab.dataset.tab === name)));
+    root.querySelectorAll(".cw-pane").forEach((pane) => { pane.hidden = pane.dataset.pane !== name; });
+    clearInterval(teamTimer);
+    if (name === "history") loadHistory();
+    if (name === "team") { loadTeam(); teamTimer = setInterval(loadTeam, 5000); }
+  }
+  root.querySelectorAll("[role=tab]").forEach((tab) => tab.addEventListener("click", () => showTab(tab.dataset.tab)));
+
+  // Tabs' contents.
+  function phoneButton(number, label) {
+    return el("button", { type: "button", class: "link", "data-phone": number }, label || number);
+  }
+  let searchTimer = null;
+  $("#cw-search").addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(async () => {
+      const list = $("#cw-contacts");
+      const q = $("#cw-search").value.trim();
+      if (q.length < 2) { list.replaceChildren(); return; }
+      const body = await getJSON("/api/widget/contacts?q=" + encodeURIComponent(q));
+      list.replaceChildren(...body.contacts.map((c) => {
+        const item = el("li", { class: "cw-contact" });
+        item.append(el("a", { href: c.url }, c.name));
+        if (c.company) item.append(el("span", { class: "muted" }, " · " + c.company));
+        c.phones.forEach((p) => { item.append(el("br")); item.append(phoneButton(p)); });
+        return item;
+      }));
+      if (!body.contacts.length) list.append(el("li", { class: "muted" }, t.tNoContacts));
+    }, 250);
+  });
+  async function loadHistory() {
+    const body = await getJSON("/api/widget/history");
+    const list = $("#cw-history");
+    list.replaceChildren(...body.calls.map((c) => {
+      const item = el("li", { class: "cw-hist result-" + c.result });
+      item.append(el("span", { class: "dir" }, c.direction === "in" ? "↙" : c.direction === "out" ? "↗" : "↔"));
+      item.append(phoneButton(c.number, c.name || c.number));
+      item.append(el("span", { class: "muted" }, ` ${new Date(c.started_at).toLocaleString()} · ${c.result}` + (c.talk_seconds ? ` · ${clock(c.talk_seconds)}` : "")));
+      return item;
+    }));
+    if (!body.calls.length) list.append(el("li", { class: "muted" }, t.tNoCalls));
+  }
+  const stateLabels = { free: t.tFree, ringing: t.tRinging, on_call: t.tOnCall, offline: t.tOffline };
+  async function loadTeam() {
+    const body = await getJSON("/api/widget/team");
+    state.team = body.team;
+    const list = $("#cw-team");
+    list.replaceChildren(...body.team.map((u) => {
+      const item = el("li", { class: "cw-mate state-" + u.state, "data-extension": u.extension });
+      item.append(phoneButton(u.extension, `${u.name} (${u.extension})`));
+      item.append(el("span", { class: "badge state" }, stateLabels[u.state] || u.state));
+      return item;
+    }));
+    if (!body.team.length) list.append(el("li", { class: "muted" }, t.tNoTeam));
+    popups.querySelectorAll(".cw-popup").forEach(fillTransfer);
+  }
+
+  // Click-to-call (L5): the keypad, the team tab and every number of every page.
+  async function call(number) {
+    number = (number || "").trim();
+    if (!number) return;
+    openWidget();
+    progress("requested", `${t.tCalling} ${number}…`);
+    try {
+      const body = await crm.post("/api/calls/originate", { number });
+      pending.set(body.request_id, body.number);
+      if (state.mode === "webrtc") phone.expectCallback = Date.now();
+      if (!$("#cw-progress").dataset.stage || $("#cw-progress").dataset.stage === "requested") {
+        progress("requested", `${t.tCalling} ${body.number}…`);
+      }
+    } catch (error) {
+      progress("failed", `${t.tFailed}: ${error.message}`);
+    }
+  }
+  $("#cw-call").addEventListener("click", () => call($("#cw-number").value));
+  $("#cw-number").addEventListener("keydown", (event) => {
+    if (event.key === "Enter") { event.preventDefault(); call($("#cw-number").value); }
+  });
+  document.addEventListener("click", (event) => {
+    const target = event.target.closest("[data-phone], a[href^='tel:']");
+    if (!target) return;
+    event.preventDefault();
+    const number = target.dataset.phone || decodeURIComponent(target.getAttribute("href").slice(4));
+    $("#cw-number").value = number;
+    call(number);
+  });
+  $("#cw-sms").addEventListener("click", () => {
+    const number = $("#cw-number").value.trim();
+    window.location.href = "/sms/new" + (number ? "?to=" + encodeURIComponent(number) : "");
+  });
+  function onProgress(msg) {
+    const number = pending.get(msg.request_id) || "";
+    const texts = { ringing_agent: t.tRingingAgent, dialing: `${t.tDialing} ${number}`, connected: t.tConnected };
+    const text = msg.stage === "failed" ? `${t.tFailed}: ${msg.reason}` : (texts[msg.stage] || msg.stage);
+    progress(msg.stage, text);
+    if (msg.stage === "failed" || msg.stage === "connected") pending.delete(msg.request_id);
+  }
+
+  // Pop-ups (L3): one per call, following it from ringing to its end.
+  function popupFor(linkedid) {
+    return popups.querySelector(`.cw-popup[data-linkedid="${CSS.escape(linkedid)}"]`);
+  }
+  function fillTransfer(pop) {
+    const select = pop.querySelector(".cw-pop-transfer-to");
+    const chosen = select.value;
+    select.replaceChildren(select.options[0]);
+    state.team.forEach((u) => select.append(el("option", { value: u.extension }, `${u.name} (${u.extension})`)));
+    select.value = chosen;
+  }
+  function setCard(pop, card, number) {
+    const name = pop.querySelector(".cw-pop-name");
+    name.textContent = card.name || t.tUnknown;
+    if (card.client_id) name.href = "/clients/" + card.client_id;
+    else if (card.lead_id) name.href = "/leads/" + card.lead_id;
+    else name.removeAttribute("href");
+    pop.querySelector(".cw-pop-company").textContent = card.company || "";
+    pop.querySelector(".cw-pop-number").textContent = number || card.number;
+    pop.querySelector(".cw-pop-deals").replaceChildren(...(card.open_deals || []).map((d) =>
+      el("li", {}, `${d.title} · ${d.amount} ${d.currency}`)));
+    const last = [];
+    if (card.last_note) last.push(card.last_note);
+    if (card.last_call_at) last.push(`${new Date(card.last_call_at).toLocaleString()} (${card.last_call_result})`);
+    pop.querySelector(".cw-pop-last").textContent = last.join(" · ");
+    pop.querySelector(".cw-pop-save").hidden = Boolean(card.known);
+    pop.dataset.known = card.known ? "1" : "";
+  }
+  function setState(pop, kind, text) {
+    pop.dataset.state = kind;
+    pop.className = "cw-popup state-" + kind;
+    pop.querySelector(".cw-pop-state").textContent = text;
+    const live = kind === "ringing" || kind === "answered";
+    pop.querySelector(".cw-pop-actions").hidden = !live;
+  }
+  function post(pop, url, data) {
+    return crm.post(url, Object.assign({ linkedid: pop.dataset.linkedid }, data));
+  }
+  function newPopup(msg) {
+    const pop = template.content.firstElementChild.cloneNode(true);
+    pop.dataset.linkedid = msg.linkedid;
+    pop.querySelector(".cw-pop-close").addEventListener("click", () => pop.remove());
+    pop.querySelector(".cw-pop-save").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const form = event.target;
+      const error = form.querySelector(".cw-pop-error");
+      error.hidden = true;
+      try {
+        const body = await post(pop, "/api/calls/save-caller", {
+          kind: form.elements.kind.value, name: form.elements.name.value, company: form.elements.company.value,
+        });
+        setCard(pop, body.card, pop.querySelector(".cw-pop-number").textContent);
+        pop.querySelector(".cw-pop-msg").textContent = t.tSaved;
+      } catch (err) {
+        error.textContent = err.message;
+        error.hidden = false;
+      }
+    });
+    pop.querySelector(".cw-pop-note").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const area = event.target.elements.text;
+      try {
+        await post(pop, "/api/calls/note", { text: area.value });
+        area.value = "";
+        pop.querySelector(".cw-pop-msg").textContent = t.tNoteAdded;
+      } catch (err) {
+        pop.querySelector(".cw-pop-msg").textContent = err.message;
+      }
+    });
+    pop.querySelector(".cw-pop-transfer").addEventListener("click", async () => {
+      const to = pop.querySelector(".cw-pop-transfer-to").value;
+      if (!to) return;
+      try { await post(pop, "/api/calls/transfer", { to_extension: to }); } catch (err) {
+        pop.querySelector(".cw-pop-msg").textContent = err.message;
+      }
+    });
+    pop.querySelector(".cw-pop-hangup").addEventListener("click", async () => {
+      try { await post(pop, "/api/calls/hangup", {}); } catch (err) {
+        pop.querySelector(".cw-pop-msg").textContent = err.message;
+      }
+    });
+    fillTransfer(pop);
+    popups.prepend(pop);
+    if (!state.team.length) loadTeam().catch(() => {});
+    return pop;
+  }
+  const handlers = {
+    ringing(msg) {
+      const pop = popupFor(msg.linkedid) || newPopup(msg);
+      setCard(pop, msg.card, msg.number);
+      if (msg.answered) setState(pop, "answered", t.tAnswered);
+      else setState(pop, "ringing", (msg.direction === "in" ? "↙ " : "↗ ") + t.tRinging);
+    },
+    card(msg) {
+      const pop = popupFor(msg.linkedid);
+      if (pop) setCard(pop, msg.card, pop.querySelector(".cw-pop-number").textContent);
+    },
+    answered(msg) {
+      const pop = popupFor(msg.linkedid);
+      if (!pop) return;
+      setState(pop, "answered", t.tAnswered);
+      const started = Date.now();
+      pop.timer = setInterval(() => {
+        if (pop.dataset.state !== "answered") { clearInterval(pop.timer); return; }
+        pop.querySelector(".cw-pop-state").textContent = `${t.tAnswered} ${clock(Math.round((Date.now() - started) / 1000))}`;
+      }, 1000);
+    },
+    stopped(msg) {
+      const pop = popupFor(msg.linkedid);
+      if (!pop) return;
+      setState(pop, "stopped", t.tStopped + (msg.answered_by ? ` (${msg.answered_by})` : ""));
+      setTimeout(() => pop.remove(), 4000);
+    },
+    transferred(msg) {
+      const pop = popupFor(msg.linkedid);
+      if (!pop) return;
+      setState(pop, "transferred", `${t.tTransferred} ${msg.to}`);
+      setTimeout(() => pop.remove(), 4000);
+    },
+    ended(msg) {
+      const pop = popupFor(msg.linkedid);
+      if (!pop) return;
+      setState(pop, "ended", `${t.tEnded} · ${clock(msg.talk_seconds || 0)}`);
+      pop.dataset.talk = String(msg.talk_seconds || 0);
+    },
+    missed(msg) {
+      const pop = popupFor(msg.linkedid) || newPopup(msg);
+      if (msg.card && msg.card.number) setCard(pop, msg.card, msg.card.number);
+      setState(pop, "missed", t.tMissed);
+    },
+    c2c: onProgress,
+    pong() {},
+  };
+
+  // The websocket, reconnected with backoff when it drops.
+  let delay = 500;
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    const ws = new WebSocket(scheme + location.host + "/ws");
+    ws.addEventListener("open", () => { delay = 500; root.dataset.live = "1"; });
+    ws.addEventListener("message", (event) => {
+      const msg = JSON.parse(event.data);
+      const handler = handlers[msg.type];
+      if (handler) handler(msg);
+    });
+    ws.addEventListener("close", () => {
+      root.dataset.live = "";
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 15000);
+    });
+  }
+
+  // The in-browser phone (WebRTC mode): SIP over WebSocket with sip.js, served from node_modules.
+  const phone = { ua: null, registered: false, invitation: null, expectCallback: 0 };
+  async function startWebPhone() {
+    const box = $("#cw-webrtc");
+    box.hidden = false;
+    const key = "cw-sip-" + state.extension;
+    const field = $("#cw-sip-password");
+    field.value = sessionStorage.getItem(key) || "";
+    $("#cw-webrtc-connect").addEventListener("click", () => {
+      sessionStorage.setItem(key, field.value);
+      registerWebPhone(field.value).catch((err) => { $("#cw-webrtc-state").textContent = `${t.tWebrtcFailed}: ${err.message}`; });
+    });
+    if (field.value) registerWebPhone(field.value).catch((err) => { $("#cw-webrtc-state").textContent = `${t.tWebrtcFailed}: ${err.message}`; });
+  }
+  async function registerWebPhone(password) {
+    const SIP = await import("/widget/vendor/sip.js/index.js");
+    if (phone.ua) await phone.ua.stop();
+    const server = state.webrtc_ws_url;
+    const host = new URL(server.replace(/^ws/, "http")).hostname;
+    const ua = new SIP.UserAgent({
+      uri: SIP.UserAgent.makeURI(`sip:${state.extension}@${host}`),
+      transportOptions: { server },
+      authorizationUsername: state.extension,
+      authorizationPassword: password,
+      delegate: {
+        onInvite(invitation) {
+          phone.invitation = invitation;
+          // A click-to-call rings our own extension first: answer it without asking.
+          if (Date.now() - phone.expectCallback < 30000) { phone.expectCallback = 0; answer(); return; }
+          $("#cw-webrtc-incoming").hidden = false;
+          invitation.stateChange.addListener((s) => {
+            if (s === SIP.SessionState.Terminated) $("#cw-webrtc-incoming").hidden = true;
+          });
+        },
+      },
+    });
+    phone.ua = ua;
+    phone.SIP = SIP;
+    await ua.start();
+    const registerer = new SIP.Registerer(ua);
+    registerer.stateChange.addListener((s) => {
+      phone.registered = s === SIP.RegistererState.Registered;
+      $("#cw-webrtc-state").textContent = phone.registered ? t.tWebrtcRegistered : `${t.tWebrtcFailed} (${s})`;
+      root.dataset.webrtc = s;
+    });
+    await registerer.register();
+  }
+  function answer() {
+    const invitation = phone.invitation;
+    if (!invitation) return;
+    $("#cw-webrtc-incoming").hidden = true;
+    invitation.accept({ sessionDescriptionHandlerOptions: { constraints: { audio: true, video: false } } }).then(() => {
+      const pc = invitation.sessionDescriptionHandler.peerConnection;
+      const stream = new MediaStream();
+      pc.getReceivers().forEach((r) => { if (r.track) stream.addTrack(r.track); });
+      $("#cw-webrtc-audio").srcObject = stream;
+    });
+  }
+  $("#cw-webrtc-answer").addEventListener("click", answer);
+  $("#cw-webrtc-decline").addEventListener("click", () => {
+    if (phone.invitation) phone.invitation.reject();
+    $("#cw-webrtc-incoming").hidden = true;
+  });
+
+  async function init() {
+    const body = await getJSON("/api/widget/state");
+    Object.assign(state, body);
+    root.dataset.mode = body.mode;
+    const sms = $("#cw-sms");
+    sms.disabled = !body.sms_enabled;
+    if (body.sms_enabled) sms.removeAttribute("title");
+    if (!body.extension) status(t.tNoExtension);
+    else if (body.mode === "working_hours" && !body.working) status(t.tOffHours);
+    else if (!body.pbx_up) status(t.tPbxDown);
+    if (body.mode === "webrtc" && body.extension && body.webrtc_ws_url) startWebPhone();
+    body.calls.forEach((msg) => handlers.ringing(msg));
+  }
+  init().catch((err) => status(err.message)).finally(connect);
+})();

@@ -1,0 +1,277 @@
+"""JSON endpoints of the call widget (L2-L6): contacts, history, team, and acting on calls.
+
+Every state-changing endpoint goes through the CSRF middleware (the widget sends the token in
+the X-CSRF-Token header); domain errors become JSON errors in the errors middleware.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from models import live_calls
+from models.errors import NotFound, PermissionDenied, TelephonyError, ValidationFailed
+from models.events import ClickToCall, ClickToCallProgress, HangupCall, TransferCall
+from models.live_calls import may_handle_call
+from models.schedule import is_working
+from models.schema.users import User
+from models.team import list_users
+from models.users import get_telephony
+from web.keys import CLOCK, HUB, SERVICES
+from web.views.calling import pbx_is_up
+from web.views.common import current_user, now
+from web.views.live import LIVE, card_json
+
+logger = logging.getLogger(__name__)
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ValidationFailed({"body": "expected a JSON object"}) from None
+    if not isinstance(body, dict):
+        raise ValidationFailed({"body": "expected a JSON object"})
+    return body
+
+
+def _text(body: dict[str, Any], name: str, limit: int = 200) -> str:
+    value = body.get(name, "")
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+async def widget_state(request: web.Request) -> web.Response:
+    """What the widget needs to draw itself: mode, PBX link, the user's live calls."""
+    user = current_user(request)
+    telephony = await get_telephony()
+    relay = request.app[LIVE]
+    calls = relay.board.calls_of(user.extension) if user.extension else []
+    working = is_working(user, now(request))
+    return web.json_response(
+        {
+            "mode": telephony.widget_mode,
+            "extension": user.extension or "",
+            "pbx_up": pbx_is_up(request),
+            "working": working,
+            "webrtc_ws_url": telephony.webrtc_ws_url if telephony.widget_mode == "webrtc" else "",
+            "sms_enabled": getattr(request.app[SERVICES], "sms", None) is not None,
+            "dialer_lists": [],
+            "calls": [relay.ringing(c) for c in calls],
+        }
+    )
+
+
+async def contacts(request: web.Request) -> web.Response:
+    user = current_user(request)
+    found = await live_calls.search_contacts(user, request.query.get("q", ""))
+    return web.json_response(
+        {
+            "contacts": [
+                {
+                    "kind": c.kind,
+                    "id": c.id,
+                    "name": c.name,
+                    "company": c.company,
+                    "phones": list(c.phones),
+                    "url": f"/{c.kind}s/{c.id}",
+                }
+                for c in found
+            ]
+        }
+    )
+
+
+async def history(request: web.Request) -> web.Response:
+    user = current_user(request)
+    rows = await live_calls.recent_calls(user, 20)
+    return web.json_response(
+        {
+            "calls": [
+                {
+                    "id": c.id,
+                    "direction": c.direction,
+                    "number": c.from_number if c.direction == "in" else c.to_number,
+                    "name": (c.client.name if c.client else c.lead.name if c.lead else ""),  # type: ignore[attr-defined]
+                    "result": c.result,
+                    "started_at": c.started_at.isoformat(),
+                    "talk_seconds": c.talk_seconds,
+                }
+                for c in rows
+            ]
+        }
+    )
+
+
+async def team(request: web.Request) -> web.Response:
+    user = current_user(request)
+    board = request.app[LIVE].board
+    members = [u for u in await list_users(user) if u.id != user.id and u.extension]
+    return web.json_response(
+        {
+            "team": [
+                {
+                    "id": u.id,
+                    "name": str(u),
+                    "extension": u.extension,
+                    "state": board.state_of(u.extension or ""),
+                }
+                for u in members
+            ]
+        }
+    )
+
+
+async def originate(request: web.Request) -> web.Response:
+    """Click-to-call (L5): the PBX rings the agent's phone, then dials the number.
+
+    Progress (ringing your phone, dialing, connected, failed) arrives over the websocket as
+    ClickToCallProgress; a refusal at once is also published there so every tab shows it.
+    """
+    user = current_user(request)
+    body = await _json_body(request)
+    telephony = await get_telephony()
+    live_calls.check_may_place_call(user, telephony.widget_mode, now(request))
+    target = await live_calls.dial_target(_text(body, "number", 64))
+    request_id = uuid.uuid4().hex
+    hub = request.app[HUB]
+    assert user.extension is not None
+    try:
+        await hub.send(ClickToCall(user.id, user.extension, target, request_id))
+    except TelephonyError as err:
+        logger.warning("click-to-call %s by %s refused: %s", request_id, user.username, err)
+        hub.publish(ClickToCallProgress(request_id, user.id, "failed", reason=str(err)))
+        return web.json_response(
+            {"request_id": request_id, "number": target, "error": str(err)}, status=409
+        )
+    logger.info(
+        "click-to-call %s: %s (ext %s) -> %s", request_id, user.username, user.extension, target
+    )
+    return web.json_response({"request_id": request_id, "number": target}, status=202)
+
+
+async def _call_in_hand(request: web.Request, user: User, linkedid: str):
+    """The live call the user may act on (it rings or rang for them), or 404/403."""
+    if not linkedid:
+        raise ValidationFailed({"linkedid": "which call?"})
+    live = request.app[LIVE].board.calls.get(linkedid)
+    stored = await live_calls.stored_call(linkedid)
+    if live is None and stored is None:
+        raise NotFound(f"call {linkedid} not found")
+    if not may_handle_call(user, live, stored):
+        raise PermissionDenied("this call is not yours")
+    return live
+
+
+async def transfer(request: web.Request) -> web.Response:
+    """Transfer (L4) the call to a colleague's extension."""
+    user = current_user(request)
+    body = await _json_body(request)
+    linkedid = _text(body, "linkedid", 64)
+    to_extension = _text(body, "to_extension", 20)
+    live = await _call_in_hand(request, user, linkedid)
+    if live is None:
+        raise ValidationFailed({"linkedid": "the call is over"})
+    if not to_extension or await live_calls.colleague_with_extension(to_extension) is None:
+        raise ValidationFailed({"to_extension": "no colleague has this extension"})
+    if to_extension == user.extension:
+        raise ValidationFailed({"to_extension": "the call is already yours"})
+    from_extension = user.extension if user.extension in live.legs else next(iter(live.legs), "")
+    await request.app[HUB].send(TransferCall(linkedid, from_extension, to_extension))
+    logger.info(
+        "%s transfers call %s from %s to %s", user.username, linkedid, from_extension, to_extension
+    )
+    return web.json_response({"ok": True})
+
+
+async def hangup(request: web.Request) -> web.Response:
+    user = current_user(request)
+    body = await _json_body(request)
+    linkedid = _text(body, "linkedid", 64)
+    live = await _call_in_hand(request, user, linkedid)
+    if live is None:
+        raise ValidationFailed({"linkedid": "the call is over"})
+    extension = user.extension if user.extension in live.legs else next(iter(live.legs), "")
+    await request.app[HUB].send(HangupCall(linkedid, extension))
+    logger.info("%s hangs up call %s", user.username, linkedid)
+    return web.json_response({"ok": True})
+
+
+async def save_caller(request: web.Request) -> web.Response:
+    """Save the unknown caller as a client or a lead during the call (L3)."""
+    user = current_user(request)
+    body = await _json_body(request)
+    linkedid = _text(body, "linkedid", 64)
+    live = await _call_in_hand(request, user, linkedid)
+    number = live.number if live is not None else _text(body, "number", 64)
+    saved = await live_calls.save_caller(
+        user,
+        linkedid=linkedid,
+        number=number,
+        kind=_text(body, "kind", 10),
+        name=_text(body, "name"),
+        company_name=_text(body, "company"),
+        clock=request.app[CLOCK],
+    )
+    card = await live_calls.card_for(saved.client_id, saved.lead_id, number)
+    relay = request.app[LIVE]
+    relay.board.set_card(linkedid, card)
+    await relay.send(user.id, {"type": "card", "linkedid": linkedid, "card": card_json(card)})
+    return web.json_response(
+        {
+            "client_id": saved.client_id,
+            "lead_id": saved.lead_id,
+            "reused": saved.reused,
+            "url": f"/clients/{saved.client_id}" if saved.client_id else f"/leads/{saved.lead_id}",
+            "card": card_json(card),
+        }
+    )
+
+
+async def call_note(request: web.Request) -> web.Response:
+    """A note typed during the call; it lands on the caller's timeline."""
+    user = current_user(request)
+    body = await _json_body(request)
+    linkedid = _text(body, "linkedid", 64)
+    live = await _call_in_hand(request, user, linkedid)
+    note = await live_calls.add_call_note(
+        user,
+        _text(body, "text", 10_000),
+        linkedid=linkedid,
+        card=live.card if live is not None else None,
+        clock=request.app[CLOCK],
+    )
+    return web.json_response({"note_id": note.id}, status=201)
+
+
+# The WebRTC phone's SIP library, served from node_modules (package.json pins it).
+_SIPJS = ("sip.js", "lib")
+
+
+async def sipjs_file(request: web.Request) -> web.StreamResponse:
+    root = (request.app[SERVICES].node_modules / Path(*_SIPJS)).resolve()
+    path = (root / request.match_info["path"]).resolve()
+    if not path.is_relative_to(root) or path.suffix != ".js":
+        raise web.HTTPNotFound()
+    if not path.is_file():
+        raise web.HTTPNotFound(text="sip.js is missing: run `npm ci` in the project directory")
+    return web.FileResponse(
+        path,
+        headers={"Cache-Control": "public, max-age=86400", "Content-Type": "text/javascript"},
+    )
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/api/widget/state", widget_state)
+    app.router.add_get("/api/widget/contacts", contacts)
+    app.router.add_get("/api/widget/history", history)
+    app.router.add_get("/api/widget/team", team)
+    app.router.add_post("/api/calls/originate", originate)
+    app.router.add_post("/api/calls/transfer", transfer)
+    app.router.add_post("/api/calls/hangup", hangup)
+    app.router.add_post("/api/calls/save-caller", save_caller)
+    app.router.add_post("/api/calls/note", call_note)
+    app.router.add_get("/widget/vendor/sip.js/{path:.+}", sipjs_file)
