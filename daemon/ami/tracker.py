@@ -691,8 +691,9 @@ class CallTracker:
         chan = self._chan(item, t - age, out)
         if chan is None:
             return
-        if chan.call is not None and len(chan.call.chans) == 1:
-            chan.call.started = min(chan.call.started, t - age)
+        call = chan.call
+        assert call is not None
+        call.started = min(call.started, t - age)
         if chan.state == 5:
             chan.called = True
             if chan.is_agent:
