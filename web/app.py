@@ -1,0 +1,91 @@
+"""The application factory of the web panel.
+
+Everything from outside the web reaches it as objects passed in: the settings, the hub (click-to-
+call and live events), the clock, and optional services. The database is opened by the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from types import ModuleType
+
+from aiohttp import web
+
+from models.clock import Clock
+from models.hub import Hub
+from models.settings import Settings
+from web import middlewares, static
+from web.i18n import Catalogs
+from web.keys import CATALOGS, CLOCK, HUB, LOGIN_LIMITER, SERVICES, SESSIONS, SETTINGS
+from web.security import LoginLimiter, SessionCodec, load_secret
+from web.services import WebServices
+from web.templating import setup_templates
+from web.views import (
+    auth,
+    calendar,
+    clients,
+    custom_fields,
+    dashboard,
+    deals,
+    health,
+    leads,
+    live,
+    settings_pages,
+    tasks,
+    team,
+    widget_api,
+)
+from web.views import calls as calls_views
+
+logger = logging.getLogger(__name__)
+
+# One module per section; each has setup_routes(app). Later sections add themselves here.
+VIEW_MODULES: list[ModuleType] = [
+    health,
+    auth,
+    dashboard,
+    clients,
+    custom_fields,
+    leads,
+    deals,
+    calendar,
+    tasks,
+    team,
+    settings_pages,
+    live,
+    widget_api,
+    calls_views,  # the call widget, live pop-ups and the calls page (issue 5)
+]
+
+
+def create_app(
+    settings: Settings, *, hub: Hub, clock: Clock, services: WebServices | None = None
+) -> web.Application:
+    services = services or WebServices()
+    # Uploads are limited per form by the views; this is the hard cap of any request body.
+    app = web.Application(
+        client_max_size=settings.web.max_upload_mb * 1024 * 1024 + 64 * 1024,
+        middlewares=[
+            middlewares.errors_middleware,
+            middlewares.session_middleware,
+            middlewares.auth_middleware,
+        ],
+    )
+    app[SETTINGS] = settings
+    app[HUB] = hub
+    app[CLOCK] = clock
+    app[SERVICES] = services
+    app[SESSIONS] = SessionCodec(
+        load_secret(settings),
+        lifetime=timedelta(hours=settings.web.session_hours),
+        secure=settings.web.secure_cookies,
+    )
+    app[LOGIN_LIMITER] = LoginLimiter(settings.web.login_attempts_per_minute)
+    app[CATALOGS] = Catalogs()
+    app[middlewares.SETUP_DONE] = {}
+    setup_templates(app)
+    static.setup_routes(app)
+    for module in VIEW_MODULES:
+        module.setup_routes(app)
+    return app

@@ -1,0 +1,115 @@
+"""What every request goes through: errors to pages, the session, login, set-up and CSRF."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote
+
+from aiohttp import web
+
+from models import users as user_ops
+from models.errors import CrmError, NotFound, PermissionDenied, ValidationFailed
+from web.i18n import pick_language
+from web.keys import CLOCK, REQ_LANG, REQ_SESSION, REQ_USER, SESSIONS
+from web.security import COOKIE_NAME, SAFE_METHODS, check_csrf
+from web.templating import gettext, render
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Paths that need no login (the setup page is reachable only while no admin exists).
+PUBLIC_PREFIXES = ("/static/", "/healthz", "/login", "/setup", "/invite/")
+SETUP_DONE = web.AppKey("setup_done", dict)
+
+
+def _wants_json(request: web.Request) -> bool:
+    return request.path.startswith("/api/") or "application/json" in request.headers.get(
+        "Accept", ""
+    )
+
+
+def error_page(request: web.Request, status: int, message: str) -> web.Response:
+    if _wants_json(request):
+        return web.json_response({"error": message}, status=status)
+    return render(request, "error.html", {"status": status, "message": message}, status=status)
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Domain errors and HTTP errors become proper pages (or JSON for fetch calls)."""
+    try:
+        return await handler(request)
+    except PermissionDenied as err:
+        return error_page(request, 403, str(err) or gettext(request, "Access denied"))
+    except NotFound:
+        return error_page(request, 404, gettext(request, "This page does not exist."))
+    except ValidationFailed as err:
+        if _wants_json(request):
+            return web.json_response({"error": str(err), "fields": err.fields}, status=422)
+        return error_page(request, 422, str(err))
+    except CrmError as err:
+        return error_page(request, 409, str(err))
+    except web.HTTPNotFound:
+        return error_page(request, 404, gettext(request, "This page does not exist."))
+    except web.HTTPForbidden as err:
+        return error_page(request, 403, err.text or gettext(request, "Access denied"))
+    except web.HTTPRequestEntityTooLarge:
+        return error_page(request, 413, gettext(request, "The upload is too large."))
+
+
+@web.middleware
+async def session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    codec = request.app[SESSIONS]
+    now = request.app[CLOCK].now()
+    session = codec.loads(request.cookies.get(COOKIE_NAME), now)
+    request[REQ_SESSION] = session
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if session.changed:
+            codec.write(exc, session, now)
+        raise
+    if session.changed and not response.prepared:
+        codec.write(response, session, now)
+    return response
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Loads the user, sends everyone to /setup until an admin exists, checks CSRF."""
+    session = request[REQ_SESSION]
+    request[REQ_LANG] = pick_language(request.headers.get("Accept-Language"))
+    user = None
+    if "uid" in session:
+        try:
+            user = await user_ops.get_user(int(session["uid"]))
+        except NotFound:
+            user = None
+        if user is None or not user.is_active:
+            session.clear()
+            session.mark()
+            user = None
+        else:
+            request[REQ_USER] = user
+            request[REQ_LANG] = user.language or request[REQ_LANG]
+    path = request.path
+    if path.startswith("/static/") or path == "/healthz":
+        return await handler(request)
+    state = request.app[SETUP_DONE]
+    if not state.get("done"):
+        state["done"] = await user_ops.has_admin()
+    if not state["done"] and not path.startswith("/setup"):
+        raise web.HTTPSeeOther("/setup")
+    if request.method not in SAFE_METHODS and not await check_csrf(request, session):
+        logger.warning("CSRF check failed for %s %s from %s", request.method, path, request.remote)
+        return error_page(
+            request, 403, gettext(request, "The form expired. Reload the page and try again.")
+        )
+    if user is None and not path.startswith(PUBLIC_PREFIXES):
+        if _wants_json(request):
+            return web.json_response({"error": "login required"}, status=401)
+        target = request.path_qs if request.method == "GET" else "/"
+        raise web.HTTPSeeOther(f"/login?next={quote(target)}")
+    return await handler(request)

@@ -1,0 +1,24 @@
+"""What the root may hand the web panel besides settings, hub and clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class WebServices:
+    """Optional collaborators of the panel.
+
+    `pbx_connected` tells whether the PBX link is up (the root knows it); when it is
+    not given the panel asks the hub whether a click-to-call handler is registered.
+    `node_modules` is where `npm ci` installed the front-end libraries.
+    `uploads_dir` is where profile photos are kept (default: settings.data_dir/uploads).
+    """
+
+    pbx_connected: Callable[[], bool] | None = None
+    node_modules: Path = field(default_factory=lambda: _REPO_ROOT / "node_modules")
+    uploads_dir: Path | None = None

@@ -1,0 +1,91 @@
+"""The calendar of tasks (K1): month and week grids, in the user's time zone and week start."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+
+from aiohttp import web
+
+from models import tasks as task_ops
+from models import team
+from models.permissions import has_right
+from web.templating import formatter, render
+from web.views.common import current_user, int_param, now
+
+
+def _first_of_week(day: date, first_weekday: int) -> date:
+    return day - timedelta(days=(day.weekday() - first_weekday) % 7)
+
+
+async def calendar_page(request: web.Request) -> web.Response:
+    user = current_user(request)
+    fmt = formatter(request)
+    view = "week" if request.query.get("view") == "week" else "month"
+    today = fmt.local(now(request)).date()
+    try:
+        anchor = (
+            date.fromisoformat(request.query.get("date", ""))
+            if request.query.get("date")
+            else today
+        )
+    except ValueError:
+        anchor = today
+    first_weekday = user.first_weekday or 0
+    if view == "month":
+        month_start = anchor.replace(day=1)
+        start = _first_of_week(month_start, first_weekday)
+        next_month = (month_start + timedelta(days=32)).replace(day=1)
+        days = (next_month - start).days
+        weeks = (days + 6) // 7
+        end = start + timedelta(days=weeks * 7)
+        prev_anchor = (month_start - timedelta(days=1)).replace(day=1)
+        next_anchor = next_month
+        title = f"{fmt.month_name(month_start.month)} {month_start.year}"
+    else:
+        start = _first_of_week(anchor, first_weekday)
+        end = start + timedelta(days=7)
+        prev_anchor, next_anchor = start - timedelta(days=7), end
+        title = (
+            f"{fmt.date(datetime.combine(start, time(12), fmt.tz))} – "
+            f"{fmt.date(datetime.combine(end - timedelta(days=1), time(12), fmt.tz))}"
+        )
+    who = int_param(request.query.get("user"))
+    can_all = has_right(user, "tasks.view_all")
+    user_ids = [who] if who else None
+    tasks = await task_ops.tasks_for_calendar(
+        user,
+        datetime.combine(start, time(0), fmt.tz),
+        datetime.combine(end, time(0), fmt.tz),
+        user_ids=user_ids,
+    )
+    by_day: dict[date, list] = defaultdict(list)
+    for task in tasks:
+        by_day[fmt.local(task.due_at).date()].append(task)
+    weeks_grid = []
+    day = start
+    while day < end:
+        weeks_grid.append([day + timedelta(days=i) for i in range(7)])
+        day += timedelta(days=7)
+    context = {
+        "view": view,
+        "title": title,
+        "weeks": weeks_grid,
+        "by_day": by_day,
+        "today": today,
+        "month": anchor.month,
+        "anchor": anchor,
+        "prev": prev_anchor.isoformat(),
+        "next": next_anchor.isoformat(),
+        "weekdays": fmt.weekday_names(first_weekday),
+        "users": await team.list_users(user) if can_all else [],
+        "who": who,
+        "now": now(request),
+        "is_overdue": task_ops.is_overdue,
+        "can_all": can_all,
+    }
+    return render(request, "calendar.html", context)
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/calendar", calendar_page)

@@ -1,0 +1,195 @@
+"""Clients (C1-C7): list with filters and universal search, the "+" form, the card, edit."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from models import clients as client_ops
+from models import deals as deal_ops
+from models import notes as note_ops
+from models import team
+from models import timeline as timeline_ops
+from models.errors import Conflict, ValidationFailed
+from models.permissions import can_edit_owned
+from models.tag_list import all_tags
+from web.templating import flash, gettext, render
+from web.views.calling import click_to_call, pbx_is_up
+from web.views.common import clock, current_user, form_data, int_param, path_id
+from web.views.forms import client_input, typed_back
+
+PAGE_SIZE = 50
+
+
+async def client_list(request: web.Request) -> web.Response:
+    user = current_user(request)
+    q = request.query
+    view = q.get("view", "all")
+    page = max(1, int_param(q.get("page"), default=1) or 1)
+    rows, total = await client_ops.list_clients(
+        user,
+        mine=view == "mine",
+        query=q.get("q") or None,
+        tag=q.get("tag") or None,
+        status=q.get("status") or None,
+        responsible_id=int_param(q.get("responsible")),
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    context = {
+        "clients": rows,
+        "total": total,
+        "page": page,
+        "pages": max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
+        "view": view,
+        "query": dict(q),
+        "statuses": client_ops.STATUSES,
+        "tags": await all_tags(),
+        "users": await team.list_users(user),
+    }
+    return render(request, "clients/list.html", context)
+
+
+async def _form_context(request: web.Request, form: dict, errors: dict, client=None) -> dict:
+    user = current_user(request)
+    return {
+        "form": form,
+        "errors": errors,
+        "client": client,
+        "statuses": client_ops.STATUSES,
+        "types": client_ops.TYPES,
+        "fields": await client_ops.list_custom_fields("client"),
+        "user_options": [(str(u.id), str(u)) for u in await team.list_users(user)],
+    }
+
+
+def _errors_of(err: ValidationFailed | Conflict) -> dict[str, str]:
+    if isinstance(err, ValidationFailed):
+        # The domain names custom fields "custom.<key>"; the form names them "cf_<key>".
+        return {k.replace("custom.", "cf_", 1): v for k, v in err.fields.items()}
+    return {err.field or "__all__": str(err)}
+
+
+async def new_client_page(request: web.Request) -> web.Response:
+    user = current_user(request)
+    form = {
+        "phones": [""],
+        "emails": [""],
+        "status": "active",
+        "type": "person",
+        "responsible_id": str(user.id),
+    }
+    return render(request, "clients/form.html", await _form_context(request, form, {}))
+
+
+async def create_client(request: web.Request) -> web.Response:
+    user = current_user(request)
+    form = await form_data(request)
+    fields = await client_ops.list_custom_fields("client")
+    try:
+        client = await client_ops.create_client(
+            user, client_input(form, fields), clock=clock(request)
+        )
+    except (ValidationFailed, Conflict) as err:
+        context = await _form_context(request, typed_back(form), _errors_of(err))
+        return render(request, "clients/form.html", context, status=422)
+    flash(request, gettext(request, "Client %(name)s created.", name=client.name))
+    raise web.HTTPSeeOther(f"/clients/{client.id}")
+
+
+async def client_card(request: web.Request) -> web.Response:
+    user = current_user(request)
+    client_id = path_id(request)
+    client = await client_ops.get_client(user, client_id)
+    context = {
+        "client": client,
+        "fields": await client_ops.list_custom_fields("client"),
+        "timeline": await timeline_ops.client_timeline(user, client_id, limit=100),
+        "deals": (await deal_ops.list_deals(user, client_id=client_id, limit=20))[0],
+        "can_edit": can_edit_owned(user, client.responsible_id, "clients.edit_all"),
+        "pbx_up": pbx_is_up(request),
+        "status_labels": deal_ops.STATUS_LABELS,
+        "users_by_id": {u.id: u for u in await team.list_users(user)},
+    }
+    return render(request, "clients/card.html", context)
+
+
+async def edit_client_page(request: web.Request) -> web.Response:
+    user = current_user(request)
+    client = await client_ops.get_client(user, path_id(request))
+    form = {
+        "name": client.name,
+        "company_name": client.company_name,
+        "status": client.status,
+        "type": client.type,
+        "responsible_id": str(client.responsible_id or ""),
+        "tags": ", ".join(t.name for t in client.tags),
+        "phones": [p.typed for p in sorted(client.phones, key=lambda p: p.position)] or [""],
+        "emails": [e.address for e in sorted(client.emails, key=lambda e: e.position)] or [""],
+    }
+    for key, value in client.custom.items():
+        form[f"cf_{key}"] = value
+    return render(request, "clients/form.html", await _form_context(request, form, {}, client))
+
+
+async def update_client(request: web.Request) -> web.Response:
+    user = current_user(request)
+    client_id = path_id(request)
+    client = await client_ops.get_client(user, client_id)
+    form = await form_data(request)
+    fields = await client_ops.list_custom_fields("client")
+    try:
+        await client_ops.update_client(user, client_id, client_input(form, fields))
+    except (ValidationFailed, Conflict) as err:
+        context = await _form_context(request, typed_back(form), _errors_of(err), client)
+        return render(request, "clients/form.html", context, status=422)
+    flash(request, gettext(request, "Changes saved."))
+    raise web.HTTPSeeOther(f"/clients/{client_id}")
+
+
+async def delete_client(request: web.Request) -> web.Response:
+    user = current_user(request)
+    await client_ops.delete_client(user, path_id(request))
+    flash(request, gettext(request, "Client deleted."))
+    raise web.HTTPSeeOther("/clients")
+
+
+async def call_client(request: web.Request) -> web.Response:
+    """One-click call (C6): the number chosen on the card, through the hub."""
+    user = current_user(request)
+    client_id = path_id(request)
+    client = await client_ops.get_client(user, client_id)
+    form = await form_data(request)
+    wanted = str(form.get("phone_id", ""))
+    phones = sorted(client.phones, key=lambda p: p.position)
+    phone = next((p for p in phones if str(p.id) == wanted), phones[0] if phones else None)
+    number = (phone.e164 or phone.typed) if phone else ""
+    ok, message = await click_to_call(request, user, number)
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return web.json_response({"ok": ok, "message": message}, status=200 if ok else 503)
+    flash(request, message, "ok" if ok else "error")
+    raise web.HTTPSeeOther(f"/clients/{client_id}")
+
+
+async def add_note(request: web.Request) -> web.Response:
+    user = current_user(request)
+    client_id = path_id(request)
+    form = await form_data(request)
+    try:
+        await note_ops.add_note(
+            user, str(form.get("text", "")), client_id=client_id, clock=clock(request)
+        )
+    except ValidationFailed as err:
+        flash(request, "; ".join(err.fields.values()), "error")
+    raise web.HTTPSeeOther(f"/clients/{client_id}")
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/clients", client_list)
+    app.router.add_get("/clients/new", new_client_page)
+    app.router.add_post("/clients/new", create_client)
+    app.router.add_get(r"/clients/{id:\d+}", client_card)
+    app.router.add_get(r"/clients/{id:\d+}/edit", edit_client_page)
+    app.router.add_post(r"/clients/{id:\d+}/edit", update_client)
+    app.router.add_post(r"/clients/{id:\d+}/delete", delete_client)
+    app.router.add_post(r"/clients/{id:\d+}/call", call_client)
+    app.router.add_post(r"/clients/{id:\d+}/notes", add_note)

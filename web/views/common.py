@@ -1,0 +1,74 @@
+"""Small helpers the views share: the current user, form values, safe redirects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from models.clock import Clock
+from models.errors import NotFound
+from models.schema.users import User
+from web.keys import CLOCK, REQ_USER
+
+
+def current_user(request: web.Request) -> User:
+    user = request.get(REQ_USER)
+    if user is None:
+        raise web.HTTPSeeOther("/login")
+    return user
+
+
+def clock(request: web.Request) -> Clock:
+    return request.app[CLOCK]
+
+
+def now(request: web.Request) -> datetime:
+    return request.app[CLOCK].now()
+
+
+async def form_data(request: web.Request) -> MultiDictProxy[Any]:
+    return await request.post()
+
+
+def text_values(form: MultiDictProxy[Any]) -> dict[str, str]:
+    """The form's text fields (first value of each), to show back what was typed."""
+    values: dict[str, str] = {}
+    for key in form:
+        value = form.get(key)
+        if isinstance(value, str) and key != "password" and key != "csrf_token":
+            values[key] = value
+    return values
+
+
+def int_param(value: str | None, *, default: int | None = None) -> int | None:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        return default
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    try:
+        return int(request.match_info[name])
+    except (KeyError, ValueError):
+        raise NotFound("bad id") from None
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only local paths, so the login page cannot be used to send people elsewhere."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+def redirect(location: str) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(location)

@@ -1,0 +1,24 @@
+"""Liveness of the panel and its database."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from models.db import ping
+
+logger = logging.getLogger(__name__)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    try:
+        await ping()
+    except Exception as err:  # any driver error means "not reachable"
+        logger.warning("health check: database unreachable: %s", err)
+        return web.json_response({"status": "error", "database": "unreachable"}, status=503)
+    return web.json_response({"status": "ok", "database": "ok"})
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/healthz", healthz)

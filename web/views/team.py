@@ -1,0 +1,134 @@
+"""The team (M1, M2): colleagues with contact data, add users, invite links."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from models import team
+from models import users as user_ops
+from models.errors import Conflict, ValidationFailed
+from models.permissions import has_right
+from web.keys import SETTINGS
+from web.templating import flash, gettext, render
+from web.views.calling import click_to_call
+from web.views.common import current_user, form_data, int_param, now, path_id, text_values
+
+
+async def _context(request: web.Request, **extra) -> dict:
+    user = current_user(request)
+    manage = has_right(user, "users.manage")
+    context = {
+        "members": await team.list_users(user, include_inactive=manage),
+        "groups": await team.list_groups(),
+        "manage": manage,
+        "invites": await team.pending_invites(user, now(request)) if manage else [],
+        "form": {},
+        "errors": {},
+        "invite_form": {},
+        "invite_errors": {},
+        "invite_link": "",
+    }
+    context.update(extra)
+    return context
+
+
+async def team_page(request: web.Request) -> web.Response:
+    return render(request, "team.html", await _context(request))
+
+
+async def add_user(request: web.Request) -> web.Response:
+    user = current_user(request)
+    form = await form_data(request)
+    values = text_values(form)
+    try:
+        member = await team.add_user(
+            user,
+            username=values.get("username", ""),
+            password=str(form.get("password", "")),
+            email=values.get("email", ""),
+            extension=values.get("extension", ""),
+            full_name=values.get("full_name", ""),
+            group_name=values.get("group", "Agent"),
+        )
+    except ValidationFailed as err:
+        return render(
+            request,
+            "team.html",
+            await _context(request, form=values, errors=err.fields),
+            status=422,
+        )
+    except Conflict as err:
+        errors = {err.field or "username": str(err)}
+        return render(
+            request, "team.html", await _context(request, form=values, errors=errors), status=409
+        )
+    flash(request, gettext(request, "User %(name)s added.", name=member.username))
+    raise web.HTTPSeeOther("/team")
+
+
+def _public_base(request: web.Request) -> str:
+    configured = request.app[SETTINGS].web.public_url.rstrip("/")
+    return configured or f"{request.scheme}://{request.host}"
+
+
+async def create_invite(request: web.Request) -> web.Response:
+    user = current_user(request)
+    form = await form_data(request)
+    values = text_values(form)
+    try:
+        invite, token = await team.create_invite(
+            user,
+            now(request),
+            email=values.get("email", ""),
+            extension=values.get("extension", ""),
+            group_name=values.get("group", "Agent"),
+        )
+    except (ValidationFailed, Conflict) as err:
+        errors = (
+            err.fields if isinstance(err, ValidationFailed) else {err.field or "email": str(err)}
+        )
+        context = await _context(request, invite_form=values, invite_errors=errors)
+        return render(request, "team.html", context, status=422)
+    link = f"{_public_base(request)}/invite/{token}"
+    context = await _context(request, invite_link=link, invite_expires=invite.expires_at)
+    return render(request, "team.html", context)
+
+
+async def set_group(request: web.Request) -> web.Response:
+    user = current_user(request)
+    form = await form_data(request)
+    group_id = int_param(str(form.get("group_id", "")))
+    if group_id is None:
+        raise web.HTTPSeeOther("/team")
+    try:
+        await team.set_user_group(user, path_id(request), group_id)
+    except ValidationFailed as err:
+        flash(request, "; ".join(err.fields.values()), "error")
+    raise web.HTTPSeeOther("/team")
+
+
+async def set_active(request: web.Request) -> web.Response:
+    user = current_user(request)
+    form = await form_data(request)
+    try:
+        await team.set_user_active(user, path_id(request), form.get("active") == "1")
+    except ValidationFailed as err:
+        flash(request, "; ".join(err.fields.values()), "error")
+    raise web.HTTPSeeOther("/team")
+
+
+async def call_colleague(request: web.Request) -> web.Response:
+    user = current_user(request)
+    colleague = await user_ops.get_user(path_id(request))
+    ok, message = await click_to_call(request, user, colleague.extension or "")
+    flash(request, message, "ok" if ok else "error")
+    raise web.HTTPSeeOther("/team")
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/team", team_page)
+    app.router.add_post("/team/users", add_user)
+    app.router.add_post("/team/invites", create_invite)
+    app.router.add_post(r"/team/{id:\d+}/group", set_group)
+    app.router.add_post(r"/team/{id:\d+}/active", set_active)
+    app.router.add_post(r"/team/{id:\d+}/call", call_colleague)
