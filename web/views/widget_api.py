@@ -143,7 +143,9 @@ async def originate(request: web.Request) -> web.Response:
         await hub.send(ClickToCall(user.id, user.extension, target, request_id))
     except TelephonyError as err:
         logger.warning("click-to-call %s by %s refused: %s", request_id, user.username, err)
-        hub.publish(ClickToCallProgress(request_id, user.id, "failed", reason=str(err)))
+        if not hub.can_handle(ClickToCall):
+            # The PBX link reports its own refusals as progress; without it, say so here.
+            hub.publish(ClickToCallProgress(request_id, user.id, "failed", reason=str(err)))
         return web.json_response(
             {"request_id": request_id, "number": target, "error": str(err)}, status=409
         )
