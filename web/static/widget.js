@@ -181,7 +181,7 @@
     if (card.last_note) last.push(card.last_note);
     if (card.last_call_at) last.push(`${new Date(card.last_call_at).toLocaleString()} (${card.last_call_result})`);
     pop.querySelector(".cw-pop-last").textContent = last.join(" · ");
-    pop.querySelector(".cw-pop-save").hidden = Boolean(card.known);
+    pop.querySelector(".cw-pop-save").hidden = Boolean(card.known) && !card.unnamed;
     pop.dataset.known = card.known ? "1" : "";
   }
   function setState(pop, kind, text) {

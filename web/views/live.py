@@ -66,6 +66,10 @@ def card_json(card: CallerCard) -> dict[str, Any]:
         "last_call_at": card.last_call_at.isoformat() if card.last_call_at else None,
         "last_call_result": card.last_call_result,
         "known": card.is_known,
+        # An auto-lead still named after its number: the pop-up offers to name it.
+        "unnamed": card.client_id is None
+        and card.lead_id is not None
+        and card.name in ("", card.number, card.e164),
     }
 
 
