@@ -102,8 +102,8 @@ class ChannelRoles:
       device names are not the extension.
     * `trunk_channels`: fnmatch patterns of channels that are outside parties even though
       they are Local channels (a PBX that reaches its carrier through Local channels).
-    * `agent_extensions`: returns the extensions the CRM knows (None: accept any match), so
-      that `PJSIP/carrier-0000002b` is not mistaken for an extension named "carrier".
+    * `agent_extensions`: returns the extensions the CRM knows (None: any all-digit match),
+      so that `PJSIP/carrier-0000002b` is never taken for an extension named "carrier".
 
     Any other Local channel is a helper; any other channel is an outside party.
     """
@@ -140,10 +140,11 @@ class ChannelRoles:
         return (HELPER if is_local else OUTSIDE), ""
 
     def _known(self, ext: str) -> bool:
-        if self.agent_extensions is None:
-            return True
-        known = self.agent_extensions()
-        return known is None or ext in known
+        known = self.agent_extensions() if self.agent_extensions is not None else None
+        if known is None:
+            # Extensions are digits (models.users enforces it): `carrier` is a trunk.
+            return ext.isdigit()
+        return ext in known
 
 
 def _split_name(name: str, is_local: bool) -> tuple[str, str]:

@@ -1,0 +1,247 @@
+"""Glue between the AMI link, the call tracker, the domain and the hub.
+
+`on_event` feeds the tracker at once (it is pure and fast) and queues the resulting
+transitions; workers then look up the caller's card, store finished calls through
+`CallerDirectory.record_call` (which also makes auto-leads) and publish hub events. The
+link is therefore never held up by the database. The transitions of one call always go
+to the same worker, so its events reach subscribers in order (rang, answered, ended).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+
+from daemon.ami.tracker import CallTracker
+from daemon.ami.tracker_types import (
+    Answered,
+    Ended,
+    Ringing,
+    StoppedRinging,
+    Transferred,
+    Transition,
+)
+from models.caller import CallerDirectory
+from models.clock import Clock, SystemClock
+from models.events import (
+    CallAnswered,
+    CallEnded,
+    CallerCard,
+    CallMissed,
+    CallRang,
+    CallStoppedRinging,
+    CallTransferred,
+    LeadCreated,
+)
+from models.hub import Hub
+from models.schema.users import User
+
+logger = logging.getLogger(__name__)
+
+_USERS_TTL = 60.0  # seconds a cached extension -> user mapping is trusted
+
+
+class CallsService:
+    """Turns AMI events into stored calls and live hub events. `start()` before feeding."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        clock: Clock | None,
+        directory: CallerDirectory,
+        tracker: CallTracker,
+        *,
+        workers: int = 4,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.hub = hub
+        self.clock = clock or SystemClock()
+        self.directory = directory
+        self.tracker = tracker
+        self._queues: list[asyncio.Queue[Transition]] = [asyncio.Queue() for _ in range(workers)]
+        self._tasks: list[asyncio.Task[None]] = []
+        self._users: dict[str, int] = {}
+        self._users_loaded_at = float("-inf")
+        self._users_lock = asyncio.Lock()
+        self._monotonic = monotonic
+        self.failures = 0
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._tasks:
+            return
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._work(queue), name=f"calls-service-{n}")
+            for n, queue in enumerate(self._queues)
+        ]
+
+    async def stop(self) -> None:
+        """Finish what is queued (calls already ended must still be stored), then stop."""
+        if self._tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.drain(), timeout=10)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def drain(self) -> None:
+        """Wait until every queued transition is stored and published."""
+        for queue in self._queues:
+            await queue.join()
+
+    # -- what the link calls ----------------------------------------------------------
+
+    async def on_event(self, event: Mapping[str, str]) -> None:
+        self._dispatch(self.tracker.feed(event))
+
+    async def on_resync(self, channels: Iterable[Mapping[str, str]]) -> None:
+        self._dispatch(self.tracker.resync(list(channels), now=self.clock.now()))
+
+    def known_extensions(self) -> set[str] | None:
+        """The extensions of active users as last loaded (None before the first load)."""
+        if self._users_loaded_at == float("-inf"):
+            return None
+        return set(self._users)
+
+    def _dispatch(self, transitions: list[Transition]) -> None:
+        for transition in transitions:
+            key = _linkedid(transition)
+            queue = self._queues[zlib.crc32(key.encode()) % len(self._queues)]
+            queue.put_nowait(transition)
+
+    # -- workers ----------------------------------------------------------------------
+
+    async def _work(self, queue: asyncio.Queue[Transition]) -> None:
+        while True:
+            transition = await queue.get()
+            try:
+                await self.handle(transition)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.failures += 1
+                logger.exception(
+                    "call %s: handling %s failed; skipped", _linkedid(transition), transition
+                )
+            finally:
+                queue.task_done()
+
+    async def handle(self, transition: Transition) -> None:
+        """Publish (and for an ended call, store) one transition."""
+        if isinstance(transition, Ringing):
+            await self._rang(transition)
+        elif isinstance(transition, Answered):
+            self.hub.publish(
+                CallAnswered(
+                    transition.linkedid,
+                    transition.extension,
+                    await self.user_id(transition.extension),
+                    at=self.clock.now(),
+                )
+            )
+        elif isinstance(transition, StoppedRinging):
+            self.hub.publish(
+                CallStoppedRinging(
+                    transition.linkedid,
+                    transition.extension,
+                    await self.user_id(transition.extension),
+                    answered_by=transition.answered_by,
+                )
+            )
+        elif isinstance(transition, Transferred):
+            self.hub.publish(
+                CallTransferred(transition.linkedid, transition.from_ext, transition.to_ext)
+            )
+        elif isinstance(transition, Ended):
+            await self._ended(transition)
+
+    async def _rang(self, ring: Ringing) -> None:
+        number = ring.caller_number
+        # A colleague's extension is not a customer: no lookup for internal calls.
+        if number and ring.direction in ("in", "out"):
+            card = await self.directory.caller_card(number)
+        else:
+            card = CallerCard(number=number)
+        self.hub.publish(
+            CallRang(
+                linkedid=ring.linkedid,
+                direction=ring.direction,
+                extension=ring.extension,
+                user_id=await self.user_id(ring.extension),
+                card=card,
+                did=ring.did,
+                at=self.clock.now(),
+                action_id=ring.action_id,
+            )
+        )
+
+    async def _ended(self, ended: Ended) -> None:
+        rec = ended.record
+        stored = await self.directory.record_call(rec, clock=self.clock)
+        call_id = stored.call.id
+        if stored.lead_created is not None:
+            lead = stored.lead_created
+            self.hub.publish(LeadCreated(lead.id, "call", lead.responsible_id))  # type: ignore[attr-defined]
+        agent_user = await self.user_id(rec.agent_extension) if rec.agent_extension else None
+        self.hub.publish(
+            CallEnded(
+                linkedid=rec.linkedid,
+                call_id=call_id,
+                extension=rec.agent_extension,
+                user_id=agent_user,
+                result=rec.result,
+                talk_seconds=rec.talk_seconds,
+                wait_seconds=rec.wait_seconds,
+                at=rec.ended_at,
+            )
+        )
+        if rec.direction == "in" and rec.result != "answered":
+            card = await self.directory.caller_card(rec.peer_number) if rec.peer_number else None
+            card = card or CallerCard(number=rec.peer_number)
+            # Every agent it rang hears about it; nobody rang (all busy): one unaddressed event.
+            for extension in rec.rang_extensions or [""]:
+                user_id = await self.user_id(extension) if extension else None
+                self.hub.publish(CallMissed(rec.linkedid, call_id, extension, user_id, card))
+
+    # -- extension -> user ------------------------------------------------------------
+
+    async def user_id(self, extension: str) -> int | None:
+        if self._monotonic() - self._users_loaded_at > _USERS_TTL:
+            await self.refresh_users()
+        return self._users.get(extension)
+
+    async def refresh_users(self) -> None:
+        """Reload which extension belongs to which active user (one query)."""
+        async with self._users_lock:
+            if self._monotonic() - self._users_loaded_at <= _USERS_TTL:
+                return
+            rows = await User.filter(is_active=True, extension__isnull=False).values_list(
+                "extension", "id"
+            )
+            self._users = {str(ext): int(uid) for ext, uid in rows if ext}
+            self._users_loaded_at = self._monotonic()
+
+
+def _linkedid(transition: Transition) -> str:
+    return transition.record.linkedid if isinstance(transition, Ended) else transition.linkedid
+
+
+def extensions_of(service: CallsService) -> Callable[[], set[str] | None]:
+    """A callable for `ChannelRoles.agent_extensions` backed by the service's cache."""
+
+    def known() -> set[str] | None:
+        return service.known_extensions()
+
+    return known
+
+
+__all__ = ["CallsService", "extensions_of"]
