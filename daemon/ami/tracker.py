@@ -167,17 +167,14 @@ class CallTracker:
         for call in self._calls.values():
             if not call.parties():
                 continue
-            a_side = call.a_side()
-            b_side = call.b_side(a_side)
-            caller = call.caller()
             direction = call.direction()
+            from_number, to_number = call.numbers(direction)
             result.append(
                 LiveCall(
                     linkedid=call.linkedid,
                     direction=direction,
-                    from_number=a_side.label() if a_side else "",
-                    to_number=(caller.exten if caller and direction != "out" else "")
-                    or (b_side.label() if b_side else call.originate_exten),
+                    from_number=from_number,
+                    to_number=to_number,
                     did=call.did(),
                     started_at=to_datetime(call.started),  # type: ignore[arg-type]
                     answered_at=to_datetime(call.answered_at),
@@ -700,9 +697,12 @@ class CallTracker:
                 self._ring(chan.call, chan, out)  # type: ignore[arg-type]
         bridge = item.get("BridgeId")
         if bridge:
-            self._bridges.setdefault(bridge, set()).add(uid)
+            members = self._bridges.setdefault(bridge, set())
+            members.add(uid)
             chan.bridges.add(bridge)
-            self._recompute(chan.call, t - age, out)  # type: ignore[arg-type]
+            # Two parties have talked since the younger of them exists, at the earliest.
+            since = max(self._chans[m].created for m in members if m in self._chans)
+            self._recompute(call, since, out)
 
 
 def _duration_seconds(value: str) -> float:

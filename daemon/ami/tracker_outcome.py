@@ -89,23 +89,11 @@ def build_record(call: Call, now: float) -> CallRecord:
     answered = call.answered_at is not None
     who = answerer(call, a_side) if answered else None
 
-    if direction == "in":
-        from_number = caller.label() if caller else ""
-        to_number = caller.exten if caller else ""
-        agent = who.ext if who is not None and who.is_agent else ""
+    from_number, to_number = call.numbers(direction)
+    if direction == "out":
+        agent = a_side.ext if a_side is not None and a_side.is_agent else ""
     else:
-        from_number = a_side.label() if a_side else ""
-        if caller is not None and direction == "internal":
-            to_number = caller.exten or (b_side.label() if b_side else "")
-        elif direction == "out":
-            far = next((c for c in call.chans.values() if c.is_outside and c is not a_side), None)
-            to_number = far.label() if far else call.originate_exten
-        else:
-            to_number = b_side.label() if b_side else call.originate_exten
-        if direction == "out":
-            agent = a_side.ext if a_side is not None and a_side.is_agent else ""
-        else:
-            agent = who.ext if who is not None and who.is_agent else ""
+        agent = who.ext if who is not None and who.is_agent else ""
 
     ended = call.ended_at if call.ended_at is not None else now
     if caller is not None:

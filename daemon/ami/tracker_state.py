@@ -189,3 +189,18 @@ class Call:
         if b is not None and b.kind is OUTSIDE:
             return b.label()
         return self.originate_exten
+
+    def numbers(self, direction: str) -> tuple[str, str]:
+        """(from, to): caller and DID inbound; extension and number dialled otherwise."""
+        caller = self.caller()
+        if direction == "in":
+            return (caller.label(), caller.exten) if caller is not None else ("", "")
+        a_side = self.a_side()
+        from_number = a_side.label() if a_side is not None else ""
+        if direction == "out":
+            far = next((c for c in self.chans.values() if c.is_outside and c is not a_side), None)
+            return from_number, far.label() if far is not None else self.originate_exten
+        if caller is not None and caller.exten:
+            return from_number, caller.exten
+        b_side = self.b_side(a_side)
+        return from_number, b_side.label() if b_side is not None else self.originate_exten

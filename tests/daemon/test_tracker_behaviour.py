@@ -1,0 +1,227 @@
+"""What the tracker tells the pop-ups, and how it survives bad input, reconnects and gaps."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from daemon.ami.traces import load_events, load_messages, parse_ami_text, to_wire
+from daemon.ami.tracker import CallTracker
+from daemon.ami.tracker_types import (
+    AGENT,
+    HELPER,
+    OUTSIDE,
+    Answered,
+    ChannelRoles,
+    Ended,
+    Ringing,
+    StoppedRinging,
+    Transferred,
+)
+from tests.daemon.test_tracker_corpora import (
+    AMI_DIR,
+    CACO_DIR,
+    ami_tracker,
+    caco_tracker,
+    replay,
+)
+
+
+def _popups(transitions) -> list[tuple]:
+    out = []
+    for t in transitions:
+        if isinstance(t, Ringing):
+            out.append(("ring", t.extension))
+        elif isinstance(t, Answered):
+            out.append(("answer", t.extension))
+        elif isinstance(t, StoppedRinging):
+            out.append(("stop", t.extension, t.answered_by))
+    return out
+
+
+def test_a_ring_group_pops_up_once_per_member_and_closes_the_others_on_answer():
+    transitions, records = replay(CACO_DIR / "simple/ab_callgroup.json")
+    assert _popups(transitions) == [
+        ("ring", "202"),
+        ("ring", "203"),
+        ("answer", "202"),
+        ("stop", "203", "202"),
+    ]
+    assert len(records) == 1
+
+
+def test_a_caller_who_hangs_up_while_a_queue_rings_is_one_missed_call():
+    transitions, records = replay(CACO_DIR / "queue/queue_a_cancel.json")
+    assert _popups(transitions) == [("ring", "202"), ("stop", "202", "")]
+    assert [(r.direction, r.result) for r in records] == [("in", "missed")]
+
+
+def test_a_blind_transfer_to_a_group_closes_the_colleagues_pop_up():
+    transitions, _ = replay(CACO_DIR / "xfer_blind/xfer_blind_group.json")
+    transfers = [t for t in transitions if isinstance(t, Transferred)]
+    assert [(t.from_ext, t.to_ext, t.kind) for t in transfers] == [("201", "401", "blind")]
+    rings = [t for t in transitions if isinstance(t, Ringing)]
+    # The pop-ups of the transfer targets show the outside caller, not the transferer.
+    assert {t.caller_number for t in rings} == {"+31260010001"}
+    assert ("stop", "202", "203") in _popups(transitions)
+
+
+def test_click_to_call_pop_up_carries_the_request_and_the_originate_action_id():
+    transitions, records = replay(AMI_DIR / "click_to_call_answered.ami")
+    ring = next(t for t in transitions if isinstance(t, Ringing))
+    assert (ring.extension, ring.direction, ring.action_id) == ("101", "out", "c2c-0001")
+    # Without the channel variable, the Originate's ActionID still ties the call to it.
+    tracker = CallTracker(roles=ami_tracker().roles, request_variables=("SOMETHING_ELSE",))
+    _, records = replay(AMI_DIR / "click_to_call_answered.ami", tracker)
+    assert records[0].action_id == "click_to_call_answered-2"
+
+
+def test_malformed_and_unknown_events_are_logged_and_skipped(caplog):
+    tracker = ami_tracker()
+    garbage = [
+        {},
+        {"Event": "NoSuchEvent", "Uniqueid": "1.1"},
+        {"Event": "Newchannel"},
+        {"Event": "Newchannel", "Uniqueid": "9.9", "Linkedid": "9.9"},  # no Channel
+        {"Event": "Newstate", "Uniqueid": "9.9", "ChannelState": "x"},
+        {"Event": "Hangup", "Uniqueid": "never-seen", "Cause": "16"},
+        {"Event": "BridgeEnter", "Uniqueid": "1.2", "Channel": "PJSIP/1-1", "Linkedid": None},
+        {"Event": "DialEnd", "DestUniqueid": "nope"},
+        {"Event": "AttendedTransfer", "Result": "Success"},
+        {"Event": "BlindTransfer", "Result": "Success"},
+        {"Event": "OriginateResponse", "Uniqueid": "<unknown>", "Channel": None},
+        {"Event": "Newstate", "Uniqueid": "1.3", "Channel": 42, "Linkedid": "1.3"},
+        {"Event": "Hangup", "Uniqueid": "1.3", "Cause": "abc", "Timestamp": "not-a-time"},
+    ]
+    with caplog.at_level(logging.WARNING):
+        for event in garbage:
+            assert isinstance(tracker.feed(event), list)
+    assert any("malformed" in r.getMessage() for r in caplog.records)
+    # The tracker still works afterwards.
+    _, records = replay(AMI_DIR / "inbound_unknown_answered.ami", tracker)
+    assert [(r.direction, r.result, r.agent_extension) for r in records] == [
+        ("in", "answered", "101")
+    ]
+
+
+def _coreshowchannels() -> list[dict[str, str]]:
+    return [
+        m
+        for m in load_messages(AMI_DIR / "show_channels.ami")
+        if m.get("Event") == "CoreShowChannel"
+    ]
+
+
+def test_resync_adopts_a_call_that_began_while_the_link_was_down_and_closes_it_once():
+    tracker = ami_tracker()
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    assert tracker.resync(_coreshowchannels(), now=now) == []  # bridged, no pop-up to open
+    (live,) = tracker.snapshot()
+    assert (live.direction, live.from_number, live.to_number) == ("out", "101", "+34911234565")
+    assert live.talking == ("101",)
+    assert live.started_at == now - timedelta(seconds=5)  # from Duration 00:00:05
+    # Still there at the next reconnect: nothing ends, nothing duplicates.
+    assert tracker.resync(_coreshowchannels(), now=now + timedelta(seconds=5)) == []
+    ended = tracker.resync([], now=now + timedelta(seconds=30))
+    (record,) = [t.record for t in ended if isinstance(t, Ended)]
+    assert (record.result, record.agent_extension) == ("answered", "101")
+    # Bridged since the customer leg exists (Duration 00:00:03 at the first listing).
+    assert abs(record.talk_seconds - 33) <= 1
+    assert tracker.resync([], now=now + timedelta(seconds=40)) == []
+    assert tracker.snapshot() == []
+    # A late event of the closed call does not bring it back.
+    late = {
+        "Event": "Hangup",
+        "Channel": "Local/101@agents-00000022;1",
+        "Uniqueid": "1795913813.68",
+        "Linkedid": "1795913813.68",
+        "Cause": "16",
+    }
+    assert tracker.feed(late) == []
+    assert tracker.feed({**late, "Event": "Newstate", "ChannelState": "6"}) == []
+
+
+def test_a_call_that_ends_during_a_disconnection_is_recorded_once():
+    events = load_events(AMI_DIR / "inbound_unknown_answered.ami")
+    cut = next(i for i, e in enumerate(events) if e.get("Event") == "BridgeEnter") + 2
+    tracker = ami_tracker()
+    transitions = []
+    for event in events[:cut]:
+        transitions.extend(tracker.feed(event))
+    assert [t.answered_at is not None for t in tracker.snapshot()] == [True]
+    # The link drops; when it is back the call is gone: close it with what we know.
+    transitions.extend(tracker.resync([]))
+    records = [t.record for t in transitions if isinstance(t, Ended)]
+    assert [(r.direction, r.from_number, r.result, r.agent_extension) for r in records] == [
+        ("in", "+34600111222", "answered", "101")
+    ]
+    # Events buffered from before the drop arrive late: no second record.
+    for event in events[cut:]:
+        assert not [t for t in tracker.feed(event) if isinstance(t, Ended)]
+
+
+def test_without_timestamps_time_comes_from_the_caller():
+    events = [
+        {k: v for k, v in e.items() if k != "Timestamp"}
+        for e in load_events(AMI_DIR / "inbound_unknown_answered.ami")
+    ]
+    start = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    tracker = ami_tracker()
+    records = []
+    # Two seconds of ringing, then ten of talk, as the README says, given by the caller.
+    answer_at = next(i for i, e in enumerate(events) if e.get("Event") == "BridgeEnter")
+    end_at = next(i for i, e in enumerate(events) if e.get("Event") == "BridgeLeave")
+    for i, event in enumerate(events):
+        offset = 0 if i < answer_at else 2 if i < end_at else 12
+        records += [
+            t.record
+            for t in tracker.feed(event, now=start + timedelta(seconds=offset))
+            if isinstance(t, Ended)
+        ]
+    (record,) = records
+    assert (record.wait_seconds, record.talk_seconds) == (2, 10)
+    assert record.started_at == start
+
+
+def test_channel_roles():
+    roles = ChannelRoles(agent_channels=("PJSIP/{extension}", "Local/{extension}@from-queue"))
+    assert roles.classify("PJSIP/101-0000002a") == (AGENT, "101")
+    assert roles.classify("PJSIP/carrier-0000002b") == (OUTSIDE, "")
+    assert roles.classify("Local/102@from-queue-00000003;1") == (AGENT, "102")
+    assert roles.classify("Local/102@from-queue-00000003;2") == (HELPER, "")
+    assert roles.classify("Local/+3491@from-internal-0000004;1") == (HELPER, "")
+    known = ChannelRoles(agent_extensions=lambda: {"101"})
+    assert known.classify("PJSIP/101-1")[0] == AGENT
+    assert known.classify("PJSIP/105-1")[0] == OUTSIDE  # not a user of ours
+    trunks = ChannelRoles(trunk_channels=("Local/*@pstn-*;1",))
+    assert trunks.classify("Local/+34911@pstn-0001;1") == (OUTSIDE, "")
+
+
+def test_raw_trace_parsing_keeps_every_header_and_round_trips():
+    text = (AMI_DIR / "show_channels.ami").read_bytes().decode()
+    messages = parse_ami_text(text)
+    outputs = [m["Output"] for m in messages if m.get("Message") == "Command output follows"]
+    assert max(len(o.split("\n")) for o in outputs) > 3  # one Output: header per line, all kept
+    assert parse_ami_text(b"".join(to_wire(m) for m in messages).decode()) == messages
+    # A CRLF-exact file: the banner is dropped, no frame is lost.
+    assert text.startswith("Asterisk Call Manager/11.0.0\r\n")
+    assert len(load_messages(AMI_DIR / "show_channels.ami")) == text.count("\r\n\r\n")
+
+
+def test_every_cacofonisk_file_loads_as_events_with_event_first():
+    for path in sorted(CACO_DIR.glob("*/*.json")):
+        events = load_events(path)
+        assert events and all(next(iter(e)) == "Event" for e in events)
+        assert all("content" not in e for e in events)
+
+
+def test_snapshot_lists_ringing_agents_of_a_queue_call():
+    tracker = caco_tracker()
+    events = load_events(CACO_DIR / "queue/queue_group.json")
+    for event in events:
+        transitions = tracker.feed(event)
+        if any(isinstance(t, Answered) for t in transitions):
+            break
+        live = tracker.snapshot()
+    assert [c.ringing for c in live] == [("203", "202")]
+    assert [c.direction for c in live] == ["in"]
