@@ -180,7 +180,7 @@ class OutboxWorker:
         due = (
             await OutboxMessage.filter(kind__in=kinds, next_attempt_at__lte=now)
             .filter(status__in=[outbox.PENDING, outbox.SENDING])
-            .order_by("next_attempt_at", "id")
+            .order_by("id")  # written order: per chat, a message before its edits
             .limit(self._batch_size)
             .only("id", "kind", "payload")
         )
