@@ -100,7 +100,6 @@ class CallTracker:
         self._handlers: dict[str, Callable[[Mapping[str, str], float, list[Any]], None]] = {
             "Newchannel": self._on_channel_event,
             "NewCallerid": self._on_callerid,
-            "NewConnectedLine": self._on_channel_event,
             "Newstate": self._on_newstate,
             "DialBegin": self._on_dial_begin,
             "DialEnd": self._on_dial_end,
@@ -128,7 +127,8 @@ class CallTracker:
             return []
         out: list[Transition] = []
         try:
-            handler(event, self._time(event, now), out)
+            stamp = event.get("Timestamp")
+            handler(event, self._time(event, now) if not stamp else float(stamp), out)
         except Exception:
             logger.warning(
                 "skipped a malformed %s event (Linkedid %s)",
