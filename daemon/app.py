@@ -1,0 +1,111 @@
+"""The composition root: build every part with its dependencies and run them in one loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from daemon.supervisor import Supervisor
+from models.clock import Clock, SystemClock
+from models.db import close_db, open_db
+from models.hub import Hub
+from models.settings import Settings
+from web.app import create_app
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Everything `centralita run` started, for tests and for shutdown."""
+
+    settings: Settings
+    hub: Hub
+    clock: Clock
+    supervisor: Supervisor
+    web_runner: web.AppRunner | None = None
+    web_port: int = 0
+    pbx_port: int = 0
+    closers: list = field(default_factory=list)
+    telephony: Any = None
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{self.settings.web.host}:{self.web_port}"
+
+
+async def start(settings: Settings, *, clock: Clock | None = None) -> Runtime:
+    """Open the database, start the PBX link (or simulator), the web panel, the bot."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.database.url
+    if url.startswith("sqlite://") and url != "sqlite://:memory:":
+        from pathlib import Path
+
+        Path(url[len("sqlite://") :]).parent.mkdir(parents=True, exist_ok=True)
+    applied = await open_db(url)
+    if applied:
+        logger.info("database migrated: %s", ", ".join(applied))
+    rt = Runtime(
+        settings=settings, hub=Hub(), clock=clock or SystemClock(), supervisor=Supervisor()
+    )
+    try:
+        from daemon.telephony import start_telephony
+
+        telephony = await start_telephony(settings, rt.hub, rt.clock)
+        rt.closers.extend(telephony.closers)
+        rt.telephony = telephony
+        if telephony.simulator is not None:
+            rt.pbx_port = telephony.simulator.port
+        await _start_web(rt)
+    except BaseException:
+        await stop(rt)
+        raise
+    return rt
+
+
+async def _start_web(rt: Runtime) -> None:
+    app = create_app(rt.settings, hub=rt.hub, clock=rt.clock)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, rt.settings.web.host, rt.settings.web.port)
+    await site.start()
+    rt.web_runner = runner
+    server = site._server
+    sockets = getattr(server, "sockets", None) or []
+    rt.web_port = sockets[0].getsockname()[1] if sockets else rt.settings.web.port
+    logger.info("web panel on %s", rt.web_url)
+
+
+async def stop(rt: Runtime) -> None:
+    """Stop in reverse order of start: background tasks, web, adapters, hub, database."""
+    await rt.supervisor.stop()
+    if rt.web_runner is not None:
+        await rt.web_runner.cleanup()
+    for closer in reversed(rt.closers):
+        try:
+            await closer()
+        except Exception:
+            logger.exception("error while stopping %r", closer)
+    await rt.hub.close()
+    await close_db()
+
+
+async def run_forever(settings: Settings) -> None:
+    rt = await start(settings)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stopping.set)
+    print(f"Centralita CRM is running: {rt.web_url}  (Ctrl+C to stop)", flush=True)
+    try:
+        await stopping.wait()
+    finally:
+        logger.info("stopping")
+        await stop(rt)

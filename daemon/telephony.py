@@ -1,0 +1,102 @@
+"""Wiring of the telephony side: PBX link (or the built-in simulator), tracker, calls, commands."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import SecretStr
+
+from daemon.ami.calls_service import CallsService, extensions_of
+from daemon.ami.commands import TelephonyCommands
+from daemon.ami.link import AmiLink
+from daemon.ami.tracker import CallTracker
+from daemon.ami.tracker_types import ChannelRoles
+from daemon.pbxsim.server import PbxSimulator
+from models.caller import CallerDirectory
+from models.clock import Clock
+from models.hub import Hub
+from models.settings import AmiSettings, Settings
+
+logger = logging.getLogger(__name__)
+
+Closer = Callable[[], Awaitable[Any]]
+
+
+@dataclass
+class Telephony:
+    link: AmiLink
+    calls: CallsService
+    commands: TelephonyCommands
+    simulator: PbxSimulator | None
+    closers: list[Closer]
+
+
+async def _start_simulator(settings: Settings) -> tuple[PbxSimulator, AmiSettings]:
+    """No PBX configured: run the built-in simulator on loopback and link to it like to Asterisk."""
+    secret = secrets.token_urlsafe(16)
+    sim = PbxSimulator(
+        host="127.0.0.1", port=settings.ami.simulator_port, username="centralita", secret=secret
+    )
+    await sim.start()
+    ami = settings.ami.model_copy(
+        update={
+            "host": "127.0.0.1",
+            "port": sim.port,
+            "username": "centralita",
+            "secret": SecretStr(secret),
+        }
+    )
+    logger.info("no PBX configured: built-in PBX simulator on 127.0.0.1:%d", sim.port)
+    return sim, ami
+
+
+async def start_telephony(settings: Settings, hub: Hub, clock: Clock) -> Telephony:
+    """Start everything between the PBX and the hub; the caller stops it with the closers."""
+    closers: list[Closer] = []
+    simulator: PbxSimulator | None = None
+    ami = settings.ami
+    if settings.uses_simulator:
+        simulator, ami = await _start_simulator(settings)
+        closers.append(simulator.close)
+    try:
+        directory = await CallerDirectory.load()
+        holder: dict[str, CallsService] = {}
+
+        def known_extensions():
+            return extensions_of(holder["calls"])() if "calls" in holder else None
+
+        roles = ChannelRoles(
+            agent_channels=(ami.agent_channel,), agent_extensions=known_extensions
+        )
+        tracker = CallTracker(roles=roles)
+        calls = CallsService(hub, clock, directory, tracker)
+        holder["calls"] = calls
+        calls.start()
+        closers.append(calls.stop)
+        commands_ref: dict[str, TelephonyCommands] = {}
+
+        async def on_event(event: dict[str, str]) -> None:
+            await calls.on_event(event)
+            await commands_ref["c"].on_event(event)
+
+        async def on_resync(snapshot: list[dict[str, str]]) -> None:
+            await calls.on_resync(snapshot)
+            await commands_ref["c"].on_resync(snapshot)
+
+        link = AmiLink(ami, on_event, on_resync, clock=clock)
+        commands = TelephonyCommands(link, hub, ami)
+        commands_ref["c"] = commands
+        commands.register()
+        await link.start()
+        closers.append(link.stop)
+    except BaseException:
+        for closer in reversed(closers):
+            await closer()
+        raise
+    return Telephony(
+        link=link, calls=calls, commands=commands, simulator=simulator, closers=closers
+    )
