@@ -16,8 +16,9 @@ from functools import lru_cache
 
 from models.importing.cells import CellRejected, cell_text, phone_texts
 from models.importing.mapping import CUSTOM_PREFIX
+from models.importing.phonefast import fast_parse_phone
 from models.importing.readers import Cell
-from models.phones import ParsedPhone, parse_phone
+from models.phones import ParsedPhone
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _EMAIL_SPLIT = re.compile(r"[,;\s]+")
@@ -95,7 +96,7 @@ class CustomSpec:
 @lru_cache(maxsize=65536)
 def _parse(text: str, region: str) -> ParsedPhone:
     # Real lists repeat numbers (switchboards, shared lines): parse each text once.
-    return parse_phone(text, region)
+    return fast_parse_phone(text, region)
 
 
 class RowChecker:
