@@ -34,13 +34,20 @@ class Runtime:
     pbx_port: int = 0
     closers: list = field(default_factory=list)
     telephony: Any = None
+    owns_database: bool = True
 
     @property
     def web_url(self) -> str:
         return f"http://{self.settings.web.host}:{self.web_port}"
 
 
-async def start(settings: Settings, *, clock: Clock | None = None) -> Runtime:
+async def start(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    simulator_speed: float = 1.0,
+    open_database: bool = True,
+) -> Runtime:
     """Open the database, start the PBX link (or simulator), the web panel, the bot."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.database.url
@@ -48,16 +55,22 @@ async def start(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         from pathlib import Path
 
         Path(url[len("sqlite://") :]).parent.mkdir(parents=True, exist_ok=True)
-    applied = await open_db(url)
+    applied = await open_db(url) if open_database else []
     if applied:
         logger.info("database migrated: %s", ", ".join(applied))
     rt = Runtime(
-        settings=settings, hub=Hub(), clock=clock or SystemClock(), supervisor=Supervisor()
+        settings=settings,
+        hub=Hub(),
+        clock=clock or SystemClock(),
+        supervisor=Supervisor(),
+        owns_database=open_database,
     )
     try:
         from daemon.telephony import start_telephony
 
-        telephony = await start_telephony(settings, rt.hub, rt.clock)
+        telephony = await start_telephony(
+            settings, rt.hub, rt.clock, simulator_speed=simulator_speed
+        )
         rt.closers.extend(telephony.closers)
         rt.telephony = telephony
         if telephony.simulator is not None:
@@ -93,7 +106,8 @@ async def stop(rt: Runtime) -> None:
         except Exception:
             logger.exception("error while stopping %r", closer)
     await rt.hub.close()
-    await close_db()
+    if rt.owns_database:
+        await close_db()
 
 
 async def run_forever(settings: Settings) -> None:

@@ -35,11 +35,15 @@ class Telephony:
     closers: list[Closer]
 
 
-async def _start_simulator(settings: Settings) -> tuple[PbxSimulator, AmiSettings]:
+async def _start_simulator(settings: Settings, speed: float) -> tuple[PbxSimulator, AmiSettings]:
     """No PBX configured: run the built-in simulator on loopback and link to it like to Asterisk."""
     secret = secrets.token_urlsafe(16)
     sim = PbxSimulator(
-        host="127.0.0.1", port=settings.ami.simulator_port, username="centralita", secret=secret
+        host="127.0.0.1",
+        port=settings.ami.simulator_port,
+        username="centralita",
+        secret=secret,
+        speed=speed,
     )
     await sim.start()
     ami = settings.ami.model_copy(
@@ -54,13 +58,18 @@ async def _start_simulator(settings: Settings) -> tuple[PbxSimulator, AmiSetting
     return sim, ami
 
 
-async def start_telephony(settings: Settings, hub: Hub, clock: Clock) -> Telephony:
-    """Start everything between the PBX and the hub; the caller stops it with the closers."""
+async def start_telephony(
+    settings: Settings, hub: Hub, clock: Clock, *, simulator_speed: float = 1.0
+) -> Telephony:
+    """Start everything between the PBX and the hub; the caller stops it with the closers.
+
+    `simulator_speed` scales the built-in simulator's time (tests run calls faster).
+    """
     closers: list[Closer] = []
     simulator: PbxSimulator | None = None
     ami = settings.ami
     if settings.uses_simulator:
-        simulator, ami = await _start_simulator(settings)
+        simulator, ami = await _start_simulator(settings, simulator_speed)
         closers.append(simulator.close)
     try:
         directory = await CallerDirectory.load()
@@ -69,9 +78,7 @@ async def start_telephony(settings: Settings, hub: Hub, clock: Clock) -> Telepho
         def known_extensions():
             return extensions_of(holder["calls"])() if "calls" in holder else None
 
-        roles = ChannelRoles(
-            agent_channels=(ami.agent_channel,), agent_extensions=known_extensions
-        )
+        roles = ChannelRoles(agent_channels=(ami.agent_channel,), agent_extensions=known_extensions)
         tracker = CallTracker(roles=roles)
         calls = CallsService(hub, clock, directory, tracker)
         holder["calls"] = calls

@@ -1,0 +1,47 @@
+"""`centralita run` end to end: one process, the simulator rings, the call is stored and served."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+
+from daemon import app as root
+from models.schema.calls import Call
+from models.schema.leads import Lead
+from models.settings import Settings
+
+
+async def test_run_starts_web_and_records_a_simulated_call(world, tmp_path, database):
+    settings = Settings.model_validate(
+        {"data_dir": str(tmp_path), "database": {"url": database}, "web": {"port": 0}}
+    )
+    rt = await root.start(settings, simulator_speed=50, open_database=False)
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{rt.web_url}/healthz") as resp:
+                assert resp.status == 200
+            async with http.get(f"{rt.web_url}/clients", allow_redirects=False) as resp:
+                assert resp.status in (302, 303)  # not logged in: sent to the login page
+        assert rt.telephony.simulator is not None
+        await rt.telephony.link.wait_ready(10)
+        call = await rt.telephony.simulator.inbound_call(
+            "+34 600 999 888", "900100200", ["101", "102"], answer_by="102", talk=20
+        )
+        await asyncio.wait_for(call.done(), 10)
+        for _ in range(200):
+            rows = await Call.all()
+            if rows:
+                break
+            await asyncio.sleep(0.05)
+        assert len(rows) == 1
+        stored = rows[0]
+        assert (stored.direction, stored.result, stored.agent_id) == (
+            "in",
+            "answered",
+            world.marta.id,
+        )
+        lead = await Lead.get(id=stored.lead_id)
+        assert lead.responsible_id == world.marta.id and lead.source == "call"
+    finally:
+        await root.stop(rt)
