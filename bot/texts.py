@@ -162,6 +162,27 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "☀️ Buenos días, {name}. Tu resumen:",
         "en": "☀️ Good morning, {name}. Your digest:",
     },
+    "digest_tasks": {
+        "es": "📋 Tareas de hoy: {current}, atrasadas: {overdue}",
+        "en": "📋 Tasks today: {current}, overdue: {overdue}",
+    },
+    "digest_week_tasks": {
+        "es": "✅ Tareas de la semana hechas: {done} de {total}",
+        "en": "✅ Tasks done this week: {done} of {total}",
+    },
+    "digest_leads": {
+        "es": "🧲 Leads: {handled} tuyos abiertos, {unhandled} sin asignar, "
+        "{new_week} nuevos esta semana",
+        "en": "🧲 Leads: {handled} yours open, {unhandled} unassigned, {new_week} new this week",
+    },
+    "digest_clients": {
+        "es": "👥 Clientes: {total}, nuevos esta semana: {new_week}",
+        "en": "👥 Clients: {total}, new this week: {new_week}",
+    },
+    "digest_calls": {
+        "es": "📞 Llamadas esta semana: {calls_in} entrantes, {calls_out} salientes",
+        "en": "📞 Calls this week: {calls_in} inbound, {calls_out} outbound",
+    },
     # Errors
     "error_denied": {"es": "No tienes permiso para eso.", "en": "You are not allowed to do that."},
     "error_not_found": {"es": "Ya no existe.", "en": "It no longer exists."},

@@ -19,6 +19,7 @@ from models.clients import list_clients
 from models.clock import Clock
 from models.errors import CrmError, NotFound
 from models.leads import LeadInput, create_lead, list_leads
+from models.schema.tasks import Task
 from models.schema.telegram import TelegramLinkGuess, TelegramMessage
 from models.schema.users import TelegramLinkCode, User
 
@@ -246,3 +247,37 @@ async def phones_of(contact: Any) -> list[str]:
     """The E.164 (or typed) phones of a client or lead, in their order."""
     await contact.fetch_related("phones")
     return [p.e164 or p.typed for p in sorted(contact.phones, key=lambda p: p.position)]
+
+
+async def reminders_due(
+    clock: Clock, *, horizon: timedelta = timedelta(days=1)
+) -> list[tuple[Task, User, int]]:
+    """(task, assignee, minutes before) for every reminder whose time has come, for linked users.
+
+    The lead time is the task's own `remind_minutes_before`, else the user's `reminder_minutes`
+    (0 turns reminders off). Only tasks not yet due are reminded: a reminder after the fact
+    is noise. The caller deduplicates (per task, user and due time) through the outbox.
+    """
+    now = clock.now()
+    tasks = (
+        await Task.filter(is_done=False, due_at__gt=now, due_at__lte=now + horizon)
+        .order_by("due_at", "id")
+        .prefetch_related("assignees", "client", "lead")
+    )
+    due: list[tuple[Task, User, int]] = []
+    for task in tasks:
+        for user in task.assignees:
+            if user.telegram_chat_id is None or not user.is_active:
+                continue
+            minutes = task.remind_minutes_before
+            if minutes is None:
+                minutes = user.reminder_minutes
+            if minutes and task.due_at - timedelta(minutes=minutes) <= now:
+                due.append((task, user, minutes))
+    return due
+
+
+async def linked_active_users() -> list[User]:
+    return (
+        await User.filter(is_active=True).exclude(telegram_chat_id=None).prefetch_related("group")
+    )

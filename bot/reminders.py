@@ -1,0 +1,128 @@
+"""Reminders before a task is due and the daily digest (B4), as outbox rows.
+
+The composition root calls these every minute (APScheduler). Each message has a dedupe key,
+so running them again, twice, or from two processes sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.cards import local_time, zone
+from bot.delivery import TelegramOutbox
+from bot.texts import language_of, text
+from models import outbox, telegram
+from models.clock import Clock
+from models.dashboard import dashboard_numbers
+from models.schedule import is_working_at, validate_schedule
+from models.schema.users import User
+
+logger = logging.getLogger(__name__)
+
+# Users who set no working hours get their digest at 09:00 on weekdays.
+DEFAULT_WORKDAY = validate_schedule(
+    {"kind": "weekly", "days": {str(d): [["09:00", "18:00"]] for d in range(5)}}
+)
+# A shift "starts" when the user works now but did not at some point in this look-back; so a
+# scheduler that skipped a few minutes still sends the digest, and midnight inside a night
+# shift is not a start.
+SHIFT_START_LOOKBACK = timedelta(minutes=30)
+
+
+async def send_due_reminders(clock: Clock, telegram_outbox: TelegramOutbox) -> int:
+    """Write a reminder for every task whose reminder time has come; return how many are new."""
+    written = 0
+    for task, user, _minutes in await telegram.reminders_due(clock):
+        key = f"tg:remind:{task.id}:{user.id}:{task.due_at.isoformat()}"
+        if await outbox.id_by_dedupe_key(key) is not None:
+            continue  # reminded already (for this due time)
+        lang = language_of(user.language)
+        about = task.client or task.lead
+        body = text(
+            lang,
+            "reminder",
+            minutes=max(1, int((task.due_at - clock.now()).total_seconds() + 59) // 60),
+            title=task.title,
+            due=local_time(task.due_at, user.time_zone, "%H:%M"),
+            who=f" — {about.name}" if about is not None else "",
+        )
+        await telegram_outbox.send(user.telegram_chat_id, body, dedupe_key=key, wake=False)  # type: ignore[arg-type]
+        written += 1
+    if written:
+        telegram_outbox.wake()
+        logger.info("%d task reminders queued for telegram", written)
+    return written
+
+
+def shift_starts(user: User, now: datetime) -> bool:
+    """Whether the user's working hours began within the look-back window."""
+    schedule = user.work_schedule or DEFAULT_WORKDAY
+    tz = zone(user.time_zone)
+    if not is_working_at(schedule, tz, now):
+        return False
+    steps = int(SHIFT_START_LOOKBACK / timedelta(minutes=5))
+    return any(
+        not is_working_at(schedule, tz, now - timedelta(minutes=5 * k)) for k in range(1, steps + 1)
+    )
+
+
+def digest_text(user: User, numbers: dict[str, Any], lang: str) -> str:
+    lines = [
+        text(lang, "digest_header", name=str(user)),
+        text(
+            lang, "digest_tasks", current=numbers["tasks_current"], overdue=numbers["tasks_overdue"]
+        ),
+    ]
+    for task in numbers["current_tasks"]:
+        lines.append(f"  • {local_time(task['due_at'], user.time_zone, '%H:%M')} {task['title']}")
+    lines += [
+        text(
+            lang,
+            "digest_week_tasks",
+            done=numbers["tasks_week_done"],
+            total=numbers["tasks_week_total"],
+        ),
+        text(
+            lang,
+            "digest_leads",
+            handled=numbers["leads_handled"],
+            unhandled=numbers["leads_unhandled"],
+            new_week=numbers["leads_new_week"],
+        ),
+        text(
+            lang,
+            "digest_clients",
+            total=numbers["clients_total"],
+            new_week=numbers["clients_new_week"],
+        ),
+        text(
+            lang,
+            "digest_calls",
+            calls_in=numbers["calls_in_week"],
+            calls_out=numbers["calls_out_week"],
+        ),
+    ]
+    return "\n".join(lines)
+
+
+async def send_daily_digests(clock: Clock, telegram_outbox: TelegramOutbox) -> int:
+    """Write the dashboard digest for every linked user whose working day starts now."""
+    now = clock.now()
+    written = 0
+    for user in await telegram.linked_active_users():
+        if not shift_starts(user, now):
+            continue
+        local_day = now.astimezone(zone(user.time_zone)).date().isoformat()
+        key = f"tg:digest:{user.id}:{local_day}"
+        if await outbox.id_by_dedupe_key(key) is not None:
+            continue
+        lang = language_of(user.language)
+        body = digest_text(user, await dashboard_numbers(user, clock), lang)
+        await telegram_outbox.send(user.telegram_chat_id, body, dedupe_key=key, wake=False)  # type: ignore[arg-type]
+        written += 1
+    if written:
+        telegram_outbox.wake()
+        logger.info("%d daily digests queued for telegram", written)
+    return written
