@@ -18,10 +18,12 @@ COMMAND_MODULES = [
     "user",
     "demo_data",
     "pbx_sim",
+    "call",
     "calls",
     "config_show",
     "telegram_link",
     "status",
+    "import_export",
 ]
 
 

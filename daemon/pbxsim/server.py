@@ -17,6 +17,7 @@ from typing import Any
 from daemon.pbxsim.calls import CallScripts, RemoteOutcome, SimCall
 from daemon.pbxsim.clock import SimClock
 from daemon.pbxsim.pbx import Pbx
+from daemon.pbxsim.replay import Trace
 from daemon.pbxsim.wire import Action, ActionReader, Fields, encode
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class Session:
     is_logged_in: bool = False
     wants_events: bool = True
     actions: list[dict[str, str]] = field(default_factory=list)
+    resynced: asyncio.Event = field(default_factory=asyncio.Event)
 
     def send(self, data: bytes) -> None:
         if not self.writer.is_closing():
@@ -53,6 +55,7 @@ class PbxSimulator:
         speed: float = 1.0,
         timestamps: bool = True,
         banner: str = BANNER,
+        replay: Trace | None = None,
         **scripts: Any,
     ) -> None:
         self.host = host
@@ -69,9 +72,13 @@ class PbxSimulator:
         self.answer_pings = True  # False: a half-dead PBX that reads but never answers Ping
         self.answer_actions = True  # False: actions are read and never answered
         self.sent_hook: Any = None  # called with each event's fields after it is written
+        self.replay = replay  # a recorded trace served to every client that logs in
+        self.replays_done = 0
+        self.replay_finished = asyncio.Event()
         self._server: asyncio.base_events.Server | None = None
         self._sessions_seq = 0
         self._handlers: set[asyncio.Task[None]] = set()
+        self._replays: set[asyncio.Task[None]] = set()
 
     # -- life -----------------------------------------------------------------------
 
@@ -94,9 +101,11 @@ class PbxSimulator:
 
     async def drop_clients(self) -> None:
         """Cut every client's connection at once (a crash, not a polite Logoff)."""
+        for task in list(self._replays):
+            task.cancel()
         for session in list(self.sessions):
             session.writer.transport.abort()
-        handlers = list(self._handlers)
+        handlers = list(self._handlers) + list(self._replays)
         if handlers:
             await asyncio.wait(handlers)
 
@@ -239,7 +248,22 @@ class PbxSimulator:
                     ]
                 )
             )
+        if self.replay is not None and session.wants_events:
+            task = asyncio.get_running_loop().create_task(
+                self._replay(session), name=f"pbxsim:replay:{session.number}"
+            )
+            self._replays.add(task)
+            task.add_done_callback(self._replays.discard)
         return True
+
+    async def _replay(self, session: Session) -> None:
+        assert self.replay is not None
+        try:
+            await self.replay.stream(session.writer, session.resynced, self.clock.speed)
+        except ConnectionError:
+            return
+        self.replays_done += 1
+        self.replay_finished.set()
 
     # -- actions --------------------------------------------------------------------
 
@@ -302,6 +326,7 @@ class PbxSimulator:
                 + [("EventList", "Complete"), ("ListItems", str(len(channels)))]
             )
         )
+        session.resynced.set()
 
     def _action_events(self, session: Session, action: Action) -> None:
         session.wants_events = action.get("EventMask", "on").lower() not in (
