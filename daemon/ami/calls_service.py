@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from daemon.ami.tracker import CallTracker
 from daemon.ami.tracker_types import (
     Answered,
+    ChannelRoles,
     Ended,
     Ringing,
     StoppedRinging,
@@ -39,6 +40,7 @@ from models.events import (
 )
 from models.hub import Hub
 from models.schema.users import User
+from models.settings import AmiSettings
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +71,31 @@ class CallsService:
         self._users_lock = asyncio.Lock()
         self._monotonic = monotonic
         self.failures = 0
+
+    @classmethod
+    def for_pbx(
+        cls,
+        hub: Hub,
+        clock: Clock,
+        directory: CallerDirectory,
+        ami: AmiSettings,
+        *,
+        trunk_channels: Iterable[str] = (),
+        devices: Mapping[str, str] | None = None,
+        workers: int = 4,
+    ) -> CallsService:
+        """The service with a tracker for this PBX: agents are `[ami] agent_channel` channels
+        of the CRM's users (call `refresh_users()` before the link starts); time comes from
+        `clock` when the manager sends no Timestamp header."""
+        roles = ChannelRoles(
+            agent_channels=(ami.agent_channel,),
+            trunk_channels=tuple(trunk_channels),
+            devices=dict(devices or {}),
+        )
+        tracker = CallTracker(roles=roles, clock=lambda: clock.now().timestamp())
+        service = cls(hub, clock, directory, tracker, workers=workers)
+        roles.agent_extensions = service.known_extensions
+        return service
 
     # -- lifecycle --------------------------------------------------------------------
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from daemon.ami.calls_service import CallsService, extensions_of
+from daemon.ami.link import AmiLink
 from daemon.ami.traces import load_events, load_messages
 from models.caller import CallerDirectory
 from models.events import (
@@ -18,6 +20,7 @@ from models.events import (
 )
 from models.schema.calls import Call
 from models.schema.leads import Lead
+from tests.daemon.pbxsim_fixtures import ami_settings, sim  # noqa: F401
 from tests.daemon.test_tracker_corpora import AMI_DIR, ami_tracker
 
 
@@ -178,4 +181,44 @@ async def test_known_extensions_come_from_active_users(world, hub, clock):
         await service.refresh_users()
         assert extensions_of(service)() == {"100", "101", "102"}
     finally:
+        await service.stop()
+
+
+async def test_a_simulated_pbx_call_over_tcp_is_stored_like_a_real_one(world, hub, clock, sim):  # noqa: F811
+    """Inbound call from +34 91 123 45 67 to DID 900100200, agent 101 answers after 2 s,
+    talks 30 s": simulator -> TCP -> AMI link -> tracker -> database and hub."""
+    received: list = []
+
+    async def collect(event) -> None:
+        received.append(event)
+
+    hub.subscribe("test-sim", collect)
+    service = CallsService.for_pbx(hub, clock, await CallerDirectory.load(), ami_settings(sim))
+    await service.refresh_users()
+    service.start()
+    link = AmiLink(ami_settings(sim), service.on_event, service.on_resync)
+    await link.start()
+    try:
+        await link.wait_ready(10)
+        sim_call = await sim.inbound_call(
+            "+34911234567", "900100200", ["101"], answer_by="101", answer_after=2, talk=30
+        )
+        await sim_call.done()
+        for _ in range(500):
+            await service.drain()
+            if await Call.all().count():
+                break
+            await asyncio.sleep(0.01)
+        call = await Call.get()
+        assert (call.direction, call.from_number, call.result) == ("in", "+34911234567", "answered")
+        assert call.agent_id == world.luis.id
+        assert abs(call.wait_seconds - 2) <= 1 and abs(call.talk_seconds - 30) <= 1
+        assert (await Lead.get(id=call.lead_id)).source_tag_id == world.did_tag.id
+        await hub.drain()
+        rang = [e for e in received if isinstance(e, CallRang)]
+        assert [(e.extension, e.user_id, e.card.number) for e in rang] == [
+            ("101", world.luis.id, "+34911234567")
+        ]
+    finally:
+        await link.stop()
         await service.stop()
