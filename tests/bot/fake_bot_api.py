@@ -59,6 +59,7 @@ class FakeBotApi:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
+        self.webhook_url = ""
 
     # Life -----------------------------------------------------------------------------
 
@@ -243,6 +244,14 @@ class FakeBotApi:
         return self._ok(True)
 
     async def _m_setMyCommands(self, params: dict[str, Any]) -> web.Response:
+        return self._ok(True)
+
+    async def _m_setWebhook(self, params: dict[str, Any]) -> web.Response:
+        if not str(params.get("url", "")).startswith("https://"):
+            return self._error(
+                400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+            )
+        self.webhook_url = str(params["url"])
         return self._ok(True)
 
     async def _m_close(self, params: dict[str, Any]) -> web.Response:

@@ -1,0 +1,59 @@
+"""Running the bot: long polling (the default) as one named task, started and stopped here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiogram import Bot, Dispatcher
+
+from bot import bot_commands
+
+logger = logging.getLogger(__name__)
+
+
+async def announce_commands(bot: Bot) -> None:
+    """The command menu: Spanish by default, English for English-speaking clients."""
+    await bot.set_my_commands(bot_commands("es"))
+    await bot.set_my_commands(bot_commands("en"), language_code="en")
+
+
+class PollingRunner:
+    """Long polling in a named task; `stop` ends it and waits for it."""
+
+    def __init__(self, dispatcher: Dispatcher, bot: Bot, *, polling_timeout: int = 30) -> None:
+        self._dp = dispatcher
+        self._bot = bot
+        self._timeout = polling_timeout
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        # A webhook left set from an earlier webhook-mode run would make getUpdates fail.
+        await self._bot.delete_webhook(drop_pending_updates=False)
+        await announce_commands(self._bot)
+        self._task = asyncio.get_running_loop().create_task(
+            self._dp.start_polling(
+                self._bot,
+                polling_timeout=self._timeout,
+                handle_signals=False,
+                close_bot_session=False,
+                allowed_updates=self._dp.resolve_used_update_types(),
+            ),
+            name="telegram-polling",
+        )
+        logger.info("telegram bot polling started")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        with contextlib.suppress(RuntimeError):  # polling had not started yet
+            await self._dp.stop_polling()
+        try:
+            await asyncio.wait_for(task, 5)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        logger.info("telegram bot polling stopped")
