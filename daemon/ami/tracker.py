@@ -48,6 +48,7 @@ from daemon.ami.tracker_types import (
 logger = logging.getLogger(__name__)
 
 UNKNOWN = "<unknown>"
+ANSWERED_ELSEWHERE = 26  # Q.850: the call was answered by another phone
 DEFAULT_REQUEST_VARIABLES = ("CENTRALITA_REQ", "CRM_CALL_ID")
 RECORDING_HEADERS = ("MixMonitorFilename", "Recording", "RecordingFile")
 
@@ -333,8 +334,10 @@ class CallTracker:
         if call.popups.get(dest.ext) == "ringing":
             if status == "ANSWER":
                 self._answer_popup(call, dest, out)
-            else:
+            elif status != "CANCEL" or dest.hung:
                 self._close_popup(call, dest.ext, "", out)
+            # CANCEL: its Hangup follows at once and its cause tells whether someone else
+            # (a pickup) answered, which the pop-up should say.
 
     def _on_bridge_enter(self, event: Mapping[str, str], t: float, out: list[Any]) -> None:
         chan = self._chan(event, t, out)
@@ -353,6 +356,8 @@ class CallTracker:
         members = self._bridges.get(bridge)
         if members is not None:
             members.discard(chan.uid)
+            if not members:  # BridgeDestroy may never come (events lost): do not keep it
+                del self._bridges[bridge]
         chan.bridges.discard(bridge)
         self._recompute(chan.call, t, out)  # type: ignore[arg-type]
 
@@ -546,6 +551,8 @@ class CallTracker:
             members = self._bridges.get(bridge)
             if members is not None:
                 members.discard(chan.uid)
+                if not members:
+                    del self._bridges[bridge]
         chan.bridges = set()
         self._chans.pop(chan.uid, None)
         self._forget(self._hung, chan.uid)
@@ -560,7 +567,11 @@ class CallTracker:
             if not any(
                 c.ext == chan.ext and not c.hung and c.state == 5 for c in call.chans.values()
             ):
-                self._close_popup(call, chan.ext, "", out)
+                if call.answered_at is None and self._picked_up_elsewhere(call, chan, cause):
+                    # Picked up by another phone: close it once we see who (next bridge).
+                    call.popups[chan.ext] = "elsewhere"
+                else:
+                    self._close_popup(call, chan.ext, "", out)
         self._recompute(call, t, out)
         if not call.live:
             self._end(call, t, out)
@@ -614,6 +625,7 @@ class CallTracker:
             if call.answered_at is None:
                 call.answered_at = t
                 call.first_pairs = pairs
+                self._close_elsewhere(call, pairs, out)
         elif not pairs and call.connected:
             call.connected = False
             call.talk += t - call.connected_since
@@ -634,6 +646,29 @@ class CallTracker:
             if call.popups.get(ext) == "ringing":
                 self._answer_popup(call, chan, out)
         call.agents_in_talk = now_exts
+
+    @staticmethod
+    def _picked_up_elsewhere(call: Call, chan: Chan, cause: int | None) -> bool:
+        """Asterisk says "answered elsewhere" (26); a SIP Replaces pickup just cancels the
+        ringing phone (cause 0) while the caller stays on the line."""
+        if cause == ANSWERED_ELSEWHERE:
+            return True
+        a_side = call.a_side()
+        return (
+            cause == 0
+            and chan.dial_status == "CANCEL"
+            and a_side is not None
+            and a_side is not chan
+            and not a_side.hung
+        )
+
+    def _close_elsewhere(self, call: Call, pairs: list[tuple[Chan, Chan]], out: list[Any]) -> None:
+        by = next((c.ext for pair in pairs for c in pair if c.is_agent and c.called), "")
+        if not by:
+            by = next((c.ext for pair in pairs for c in pair if c.is_agent), "")
+        for ext, state in list(call.popups.items()):
+            if state == "elsewhere":
+                self._close_popup(call, ext, by if by != ext else "", out)
 
     def _took_over(self, call: Call, ext: str, now_exts: set[str], out: list[Any]) -> None:
         """A new agent joins a conversation already under way: the end of a transfer."""
@@ -661,7 +696,7 @@ class CallTracker:
         self._forget(self._ended, call.linkedid)
         call.ended_at = t
         for ext, state in list(call.popups.items()):
-            if state == "ringing":
+            if state in ("ringing", "elsewhere"):
                 self._close_popup(call, ext, "", out)
         if self._recordable(call):
             out.append(Ended(build_record(call, t)))

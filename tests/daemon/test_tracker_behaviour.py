@@ -56,6 +56,21 @@ def test_a_caller_who_hangs_up_while_a_queue_rings_is_one_missed_call():
     assert [(r.direction, r.result) for r in records] == [("in", "missed")]
 
 
+def test_a_pickup_closes_the_ringing_phone_s_pop_up_naming_who_picked_up():
+    for name in ("xfer_misc/star_pickup.json", "xfer_misc/sip_pickup.json"):
+        transitions, records = replay(CACO_DIR / name)
+        assert _popups(transitions) == [("ring", "202"), ("stop", "202", "203")], name
+        assert [r.agent_extension for r in records] == ["203"]
+
+
+def test_the_tracker_forgets_finished_calls():
+    tracker = caco_tracker()
+    for path in sorted(CACO_DIR.glob("*/*.json")):
+        replay(path, tracker)
+    assert tracker.live_calls == 0 and tracker.snapshot() == []
+    assert not tracker._bridges and not tracker._chans and not tracker._pairs
+
+
 def test_a_blind_transfer_to_a_group_closes_the_colleagues_pop_up():
     transitions, _ = replay(CACO_DIR / "xfer_blind/xfer_blind_group.json")
     transfers = [t for t in transitions if isinstance(t, Transferred)]
