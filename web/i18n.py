@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency
@@ -83,7 +83,9 @@ class Formatter:
     def datetime(self, value: datetime | None) -> str:
         if value is None:
             return ""
-        return format_datetime(self.local(value), "medium", tzinfo=self.tz, locale=self.locale)
+        local = self.local(value)
+        day = format_date(local, "medium", locale=self.locale)
+        return f"{day} {format_time(local, 'HH:mm', tzinfo=self.tz, locale=self.locale)}"
 
     def date(self, value: datetime | None) -> str:
         if value is None:
