@@ -35,6 +35,7 @@ class SipRegistrar:
         self.registered: set[str] = set()
         self.nonce = secrets.token_hex(8)
         self._runner: web.AppRunner | None = None
+        self._sockets: set[web.WebSocketResponse] = set()
         self.url = ""
 
     async def __aenter__(self) -> SipRegistrar:
@@ -49,12 +50,15 @@ class SipRegistrar:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        for ws in list(self._sockets):  # an open socket would hold the shutdown
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(protocols=("sip",))
         await ws.prepare(request)
+        self._sockets.add(ws)
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
@@ -63,6 +67,7 @@ class SipRegistrar:
             if not start.startswith("REGISTER "):
                 continue
             await ws.send_str(self._answer(start, fields))
+        self._sockets.discard(ws)
         return ws
 
     def _answer(self, start: str, fields: dict[str, str]) -> str:
