@@ -1,10 +1,15 @@
 """Glue between the AMI link, the call tracker, the domain and the hub.
 
 `on_event` feeds the tracker at once (it is pure and fast) and queues the resulting
-transitions; workers then look up the caller's card, store finished calls through
-`CallerDirectory.record_call` (which also makes auto-leads) and publish hub events. The
-link is therefore never held up by the database. The transitions of one call always go
-to the same worker, so its events reach subscribers in order (rang, answered, ended).
+transitions, so the link is never held up by the database. Two lanes then work on them:
+
+* the live lane (one task, first in first out) looks up the caller's card and publishes
+  ringing, answered, stopped-ringing and transferred events: a pop-up never waits for
+  another call being written;
+* the store lanes write finished calls through `CallerDirectory.record_call` (which also
+  makes auto-leads) and publish ended/missed. The live lane hands a finished call over
+  only after everything before it was published, so subscribers always see a call's
+  events in order (rang, answered, ended). One call always goes to the same store lane.
 """
 
 from __future__ import annotations
@@ -57,14 +62,18 @@ class CallsService:
         directory: CallerDirectory,
         tracker: CallTracker,
         *,
-        workers: int = 4,
+        store_workers: int = 1,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.hub = hub
         self.clock = clock or SystemClock()
         self.directory = directory
         self.tracker = tracker
-        self._queues: list[asyncio.Queue[Transition]] = [asyncio.Queue() for _ in range(workers)]
+        # SQLite writes one transaction at a time: more store lanes only pay off on PostgreSQL.
+        self._live: asyncio.Queue[Transition] = asyncio.Queue()
+        self._stores: list[asyncio.Queue[Transition]] = [
+            asyncio.Queue() for _ in range(max(1, store_workers))
+        ]
         self._tasks: list[asyncio.Task[None]] = []
         self._users: dict[str, int] = {}
         self._users_loaded_at = float("-inf")
@@ -82,7 +91,7 @@ class CallsService:
         *,
         trunk_channels: Iterable[str] = (),
         devices: Mapping[str, str] | None = None,
-        workers: int = 4,
+        store_workers: int = 1,
     ) -> CallsService:
         """The service with a tracker for this PBX: agents are `[ami] agent_channel` channels
         of the CRM's users (call `refresh_users()` before the link starts); time comes from
@@ -93,7 +102,7 @@ class CallsService:
             devices=dict(devices or {}),
         )
         tracker = CallTracker(roles=roles, clock=lambda: clock.now().timestamp())
-        service = cls(hub, clock, directory, tracker, workers=workers)
+        service = cls(hub, clock, directory, tracker, store_workers=store_workers)
         roles.agent_extensions = service.known_extensions
         return service
 
@@ -103,9 +112,10 @@ class CallsService:
         if self._tasks:
             return
         loop = asyncio.get_running_loop()
-        self._tasks = [
-            loop.create_task(self._work(queue), name=f"calls-service-{n}")
-            for n, queue in enumerate(self._queues)
+        self._tasks = [loop.create_task(self._work(self._live), name="calls-service-live")]
+        self._tasks += [
+            loop.create_task(self._work(queue), name=f"calls-service-store-{n}")
+            for n, queue in enumerate(self._stores)
         ]
 
     async def stop(self) -> None:
@@ -122,7 +132,8 @@ class CallsService:
 
     async def drain(self) -> None:
         """Wait until every queued transition is stored and published."""
-        for queue in self._queues:
+        await self._live.join()  # first: it hands finished calls to the store lanes
+        for queue in self._stores:
             await queue.join()
 
     # -- what the link calls ----------------------------------------------------------
@@ -141,9 +152,7 @@ class CallsService:
 
     def _dispatch(self, transitions: list[Transition]) -> None:
         for transition in transitions:
-            key = _linkedid(transition)
-            queue = self._queues[zlib.crc32(key.encode()) % len(self._queues)]
-            queue.put_nowait(transition)
+            self._live.put_nowait(transition)
 
     # -- workers ----------------------------------------------------------------------
 
@@ -151,7 +160,11 @@ class CallsService:
         while True:
             transition = await queue.get()
             try:
-                await self.handle(transition)
+                if queue is self._live and isinstance(transition, Ended):
+                    key = transition.record.linkedid.encode()
+                    self._stores[zlib.crc32(key) % len(self._stores)].put_nowait(transition)
+                else:
+                    await self.handle(transition)
             except asyncio.CancelledError:
                 raise
             except Exception:
