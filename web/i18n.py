@@ -42,7 +42,9 @@ class Catalogs:
             self._translations[lang] = gettext.GNUTranslations(buffer)
 
     def get(self, lang: str) -> gettext.NullTranslations:
-        return self._translations.get(lang) or self._translations[DEFAULT_LANGUAGE]
+        if lang in self._translations:
+            return self._translations[lang]
+        return self._translations[DEFAULT_LANGUAGE]
 
 
 def pick_language(accept_language: str | None) -> str:

@@ -48,6 +48,11 @@ def gettext(request: web.Request, message: str, **variables: Any) -> str:
     return text % variables if variables else text
 
 
+def gettext_for(request: web.Request, lang: str, message: str) -> str:
+    """Translate into a given language (the one a user just chose, say)."""
+    return request.app[CATALOGS].get(lang).gettext(message)
+
+
 def formatter(request: web.Request) -> Formatter:
     user = request.get(REQ_USER)
     return Formatter(request.get(REQ_LANG, "es"), user.time_zone if user else "UTC")

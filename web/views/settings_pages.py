@@ -11,8 +11,8 @@ from models import users as user_ops
 from models.errors import Conflict, ValidationFailed
 from models.permissions import RIGHTS, require
 from web.i18n import LANGUAGES
-from web.keys import CATALOGS, SERVICES, SETTINGS
-from web.templating import flash, gettext, render
+from web.keys import SERVICES, SETTINGS
+from web.templating import flash, gettext, gettext_for, render
 from web.views.common import current_user, form_data, int_param, now, path_id, text_values
 
 WEEKDAYS = range(7)
@@ -67,7 +67,7 @@ async def save_profile(request: web.Request) -> web.Response:
             request, form=values, errors={err.field or "__all__": str(err)}, status=409
         )
     # Said in the language just chosen, which the next page will use.
-    flash(request, request.app[CATALOGS].get(user.language).gettext("Profile saved."))
+    flash(request, gettext_for(request, user.language, "Profile saved."))
     raise web.HTTPSeeOther("/settings/profile")
 
 
