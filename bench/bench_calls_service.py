@@ -28,8 +28,10 @@ from models.caller import CallerDirectory  # noqa: E402
 from models.clock import SystemClock  # noqa: E402
 from models.db import close_db, open_db  # noqa: E402
 from models.hub import Hub  # noqa: E402
+from models.schema.activity import TimelineEntry  # noqa: E402
 from models.schema.calls import Call  # noqa: E402
 from models.schema.company import Company, TelephonySettings  # noqa: E402
+from models.schema.leads import Lead  # noqa: E402
 from models.users import create_user, ensure_standard_groups  # noqa: E402
 
 TRACE = ROOT / "tests" / "fixtures" / "ami-traces" / "inbound_unknown_answered.ami"
@@ -62,7 +64,10 @@ async def prepare(url: str) -> None:
         Path(url.removeprefix("sqlite://")).unlink(missing_ok=True)  # noqa: ASYNC240 (setup)
     await open_db(url)
     if await Company.exists():
+        # A second run must do the same work: unknown callers again, auto-leads again.
+        await TimelineEntry.all().delete()
         await Call.all().delete()
+        await Lead.all().delete()
         return
     await ensure_standard_groups()
     await Company.create(name="Bench", default_region="ES")
