@@ -1,0 +1,38 @@
+// Import pages: confirmation before cancelling an import, and the progress bar, which polls
+// the batch until it finishes and then reloads the page for the full report.
+(function () {
+  for (const form of document.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
+  const box = document.querySelector(".import-progress");
+  if (!box || box.dataset.finished === "true") return;
+  const url = box.dataset.progressUrl;
+  async function poll() {
+    let data;
+    try {
+      const resp = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      if (!resp.ok) throw new Error(String(resp.status));
+      data = await resp.json();
+    } catch (err) {
+      setTimeout(poll, 3000);
+      return;
+    }
+    box.querySelector(".import-bar").value = data.percent;
+    box.querySelector(".import-status").textContent = data.status;
+    box.querySelector(".import-count").textContent = data.processed_rows + " / " + data.total_rows;
+    for (const key of ["created", "updated", "skipped", "rejected"]) {
+      box.querySelector('[data-count="' + key + '"]').textContent = data[key];
+    }
+    const error = box.querySelector(".import-error");
+    error.textContent = data.error;
+    error.hidden = !data.error;
+    if (data.finished) {
+      window.location.reload();
+      return;
+    }
+    setTimeout(poll, 700);
+  }
+  poll();
+})();

@@ -1,0 +1,286 @@
+"""Import and export pages (C9, C10): upload, preview and mapping, progress, report, cancel.
+
+The import runs as a background task of the server (an ImportRunner owned by this module's
+cleanup context); the page polls a small JSON view of the batch row for its progress bar.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp.web_request import FileField
+
+from models import importing
+from models.errors import NotFound, ValidationFailed
+from models.exporting import FORMATS, KINDS, ExportFilters, export_csv_chunks, export_to_path
+from models.importing.mapping import KINDS as IMPORT_KINDS
+from models.permissions import require
+from models.schema.imports import ImportBatch
+from web.keys import CLOCK, SETTINGS
+from web.templating import flash, gettext, render
+from web.views.common import current_user, int_param, path_id
+
+IMPORT_RUNNER = web.AppKey("import_runner", importing.ImportRunner)
+_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx|txt)$")
+SHOWN_REJECTIONS = 50
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _max_bytes(request: web.Request) -> int:
+    return request.app[SETTINGS].web.max_upload_mb * 1024 * 1024
+
+
+def _upload_dir(request: web.Request) -> Path:
+    path = request.app[SETTINGS].data_dir / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _kind(value: str | None) -> str:
+    return value if value in IMPORT_KINDS else "clients"
+
+
+async def _runner_context(app: web.Application) -> AsyncIterator[None]:
+    runner = importing.ImportRunner(
+        max_bytes=app[SETTINGS].web.max_upload_mb * 1024 * 1024, clock=app[CLOCK]
+    )
+    await runner.recover()
+    app[IMPORT_RUNNER] = runner
+    yield
+    await runner.close()
+
+
+async def new_import_page(request: web.Request, *, errors: dict | None = None, status: int = 200):
+    user = current_user(request)
+    require(user, "import_export")
+    kind = _kind(request.query.get("kind") or (await _post_value(request, "kind")))
+    context = {
+        "kind": kind,
+        "errors": errors or {},
+        "batches": await importing.list_imports(kind, limit=20),
+        "max_mb": request.app[SETTINGS].web.max_upload_mb,
+    }
+    return render(request, "imports/new.html", context, status=status)
+
+
+async def _post_value(request: web.Request, name: str) -> str | None:
+    if request.method != "POST":
+        return None
+    value = (await request.post()).get(name)
+    return value if isinstance(value, str) else None
+
+
+async def upload(request: web.Request) -> web.Response:
+    """Store the file, check it and show its first rows with a suggested mapping."""
+    user = current_user(request)
+    require(user, "import_export")
+    form = await request.post()
+    kind = _kind(form.get("kind") if isinstance(form.get("kind"), str) else None)
+    field = form.get("file")
+    if not isinstance(field, FileField) or not field.filename:
+        return await new_import_page(
+            request, errors={"file": gettext(request, "Choose a file.")}, status=422
+        )
+    suffix = Path(field.filename).suffix.lower().lstrip(".")
+    upload_id = f"{secrets.token_hex(16)}.{suffix if suffix in ('csv', 'xlsx') else 'txt'}"
+    path = _upload_dir(request) / upload_id
+    with path.open("wb") as target:
+        shutil.copyfileobj(field.file, target)
+    try:
+        preview = await importing.preview_import(path, kind=kind, max_bytes=_max_bytes(request))
+    except ValidationFailed as err:
+        path.unlink(missing_ok=True)
+        return await new_import_page(request, errors=err.fields, status=422)
+    return render(
+        request,
+        "imports/map.html",
+        {
+            "kind": kind,
+            "preview": preview,
+            "upload_id": upload_id,
+            "file_name": field.filename,
+            "mapping": preview.suggested,
+            "duplicates": "skip",
+            "errors": {},
+        },
+    )
+
+
+def _stored_upload(request: web.Request, upload_id: str) -> Path:
+    if not _UPLOAD_ID.match(upload_id):
+        raise NotFound("no such upload")
+    path = _upload_dir(request) / upload_id
+    if not path.exists():
+        raise NotFound("no such upload")
+    return path
+
+
+async def start(request: web.Request) -> web.Response:
+    user = current_user(request)
+    form = await request.post()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    kind = _kind(values.get("kind"))
+    path = _stored_upload(request, values.get("upload_id", ""))
+    preview = await importing.preview_import(path, kind=kind, max_bytes=_max_bytes(request))
+    mapping = {h: values.get(f"map_{i}", "") for i, h in enumerate(preview.headers)}
+    duplicates = values.get("duplicates", "skip")
+    try:
+        batch = await importing.create_import(
+            user,
+            path,
+            kind=kind,
+            mapping=mapping,
+            duplicates=duplicates,
+            file_name=values.get("file_name", "")[:255] or path.name,
+            max_bytes=_max_bytes(request),
+        )
+    except ValidationFailed as err:
+        context = {
+            "kind": kind,
+            "preview": preview,
+            "upload_id": path.name,
+            "file_name": values.get("file_name", ""),
+            "mapping": mapping,
+            "duplicates": duplicates,
+            "errors": err.fields,
+        }
+        return render(request, "imports/map.html", context, status=422)
+    request.app[IMPORT_RUNNER].start(batch.id)
+    raise web.HTTPSeeOther(f"/imports/{batch.id}")
+
+
+def progress_of(batch: ImportBatch) -> dict:
+    total = max(batch.total_rows, batch.processed_rows)
+    finished = batch.status in ("done", "failed", "cancelled")
+    return {
+        "id": batch.id,
+        "status": batch.status,
+        "total_rows": total,
+        "processed_rows": batch.processed_rows,
+        "percent": 100
+        if finished and batch.status != "failed"
+        else (int(batch.processed_rows * 100 / total) if total else 0),
+        "created": batch.created_count,
+        "updated": batch.updated_count,
+        "skipped": batch.skipped_count,
+        "rejected": batch.rejected_count,
+        "error": batch.error,
+        "finished": finished,
+    }
+
+
+async def _batch(request: web.Request) -> ImportBatch:
+    require(current_user(request), "import_export")
+    return await importing.get_import(path_id(request))
+
+
+async def show(request: web.Request) -> web.Response:
+    batch = await _batch(request)
+    return render(
+        request,
+        "imports/show.html",
+        {
+            "batch": batch,
+            "progress": progress_of(batch),
+            "rejections": batch.rejected[:SHOWN_REJECTIONS],
+            "running": request.app[IMPORT_RUNNER].is_running(batch.id),
+        },
+    )
+
+
+async def progress(request: web.Request) -> web.Response:
+    return web.json_response(progress_of(await _batch(request)))
+
+
+async def rejected_csv(request: web.Request) -> web.Response:
+    batch = await _batch(request)
+    return web.Response(
+        body=importing.rejected_rows_csv(batch).encode("utf-8-sig"),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="import-{batch.id}-rejected.csv"'},
+    )
+
+
+async def cancel(request: web.Request) -> web.Response:
+    user = current_user(request)
+    batch_id = path_id(request)
+    await request.app[IMPORT_RUNNER].stop(batch_id)  # a running import stops first
+    batch = await importing.cancel_import(batch_id, user=user, clock=request.app[CLOCK])
+    flash(
+        request,
+        gettext(request, "Import %(id)s cancelled: what it created was removed.", id=batch.id),
+    )
+    raise web.HTTPSeeOther(f"/imports/{batch.id}")
+
+
+def _filters(request: web.Request, kind: str) -> ExportFilters:
+    q = request.query
+    view = q.get("view")
+    return ExportFilters(
+        query=q.get("q") or None,
+        mine=view == "mine",
+        lead_view=view if kind == "leads" and view in ("mine", "unhandled", "all") else None,
+        status=q.get("status") or None,
+        tag=q.get("tag") or None,
+        responsible_id=int_param(q.get("responsible")),
+        client_id=int_param(q.get("client_id")),
+    )
+
+
+async def export(request: web.Request) -> web.StreamResponse:
+    """The list page's rows with its filters (the query string), as a CSV or .xlsx download."""
+    user = current_user(request)
+    require(user, "import_export")
+    kind, fmt = request.match_info["kind"], request.match_info["fmt"]
+    if kind not in KINDS or fmt not in FORMATS:
+        raise NotFound("no such export")
+    filters = _filters(request, kind)
+    name = f"{kind}.{fmt}"
+    if fmt == "csv":
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="{name}"',
+            }
+        )
+        await response.prepare(request)
+        async for chunk in export_csv_chunks(user, kind, filters):
+            await response.write(chunk)
+        await response.write_eof()
+        return response
+    path = _upload_dir(request) / f"export-{secrets.token_hex(8)}.xlsx"
+    try:
+        await export_to_path(user, kind, "xlsx", path, filters)
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": XLSX_TYPE,
+                "Content-Disposition": f'attachment; filename="{name}"',
+            }
+        )
+        response.content_length = path.stat().st_size
+        await response.prepare(request)
+        with path.open("rb") as handle:
+            while chunk := handle.read(256 * 1024):
+                await response.write(chunk)
+        await response.write_eof()
+        return response
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def setup_routes(app: web.Application) -> None:
+    app.cleanup_ctx.append(_runner_context)
+    app.router.add_get("/imports/new", new_import_page)
+    app.router.add_post("/imports/upload", upload)
+    app.router.add_post("/imports/start", start)
+    app.router.add_get(r"/imports/{id:\d+}", show)
+    app.router.add_get(r"/imports/{id:\d+}/progress", progress)
+    app.router.add_get(r"/imports/{id:\d+}/rejected.csv", rejected_csv)
+    app.router.add_post(r"/imports/{id:\d+}/cancel", cancel)
+    app.router.add_get(r"/export/{kind}.{fmt}", export)
