@@ -166,8 +166,12 @@ class Call:
         for chan in self.chans.values():
             if chan.kind is OUTSIDE:
                 return "out"
-        if self.caller() is None and (self.request_id or self.action_id or self.originate_exten):
-            # Our click-to-call rings the agent first: it is an outbound call from the start.
+        if (
+            self.caller() is None
+            and self.b_side(a) is None
+            and (self.request_id or self.action_id or self.originate_exten)
+        ):
+            # Our click-to-call rings the agent first: outbound until it dials a colleague.
             return "out"
         return "internal"
 

@@ -240,3 +240,121 @@ def test_snapshot_lists_ringing_agents_of_a_queue_call():
         live = tracker.snapshot()
     assert [c.ringing for c in live] == [("203", "202")]
     assert [c.direction for c in live] == ["in"]
+
+
+class _Pbx:
+    """Writes the events a PJSIP Asterisk sends, for scenarios no recording covers."""
+
+    def __init__(self) -> None:
+        self.t = 1_800_000_000.0
+        self.seq = 0
+        self.events: list[dict[str, str]] = []
+
+    def chan(self, device: str, linkedid: str | None = None, **fields: str) -> dict[str, str]:
+        self.seq += 1
+        uid = f"{self.t:.0f}.{self.seq}"
+        chan = {"Channel": f"{device}-{self.seq:08x}", "Uniqueid": uid, "Linkedid": linkedid or uid}
+        self.emit("Newchannel", chan, ChannelState="0", **fields)
+        return chan
+
+    def local_pair(self, base: str, linkedid: str, **fields: str) -> tuple[dict, dict]:
+        self.seq += 1
+        name = f"{base}-{self.seq:08x}"
+        halves = []
+        for half in ("1", "2"):
+            chan = {"Channel": f"{name};{half}", "Uniqueid": f"{self.t:.0f}.{self.seq}{half}"}
+            chan["Linkedid"] = linkedid
+            self.emit("Newchannel", chan, ChannelState="0" if half == "1" else "4", **fields)
+            halves.append(chan)
+        return halves[0], halves[1]
+
+    def emit(self, name: str, chan: dict[str, str] | None = None, **fields: str) -> None:
+        event = {"Event": name, "Timestamp": f"{self.t:.6f}"}
+        event.update(chan or {})
+        event.update(fields)
+        self.events.append(event)
+
+    def dial(self, src: dict[str, str], dest: dict[str, str], name: str, **fields: str) -> None:
+        self.emit(name, src, **{f"Dest{k}": v for k, v in dest.items()}, **fields)
+
+    def later(self, seconds: float) -> None:
+        self.t += seconds
+
+
+def test_click_to_call_to_a_colleague_is_internal_and_keeps_its_request_id():
+    pbx = _Pbx()
+    agent = pbx.chan("PJSIP/101", CallerIDNum="101", Exten="s")
+    pbx.emit("VarSet", agent, Variable="__CENTRALITA_REQ", Value="req-42")
+    pbx.emit("Newstate", agent, ChannelState="5")
+    pbx.later(2)
+    pbx.emit("Newstate", agent, ChannelState="6")
+    colleague = pbx.chan("PJSIP/102", agent["Linkedid"], CallerIDNum="102", Exten="102")
+    pbx.dial(agent, colleague, "DialBegin")
+    pbx.emit("Newstate", colleague, ChannelState="5")
+    pbx.later(3)
+    pbx.emit("Newstate", colleague, ChannelState="6")
+    pbx.dial(agent, colleague, "DialEnd", DialStatus="ANSWER")
+    for chan in (colleague, agent):
+        pbx.emit("BridgeEnter", chan, BridgeUniqueid="b1")
+    pbx.later(20)
+    for chan in (colleague, agent):
+        pbx.emit("BridgeLeave", chan, BridgeUniqueid="b1")
+        pbx.emit("Hangup", chan, Cause="16")
+    tracker = CallTracker()  # default roles: PJSIP/{extension}
+    transitions = [t for e in pbx.events for t in tracker.feed(e)]
+    rings = [(t.extension, t.direction, t.action_id) for t in transitions if isinstance(t, Ringing)]
+    assert rings == [("101", "out", "req-42"), ("102", "internal", "req-42")]
+    (record,) = [t.record for t in transitions if isinstance(t, Ended)]
+    assert (record.direction, record.from_number, record.to_number) == ("internal", "101", "102")
+    assert (record.result, record.agent_extension, record.action_id) == (
+        "answered",
+        "102",
+        "req-42",
+    )
+    assert (record.wait_seconds, record.talk_seconds) == (3, 20)
+
+
+def test_a_pjsip_ring_group_behind_local_channels_is_one_call_with_one_pop_up_each():
+    pbx = _Pbx()
+    trunk = pbx.chan("PJSIP/carrier", CallerIDNum="+34911234567", Exten="900100200")
+    pbx.emit("Newstate", trunk, ChannelState="4")
+    lid = trunk["Linkedid"]
+    phones = {}
+    for ext in ("101", "102"):
+        half1, half2 = pbx.local_pair(f"Local/{ext}@from-queue", lid, Exten=ext)
+        pbx.dial(trunk, half1, "DialBegin")
+        phone = pbx.chan(f"PJSIP/{ext}", lid, CallerIDNum="+34911234567", Exten=ext)
+        pbx.dial(half2, phone, "DialBegin")
+        pbx.emit("Newstate", phone, ChannelState="5")
+        phones[ext] = (half1, half2, phone)
+    pbx.later(4)
+    half1, half2, phone = phones["102"]
+    pbx.emit("Newstate", phone, ChannelState="6")
+    pbx.dial(half2, phone, "DialEnd", DialStatus="ANSWER")
+    other1, other2, other_phone = phones["101"]
+    pbx.dial(other2, other_phone, "DialEnd", DialStatus="CANCEL")
+    pbx.emit("Hangup", other_phone, Cause="26")
+    pbx.emit("Hangup", other2, Cause="26")
+    pbx.emit("Hangup", other1, Cause="26")
+    pbx.emit("BridgeEnter", trunk, BridgeUniqueid="b1")
+    pbx.emit("BridgeEnter", half1, BridgeUniqueid="b1")
+    pbx.emit("BridgeEnter", half2, BridgeUniqueid="b2")
+    pbx.emit("BridgeEnter", phone, BridgeUniqueid="b2")
+    pbx.later(30)
+    for chan in (trunk, half1, half2, phone):
+        pbx.emit("Hangup", chan, Cause="16")
+    tracker = CallTracker(
+        agent_channel="PJSIP/{extension}", agent_extensions=lambda: {"101", "102"}
+    )
+    transitions = [t for e in pbx.events for t in tracker.feed(e)]
+    assert _popups(transitions) == [
+        ("ring", "101"),
+        ("ring", "102"),
+        ("answer", "102"),
+        ("stop", "101", "102"),
+    ]
+    (record,) = [t.record for t in transitions if isinstance(t, Ended)]
+    assert (record.direction, record.from_number, record.did) == ("in", "+34911234567", "900100200")
+    assert (record.agent_extension, record.result) == ("102", "answered")
+    assert (record.wait_seconds, record.talk_seconds) == (4, 30)
+    assert record.rang_extensions == ["101", "102"]
