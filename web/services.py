@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from models.db import ping
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,8 +19,10 @@ class WebServices:
     not given the panel asks the hub whether a click-to-call handler is registered.
     `node_modules` is where `npm ci` installed the front-end libraries.
     `uploads_dir` is where profile photos are kept (default: settings.data_dir/uploads).
+    `db_ping` answers /healthz (the root may pass one that also checks a replica).
     """
 
     pbx_connected: Callable[[], bool] | None = None
     node_modules: Path = field(default_factory=lambda: _REPO_ROOT / "node_modules")
     uploads_dir: Path | None = None
+    db_ping: Callable[[], Awaitable[bool]] = ping

@@ -6,14 +6,14 @@ import logging
 
 from aiohttp import web
 
-from models.db import ping
+from web.keys import SERVICES
 
 logger = logging.getLogger(__name__)
 
 
 async def healthz(request: web.Request) -> web.Response:
     try:
-        await ping()
+        await request.app[SERVICES].db_ping()
     except Exception as err:  # any driver error means "not reachable"
         logger.warning("health check: database unreachable: %s", err)
         return web.json_response({"status": "error", "database": "unreachable"}, status=503)

@@ -91,6 +91,9 @@ async def upload_photo(request: web.Request) -> web.Response:
             request, errors={"photo": gettext(request, "Choose a file.")}, status=422
         )
     data = upload.file.read(limit + 1)
+    if len(data) > limit:
+        message = gettext(request, "The photo is larger than %(mb)s MB.", mb=limit // (1024 * 1024))
+        return await profile_page(request, errors={"photo": message}, status=413)
     try:
         await profile.set_photo(user, data, upload.content_type, uploads_dir(request), limit)
     except ValidationFailed as err:
