@@ -63,7 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _progress(label: str, done: int, total: int) -> None:
     if label == "indexes":
-        print("rebuilding indexes...", file=sys.stderr, flush=True)
+        if not done:
+            print("rebuilding indexes...", file=sys.stderr, flush=True)
     elif done == total or done % 200_000 == 0:
         print(f"{label}: {done:,}/{total:,}", file=sys.stderr, flush=True)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from tortoise import connections
@@ -276,6 +278,43 @@ def _specs(now) -> dict:
     }
 
 
+def _chunks(plan) -> Iterator[tuple[str, int, int, Callable]]:
+    for label, total, make in plan:
+        done = 0
+        while done < total:
+            size = min(CHUNK, total - done)
+            done += size
+            yield label, done, total, lambda ctx, make=make, size=size: make(ctx, size)
+
+
+async def _generate_and_write(ctx, writer, plan, report, progress) -> None:
+    """Build chunk n+1 in a worker thread while chunk n is being written.
+
+    The event loop mostly waits on the database meanwhile, so the two overlap; chunks are
+    still built one after the other from the same random source, so a seed gives the same
+    data. The next write starts only after the previous one finished (same transaction).
+    """
+    pending: asyncio.Task | None = None
+    try:
+        for label, done, total, build in _chunks(plan):
+            batch = await asyncio.to_thread(build, ctx)
+            if pending is not None:
+                await pending
+            pending = asyncio.create_task(writer.write(batch), name="demo-data-write")
+            for spec, rows in batch:
+                report.rows[spec.table] = report.rows.get(spec.table, 0) + len(rows)
+            if progress:
+                progress(label, done, total)
+        if pending is not None:
+            await pending
+            pending = None
+    finally:
+        if pending is not None and not pending.done():
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pending
+
+
 async def load_demo_data(
     counts: DemoCounts,
     *,
@@ -319,19 +358,11 @@ async def load_demo_data(
     bulk = counts.clients >= BULK_INDEX_THRESHOLD and counts.clients > await writer.count("client")
     tables = [spec.table for spec in ctx.specs.values()]
     async with writer.loading(tables, drop_indexes=bulk):
-        for label, total, make in plan:
-            done = 0
-            while done < total:
-                size = min(CHUNK, total - done)
-                batch = make(ctx, size)
-                await writer.write(batch)
-                for spec, rows in batch:
-                    report.rows[spec.table] = report.rows.get(spec.table, 0) + len(rows)
-                done += size
-                if progress:
-                    progress(label, done, total)
+        await _generate_and_write(ctx, writer, plan, report, progress)
         if progress and bulk:
             progress("indexes", 0, 1)
+    if progress and bulk:
+        progress("indexes", 1, 1)
     await writer.finish(ID_TABLES)
     report.seconds = time.perf_counter() - started
     logger.info(
