@@ -25,22 +25,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from daemon.ami.tracker_outcome import build_record, to_datetime
+from daemon.ami.tracker_outcome import to_datetime
 from daemon.ami.tracker_state import Call, Chan
+from daemon.ami.tracker_transfers import TransferHandlers
 from daemon.ami.tracker_types import (
-    HELPER,
-    Answered,
     ChannelRoles,
-    Ended,
     LiveCall,
-    Ringing,
-    StoppedRinging,
-    Transferred,
     Transition,
     local_pair_key,
 )
@@ -48,7 +42,6 @@ from daemon.ami.tracker_types import (
 logger = logging.getLogger(__name__)
 
 UNKNOWN = "<unknown>"
-ANSWERED_ELSEWHERE = 26  # Q.850: the call was answered by another phone
 DEFAULT_REQUEST_VARIABLES = ("CENTRALITA_REQ", "CRM_CALL_ID")
 RECORDING_HEADERS = ("MixMonitorFilename", "Recording", "RecordingFile")
 
@@ -57,17 +50,7 @@ def _real(value: str | None) -> str:
     return "" if not value or value == UNKNOWN else value
 
 
-def _linkedid_age(linkedid: str) -> float:
-    """Linkedids are `[system-]epoch.seq`: the smaller one is the older call."""
-    tail = linkedid.rsplit("-", 1)[-1]
-    secs, _, seq = tail.partition(".")
-    try:
-        return float(secs) + float(seq or 0) / 1e9
-    except ValueError:
-        return float("inf")
-
-
-class CallTracker:
+class CallTracker(TransferHandlers):
     """Follows every call of one Asterisk and reports what users would notice."""
 
     def __init__(
@@ -88,15 +71,7 @@ class CallTracker:
         self.roles = roles
         self._request_vars = frozenset(v.lstrip("_") for v in request_variables)
         self._clock = clock
-        self._chans: dict[str, Chan] = {}
-        self._calls: dict[str, Call] = {}
-        self._bridges: dict[str, set[str]] = {}
-        self._pairs: dict[str, list[Chan]] = {}
-        # Ended Linkedids and hung-up Uniqueids, so that a late event does not bring them back.
-        # Kept apart: the first channel's Uniqueid is the Linkedid of a call still going on.
-        self._ended: OrderedDict[str, None] = OrderedDict()
-        self._hung: OrderedDict[str, None] = OrderedDict()
-        self._remember = remember_ended
+        super().__init__(remember_ended)
         self._unknown_logged: set[str] = set()
         self._handlers: dict[str, Callable[[Mapping[str, str], float, list[Any]], None]] = {
             "Newchannel": self._on_channel_event,
@@ -186,10 +161,6 @@ class CallTracker:
             )
         return result
 
-    @property
-    def live_calls(self) -> int:
-        return len(self._calls)
-
     # -- plumbing ---------------------------------------------------------------------
 
     def _time(self, event: Mapping[str, str], now: datetime | None) -> float:
@@ -200,11 +171,6 @@ class CallTracker:
             except ValueError:
                 pass
         return now.timestamp() if now is not None else self._clock()
-
-    def _forget(self, memory: OrderedDict[str, None], key: str) -> None:
-        memory[key] = None
-        if len(memory) > self._remember:
-            memory.popitem(last=False)
 
     def _chan(
         self, event: Mapping[str, str], t: float, out: list[Any], prefix: str = ""
@@ -246,36 +212,6 @@ class CallTracker:
             chan.pair = key
             self._pairs.setdefault(key, []).append(chan)
         return chan
-
-    def _attach(self, chan: Chan, call: Call) -> None:
-        chan.call = call
-        call.chans[chan.uid] = chan
-        call.live.add(chan.uid)
-
-    def _move(self, chan: Chan, linkedid: str, t: float, out: list[Any]) -> None:
-        """Asterisk moved a channel into another call (merge): follow it, pop-up included."""
-        old = chan.call
-        assert old is not None
-        new = self._calls.get(linkedid)
-        if new is None:
-            if linkedid in self._ended:
-                return
-            new = self._calls[linkedid] = Call(linkedid, chan.created)
-        old.chans.pop(chan.uid, None)
-        old.live.discard(chan.uid)
-        popup = old.popups.get(chan.ext) if chan.is_agent else None
-        if popup == "ringing":
-            old.popups[chan.ext] = "closed"
-            out.append(StoppedRinging(old.linkedid, chan.ext))
-        self._attach(chan, new)
-        if popup == "ringing" and chan.state == 5:
-            self._ring(new, chan, out)
-        elif popup == "answered":
-            new.popups.setdefault(chan.ext, "answered")
-        self._recompute(old, t, out)
-        self._recompute(new, t, out)
-        if not old.live:
-            self._end(old, t, out)
 
     # -- event handlers ---------------------------------------------------------------
 
@@ -413,306 +349,6 @@ class CallTracker:
         assert call is not None
         call.action_id = event.get("ActionID") or call.action_id
         call.originate_exten = _real(event.get("Exten")) or call.originate_exten
-
-    def _on_blind_transfer(self, event: Mapping[str, str], t: float, out: list[Any]) -> None:
-        if event.get("Result") != "Success":
-            return
-        transferer = self._chans.get(event.get("TransfererUniqueid", ""))
-        transferee = self._chans.get(event.get("TransfereeUniqueid", ""))
-        anchor = transferee or transferer
-        if anchor is None:
-            return
-        anchor.call.pending_blind = {  # type: ignore[union-attr]
-            "from": transferer.label() if transferer else "",
-            "to": event.get("Extension", ""),
-            "kind": "blind",
-        }
-
-    def _on_attended_transfer(self, event: Mapping[str, str], t: float, out: list[Any]) -> None:
-        if event.get("Result") != "Success":
-            return
-        first = self._chans.get(event.get("OrigTransfererUniqueid", ""))
-        second = self._chans.get(event.get("SecondTransfererUniqueid", ""))
-        if first is None and second is None:
-            return
-        calls = {c.call.linkedid: c.call for c in (first, second) if c is not None}
-        main = min(calls.values(), key=lambda c: _linkedid_age(c.linkedid))  # type: ignore[arg-type]
-        other = next((c for c in calls.values() if c is not main), None)
-        transferers = {c.uid for c in (first, second) if c is not None}
-        named = [
-            self._chans.get(event.get("TransferTargetUniqueid", "")),
-            self._chans.get(event.get("TransfereeUniqueid", "")),
-        ]
-        if other is None:
-            candidates = [c for c in main.parties() if not c.hung and c.uid not in transferers]
-        else:
-            candidates = [
-                c
-                for c in (*main.parties(), *other.parties())
-                if not c.hung and c.uid not in transferers and c.home == other.linkedid
-            ]
-        if other is None:
-            # One Linkedid (Atxfer): the target is the one Asterisk names, else the newest.
-            candidates = [c for c in named[:1] if c in candidates] or candidates[-1:]
-        else:
-            # Two calls merge into the older one: what is new to it is the party of the
-            # other call, whichever role Asterisk gives it (xfer_abcbac names it transferee).
-            candidates = [c for c in named if c in candidates] or candidates
-        target = candidates[0] if len(candidates) == 1 else None
-        kind = "blonde" if event.get("DestType") == "App" else "attended"
-        to = target.label() if target is not None else (second.exten if second else "")
-        transferer = first or second
-        entry = {"from": transferer.label() if transferer else "", "to": to, "kind": kind}
-        main.transfers.append(entry)  # type: ignore[union-attr]
-        main.open_transfer = entry  # type: ignore[union-attr]
-        main.pending_blind = None  # type: ignore[union-attr]
-        out.append(Transferred(main.linkedid, entry["from"], to, kind))  # type: ignore[union-attr]
-        if other is not None:
-            # The consultation call is folded into the transferred one: no record of its own.
-            other.absorbed = True
-            for chan in [c for c in other.parties() if not c.hung and c.uid not in transferers]:
-                chan.pinned = True
-                self._move_pinned(chan, main, t, out)  # type: ignore[arg-type]
-        if target is not None and target.ext and target.ext in main.agents_in_talk:  # type: ignore[union-attr]
-            main.open_transfer = None  # type: ignore[union-attr]
-
-    def _move_pinned(self, chan: Chan, into: Call, t: float, out: list[Any]) -> None:
-        if chan.call is into:
-            return
-        chan.pinned = False
-        self._move(chan, into.linkedid, t, out)
-        chan.pinned = True
-
-    # -- call state -------------------------------------------------------------------
-
-    def _ring(self, call: Call, chan: Chan, out: list[Any]) -> None:
-        ext = chan.ext
-        if call.popups.get(ext) in ("ringing", "answered"):
-            return
-        call.popups[ext] = "ringing"
-        if ext not in call.rang:
-            call.rang.append(ext)
-        if call.pending_blind is not None and call.answered_at is not None:
-            self._confirm_blind(call, out)
-        out.append(
-            Ringing(
-                linkedid=call.linkedid,
-                extension=ext,
-                direction=call.direction(),
-                caller_number=self._shown_number(call, chan),
-                did=call.did(),
-                action_id=call.request_id or call.action_id,
-            )
-        )
-
-    def _shown_number(self, call: Call, ringing: Chan) -> str:
-        """Who the ringing agent will talk to: after a transfer, whoever is still on the line."""
-        caller = call.caller()
-        moved_on = call.transfers or call.pending_blind is not None
-        if call.answered_at is not None and (caller is None or caller.hung or moved_on):
-            leaving = {t["from"] for t in call.transfers}
-            if call.pending_blind is not None:
-                leaving.add(call.pending_blind["from"])
-            remaining = [
-                c
-                for c in call.chans.values()
-                if c.is_party and not c.hung and c is not ringing and c.label() not in leaving
-            ]
-            remaining.sort(key=lambda c: not c.is_outside)  # the customer first
-            if remaining:
-                return remaining[0].label()
-        return call.peer_number()
-
-    def _confirm_blind(self, call: Call, out: list[Any]) -> None:
-        entry = call.pending_blind
-        assert entry is not None
-        call.pending_blind = None
-        call.transfers.append(entry)
-        call.open_transfer = entry
-        out.append(Transferred(call.linkedid, entry["from"], entry["to"], entry["kind"]))
-
-    def _answer_popup(self, call: Call, chan: Chan, out: list[Any]) -> None:
-        call.popups[chan.ext] = "answered"
-        out.append(Answered(call.linkedid, chan.ext))
-        for ext, state in list(call.popups.items()):
-            if state == "ringing":
-                self._close_popup(call, ext, chan.ext, out)
-
-    def _close_popup(self, call: Call, ext: str, answered_by: str, out: list[Any]) -> None:
-        call.popups[ext] = "closed"
-        out.append(StoppedRinging(call.linkedid, ext, answered_by))
-
-    def _hangup(self, chan: Chan, cause: int | None, t: float, out: list[Any]) -> None:
-        if chan.hung:
-            return
-        chan.hung = True
-        chan.cause = cause
-        for bridge in chan.bridges:
-            members = self._bridges.get(bridge)
-            if members is not None:
-                members.discard(chan.uid)
-                if not members:
-                    del self._bridges[bridge]
-        chan.bridges = set()
-        self._chans.pop(chan.uid, None)
-        self._forget(self._hung, chan.uid)
-        if chan.pair is not None:
-            halves = self._pairs.get(chan.pair)
-            if halves is not None and all(h.hung for h in halves):
-                del self._pairs[chan.pair]
-        call = chan.call
-        assert call is not None
-        call.live.discard(chan.uid)
-        if chan.is_agent and call.popups.get(chan.ext) == "ringing":
-            if not any(
-                c.ext == chan.ext and not c.hung and c.state == 5 for c in call.chans.values()
-            ):
-                if call.answered_at is None and self._picked_up_elsewhere(call, chan, cause):
-                    # Picked up by another phone: close it once we see who (next bridge).
-                    call.popups[chan.ext] = "elsewhere"
-                else:
-                    self._close_popup(call, chan.ext, "", out)
-        self._recompute(call, t, out)
-        if not call.live:
-            self._end(call, t, out)
-
-    def _reach(self, start: Chan) -> list[Chan]:
-        """Parties connected to `start` through bridges and Local helper pairs."""
-        found: list[Chan] = []
-        seen_bridges: set[str] = set()
-        seen_helpers: set[str] = set()
-        stack = list(start.bridges)
-        while stack:
-            bridge = stack.pop()
-            if bridge in seen_bridges:
-                continue
-            seen_bridges.add(bridge)
-            for uid in self._bridges.get(bridge, ()):
-                chan = self._chans.get(uid)
-                if chan is None or chan is start or chan.hung:
-                    continue
-                if chan.kind is not HELPER:
-                    if chan not in found:
-                        found.append(chan)
-                    continue
-                if uid in seen_helpers:
-                    continue
-                seen_helpers.add(uid)
-                for half in self._pairs.get(chan.pair or "", ()):
-                    if half is chan or half.hung:
-                        continue
-                    if half.kind is not HELPER:
-                        if half is not start and half not in found:
-                            found.append(half)
-                    else:
-                        seen_helpers.add(half.uid)
-                        stack.extend(half.bridges)
-        return found
-
-    def _recompute(self, call: Call, t: float, out: list[Any]) -> None:
-        """Re-evaluate who talks to whom after a bridge, hang-up or move."""
-        pairs: list[tuple[Chan, Chan]] = []
-        parties = [c for c in call.chans.values() if c.kind is not HELPER and c.bridges]
-        if len(parties) >= 2 or call.connected:
-            for chan in parties:
-                for other in self._reach(chan):
-                    if other.call is call and (other, chan) not in pairs:
-                        pairs.append((chan, other))
-        answered_before = call.answered_at is not None
-        if pairs and not call.connected:
-            call.connected = True
-            call.connected_since = t
-            if call.answered_at is None:
-                call.answered_at = t
-                call.first_pairs = pairs
-                self._close_elsewhere(call, pairs, out)
-        elif not pairs and call.connected:
-            call.connected = False
-            call.talk += t - call.connected_since
-        talking: list[Chan] = []
-        for left, right in pairs:
-            for chan in (left, right):
-                if chan.is_agent and chan not in talking:
-                    talking.append(chan)
-        now_exts = {c.ext for c in talking}
-        for chan in talking:
-            ext = chan.ext
-            if ext in call.agents_in_talk:
-                continue
-            if ext not in call.agents_ever_talked:
-                if answered_before:
-                    self._took_over(call, ext, now_exts, out)
-                call.agents_ever_talked.append(ext)
-            if call.popups.get(ext) == "ringing":
-                self._answer_popup(call, chan, out)
-        call.agents_in_talk = now_exts
-
-    @staticmethod
-    def _picked_up_elsewhere(call: Call, chan: Chan, cause: int | None) -> bool:
-        """Asterisk says "answered elsewhere" (26); a SIP Replaces pickup just cancels the
-        ringing phone (cause 0) while the caller stays on the line."""
-        if cause == ANSWERED_ELSEWHERE:
-            return True
-        a_side = call.a_side()
-        return (
-            cause == 0
-            and chan.dial_status == "CANCEL"
-            and a_side is not None
-            and a_side is not chan
-            and not a_side.hung
-        )
-
-    def _close_elsewhere(self, call: Call, pairs: list[tuple[Chan, Chan]], out: list[Any]) -> None:
-        by = next((c.ext for pair in pairs for c in pair if c.is_agent and c.called), "")
-        if not by:
-            by = next((c.ext for pair in pairs for c in pair if c.is_agent), "")
-        for ext, state in list(call.popups.items()):
-            if state == "elsewhere":
-                self._close_popup(call, ext, by if by != ext else "", out)
-
-    def _took_over(self, call: Call, ext: str, now_exts: set[str], out: list[Any]) -> None:
-        """A new agent joins a conversation already under way: the end of a transfer."""
-        if call.pending_blind is not None:
-            self._confirm_blind(call, out)
-        if call.open_transfer is not None:
-            call.open_transfer["to"] = ext
-            call.open_transfer = None
-            return
-        if (
-            ext in call.rang
-            and call.agents_ever_talked
-            and not (set(call.agents_ever_talked) & now_exts)
-        ):
-            # Everyone who talked before has left and nobody announced a transfer: a
-            # Redirect of the remaining party (AMI shows no transfer event for it).
-            entry = {"from": call.agents_ever_talked[-1], "to": ext, "kind": "blind"}
-            call.transfers.append(entry)
-            out.append(Transferred(call.linkedid, entry["from"], ext, "blind"))
-
-    def _end(self, call: Call, t: float, out: list[Any]) -> None:
-        if self._calls.get(call.linkedid) is not call:
-            return
-        del self._calls[call.linkedid]
-        self._forget(self._ended, call.linkedid)
-        call.ended_at = t
-        for ext, state in list(call.popups.items()):
-            if state in ("ringing", "elsewhere"):
-                self._close_popup(call, ext, "", out)
-        if self._recordable(call):
-            out.append(Ended(build_record(call, t)))
-
-    @staticmethod
-    def _recordable(call: Call) -> bool:
-        if call.absorbed:
-            return False
-        parties = call.parties()
-        if not parties:
-            return False
-        if len(parties) == 1 and call.caller() is None:
-            # Only the first leg of an Originate rang: worth a record only when it was our
-            # click-to-call (the requester must learn it failed), not a PBX-internal one.
-            return bool(call.request_id or call.action_id)
-        return True
 
     def _adopt(self, item: Mapping[str, str], t: float, out: list[Any]) -> None:
         uid = item["Uniqueid"]
