@@ -14,6 +14,8 @@ import pytest
 from daemon.ami.link import AmiLink
 from daemon.ami.traces import load_events, to_wire
 from daemon.ami.tracker_types import Ended
+from daemon.pbxsim import PbxSimulator
+from daemon.pbxsim.replay import Trace
 from tests.daemon.pbxsim_fixtures import ami_settings, eventually, sim  # noqa: F401
 from tests.daemon.test_tracker_corpora import (
     EXPECTED,
@@ -96,3 +98,38 @@ async def test_a_recording_replayed_through_the_link_gives_the_same_calls(path, 
     ]
     assert summary == expected
     assert len(records) == len(EXPECTED[trace_name(path)])
+
+
+_NOT_REPLAYED = {"FullyBooted", "SuccessfulAuth"}  # the simulator's own login sends these
+
+
+@pytest.mark.parametrize("path", all_traces(), ids=trace_name)
+async def test_the_simulators_replay_mode_feeds_the_tracker_the_same_calls(path):
+    """What `centralita pbx-sim --replay TRACE` serves, read by the real link."""
+    expected_events = [e for e in load_events(path) if e.get("Event") not in _NOT_REPLAYED]
+    tracker = tracker_for(path)
+    records = []
+    seen: list[dict[str, str]] = []
+
+    async def on_event(event: dict[str, str]) -> None:
+        if event.get("Event") not in _NOT_REPLAYED:
+            seen.append(event)
+        records.extend(t.record for t in tracker.feed(event) if isinstance(t, Ended))
+
+    async def on_resync(channels: list[dict[str, str]]) -> None:
+        records.extend(t.record for t in tracker.resync(channels) if isinstance(t, Ended))
+
+    async with PbxSimulator(replay=Trace.load(path)) as simulator:
+        link = AmiLink(ami_settings(simulator), on_event, on_resync)
+        await link.start()
+        try:
+            await link.wait_ready(10)
+            await eventually(lambda: len(seen) >= len(expected_events), within=20)
+        finally:
+            await link.stop()
+
+    assert seen == expected_events
+    _, direct = replay(path)
+    assert [(r.linkedid, r.direction, r.result, r.agent_extension) for r in records] == [
+        (r.linkedid, r.direction, r.result, r.agent_extension) for r in direct
+    ]
