@@ -78,6 +78,7 @@ class CallsService:
         ]
         self._tasks: list[asyncio.Task[None]] = []
         self._users: dict[str, int] = {}
+        self._known: frozenset[str] | None = None  # asked for on every new channel: kept ready
         self._users_loaded_at = float("-inf")
         self._users_lock = asyncio.Lock()
         self._monotonic = monotonic
@@ -148,11 +149,9 @@ class CallsService:
     async def on_resync(self, channels: Iterable[Mapping[str, str]]) -> None:
         self._dispatch(self.tracker.resync(list(channels), now=self.clock.now()))
 
-    def known_extensions(self) -> set[str] | None:
+    def known_extensions(self) -> frozenset[str] | None:
         """The extensions of active users as last loaded (None before the first load)."""
-        if self._users_loaded_at == float("-inf"):
-            return None
-        return set(self._users)
+        return self._known
 
     def _dispatch(self, transitions: list[Transition]) -> None:
         for transition in transitions:
@@ -272,6 +271,7 @@ class CallsService:
                 "extension", "id"
             )
             self._users = {str(ext): int(uid) for ext, uid in rows if ext}
+            self._known = frozenset(self._users)
             self._users_loaded_at = self._monotonic()
 
 
@@ -290,10 +290,10 @@ def _linkedid(transition: Transition) -> str:
     return transition.record.linkedid if isinstance(transition, Ended) else transition.linkedid
 
 
-def extensions_of(service: CallsService) -> Callable[[], set[str] | None]:
+def extensions_of(service: CallsService) -> Callable[[], frozenset[str] | None]:
     """A callable for `ChannelRoles.agent_extensions` backed by the service's cache."""
 
-    def known() -> set[str] | None:
+    def known() -> frozenset[str] | None:
         return service.known_extensions()
 
     return known
