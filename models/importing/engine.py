@@ -91,13 +91,21 @@ class ImportEngine:
 
     async def run(self) -> ImportCounts:
         rows = self.table.rows()
+        # The next chunk is read and checked in a thread while this one is written: the
+        # database driver runs its statements without the GIL, so the two overlap.
+        ahead = asyncio.ensure_future(asyncio.to_thread(self._next_chunk, rows))
         try:
             while True:
-                checked, read = await asyncio.to_thread(self._next_chunk, rows)
+                checked, read = await ahead
                 if not read:
                     break
+                ahead = asyncio.ensure_future(asyncio.to_thread(self._next_chunk, rows))
                 await self._chunk(checked, read)
         finally:
+            # A thread cannot be interrupted: let it finish its chunk before closing the file.
+            await asyncio.wait([ahead])
+            if not ahead.cancelled():
+                ahead.exception()
             rows.close()
         self.counts.total_rows = self.counts.processed_rows
         return self.counts

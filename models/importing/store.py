@@ -17,6 +17,9 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
+# Below the parameter limits of SQLite (32766) and PostgreSQL (32767) per statement.
+MAX_PARAMETERS = 30_000
+
 
 class BulkWriter:
     """Inserts rows of any model through one connection (the import's transaction)."""
@@ -25,18 +28,20 @@ class BulkWriter:
         self.conn = conn
         self.is_postgres = conn.capabilities.dialect == "postgres"
         self.now = now
-        self._sql: dict[tuple[type[Model], tuple[str, ...]], tuple[str, tuple[Any, ...]]] = {}
+        self._defaults: dict[tuple[type[Model], tuple[str, ...]], tuple[list[str], tuple]] = {}
+        self._sql: dict[tuple[str, str, int], str] = {}
 
     def db_value(self, value: Any) -> Any:
         if isinstance(value, datetime) and not self.is_postgres:
             return str(value)  # the form Tortoise itself stores in SQLite
         return value
 
-    def _statement(
+    def _columns(
         self, model: type[Model], columns: tuple[str, ...]
-    ) -> tuple[str, tuple[Any, ...]]:
+    ) -> tuple[list[str], tuple[Any, ...]]:
+        """The columns to insert (ours, then the rest with their defaults) and those defaults."""
         key = (model, columns)
-        if key not in self._sql:
+        if key not in self._defaults:
             meta = model._meta
             extra: list[str] = []
             defaults: list[Any] = []
@@ -52,44 +57,42 @@ class BulkWriter:
                 elif field.null:
                     value = None
                 else:
-                    raise ValueError(
-                        f"{meta.db_table}.{column} has no default; the import must fill it"
-                    )
+                    raise ValueError(f"{meta.db_table}.{column} has no default for the import")
                 extra.append(column)
                 defaults.append(self.db_value(value))
-            names = list(columns) + extra
-            if self.is_postgres:
-                marks = ", ".join(f"${i}" for i in range(1, len(names) + 1))
-            else:
-                marks = ", ".join("?" for _ in names)
-            quoted = ", ".join(f'"{n}"' for n in names)
-            self._sql[key] = (
-                f'INSERT INTO "{meta.db_table}" ({quoted}) VALUES ({marks})',
-                tuple(defaults),
-            )
-        return self._sql[key]
+            self._defaults[key] = (list(columns) + extra, tuple(defaults))
+        return self._defaults[key]
 
     async def insert(self, model: type[Model], columns: Sequence[str], rows: list[tuple]) -> None:
-        if not rows:
-            return
-        sql, defaults = self._statement(model, tuple(columns))
-        values = (
-            [list(row) + list(defaults) for row in rows] if defaults else [list(r) for r in rows]
-        )
-        await self.conn.execute_many(sql, values)
+        names, defaults = self._columns(model, tuple(columns))
+        if defaults:
+            rows = [row + defaults for row in rows]
+        await self.insert_plain(model._meta.db_table, names, rows)
 
     async def insert_plain(self, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
-        """Rows of a table without a model of its own (a many-to-many link table)."""
-        if not rows:
-            return
-        if self.is_postgres:
-            marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-        else:
-            marks = ", ".join("?" for _ in columns)
+        """Rows as multi-row INSERTs: one statement per few hundred rows, so the database
+        driver crosses into C (and releases the GIL) once per statement, not once per row."""
+        width = len(columns)
+        per_statement = max(1, min(500, MAX_PARAMETERS // width))
         quoted = ", ".join(f'"{c}"' for c in columns)
-        await self.conn.execute_many(
-            f'INSERT INTO "{table}" ({quoted}) VALUES ({marks})', [list(r) for r in rows]
-        )
+        for start in range(0, len(rows), per_statement):
+            part = rows[start : start + per_statement]
+            sql = self._values_sql(table, quoted, width, len(part))
+            params = [value for row in part for value in row]
+            await self.conn.execute_query(sql, params)
+
+    def _values_sql(self, table: str, quoted: str, width: int, count: int) -> str:
+        key = (table, quoted, count)
+        if key not in self._sql:
+            if self.is_postgres:
+                groups = [
+                    "(" + ", ".join(f"${r * width + c + 1}" for c in range(width)) + ")"
+                    for r in range(count)
+                ]
+            else:
+                groups = ["(" + ", ".join(["?"] * width) + ")"] * count
+            self._sql[key] = f'INSERT INTO "{table}" ({quoted}) VALUES {", ".join(groups)}'
+        return self._sql[key]
 
     async def allocate_ids(self, model: type[Model], count: int) -> list[int]:
         """`count` fresh primary keys for `model`, never reused after a cancelled import."""
