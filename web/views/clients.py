@@ -10,11 +10,11 @@ from models import notes as note_ops
 from models import team
 from models import timeline as timeline_ops
 from models.errors import Conflict, ValidationFailed
-from models.permissions import can_edit_owned
+from models.permissions import can_edit_owned, has_right
 from models.tag_list import all_tags
 from web.templating import flash, gettext, render
 from web.views.calling import click_to_call, pbx_is_up
-from web.views.common import clock, current_user, form_data, int_param, path_id
+from web.views.common import clock, current_user, form_data, has_route, int_param, path_id
 from web.views.forms import client_input, typed_back
 
 PAGE_SIZE = 50
@@ -45,6 +45,7 @@ async def client_list(request: web.Request) -> web.Response:
         "statuses": client_ops.STATUSES,
         "tags": await all_tags(),
         "users": await team.list_users(user),
+        "import_export": has_right(user, "import_export") and has_route(request, "/imports/new"),
     }
     return render(request, "clients/list.html", context)
 

@@ -72,3 +72,8 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 def redirect(location: str) -> web.HTTPSeeOther:
     return web.HTTPSeeOther(location)
+
+
+def has_route(request: web.Request, path: str) -> bool:
+    """Whether a section registered this path (pages link to optional sections only if so)."""
+    return any(r.canonical == path for r in request.app.router.resources())

@@ -13,7 +13,7 @@ from models import timeline as timeline_ops
 from models.errors import Conflict, ValidationFailed
 from models.permissions import can_edit_owned, has_right
 from web.templating import flash, gettext, render
-from web.views.common import clock, current_user, form_data, int_param, path_id
+from web.views.common import clock, current_user, form_data, has_route, int_param, path_id
 from web.views.forms import custom_of, many, typed_back
 
 PAGE_SIZE = 50
@@ -40,6 +40,7 @@ async def lead_list(request: web.Request) -> web.Response:
         "pages": max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
         "q": request.query.get("q", ""),
         "can_view_all": has_right(user, "leads.view_all"),
+        "import_export": has_right(user, "import_export") and has_route(request, "/imports/new"),
     }
     return render(request, "leads/list.html", context)
 
