@@ -302,4 +302,7 @@ class TrackerCore:
             # Only the first leg of an Originate rang: worth a record only when it was our
             # click-to-call (the requester must learn it failed), not a PBX-internal one.
             return bool(call.request_id or call.action_id)
+        if len(parties) == 1 and parties[0].is_agent:
+            # An agent alone with the PBX (voicemail, a feature code, an echo test): no call.
+            return False
         return True

@@ -358,3 +358,15 @@ def test_a_pjsip_ring_group_behind_local_channels_is_one_call_with_one_pop_up_ea
     assert (record.agent_extension, record.result) == ("102", "answered")
     assert (record.wait_seconds, record.talk_seconds) == (4, 30)
     assert record.rang_extensions == ["101", "102"]
+
+
+def test_an_agent_alone_with_the_pbx_is_not_a_call():
+    pbx = _Pbx()
+    agent = pbx.chan("PJSIP/101", CallerIDNum="101", Exten="*97")  # voicemail
+    pbx.emit("Newstate", agent, ChannelState="4")
+    pbx.emit("Newstate", agent, ChannelState="6")
+    pbx.later(30)
+    pbx.emit("Hangup", agent, Cause="16")
+    tracker = CallTracker()
+    assert [t for e in pbx.events for t in tracker.feed(e)] == []
+    assert tracker.live_calls == 0
