@@ -370,3 +370,28 @@ def test_an_agent_alone_with_the_pbx_is_not_a_call():
     tracker = CallTracker()
     assert [t for e in pbx.events for t in tracker.feed(e)] == []
     assert tracker.live_calls == 0
+
+
+def test_the_recording_file_comes_from_mixmonitor_or_a_dialplan_user_event():
+    _, (record,) = replay(AMI_DIR / "mixmonitor_userevent.ami")
+    assert record.recording_path == "/var/spool/asterisk/monitor/crm-rec-0001.wav"
+    # A dialplan that records with Monitor() or elsewhere can say so with a UserEvent.
+    events = load_events(AMI_DIR / "inbound_unknown_answered.ami")
+    bridge = next(e for e in events if e.get("Event") == "BridgeEnter")
+    note = {
+        "Event": "UserEvent",
+        "UserEvent": "CrmRecording",
+        "Channel": bridge["Channel"],
+        "Uniqueid": bridge["Uniqueid"],
+        "Linkedid": bridge["Linkedid"],
+        "Recording": "/srv/recordings/2026/11/29/in-1795913622.26.wav",
+    }
+    at = events.index(bridge) + 1
+    tracker = ami_tracker()
+    records = [
+        t.record
+        for e in [*events[:at], note, *events[at:]]
+        for t in tracker.feed(e)
+        if isinstance(t, Ended)
+    ]
+    assert [r.recording_path for r in records] == ["/srv/recordings/2026/11/29/in-1795913622.26.wav"]
