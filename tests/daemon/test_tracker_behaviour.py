@@ -372,6 +372,9 @@ def test_an_agent_alone_with_the_pbx_is_not_a_call():
     assert tracker.live_calls == 0
 
 
+WAV = "/srv/recordings/2026/11/29/in-1795913622.26.wav"
+
+
 def test_the_recording_file_comes_from_mixmonitor_or_a_dialplan_user_event():
     _, (record,) = replay(AMI_DIR / "mixmonitor_userevent.ami")
     assert record.recording_path == "/var/spool/asterisk/monitor/crm-rec-0001.wav"
@@ -384,7 +387,7 @@ def test_the_recording_file_comes_from_mixmonitor_or_a_dialplan_user_event():
         "Channel": bridge["Channel"],
         "Uniqueid": bridge["Uniqueid"],
         "Linkedid": bridge["Linkedid"],
-        "Recording": "/srv/recordings/2026/11/29/in-1795913622.26.wav",
+        "Recording": WAV,
     }
     at = events.index(bridge) + 1
     tracker = ami_tracker()
@@ -394,4 +397,4 @@ def test_the_recording_file_comes_from_mixmonitor_or_a_dialplan_user_event():
         for t in tracker.feed(e)
         if isinstance(t, Ended)
     ]
-    assert [r.recording_path for r in records] == ["/srv/recordings/2026/11/29/in-1795913622.26.wav"]
+    assert [r.recording_path for r in records] == [WAV]
