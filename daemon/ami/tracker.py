@@ -186,8 +186,14 @@ class CallTracker(TransferHandlers):
             if not name or uid in self._hung or (linkedid or uid) in self._ended:
                 return None
             chan = self._create(uid, name, linkedid or uid, event, prefix, t)
-        elif linkedid and chan.call.linkedid != linkedid and not chan.pinned:  # type: ignore[union-attr]
-            self._move(chan, linkedid, t, out)
+        else:
+            if linkedid and chan.call.linkedid != linkedid and not chan.pinned:  # type: ignore[union-attr]
+                self._move(chan, linkedid, t, out)
+            if not chan.exten:
+                # Some trunks start in `s`; the number dialled shows up once the dialplan runs.
+                exten = _real(event.get(prefix + "Exten"))
+                if exten and exten != "s":
+                    chan.exten = exten
         return chan
 
     def _create(

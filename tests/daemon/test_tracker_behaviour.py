@@ -316,8 +316,9 @@ def test_click_to_call_to_a_colleague_is_internal_and_keeps_its_request_id():
 
 def test_a_pjsip_ring_group_behind_local_channels_is_one_call_with_one_pop_up_each():
     pbx = _Pbx()
-    trunk = pbx.chan("PJSIP/carrier", CallerIDNum="+34911234567", Exten="900100200")
-    pbx.emit("Newstate", trunk, ChannelState="4")
+    # This trunk starts in `s`: the DID shows once its dialplan runs.
+    trunk = pbx.chan("PJSIP/carrier", CallerIDNum="+34911234567", Exten="s")
+    pbx.emit("Newstate", trunk, ChannelState="4", Exten="900100200")
     lid = trunk["Linkedid"]
     phones = {}
     for ext in ("101", "102"):
