@@ -228,29 +228,34 @@ def call_batch(ctx: DemoContext, count: int) -> Batch:
     made, clients, leads = ctx.calls, ctx.clients, ctx.leads
     if not len(made):
         made.first_id = ctx.next_ids["call"]
-    year_ago = ctx.now - 365 * DAY
+    span = 365 * DAY
+    year_ago = ctx.now - span
+    planned = max(ctx.calls_planned, len(made) + count)
     for _ in range(count):
         cid = ctx.take_id("call")
+        # Calls come in time order, as ids and linkedids do in a real PBX, and get more
+        # frequent towards today (the density of sqrt(u) grows linearly).
+        started = year_ago + int(span * ((len(made) + r()) / planned) ** 0.5)
         who = r()
         client_id = lead_id = None
         owner = 0
-        since = year_ago
         if who < 0.05 and len(leads):
             i = int(r() * len(leads))
-            if leads.phone_id[i]:
+            if leads.phone_id[i] and leads.created[i] <= started:
                 lead_id = leads.first_id + i
                 peer = e164_of(leads.phone_block[i], leads.phone_id[i])
-                owner, since = leads.responsible[i], max(since, leads.created[i])
+                owner = leads.responsible[i]
         if lead_id is None and who < 0.90 and len(clients):
-            i = int(r() * len(clients))
-            client_id = clients.first_id + i
-            peer = e164_of(clients.phone_block[i], clients.phone_id[i])
-            owner, since = clients.responsible[i], max(since, clients.created[i])
-        elif lead_id is None:
+            for _attempt in range(3):
+                i = int(r() * len(clients))
+                if clients.created[i] <= started:
+                    client_id = clients.first_id + i
+                    peer = e164_of(clients.phone_block[i], clients.phone_id[i])
+                    owner = clients.responsible[i]
+                    break
+        if client_id is None and lead_id is None:
             peer = make_phone(rng, _STRANGER_BASE + cid, "ES", mobile=True).e164
         agent = ctx.agent_by_id(owner) if owner and r() < 0.7 else ctx.agent()
-        # Recent calls are more frequent than old ones.
-        started = ctx.now - int((r() ** 2) * (ctx.now - since))
         inbound = r() < 0.6
         result = weighted(rng, _IN_RESULT if inbound else _OUT_RESULT)
         if result == "answered":

@@ -176,7 +176,7 @@ class BulkWriter:
         finally:
             self._tx = None
             if restore is not None:
-                await self.conn.execute_script(f"PRAGMA cache_size={int(restore)}")
+                await self.conn.execute_script(restore)
 
     async def write(self, batch: Sequence[tuple[TableSpec, list[tuple]]]) -> None:
         """Insert every (spec, rows) of the batch, parents first."""
@@ -199,14 +199,17 @@ class BulkWriter:
         self.rows_written += sum(len(rows) for _, rows in batch)
 
     async def _tune(self) -> str | None:
-        """Tune the connection for a long load; returns what to restore."""
+        """Tune the connection for a long load; returns the PRAGMAs that restore it."""
         if self.dialect != "sqlite":
             return None
-        rows = await self.conn.execute_query_dict("PRAGMA cache_size")
-        previous = str(next(iter(rows[0].values())))
-        # Index updates and rebuilds thrash the default 2 MB page cache; 256 MB avoids it.
-        await self.conn.execute_script("PRAGMA cache_size=-262144")
-        return previous
+        restore = []
+        for pragma in ("cache_size", "temp_store"):
+            rows = await self.conn.execute_query_dict(f"PRAGMA {pragma}")
+            restore.append(f"PRAGMA {pragma}={int(next(iter(rows[0].values())))}")
+        # Index updates and rebuilds thrash the default 2 MB page cache, and rebuilding an
+        # index sorts it in temporary storage: keep both in memory (up to 512 MB of pages).
+        await self.conn.execute_script("PRAGMA cache_size=-524288; PRAGMA temp_store=MEMORY")
+        return "; ".join(restore)
 
     async def finish(self, id_tables: Sequence[str]) -> None:
         """Move sequences past the ids we chose, refresh planner statistics."""

@@ -66,6 +66,7 @@ class DemoContext:
     company_did: str
     specs: dict[str, TableSpec]
     next_ids: dict[str, int]
+    calls_planned: int = 0  # spreads the calls over the last year in id order
     clients: Made = field(default_factory=Made)
     leads: Made = field(default_factory=Made)
     deals: Made = field(default_factory=Made)

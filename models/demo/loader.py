@@ -345,6 +345,7 @@ async def load_demo_data(
         company_did=next((did for _, did in source_tags if did), ""),
         specs=_specs(now),
         next_ids={t: await writer.next_id(t) for t in ID_TABLES},
+        calls_planned=counts.calls or 0,
     )
     plan = (
         ("clients", counts.clients, client_batch),

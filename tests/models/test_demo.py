@@ -110,6 +110,10 @@ async def test_small_load_is_consistent(world, clock):
     assert {c.direction for c in calls} == {"in", "out"}
     assert {"answered", "missed", "busy"} <= {c.result for c in calls}
     assert all(c.talk_seconds > 0 for c in calls if c.result == "answered")
+    by_id = sorted(calls, key=lambda c: c.id)
+    assert [c.started_at for c in by_id] == sorted(c.started_at for c in calls), "time order"
+    created = {c.id: c.created_at for c in clients}
+    assert all(c.started_at >= created[c.client_id] for c in calls if c.client_id)
     linked = [c for c in calls if c.client_id or c.lead_id]
     on_timeline = await TimelineEntry.filter(kind="call").count()
     assert on_timeline == len(linked) > 300
