@@ -15,7 +15,8 @@ document.querySelectorAll("#kanban .cards").forEach((column) => {
           position: event.newIndex,
         });
         card.dataset.saved = target;
-        refreshCounts();
+        moveCount(event.from, -1);
+        moveCount(event.to, 1);
       } catch (error) {
         // Put the card back where it was: the server refused the move.
         event.from.insertBefore(card, event.from.children[event.oldIndex] || null);
@@ -25,8 +26,9 @@ document.querySelectorAll("#kanban .cards").forEach((column) => {
   });
 });
 
-function refreshCounts() {
-  document.querySelectorAll("#kanban .column").forEach((column) => {
-    column.querySelector(".count").textContent = column.querySelectorAll(".deal-card").length;
-  });
+// Counts cover every deal of the column (not only the cards shown): adjust them by one.
+function moveCount(cards, delta) {
+  if (cards === null) return;
+  const badge = cards.closest(".column").querySelector(".count");
+  badge.textContent = Number(badge.textContent) + delta;
 }

@@ -7,9 +7,9 @@ import json
 from aiohttp import web
 
 from models import clients as client_ops
+from models import deal_board, settings_ops, team
 from models import deals as deal_ops
 from models import notes as note_ops
-from models import settings_ops, team
 from models.errors import ValidationFailed
 from models.permissions import can_edit_owned
 from web.templating import flash, gettext, render
@@ -40,7 +40,6 @@ async def deals_page(request: web.Request) -> web.Response:
             limit=PAGE_SIZE,
             offset=(page - 1) * PAGE_SIZE,
         )
-        await _with_clients(rows)
         context.update(
             deals=rows,
             total=total,
@@ -50,16 +49,8 @@ async def deals_page(request: web.Request) -> web.Response:
             q=request.query.get("q", ""),
         )
         return render(request, "deals/list.html", context)
-    board = await deal_ops.kanban(user, responsible_id=responsible)
-    for cards in board.values():
-        await _with_clients(cards)
-    context["board"] = board
+    context["columns"] = await deal_board.board(user, responsible_id=responsible)
     return render(request, "deals/kanban.html", context)
-
-
-async def _with_clients(deals: list) -> None:
-    for deal in deals:
-        await deal.fetch_related("client")
 
 
 async def new_deal_page(request: web.Request) -> web.Response:

@@ -1,0 +1,235 @@
+"""Server time of the panel's heaviest pages on a demo-data database, and client-list throughput.
+
+    python bench/bench_web_pages.py --clients 100000 --backend sqlite        # a quick look
+    python bench/bench_web_pages.py --clients 1000000 --deals 200000 --calls 2000000   # issue 4
+    python bench/bench_web_pages.py --backend sqlite --sqlite /tmp/demo_1m.sqlite3 --reuse
+
+Loads `centralita demo-data` into a private database (or reuses one kept by
+bench_demo_data.py), starts the real app from web.app.create_app on a loopback port, logs in
+as an admin (who sees everything: the largest lists) and times, per request, the server's
+own time (a timing middleware in front of all others) for:
+- the dashboard (every widget's figures),
+- the client list (first page, newest first, with its total),
+- a search by the last 4 digits of an existing phone,
+- the deals kanban.
+Target: p95 at most 100 ms each. Then a load generator (N concurrent keep-alive clients)
+hits the client list and, for the limit, a bare aiohttp handler in the same process on
+the same machine, and prints requests per second of each and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp  # noqa: E402
+from aiohttp import web  # noqa: E402
+from pydantic import SecretStr  # noqa: E402
+
+from bench._common import DEFAULT_PG, percentile, private_database  # noqa: E402
+from models import users as user_ops  # noqa: E402
+from models.clock import SystemClock  # noqa: E402
+from models.db import close_db, open_db  # noqa: E402
+from models.demo import DemoCounts, load_demo_data  # noqa: E402
+from models.hub import Hub  # noqa: E402
+from models.schema.clients import Client, Phone  # noqa: E402
+from models.schema.users import User  # noqa: E402
+from models.settings import Settings, WebSettings  # noqa: E402
+from web.app import create_app  # noqa: E402
+
+BENCH_USER = "bench-admin"
+BENCH_PASSWORD = "bench-password-1"
+
+
+async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"
+
+
+async def _login(session: aiohttp.ClientSession, url: str) -> None:
+    async with session.get(f"{url}/login") as resp:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', await resp.text()).group(1)
+    data = {"username": BENCH_USER, "password": BENCH_PASSWORD, "csrf_token": token}
+    async with session.post(f"{url}/login", data=data, allow_redirects=False) as resp:
+        assert resp.status == 303, resp.status
+
+
+async def _load(url: str, path: str, seconds: float, concurrency: int, cookies=None) -> float:
+    """Requests per second of `path` under `concurrency` keep-alive clients."""
+    done = 0
+    stop = time.perf_counter() + seconds
+    jar = aiohttp.CookieJar(unsafe=True)
+    if cookies:
+        jar.update_cookies(cookies)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(cookie_jar=jar, connector=connector) as session:
+
+        async def worker() -> None:
+            nonlocal done
+            while time.perf_counter() < stop:
+                async with session.get(f"{url}{path}") as resp:
+                    await resp.read()
+                    assert resp.status == 200, resp.status
+                done += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return done / (time.perf_counter() - started)
+
+
+async def run(backend: str, args: argparse.Namespace) -> None:
+    async with _database(backend, args) as url:
+        await open_db(url)
+        try:
+            have = await Client.all().count()
+            if have < args.clients:
+                print(f"{backend}: loading demo-data --clients {args.clients:,} ...", flush=True)
+                counts = DemoCounts(clients=args.clients - have, deals=args.deals, calls=args.calls)
+                report = await load_demo_data(counts, seed=1)
+                print(f"  loaded {report.total_rows:,} rows in {report.seconds:.0f} s", flush=True)
+            if not await User.filter(username=BENCH_USER).exists():
+                await user_ops.create_user(BENCH_USER, BENCH_PASSWORD, group_name="Admin")
+            phones = (
+                await Phone.filter(client_id__isnull=False)
+                .limit(2000)
+                .values_list("digits_rev", flat=True)
+            )
+            tails = [rev[:4][::-1] for rev in phones if len(rev) >= 4]
+            await _measure(backend, args, tails)
+        finally:
+            await close_db()
+
+
+async def _measure(backend: str, args: argparse.Namespace, tails: list[str]) -> None:
+    settings = Settings(
+        data_dir=Path(args.data_dir),
+        web=WebSettings(secret_key=SecretStr("bench-" + "k" * 40), login_attempts_per_minute=100),
+    )
+    app = create_app(settings, hub=Hub(), clock=SystemClock())
+    timings: dict[str, list[float]] = {}
+
+    @web.middleware
+    async def timing(request: web.Request, handler):
+        started = time.perf_counter()
+        response = await handler(request)
+        label = request.get("bench_label")
+        if label is None:
+            label = request.headers.get("X-Bench", "")
+        if label:
+            timings.setdefault(label, []).append((time.perf_counter() - started) * 1000)
+        return response
+
+    app.middlewares.insert(0, timing)
+    runner, url = await _serve(app)
+    rng = random.Random(1)
+    pages = {
+        "dashboard": lambda: "/",
+        "client list": lambda: "/clients",
+        "search by last 4 digits": lambda: f"/clients?q={rng.choice(tails)}",
+        "deals kanban": lambda: "/deals",
+    }
+    try:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+            await _login(session, url)
+            for label, make_path in pages.items():
+                for i in range(args.requests + 10):
+                    headers = {"X-Bench": label if i >= 10 else ""}  # 10 warm-up requests
+                    async with session.get(f"{url}{make_path()}", headers=headers) as resp:
+                        await resp.read()
+                        assert resp.status == 200, (label, resp.status)
+            cookies = {c.key: c.value for c in session.cookie_jar}
+        clients = await Client.all().count()
+        print(f"{backend}: {clients:,} clients, {args.requests} requests per page, server time")
+        for label in pages:
+            values = timings[label]
+            p50, p95 = percentile(values, 50), percentile(values, 95)
+            verdict = "ok" if p95 <= 100 else "MISSED"
+            print(
+                f"  {label:26s} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   (target p95 <= 100 ms: "
+                f"{verdict})",
+                flush=True,
+            )
+        list_rps = await _load(url, "/clients", args.seconds, args.concurrency, cookies)
+    finally:
+        await runner.cleanup()
+
+    async def bare(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    bare_app = web.Application()
+    bare_app.router.add_get("/", bare)
+    bare_runner, bare_url = await _serve(bare_app)
+    try:
+        bare_rps = await _load(bare_url, "/", args.seconds, args.concurrency)
+    finally:
+        await bare_runner.cleanup()
+    print(f"  load: {args.concurrency} clients for {args.seconds:.0f} s each")
+    print(f"  client list page   {list_rps:8.0f} requests/s")
+    print(f"  bare aiohttp page  {bare_rps:8.0f} requests/s")
+    print(f"  => ratio {list_rps / bare_rps:.3f} of a bare handler", flush=True)
+
+
+class _existing:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def __aenter__(self) -> str:
+        return self.url
+
+    async def __aexit__(self, *exc) -> None:
+        return None
+
+
+def _database(backend: str, args: argparse.Namespace):
+    keep = args.pg_db if backend == "postgres" else args.sqlite
+    if args.reuse:
+        if not keep:
+            raise SystemExit("--reuse needs --pg-db or --sqlite")
+        base = args.pg_url.rsplit("/", 1)[0]
+        return _existing(f"{base}/{keep}" if backend == "postgres" else f"sqlite://{keep}")
+    return private_database(backend, args.pg_url, keep)
+
+
+def _child(backend: str, args: argparse.Namespace) -> None:
+    asyncio.run(run(backend, args))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=1_000_000)
+    parser.add_argument("--deals", type=int, default=None, help="default: clients / 5")
+    parser.add_argument("--calls", type=int, default=None, help="default: as many as clients")
+    parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
+    parser.add_argument("--seconds", type=float, default=10.0, help="load test duration")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--pg-url", default=DEFAULT_PG, help="server holding the databases")
+    parser.add_argument("--pg-db", help="PostgreSQL database to create and keep (or --reuse)")
+    parser.add_argument("--sqlite", help="SQLite file to create and keep (or --reuse)")
+    parser.add_argument("--reuse", action="store_true", help="use the database as it is")
+    parser.add_argument("--data-dir", default="/tmp/centralita-bench-web")
+    args = parser.parse_args()
+    spawn = multiprocessing.get_context("spawn")
+    for backend in ["sqlite", "postgres"] if args.backend == "both" else [args.backend]:
+        # One process per database: Tortoise keeps per-dialect state in its model classes.
+        job = spawn.Process(target=_child, args=(backend, args))
+        job.start()
+        job.join()
+        if job.exitcode:
+            sys.exit(job.exitcode)
+
+
+if __name__ == "__main__":
+    main()
