@@ -161,7 +161,9 @@ async def create_import(
     )
 
 
-async def run_import(batch_id: int, *, max_bytes: int, clock: Clock | None = None) -> ImportBatch:
+async def run_import(
+    batch_id: int, *, max_bytes: int, clock: Clock | None = None, workers: int | None = None
+) -> ImportBatch:
     """Carry out a pending import. A failure is recorded on the batch, whose chunks stay
     cancellable; a cancelled task records that it was stopped and re-raises."""
     clock = clock or SystemClock()
@@ -183,7 +185,7 @@ async def run_import(batch_id: int, *, max_bytes: int, clock: Clock | None = Non
             user_id=batch.user_id,  # type: ignore[attr-defined]
             default_responsible_id=batch.user_id,  # type: ignore[attr-defined]
         )
-        counts = await ImportEngine(table, job).run()
+        counts = await ImportEngine(table, job, workers=workers).run()
     except asyncio.CancelledError:
         await _finish(batch.id, "failed", clock, error="stopped before the end")
         raise
@@ -227,7 +229,13 @@ async def _finish(
 
 
 async def dry_run_import(
-    path: Path, *, kind: str, mapping: dict[str, str], duplicates: str = "skip", max_bytes: int
+    path: Path,
+    *,
+    kind: str,
+    mapping: dict[str, str],
+    duplicates: str = "skip",
+    max_bytes: int,
+    workers: int | None = None,
 ) -> ImportCounts:
     """What an import would do, without writing anything (not even a batch)."""
     _check_options(kind, duplicates)
@@ -239,7 +247,7 @@ async def dry_run_import(
         now=SystemClock().now(),
         batch_id=None,
     )
-    return await ImportEngine(table, job).run()
+    return await ImportEngine(table, job, workers=workers).run()
 
 
 async def get_import(batch_id: int) -> ImportBatch:

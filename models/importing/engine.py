@@ -9,14 +9,22 @@ as the user chose: skip the row, update (merge into) the one found, or create an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
 from models.importing.changes import create_records, entity_model, owner_column, update_record
+from models.importing.parallel import (
+    PARALLEL_MIN_ROWS,
+    check_chunk,
+    checked_in_processes,
+    default_workers,
+    read_chunk,
+)
 from models.importing.readers import Cell, Table
 from models.importing.rows import Record, Rejection, RowChecker
 from models.importing.store import BulkWriter
@@ -26,7 +34,7 @@ from models.schema.imports import ImportBatch, ImportChange
 logger = logging.getLogger(__name__)
 
 DUPLICATE_POLICIES = ("skip", "update", "create")
-CHUNK_ROWS = 2000
+CHUNK_ROWS = 5000
 # Kept for the report and its CSV download; past it only the count grows.
 MAX_KEPT_REJECTIONS = 20_000
 
@@ -72,12 +80,18 @@ class ImportEngine:
         job: ImportJob,
         *,
         on_chunk: Callable[[ImportCounts], Awaitable[None]] | None = None,
-        chunk_rows: int = CHUNK_ROWS,
+        chunk_rows: int | None = None,
+        workers: int | None = None,
+        parallel_min_rows: int | None = None,
     ) -> None:
         self.table = table
         self.job = job
         self.on_chunk = on_chunk
-        self.chunk_rows = chunk_rows
+        self.chunk_rows = CHUNK_ROWS if chunk_rows is None else chunk_rows
+        self.workers = default_workers() if workers is None else workers
+        self.parallel_min_rows = (
+            PARALLEL_MIN_ROWS if parallel_min_rows is None else parallel_min_rows
+        )
         self.counts = ImportCounts(total_rows=table.total_rows)
         self._seen: dict[str, int] = {}  # key of a row already handled -> its client/lead id
         self._created: set[int] = set()
@@ -91,6 +105,25 @@ class ImportEngine:
 
     async def run(self) -> ImportCounts:
         rows = self.table.rows()
+        try:
+            if self.workers and self.table.total_rows >= self.parallel_min_rows:
+                chunks = checked_in_processes(
+                    rows, self.job.checker, workers=self.workers, chunk_rows=self.chunk_rows
+                )
+            else:
+                chunks = self._checked_in_thread(rows)
+            # aclosing: stop the readers (threads, worker processes) before the file closes.
+            async with contextlib.aclosing(chunks):
+                async for checked, read in chunks:
+                    await self._chunk(checked, read)
+            self.counts.total_rows = self.counts.processed_rows
+            return self.counts
+        finally:
+            rows.close()
+
+    async def _checked_in_thread(
+        self, rows: Iterator[tuple[int, list[Cell]]]
+    ) -> AsyncIterator[tuple[list[Record | Rejection], int]]:
         # The next chunk is read and checked in a thread while this one is written: the
         # database driver runs its statements without the GIL, so the two overlap.
         ahead = asyncio.ensure_future(asyncio.to_thread(self._next_chunk, rows))
@@ -98,26 +131,19 @@ class ImportEngine:
             while True:
                 checked, read = await ahead
                 if not read:
-                    break
+                    return
                 ahead = asyncio.ensure_future(asyncio.to_thread(self._next_chunk, rows))
-                await self._chunk(checked, read)
+                yield checked, read
         finally:
-            # A thread cannot be interrupted: let it finish its chunk before closing the file.
+            # A thread cannot be interrupted: let it finish its chunk before the file closes.
             await asyncio.wait([ahead])
             if not ahead.cancelled():
                 ahead.exception()
-            rows.close()
-        self.counts.total_rows = self.counts.processed_rows
-        return self.counts
 
     def _next_chunk(
         self, rows: Iterator[tuple[int, list[Cell]]]
     ) -> tuple[list[Record | Rejection], int]:
-        checked: list[Record | Rejection] = []
-        for number, cells in rows:
-            checked.append(self.job.checker.check(number, cells))
-            if len(checked) >= self.chunk_rows:
-                break
+        checked = check_chunk(self.job.checker, read_chunk(rows, self.chunk_rows))
         return checked, len(checked)
 
     def _plan(
