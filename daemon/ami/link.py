@@ -91,6 +91,7 @@ class AmiLink:
         self._resynced = asyncio.Event()
         self._paused = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -100,6 +101,7 @@ class AmiLink:
         return self._ready.is_set()
 
     async def start(self) -> None:
+        self._stopping = False
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._consume(), name="ami-events"),
@@ -107,6 +109,9 @@ class AmiLink:
         ]
 
     async def stop(self) -> None:
+        # The flag as well as the cancel: in Python 3.11, wait_for() may swallow a
+        # cancellation that arrives just as the connection attempt fails.
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -162,7 +167,7 @@ class AmiLink:
         delay = _FIRST_RETRY
         refused_reported = False
         unreachable_reported = False
-        while True:
+        while not self._stopping:
             try:
                 await self._session()
                 delay = _FIRST_RETRY
@@ -289,34 +294,33 @@ class AmiLink:
 
     async def _consume(self) -> None:
         pending = self._pending
+        on_event = self.on_event
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             while pending:
                 item = pending.popleft()
-                if isinstance(item, dict):
-                    await self._deliver(item)
+                if type(item) is dict:
+                    # Inlined (not a helper coroutine): this loop runs once per AMI event.
+                    self.events_received += 1
+                    try:
+                        await on_event(item)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        self.events_failed += 1
+                        logger.exception(
+                            "handling AMI event %s (Linkedid %s) failed; skipped",
+                            item.get("Event"),
+                            item.get("Linkedid", "-"),
+                        )
                 else:
                     await self._deliver_resync(item)
                 if self._paused and len(pending) < _HIGH_WATER // 4:
                     self._paused = False
                     if self.protocol is not None:
                         self.protocol.transport.resume_reading()
-
-    async def _deliver(self, event: dict[str, str]) -> None:
-        self.events_received += 1
-        self.last_event_at = self.clock.now()
-        try:
-            await self.on_event(event)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            self.events_failed += 1
-            logger.exception(
-                "handling AMI event %s (Linkedid %s) failed; skipped",
-                event.get("Event"),
-                event.get("Linkedid", "-"),
-            )
+            self.last_event_at = self.clock.now()
 
     async def _deliver_resync(self, action: GuardedAction) -> None:
         result = action.future.result() if not action.future.exception() else []
