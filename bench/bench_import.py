@@ -102,7 +102,7 @@ def bare_read(path: Path, reader: str) -> tuple[int, float]:
     return rows - 1, time.perf_counter() - start
 
 
-async def _import(path: Path, url: str) -> dict:
+async def _import(path: Path, url: str, workers: int | None) -> dict:
     from models.db import close_db, open_db
     from models.importing import create_import, run_import
     from models.schema.company import Company
@@ -115,7 +115,7 @@ async def _import(path: Path, url: str) -> dict:
         batch = await create_import(
             None, path, kind="clients", mapping=MAPPING, max_bytes=max_bytes
         )
-        batch = await run_import(batch.id, max_bytes=max_bytes)
+        batch = await run_import(batch.id, max_bytes=max_bytes, workers=workers)
         elapsed = time.perf_counter() - start
         return {
             "seconds": elapsed,
@@ -128,9 +128,11 @@ async def _import(path: Path, url: str) -> dict:
         await close_db()
 
 
-def child(path: Path, url: str) -> None:
-    result = asyncio.run(_import(path, url))
+def child(path: Path, url: str, workers: str) -> None:
+    result = asyncio.run(_import(path, url, None if workers == "auto" else int(workers)))
     result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # Worker processes (when the import uses them) are children: their largest peak.
+    result["worker_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps(result))
 
 
@@ -159,9 +161,9 @@ def _drop_pg(base: str, name: str) -> None:
     asyncio.run(drop())
 
 
-def run_import_subprocess(path: Path, url: str) -> dict:
+def run_import_subprocess(path: Path, url: str, workers: str) -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", str(path), url],
+        [sys.executable, __file__, "--child", str(path), url, workers],
         check=True,
         capture_output=True,
         text=True,
@@ -174,10 +176,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--pg", help="PostgreSQL server URL (a scratch database is created)")
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--workers", default="auto", help="worker processes checking rows (auto, 0 = none)"
+    )
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(Path(args.child[0]), args.child[1])
+        child(Path(args.child[0]), args.child[1], args.child[2])
         return
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
@@ -208,7 +213,7 @@ def main() -> None:
                 else:
                     url, scratch = f"sqlite://{directory / f'bench-{fmt}.sqlite3'}", ""
                 try:
-                    result = run_import_subprocess(path, url)
+                    result = run_import_subprocess(path, url, args.workers)
                 finally:
                     if pg:
                         _drop_pg(pg, scratch)
@@ -218,7 +223,8 @@ def main() -> None:
                 print(
                     f"import {fmt:<4} on {db_name:<10}: {result['created']:,} created in "
                     f"{result['seconds']:.1f} s = {rate:,.0f} rows/s (target {target:,}), "
-                    f"peak RSS {result['max_rss_mb']:.0f} MB (target 300), "
+                    f"peak RSS {result['max_rss_mb']:.0f} MB (target 300; workers "
+                    f"{result['worker_rss_mb']:.0f} MB each), "
                     f"{rate / bare_rate:.2f}x of a bare {fastest} read [{verdict}]"
                 )
                 if result["status"] != "done":

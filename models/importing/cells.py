@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime, time, timedelta
 
 from models.importing.readers import Cell
+from models.phones import split_phones
 
 # Past 15 significant digits a spreadsheet number has already been rounded by Excel.
 MAX_EXACT_DIGITS = 15
@@ -17,6 +19,9 @@ def escape_formula(text: str) -> str:
     if text and (text[0] in _FORMULA_STARTS or text[0] in "\t\r"):
         return "'" + text
     return text
+
+
+_NUMBER_TEXT = re.compile(r"^(\d+)(?:\.(\d+))?(?:[eE]\+?(\d+))?$")
 
 
 class CellRejected(ValueError):
@@ -78,6 +83,29 @@ def phone_texts(cell: Cell) -> list[str]:
                 "it; format the column as text and type the number again"
             )
         return [digits]
-    from models.phones import split_phones
+    return [_number_as_text(part) for part in split_phones(cell_text(cell))]
 
-    return split_phones(cell_text(cell))
+
+def _number_as_text(text: str) -> str:
+    """A CSV written by a spreadsheet may hold a phone as "34911234567.0" or "3.4911234567E+10".
+
+    Read as its digits when every digit is written out; "3.49112E+10" is what a spreadsheet
+    shows after rounding the number, so it is refused rather than guessed.
+    """
+    match = _NUMBER_TEXT.match(text)
+    if match is None:
+        return text
+    whole, fraction, exponent = match.group(1), match.group(2) or "", match.group(3)
+    if exponent is None:
+        # "34911234567.0" is a number written by a spreadsheet; "91.1234567" is a phone.
+        return whole if fraction and not fraction.strip("0") else text
+    shift = int(exponent) - len(fraction)
+    if shift < 0:
+        raise CellRejected(f"{text!r} is a number with a fraction, not a phone number")
+    number = str(int(whole + fraction) * 10**shift)
+    if len((whole + fraction).lstrip("0")) < len(number):
+        raise CellRejected(
+            f"{text!r} has lost digits (a spreadsheet rounded it): format the column as text "
+            "and type the number again"
+        )
+    return number

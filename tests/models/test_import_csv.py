@@ -132,3 +132,26 @@ async def test_a_file_over_the_size_limit_is_refused(world, tmp_path):
     path = write_csv(tmp_path / "big.csv", [["name"]] + [["x" * 100]] * 2000)
     with pytest.raises(FileRejected, match="over the limit"):
         await preview_import(path, kind="clients", max_bytes=100_000)
+
+
+async def test_phones_a_spreadsheet_wrote_as_numbers_keep_their_digits_or_are_refused(
+    world, tmp_path
+):
+    path = write_csv(
+        tmp_path / "excel.csv",
+        [
+            ["name", "phone"],
+            ["Dot zero", "34911234567.0"],
+            ["Scientific", "3.4911234568E+10"],
+            ["Rounded", "3.49112E+10"],
+            ["Dotted", "91.1234569"],
+        ],
+        encoding="utf-16",
+        delimiter="\t",
+    )
+    batch = await import_file(path, {"name": "name", "phone": "phones"})
+    assert (batch.created_count, batch.rejected_count) == (3, 1)
+    assert "lost digits" in batch.rejected[0]["reason"] and batch.rejected[0]["row"] == 4
+    assert e164s(await client_named("Dot zero")) == ["+34911234567"]
+    assert e164s(await client_named("Scientific")) == ["+34911234568"]
+    assert e164s(await client_named("Dotted")) == ["+34911234569"]
