@@ -15,11 +15,10 @@ from pathlib import Path
 from daemon.commands._db import ensure_data_dir
 from daemon.logging_setup import configure_logging
 from daemon.pbxsim import PbxSimulator
-from daemon.pbxsim.demo import DemoTraffic, ExtensionSource
+from daemon.pbxsim.demo import DemoTraffic, ExtensionSource, crm_extensions
 from daemon.pbxsim.replay import Trace
 from models.db import close_db, open_db
 from models.settings import Settings
-from models.users import list_users
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -80,7 +79,7 @@ async def _serve(
     await sim.start()
     demo = None
     if trace is None:
-        demo = DemoTraffic(sim, _extension_source(args, settings))
+        demo = DemoTraffic(sim, _extension_source(args))
         await demo.start()
         print(f"PBX simulator (demo calls) on {args.host}:{sim.port}", flush=True)
     else:
@@ -107,7 +106,7 @@ async def _serve(
     return 0
 
 
-def _extension_source(args: argparse.Namespace, settings: Settings) -> ExtensionSource:
+def _extension_source(args: argparse.Namespace) -> ExtensionSource:
     if args.extensions:
         fixed = [e.strip() for e in args.extensions.split(",") if e.strip()]
 
@@ -116,7 +115,4 @@ def _extension_source(args: argparse.Namespace, settings: Settings) -> Extension
 
         return given
 
-    async def from_crm() -> list[str]:
-        return [u.extension for u in await list_users(active_only=True) if u.extension]
-
-    return from_crm
+    return crm_extensions

@@ -14,11 +14,17 @@ import random
 from collections.abc import Awaitable, Callable
 
 from daemon.pbxsim.server import PbxSimulator
+from models.users import list_users
 
 logger = logging.getLogger(__name__)
 
 ExtensionSource = Callable[[], Awaitable[list[str]]]
 _NAMES = ["María López", "José Núñez", "Carmen Ruiz", "Javier Gómez", "Lucía Martín", ""]
+
+
+async def crm_extensions() -> list[str]:
+    """The extensions of the CRM's active users (asked before every call: new hires ring too)."""
+    return [u.extension for u in await list_users(active_only=True) if u.extension]
 
 
 class DemoTraffic:

@@ -73,6 +73,30 @@ async def test_pbx_sim_replays_a_trace_to_a_client_that_logs_in(tmp_path):
             await proc.wait()
 
 
+async def test_pbx_sim_demo_mode_makes_calls_for_the_crm_users(world, db_url, tmp_path):
+    port = free_port()
+    env = {"CENTRALITA_DATABASE__URL": db_url}
+    proc = await centralita("pbx-sim", "--port", str(port), "--speed", "100", cwd=tmp_path, **env)
+    try:
+        line = b""
+        while b"demo calls" not in line:
+            line = await asyncio.wait_for(proc.stdout.readline(), 30)
+            assert line, "pbx-sim exited early"
+        rec = Recorder()
+        settings = AmiSettings(host="127.0.0.1", port=port, username="crm", secret="crm-secret")
+        link = AmiLink(settings, rec.on_event, rec.on_resync, sleep=RecordingSleep())
+        await link.start()
+        try:
+            await eventually(lambda: len({e["Linkedid"] for e in rec.named("Hangup")}) >= 3, 60)
+        finally:
+            await link.stop()
+    finally:
+        proc.terminate()
+        assert await asyncio.wait_for(proc.wait(), 30) == 0  # a clean stop on SIGTERM
+    agents = {e["Channel"].split("-")[0] for e in rec.named("Newchannel")} - {"PJSIP/carrier"}
+    assert agents and agents <= {"PJSIP/100", "PJSIP/101", "PJSIP/102"}  # ana, luis, marta
+
+
 async def test_pbx_sim_refuses_a_missing_trace(tmp_path):
     proc = await centralita("pbx-sim", "--replay", str(tmp_path / "nope.ami"), cwd=tmp_path)
     out, _ = await asyncio.wait_for(proc.communicate(), 30)
