@@ -131,6 +131,11 @@ class GuardedProtocol(AMIProtocol):
         if not isinstance(data, actions.Action):
             data = GuardedAction(data, as_list=as_list)
         data.as_list = as_list
+        if self.closed:
+            data.future.set_exception(
+                AmiConnectionLost(f"connection closed; {data.get('action')} not sent")
+            )
+            return data.future
         self.responses[data.id] = data
         try:
             self.transport.write(str(data).encode(self.encoding))

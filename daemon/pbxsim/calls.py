@@ -395,6 +395,16 @@ class CallScripts:
         pbx.set_state(agent, 6)
         pbx.dial_end(None, agent, "ANSWER")
         respond("Success", 4, agent)
+        application = action.get("Application")
+        if application and not exten:
+            # Originate to an application (Wait, Playback...): the leg runs it, then hangs up.
+            agent.application, agent.app_data = application, action.get("Data")
+            try:
+                seconds = float(action.get("Data") or 10)
+            except ValueError:
+                seconds = 10.0
+            await self._talk(call, seconds, first=agent)
+            return
         agent.context, agent.exten, agent.priority = context, exten, 1
         await self._dial_remote(call, agent, exten)
 

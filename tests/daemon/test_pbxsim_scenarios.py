@@ -145,3 +145,45 @@ async def test_demo_traffic_makes_calls_for_the_team(sim, make_link):
     assert agents and agents <= {"PJSIP/100", "PJSIP/101", "PJSIP/102"}
     linkedids = {e["Linkedid"] for e in rec.named("Newchannel")}
     assert len(linkedids) >= 6
+
+
+async def test_originate_to_an_application(sim, make_link):
+    link, rec, _ = await make_link()
+    answer = await link.send_action(
+        {"Action": "Originate", "Channel": "PJSIP/101", "Application": "Wait", "Data": "5"}
+    )
+    assert answer["Response"] == "Success"
+    await eventually(lambda: rec.named("Hangup"))
+    [response] = rec.named("OriginateResponse")
+    assert response["Response"] == "Success" and response["Reason"] == "4"
+    assert rec.named("Hangup")[0]["Channel"] == response["Channel"]
+    assert rec.named("DialBegin") and "Channel" not in rec.named("DialBegin")[0]
+
+
+async def test_originate_to_an_unknown_extension_fails_like_asterisk(make_link):
+    async with PbxSimulator(speed=fx.SPEED, extensions={"101"}) as pbx:
+        rec = Recorder()
+        link = AmiLink(ami_settings(pbx), rec.on_event, rec.on_resync, sleep=RecordingSleep())
+        await link.start()
+        try:
+            await link.wait_ready(10)
+            answer = await link.send_action(
+                {
+                    "Action": "Originate",
+                    "Channel": "PJSIP/999",
+                    "Exten": "+34911234567",
+                    "Context": "from-internal",
+                    "ActionID": "c2c-9",
+                }
+            )
+            assert answer["Message"] == "Originate successfully queued"
+            await eventually(lambda: rec.named("OriginateResponse"))
+        finally:
+            await link.stop()
+    [response] = rec.named("OriginateResponse")
+    assert (response["Response"], response["Reason"], response["Uniqueid"]) == (
+        "Failure",
+        "0",
+        "<unknown>",
+    )
+    assert response["ActionID"] == "c2c-9" and rec.named("Newchannel") == []
