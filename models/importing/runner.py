@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 
 from models.clock import Clock, SystemClock
 from models.importing.batches import get_import, mark_interrupted, run_import
@@ -33,16 +34,24 @@ class ImportRunner:
             logger.warning("%s import(s) were interrupted by a restart", count)
         return count
 
-    def start(self, batch_id: int) -> asyncio.Task[ImportBatch]:
+    def start(self, batch_id: int, *, remove_file: bool = False) -> asyncio.Task[ImportBatch]:
+        """Run the import in the background; `remove_file` deletes the uploaded file after."""
         if self.is_running(batch_id):
             return self._tasks[batch_id]
-        task = asyncio.create_task(
-            run_import(batch_id, max_bytes=self.max_bytes, clock=self.clock),
-            name=f"import-{batch_id}",
-        )
+        task = asyncio.create_task(self._run(batch_id, remove_file), name=f"import-{batch_id}")
         self._tasks[batch_id] = task
         task.add_done_callback(self._done)
         return task
+
+    async def _run(self, batch_id: int, remove_file: bool) -> ImportBatch:
+        try:
+            return await run_import(batch_id, max_bytes=self.max_bytes, clock=self.clock)
+        finally:
+            if remove_file:
+                # The batch row keeps everything the report and "cancel import" need.
+                batch = await ImportBatch.get_or_none(id=batch_id)
+                if batch is not None and batch.options.get("path"):
+                    await asyncio.to_thread(Path(batch.options["path"]).unlink, missing_ok=True)
 
     def _done(self, task: asyncio.Task[ImportBatch]) -> None:
         for batch_id, known in list(self._tasks.items()):

@@ -6,11 +6,14 @@ cleanup context); the page polls a small JSON view of the batch row for its prog
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import shutil
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import BinaryIO
 
 from aiohttp import web
 from aiohttp.web_request import FileField
@@ -28,6 +31,7 @@ from web.views.common import current_user, int_param, path_id
 IMPORT_RUNNER = web.AppKey("import_runner", importing.ImportRunner)
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx|txt)$")
 SHOWN_REJECTIONS = 50
+UPLOAD_LIFETIME_S = 24 * 3600
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -45,11 +49,22 @@ def _kind(value: str | None) -> str:
     return value if value in IMPORT_KINDS else "clients"
 
 
+def _prune_uploads(directory: Path) -> None:
+    """Uploads previewed but never imported, left from earlier days."""
+    if not directory.is_dir():
+        return
+    limit = time.time() - UPLOAD_LIFETIME_S
+    for path in directory.iterdir():
+        if path.is_file() and path.stat().st_mtime < limit:
+            path.unlink(missing_ok=True)
+
+
 async def _runner_context(app: web.Application) -> AsyncIterator[None]:
     runner = importing.ImportRunner(
         max_bytes=app[SETTINGS].web.max_upload_mb * 1024 * 1024, clock=app[CLOCK]
     )
     await runner.recover()
+    _prune_uploads(app[SETTINGS].data_dir / "imports")
     app[IMPORT_RUNNER] = runner
     yield
     await runner.close()
@@ -89,8 +104,7 @@ async def upload(request: web.Request) -> web.Response:
     suffix = Path(field.filename).suffix.lower().lstrip(".")
     upload_id = f"{secrets.token_hex(16)}.{suffix if suffix in ('csv', 'xlsx') else 'txt'}"
     path = _upload_dir(request) / upload_id
-    with path.open("wb") as target:
-        shutil.copyfileobj(field.file, target)
+    await asyncio.to_thread(_save, field.file, path)
     try:
         preview = await importing.preview_import(path, kind=kind, max_bytes=_max_bytes(request))
     except ValidationFailed as err:
@@ -109,6 +123,11 @@ async def upload(request: web.Request) -> web.Response:
             "errors": {},
         },
     )
+
+
+def _save(source: BinaryIO, path: Path) -> None:
+    with path.open("wb") as target:
+        shutil.copyfileobj(source, target)
 
 
 def _stored_upload(request: web.Request, upload_id: str) -> Path:
@@ -150,7 +169,7 @@ async def start(request: web.Request) -> web.Response:
             "errors": err.fields,
         }
         return render(request, "imports/map.html", context, status=422)
-    request.app[IMPORT_RUNNER].start(batch.id)
+    request.app[IMPORT_RUNNER].start(batch.id, remove_file=True)
     raise web.HTTPSeeOther(f"/imports/{batch.id}")
 
 
