@@ -71,8 +71,8 @@ class CallsService:
         self.clock = clock or SystemClock()
         self.directory = directory
         self.tracker = tracker
-        # SQLite writes one transaction at a time: more store lanes only pay off on PostgreSQL.
         self._live: asyncio.Queue[Transition] = asyncio.Queue()
+        # SQLite writes one transaction at a time: more store lanes only pay off on PostgreSQL.
         self._stores: list[asyncio.Queue[Transition]] = [
             asyncio.Queue() for _ in range(max(1, store_workers))
         ]
