@@ -165,7 +165,8 @@ def task_batch(ctx: DemoContext, count: int) -> Batch:
         due -= due % 900
         created = min(ctx.now, due - int(r() * 20 * DAY))
         done = r() < (0.75 if due < ctx.now else 0.05)
-        done_at = ctx.between(created, min(ctx.now, due + DAY)) if done else None
+        finished = ctx.between(created, min(ctx.now, due + DAY))  # drawn either way
+        done_at = finished if done else None
         remind = 15 if r() < 0.5 else None
         reminded = at(due - 900) if remind and due - 900 < ctx.now else None
         tasks.append(

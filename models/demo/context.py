@@ -88,10 +88,11 @@ class DemoContext:
 
     def between(self, start: int, end: int | None = None) -> int:
         """A random second in [start, end] (end defaults to now)."""
+        # Draw even when the span is empty: the random stream must not depend on the clock,
+        # so that a seed gives the same data whenever it runs.
+        fraction = self.rng.random()
         end = self.now if end is None else end
-        if end <= start:
-            return start
-        return start + int(self.rng.random() * (end - start))
+        return start + int(fraction * (end - start)) if end > start else start
 
 
 def at(ts: int) -> datetime:

@@ -2,6 +2,7 @@
 
 import random
 from collections import Counter
+from datetime import timedelta
 
 import phonenumbers
 import pytest
@@ -10,6 +11,7 @@ from tortoise import connections
 from models import users as user_ops
 from models.caller import CallerDirectory
 from models.clients import list_clients
+from models.clock import FixedClock
 from models.contact_details import search_key, words_of
 from models.deals import STATUSES
 from models.demo import DemoCounts, load_demo_data
@@ -160,6 +162,31 @@ async def test_same_seed_same_data(db, clock):
     await _fresh_crm()
     await load_demo_data(counts, seed=10, clock=clock)
     assert await _snapshot() != first
+
+
+async def test_seed_gives_the_same_data_at_another_time(db, clock):
+    """Timestamps follow the clock; names, numbers, amounts and outcomes do not."""
+
+    def timeless(snapshot: list) -> list:
+        clients, phones, deals, calls, timeline = snapshot
+        return [
+            [row[:-1] for row in clients],
+            phones,
+            deals,
+            [row[:-1] for row in calls],
+            # A planned task's summary names its due date, which follows the clock.
+            [(i, kind, "" if kind == "task" else summary) for i, kind, summary, _ in timeline],
+        ]
+
+    await _fresh_crm()
+    await load_demo_data(DemoCounts(clients=60), seed=4, clock=clock)
+    first = await _snapshot()
+    await _fresh_crm()
+    later = FixedClock(clock.now() + timedelta(days=3, minutes=7, seconds=13))
+    await load_demo_data(DemoCounts(clients=60), seed=4, clock=later)
+    second = await _snapshot()
+    assert timeless(second) == timeless(first)
+    assert second != first
 
 
 async def test_second_load_appends_without_clashes(world, clock):
