@@ -4,14 +4,15 @@ socket to the CallRang event reaching a hub subscriber, while about N calls are 
 
 The path measured: simulator socket -> AMI link (parsing, guards) -> call tracker ->
 calls service live lane (caller card lookup in the database) -> hub. The web and bot
-fan-out after the hub is measured by bench_popup_latency.py / bench_bot_latency.py.
+fan-out after the hub is measured by bench_popup_latency.py / bench_bot_latency.py;
+bench_ringing_latency.py measures the same path without the database and calls service.
 Target (issue 3): p99 <= 10 ms at 200 concurrent calls. Prints figures, asserts nothing.
 
 `--speed` compresses simulated time: 200 calls of 62 s each mean 3.2 new calls a second at
 speed 1, 13 at speed 4 (the default). Every finished call is also stored (with its auto-lead)
 in the same process, as in the daemon; the store rate must stay above the call rate.
 
-    python bench/bench_ring_latency.py [--concurrent 200] [--total 800] [--backend sqlite|postgres]
+    python bench/bench_calls_service_latency.py [--concurrent 200] [--backend postgres]
 """
 
 from __future__ import annotations
