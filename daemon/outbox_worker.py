@@ -182,11 +182,10 @@ class OutboxWorker:
             .filter(status__in=[outbox.PENDING, outbox.SENDING])
             .order_by("id")  # written order: per chat, a message before its edits
             .limit(self._batch_size)
-            .only("id", "kind", "payload")
         )
         held: set[tuple[str, Hashable]] = set()
         rate_wait = self._poll_interval
-        chosen: list[tuple[int, _Route]] = []
+        chosen: list[tuple[OutboxMessage, _Route]] = []
         for row in due:
             route = self._routes[row.kind]
             if route.rate is not None:
@@ -200,26 +199,29 @@ class OutboxWorker:
                     continue
                 route.rate.take(key[1])
                 held.add(key)  # one message per key per pass
-            chosen.append((row.id, route))
+            chosen.append((row, route))
         sent = 0
         if chosen:
-            claimed = await self._claim([row_id for row_id, _ in chosen])
-            jobs = [
-                self._deliver(claimed[row_id], route)
-                for row_id, route in chosen
-                if row_id in claimed
-            ]
+            claimed = await self._claim([row for row, _ in chosen])
+            jobs = [self._deliver(row, route) for row, route in chosen if row.id in claimed]
             sent = len(jobs)
             await asyncio.gather(*jobs)
         if sent:
             return 0.0  # look again at once: more may be due, or held rows say how long to wait
         return min(rate_wait, await self._until_next_due(kinds))
 
-    async def _claim(self, ids: list[int]) -> dict[int, OutboxMessage]:
+    async def _claim(self, rows: list[OutboxMessage]) -> set[int]:
         now = self._clock.now()
         lease_until = now + timedelta(seconds=self._lease_seconds)
-        rows = await outbox.claim_ids(ids, now=now, lease_until=lease_until)
-        return {row.id: row for row in rows}
+        claimed = set(
+            await outbox.claim_ids([row.id for row in rows], now=now, lease_until=lease_until)
+        )
+        for row in rows:
+            if row.id in claimed:  # what the conditional update wrote
+                row.status = outbox.SENDING
+                row.attempts += 1
+                row.next_attempt_at = lease_until
+        return claimed
 
     async def _until_next_due(self, kinds: list[str]) -> float:
         at = await outbox.next_due_at(kinds)

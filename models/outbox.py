@@ -88,19 +88,19 @@ async def enqueue(
         return await OutboxMessage.get(dedupe_key=dedupe_key)
 
 
-async def claim_ids(ids: list[int], *, now: datetime, lease_until: datetime) -> list[OutboxMessage]:
-    """Claim the given rows if they are still due; return those this caller won.
+async def claim_ids(ids: list[int], *, now: datetime, lease_until: datetime) -> list[int]:
+    """Claim the given rows if they are still due; return the ids this caller won.
 
     Each claim is a conditional update, so two workers never claim the same row. A row left
     in `sending` by a worker that died is due again once its lease has run out.
     """
-    claimed: list[OutboxMessage] = []
+    claimed: list[int] = []
     for row_id in ids:
         updated = await OutboxMessage.filter(
             Q(status=PENDING) | Q(status=SENDING), id=row_id, next_attempt_at__lte=now
         ).update(status=SENDING, next_attempt_at=lease_until, attempts=F("attempts") + 1)
         if updated:
-            claimed.append(await OutboxMessage.get(id=row_id))
+            claimed.append(row_id)
     return claimed
 
 
