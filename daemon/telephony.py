@@ -10,11 +10,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from daemon.ami.calls_service import CallsService, extensions_of
+from daemon.ami.calls_service import CallsService
 from daemon.ami.commands import TelephonyCommands
 from daemon.ami.link import AmiLink
-from daemon.ami.tracker import CallTracker
-from daemon.ami.tracker_types import ChannelRoles
 from daemon.pbxsim.server import PbxSimulator
 from models.caller import CallerDirectory
 from models.clock import Clock
@@ -73,15 +71,10 @@ async def start_telephony(
         closers.append(simulator.close)
     try:
         directory = await CallerDirectory.load()
-        holder: dict[str, CallsService] = {}
-
-        def known_extensions():
-            return extensions_of(holder["calls"])() if "calls" in holder else None
-
-        roles = ChannelRoles(agent_channels=(ami.agent_channel,), agent_extensions=known_extensions)
-        tracker = CallTracker(roles=roles)
-        calls = CallsService(hub, clock, directory, tracker)
-        holder["calls"] = calls
+        calls = CallsService.for_pbx(
+            hub, clock, directory, ami, trunk_channels=ami.trunk_channels, devices=ami.devices
+        )
+        await calls.refresh_users()
         calls.start()
         closers.append(calls.stop)
         commands_ref: dict[str, TelephonyCommands] = {}

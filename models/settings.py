@@ -49,6 +49,8 @@ class AmiSettings(_Section):
     ping_interval: float = Field(20.0, gt=0)
     reconnect_max_delay: float = Field(60.0, gt=0)
     recordings_dir: str = ""
+    trunk_channels: list[str] = Field(default_factory=list)
+    devices: dict[str, str] = Field(default_factory=dict)
     simulator_port: int = Field(0, ge=0, le=65535)
     simulator_demo: bool = True
 
