@@ -323,9 +323,19 @@ class AmiLink:
             self.last_event_at = self.clock.now()
 
     async def _deliver_resync(self, action: GuardedAction) -> None:
-        result = action.future.result() if not action.future.exception() else []
-        messages = result if isinstance(result, list) else [result]
-        channels = [message_to_dict(m) for m in messages if m.get("Event") == "CoreShowChannel"]
+        result = action.future.result() if not action.future.exception() else None
+        if not isinstance(result, list):
+            # An Error answer is not "no live calls": resyncing with [] would end every call
+            # being tracked. Keep the tracked state and say what to fix.
+            message = result.get("Message", "") if result is not None else "no answer"
+            logger.warning(
+                "AMI resync impossible (CoreShowChannels: %s): the manager.conf user needs "
+                "read/write 'system,call,reporting'; live calls are kept as tracked",
+                message,
+            )
+            self._resynced.set()
+            return
+        channels = [message_to_dict(m) for m in result if m.get("Event") == "CoreShowChannel"]
         logger.info("AMI resync: %d live channel(s)", len(channels))
         try:
             await self.on_resync(channels)

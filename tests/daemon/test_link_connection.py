@@ -110,3 +110,14 @@ async def test_stop_cancels_its_tasks(sim, make_link):
     assert {t.get_name() for t in tasks} == {"ami-link", "ami-events"}
     await link.stop()
     assert all(t.done() for t in tasks) and not link.is_ready
+
+
+async def test_a_refused_resync_keeps_the_tracked_calls(sim, make_link, caplog, monkeypatch):
+    def refuse(session, action):
+        sim._reply(session, action, [("Response", "Error"), ("Message", "Permission denied")])
+
+    monkeypatch.setattr(sim, "_action_coreshowchannels", refuse)
+    link, rec, _ = await make_link()
+    assert link.is_ready
+    assert rec.resyncs == []  # not "no live calls": nothing is resynced at all
+    assert "resync impossible (CoreShowChannels: Permission denied)" in caplog.text
