@@ -11,6 +11,9 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.reminders import send_daily_digests, send_due_reminders
+from daemon.messaging import build_messaging, mount_bot_webhook, start_messaging
+from daemon.scheduler import Scheduler
 from daemon.supervisor import Supervisor
 from models.clock import Clock, SystemClock
 from models.db import close_db, open_db
@@ -34,6 +37,8 @@ class Runtime:
     pbx_port: int = 0
     closers: list = field(default_factory=list)
     telephony: Any = None
+    messaging: Any = None
+    scheduler: Any = None
     owns_database: bool = True
 
     @property
@@ -75,15 +80,31 @@ async def start(
         rt.telephony = telephony
         if telephony.simulator is not None:
             rt.pbx_port = telephony.simulator.port
+        messaging = build_messaging(settings, rt.hub, rt.clock)
+        rt.messaging = messaging
         await _start_web(rt)
+        await start_messaging(messaging, settings, rt.hub)
+        rt.closers.extend(messaging.closers)
+        _start_scheduler(rt)
     except BaseException:
         await stop(rt)
         raise
     return rt
 
 
+def _start_scheduler(rt: Runtime) -> None:
+    clock, outbox = rt.clock, rt.messaging.telegram_outbox
+    scheduler = Scheduler()
+    scheduler.every("task-reminders", 60, lambda: send_due_reminders(clock, outbox))
+    scheduler.every("daily-digests", 60, lambda: send_daily_digests(clock, outbox))
+    scheduler.start()
+    rt.closers.append(scheduler.stop)
+    rt.scheduler = scheduler
+
+
 async def _start_web(rt: Runtime) -> None:
     app = create_app(rt.settings, hub=rt.hub, clock=rt.clock)
+    mount_bot_webhook(rt.messaging, rt.settings, app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, rt.settings.web.host, rt.settings.web.port)

@@ -1,0 +1,99 @@
+"""Wiring of the outbox worker, the Telegram bot (polling or webhook) and its notifier."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiohttp import web
+
+from bot import build_bot, build_dispatcher
+from bot.delivery import KIND as TELEGRAM_KIND
+from bot.delivery import TelegramOutbox, TelegramSender, chat_key
+from bot.notifier import CallNotifier
+from bot.runner import PollingRunner
+from bot.webhook import mount_webhook, register_webhook
+from daemon.outbox_worker import OutboxWorker, RateLimit
+from models.clock import Clock
+from models.hub import Hub
+from models.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+Closer = Callable[[], Awaitable[Any]]
+
+
+@dataclass
+class Messaging:
+    worker: OutboxWorker
+    telegram_outbox: TelegramOutbox
+    bot: Bot | None = None
+    dispatcher: Dispatcher | None = None
+    closers: list[Closer] = field(default_factory=list)
+
+
+def build_messaging(settings: Settings, hub: Hub, clock: Clock) -> Messaging:
+    """The outbox worker, and the bot when a token is configured (not started yet)."""
+    worker = OutboxWorker(clock=clock)
+    telegram_outbox = TelegramOutbox(clock, wake=worker.wake)
+    messaging = Messaging(worker=worker, telegram_outbox=telegram_outbox)
+    token = settings.telegram.token.get_secret_value()
+    if token:
+        bot = build_bot(token, settings.telegram.api_url)
+        worker.register(
+            TELEGRAM_KIND,
+            TelegramSender(bot),
+            rate=RateLimit(per_second=settings.telegram.messages_per_second),
+            key_of=chat_key,
+        )
+        messaging.bot = bot
+        messaging.dispatcher = build_dispatcher(
+            clock=clock, hub=hub, telegram_outbox=telegram_outbox
+        )
+    return messaging
+
+
+def mount_bot_webhook(messaging: Messaging, settings: Settings, app: web.Application) -> None:
+    """In webhook mode the web server receives Telegram's updates (before it starts)."""
+    if messaging.bot is None or messaging.dispatcher is None or settings.telegram.mode != "webhook":
+        return
+    mount_webhook(
+        app,
+        messaging.dispatcher,
+        messaging.bot,
+        path=settings.telegram.webhook_path,
+        secret=settings.telegram.webhook_secret.get_secret_value(),
+    )
+
+
+async def start_messaging(messaging: Messaging, settings: Settings, hub: Hub) -> None:
+    """Start the outbox worker, the call notifier and the bot (polling, or set the webhook)."""
+    await messaging.worker.start()
+    messaging.closers.append(messaging.worker.stop)
+    bot = messaging.bot
+    if bot is None or messaging.dispatcher is None:
+        logger.info("no [telegram] token: the bot is not started")
+        return
+    messaging.closers.append(bot.session.close)
+    notifier = CallNotifier(hub, messaging.telegram_outbox)
+    notifier.start()
+    messaging.closers.append(notifier.stop)
+    if settings.telegram.mode == "webhook":
+        if not settings.web.public_url:
+            logger.error(
+                "[telegram] mode = webhook needs [web] public_url; the bot gets no updates"
+            )
+            return
+        await register_webhook(
+            bot,
+            public_url=settings.web.public_url,
+            path=settings.telegram.webhook_path,
+            secret=settings.telegram.webhook_secret.get_secret_value(),
+        )
+        return
+    runner = PollingRunner(messaging.dispatcher, bot)
+    await runner.start()
+    messaging.closers.append(runner.stop)
