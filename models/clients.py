@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from models import contact_details as details
@@ -17,7 +17,7 @@ from models.clock import Clock, SystemClock
 from models.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from models.permissions import can_edit_owned, can_see_owned, has_right
 from models.phones import digits, tail_range, to_e164
-from models.schema.clients import Client, CustomField, Email, Phone, Tag
+from models.schema.clients import Client, ClientWord, CustomField, Email, Phone, Tag
 from models.schema.company import SourceTag
 from models.schema.users import User
 from models.timeline import add_entry
@@ -30,6 +30,8 @@ TYPES = ("person", "company")
 FIELD_KINDS = ("text", "number", "date", "choice")
 _PHONE_CHARS = set("0123456789+-() ./")
 _TAIL_MATCHES = 5000
+# A search reports its total exactly up to this; beyond, it reports SEARCH_COUNT_CAP + 1.
+SEARCH_COUNT_CAP = 10_000
 
 
 @dataclass
@@ -124,6 +126,7 @@ async def create_client(
             import_batch_id=data.import_batch_id,
             created_at=now,
         )
+        await details.replace_words(client.id, client.name, client.company_name)
         await details.replace_phones(phones, client_id=client.id)
         await details.replace_emails(emails, client_id=client.id)
         await details.replace_custom_values(custom, client_id=client.id)
@@ -181,6 +184,7 @@ async def update_client(user: User, client_id: int, data: ClientInput) -> Client
         if data.source_tag_id is not None:
             client.source_tag_id = data.source_tag_id  # type: ignore[attr-defined]
         await client.save()
+        await details.replace_words(client.id, client.name, client.company_name)
         await details.replace_phones(phones, client_id=client.id)
         await details.replace_emails(emails, client_id=client.id)
         await details.replace_custom_values(custom, client_id=client.id)
@@ -225,17 +229,21 @@ async def _search_filter(query: str, region: str) -> Q:
             .values_list("client_id", flat=True)
         )
         return Q(id__in=ids)
-    key = details.search_key(text)
-    if not key:
+    words = details.words_of(text)
+    if not words:
         return Q(company_name__icontains=text)
-    upper = key[:-1] + chr(ord(key[-1]) + 1)
-    # The prefix is an indexed range; company and tag are exact or contains on small sets.
-    tag_ids = await Tag.filter(name=text).values_list("id", flat=True)
-    condition = Q(name_key__gte=key, name_key__lt=upper) | Q(company_name__icontains=text)
-    if len(key) >= 3:
-        condition |= Q(name_key__contains=" " + key)
-    if tag_ids:
-        condition |= Q(tags__id__in=tag_ids)
+    # The longest word typed (likely the rarest) is an indexed prefix range on the words of
+    # names and companies; the other words then only filter those few rows.
+    words.sort(key=len, reverse=True)
+    first = words[0]
+    upper = first[:-1] + chr(ord(first[-1]) + 1)
+    matching = ClientWord.filter(word__gte=first, word__lt=upper).values("client_id")
+    condition = Q(id__in=Subquery(matching))
+    for word in words[1:]:
+        condition &= Q(name_key__contains=word) | Q(company_name__icontains=word)
+    tagged = Tag.filter(name=text).values("id")
+    if await Tag.filter(name=text).exists():
+        condition |= Q(id__in=Subquery(Client.filter(tags__id__in=Subquery(tagged)).values("id")))
     return condition
 
 
@@ -250,7 +258,11 @@ async def list_clients(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Client], int]:
-    """One page of the clients this user may see, newest first, and how many match in all."""
+    """One page of the clients this user may see, newest first, and how many match in all.
+
+    With a search `query` the total is exact up to SEARCH_COUNT_CAP; a larger one is reported
+    as SEARCH_COUNT_CAP + 1 (show it as "more than 10 000").
+    """
     qs = Client.all()
     if mine:
         qs = qs.filter(responsible_id=user.id)
@@ -265,13 +277,27 @@ async def list_clients(
     if query and query.strip():
         company = await get_company()
         qs = qs.filter(await _search_filter(query, company.default_region))
-    if query or tag:
+    if tag:
         qs = qs.distinct()
+    limit = max(1, min(limit, 500))
+    offset = max(0, offset)
+    if query and query.strip() and offset + limit <= SEARCH_COUNT_CAP:
+        # A broad word ("garcia" among a million) would make an exact COUNT scan the table:
+        # read at most SEARCH_COUNT_CAP + 1 matching ids instead, newest first, and page in them.
+        ids = await qs.order_by("-id").limit(SEARCH_COUNT_CAP + 1).values_list("id", flat=True)
+        page_ids = ids[offset : offset + limit]
+        by_id = {
+            c.id: c
+            for c in await Client.filter(id__in=page_ids).prefetch_related(
+                "phones", "tags", "responsible"
+            )
+        }
+        return [by_id[i] for i in page_ids if i in by_id], len(ids)
     total = await qs.count()
     rows = (
         await qs.order_by("-id")
-        .offset(max(0, offset))
-        .limit(max(1, min(limit, 500)))
+        .offset(offset)
+        .limit(limit)
         .prefetch_related("phones", "tags", "responsible")
     )
     return list(rows), total

@@ -14,11 +14,20 @@ from decimal import Decimal, InvalidOperation
 
 from models.errors import Conflict, ValidationFailed
 from models.phones import ParsedPhone, parse_phone
-from models.schema.clients import Client, CustomField, CustomFieldValue, Email, Phone
+from models.schema.clients import (
+    Client,
+    ClientWord,
+    CustomField,
+    CustomFieldValue,
+    Email,
+    Phone,
+)
 from models.schema.leads import Lead
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SPACES = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
+_INDEX_BATCH = 500
 
 
 def search_key(text: str) -> str:
@@ -26,6 +35,44 @@ def search_key(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text or "")
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _SPACES.sub(" ", bare).strip().lower()
+
+
+def words_of(*texts: str) -> list[str]:
+    """The distinct search words of a name and company name, in order."""
+    words: dict[str, None] = {}
+    for text in texts:
+        for word in _WORD.findall(search_key(text)):
+            words[word[:60]] = None
+    return list(words)
+
+
+async def replace_words(client_id: int, name: str, company_name: str = "") -> None:
+    """Index the words of a client's name and company (call after creating or renaming)."""
+    await ClientWord.filter(client_id=client_id).delete()
+    words = words_of(name, company_name)
+    if words:
+        await ClientWord.bulk_create([ClientWord(word=w, client_id=client_id) for w in words])
+
+
+async def index_client_words(client_ids: list[int]) -> int:
+    """Rebuild the search words of these clients from the database (after a bulk insert).
+
+    Returns the number of words written.
+    """
+    written = 0
+    for start in range(0, len(client_ids), _INDEX_BATCH):
+        chunk = client_ids[start : start + _INDEX_BATCH]
+        rows = await Client.filter(id__in=chunk).values_list("id", "name", "company_name")
+        await ClientWord.filter(client_id__in=chunk).delete()
+        words = [
+            ClientWord(word=w, client_id=cid)
+            for cid, name, company in rows
+            for w in words_of(name, company)
+        ]
+        if words:
+            await ClientWord.bulk_create(words, batch_size=1000)
+        written += len(words)
+    return written
 
 
 def parse_phones(typed: list[str], region: str) -> list[ParsedPhone]:

@@ -331,6 +331,7 @@ async def convert_lead(
             source_tag_id=lead.source_tag_id,  # type: ignore[attr-defined]
             created_at=now,
         )
+        await details.replace_words(client.id, client.name, client.company_name)
         await Phone.filter(lead_id=lead.id).update(client_id=client.id, lead_id=None)
         await Email.filter(lead_id=lead.id).update(client_id=client.id, lead_id=None)
         for model in (Note, Call, Task, Sms, EmailMessage, TimelineEntry):

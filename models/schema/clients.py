@@ -50,6 +50,22 @@ class Client(Model):
         return self.name
 
 
+class ClientWord(Model):
+    """One word of a client's name or company name, lower-case without accents.
+
+    Searching clients by any word of the name ("garcia" finds "Ana García") is then an
+    indexed prefix range here instead of a scan of a million names.
+    """
+
+    id = fields.IntField(primary_key=True)
+    word = fields.CharField(max_length=60)
+    client = fields.ForeignKeyField("crm.Client", related_name="words", on_delete=fields.CASCADE)
+
+    class Meta:
+        table = "client_word"
+        indexes = (("word", "client_id"), ("client_id",))
+
+
 class Phone(Model):
     """A phone of a client or a lead, as typed and as E.164.
 

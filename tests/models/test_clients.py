@@ -92,6 +92,9 @@ async def test_universal_search(world, clock):
     assert await ids("PEDRO@ruiz.es") == [pedro.id]
     assert await ids("ped") == [pedro.id]  # name prefix
     assert await ids("ruiz") == [pedro.id]  # a later word of the name
+    assert await ids("Pedro Ruiz") == [pedro.id]
+    assert await ids("ruiz ped") == [pedro.id]  # words in any order
+    assert await ids("pedro gomez") == []
     assert await ids("Hermanos") == [pedro.id]  # company
     assert await ids("VIP") == [pedro.id]  # tag
     assert await ids(tag="VIP") == [pedro.id]
