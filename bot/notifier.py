@@ -126,6 +126,8 @@ class CallNotifier:
         row = await telegram.notification_for(linkedid, user_id)
         if row is None or row.state not in only_from:
             return
+        if state == "missed" and row.direction == "out":
+            state = "unanswered"  # our own call that nobody picked up is not a missed call
         user = await telegram.linked_user(user_id)
         if user is None:
             return

@@ -63,6 +63,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "✅ Ended, duration {duration}",
     },
     "state_missed": {"es": "❌ Perdida", "en": "❌ Missed"},
+    "state_unanswered": {"es": "📵 No contestada", "en": "📵 Not answered"},
     "state_elsewhere": {"es": "↪️ Atendida por otro agente", "en": "↪️ Answered by another agent"},
     "missed_alert": {
         "es": "❌ Llamada perdida de {who} ({number})",

@@ -195,3 +195,28 @@ async def test_someone_elses_notification_buttons_do_nothing(
         True,
         "True",
     )
+
+
+async def test_outgoing_call_not_answered(linked, clock, hub, notifier, api):
+    world = linked
+    hub.publish(
+        CallRang(
+            linkedid="1700000002.1",
+            direction="out",
+            extension="101",
+            user_id=world.luis.id,
+            card=await caller_card("+34699000888"),
+        )
+    )
+    assert "Llamada saliente" in (await eventually(lambda: api.chat(LUIS_CHAT)))[0].text
+    hub.publish(
+        CallEnded(
+            linkedid="1700000002.1",
+            call_id=None,
+            extension="101",
+            user_id=world.luis.id,
+            result="no_answer",
+        )
+    )
+    await eventually(lambda: "No contestada" in api.chat(LUIS_CHAT)[0].text)
+    assert len(api.chat(LUIS_CHAT)) == 1

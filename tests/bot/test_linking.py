@@ -58,6 +58,11 @@ async def test_unlinked_chat_gets_only_the_hint(world, clock, dp, bot, api):
     texts = [m.text for m in await stranger.wait_messages(4)]
     assert all("no está vinculado" in t for t in texts)
     assert len(set(texts)) == 1
+    # A button press (say, a forwarded call message) answers with the hint and nothing else.
+    await stranger.feed(updates.callback(STRANGER, "call:lead:1", message_id=1))
+    answer = api.calls_of("answerCallbackQuery")[-1].params
+    assert "no está vinculado" in answer["text"]
+    assert len(api.chat(STRANGER)) == 4
 
 
 async def test_unlink_stops_everything(world, clock, luis_chat: Chat):
