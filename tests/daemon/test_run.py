@@ -45,3 +45,43 @@ async def test_run_starts_web_and_records_a_simulated_call(world, tmp_path, data
         assert lead.responsible_id == world.marta.id and lead.source == "call"
     finally:
         await root.stop(rt)
+
+
+async def test_run_with_a_bot_token_notifies_the_linked_agent_of_a_call(world, tmp_path, database):
+    """The whole product: simulated PBX -> tracker -> hub -> notifier -> outbox -> Bot API."""
+    from models import telegram
+    from tests.bot.fake_bot_api import FakeBotApi
+
+    api = FakeBotApi()
+    await api.start()
+    settings = Settings.model_validate(
+        {
+            "data_dir": str(tmp_path),
+            "database": {"url": database},
+            "web": {"port": 0},
+            "telegram": {"token": api.token, "api_url": api.base_url},
+        }
+    )
+    code = await telegram.create_link_code(world.luis, clock=_clock())
+    await telegram.link_chat(code, 777_101, clock=_clock())
+    rt = await root.start(settings, simulator_speed=50, open_database=False)
+    try:
+        assert set(rt.scheduler.job_names) == {"task-reminders", "daily-digests"}
+        await rt.telephony.link.wait_ready(10)
+        await api.wait_for("getUpdates")  # long polling is running
+        call = await rt.telephony.simulator.inbound_call(
+            "+34 600 111 333", "900100200", ["101"], answer_by="101", talk=10
+        )
+        await asyncio.wait_for(call.done(), 10)
+        sent = await api.wait_for("sendMessage")
+        assert sent[0].params["chat_id"] in (777_101, "777101")
+        assert "600" in str(sent[0].params["text"])
+    finally:
+        await root.stop(rt)
+        await api.stop()
+
+
+def _clock():
+    from models.clock import SystemClock
+
+    return SystemClock()
