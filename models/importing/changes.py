@@ -100,7 +100,7 @@ async def create_records(
         responsible = (
             rec.responsible_id if rec.responsible_id is not None else default_responsible_id
         )
-        key = search_key(rec.name)[:200]
+        key = rec.name_key or search_key(rec.name)[:200]
         if kind == "clients":
             entities.append(
                 (

@@ -302,6 +302,7 @@ def _merge(target: Record, rec: Record) -> None:
     """A later row of the same file about the same person adds to the first one."""
     if rec.name and not rec.name_from_company:
         target.name = rec.name
+        target.name_key = rec.name_key
         target.name_from_company = False
     target.company_name = rec.company_name or target.company_name
     known = {p.e164 or p.typed for p in target.phones}

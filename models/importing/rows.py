@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
+from models.contact_details import search_key
 from models.importing.cells import CellRejected, cell_text, phone_texts
 from models.importing.mapping import CUSTOM_PREFIX
 from models.importing.phonefast import fast_parse_phone
@@ -80,6 +81,7 @@ class Record:
     utm: dict[str, str] = field(default_factory=dict)
     custom: dict[int, str] = field(default_factory=dict)  # custom field id -> value
     name_from_company: bool = False
+    name_key: str = ""  # what name searches compare, computed with the rest of the row
 
     def keys(self) -> list[str]:
         """What identifies the same person: E.164 numbers and email addresses."""
@@ -137,6 +139,7 @@ class RowChecker:
             record.name_from_company = True
         if not record.name:
             return self._reject(row, cells, "", "no name (and no company to use as the name)")
+        record.name_key = search_key(record.name)[:200]
         return record
 
     def _reject(self, row: int, cells: list[Cell], column: str, reason: str) -> Rejection:

@@ -113,7 +113,7 @@ class BulkWriter:
         start = max(high[0]["high"] or 0, seq[0]["seq"] if seq else 0) + 1
         return list(range(start, start + count))
 
-    async def lookup(self, sql_template: str, values: list[Any], chunk: int = 500) -> list[dict]:
+    async def lookup(self, sql_template: str, values: list[Any], chunk: int = 5000) -> list[dict]:
         """Run `sql_template` (with one `{marks}` IN list) over `values` in chunks."""
         result: list[dict] = []
         for i in range(0, len(values), chunk):
