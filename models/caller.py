@@ -33,6 +33,9 @@ from models.users import get_company, get_telephony
 
 logger = logging.getLogger(__name__)
 
+# An unreadable number matches others by its last digits only when it has at least this many.
+_MIN_TAIL = 7
+
 RESULT_LABELS = {
     "answered": "answered",
     "missed": "missed",
@@ -71,6 +74,10 @@ class CallerDirectory:
         company = await get_company()
         return cls(company.default_region)
 
+    async def reload(self) -> None:
+        """Read the company's region again (after an admin changed it)."""
+        self.region = (await get_company()).default_region
+
     def e164(self, number: str) -> str | None:
         return to_e164(number, self.region)
 
@@ -83,15 +90,19 @@ class CallerDirectory:
         if e164:
             phones = await Phone.filter(e164=e164).order_by("id").limit(10)
         else:
-            tail = digits(number)
-            if len(tail) < 3:
+            number_digits = digits(number)
+            if not number_digits:
                 return None, None
-            low, high = tail_range(tail)
-            phones = (
-                await Phone.filter(digits_rev__gte=low, digits_rev__lt=high)
-                .order_by("id")
-                .limit(10)
-            )
+            # Same digits as typed first (indexed equality), then, for a long enough number
+            # in an odd format, its last digits.
+            phones = await Phone.filter(digits_rev=number_digits[::-1]).order_by("id").limit(10)
+            if not phones and len(number_digits) >= _MIN_TAIL:
+                low, high = tail_range(number_digits)
+                phones = (
+                    await Phone.filter(digits_rev__gte=low, digits_rev__lt=high)
+                    .order_by("id")
+                    .limit(10)
+                )
         client_ids = [p.client_id for p in phones if p.client_id]  # type: ignore[attr-defined]
         if client_ids:
             return await Client.get_or_none(id=client_ids[0]), None
@@ -167,6 +178,8 @@ class CallerDirectory:
         """
         clock = clock or SystemClock()
         peer = rec.peer_number if rec.direction in ("in", "out") else ""
+        if not digits(peer):
+            peer = ""  # "anonymous", "unknown": nobody to match, never a lead
         peer_e164 = self.e164(peer) if peer else None
         # Serialise per number: the lookup-then-create of an auto-lead must not interleave.
         lock_key = peer_e164 or peer or rec.linkedid
@@ -237,6 +250,41 @@ class CallerDirectory:
             f" auto-lead {lead_created.id}" if lead_created else "",
         )
         return RecordedCall(call=call, created=created, lead_created=lead_created)
+
+    async def contact_for_sms(
+        self,
+        number: str,
+        *,
+        responsible_id: int | None = None,
+        clock: Clock | None = None,
+    ) -> tuple[Client | None, Lead | None, bool]:
+        """The client or lead an SMS from `number` belongs to; an unknown number becomes a lead
+        when the telephony setting "auto-lead on SMS" is on (E3, G4).
+
+        Returns (client, lead, created); serialised per number like calls, so an SMS and a call
+        from the same new number at the same moment still make one lead.
+        """
+        clock = clock or SystemClock()
+        key = self.e164(number) or number
+        lock = self._number_locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                client, lead = await self.find_by_phone(number)
+                if client is not None or lead is not None or not digits(number):
+                    return client, lead, False
+                if not (await get_telephony()).is_autolead_sms:
+                    return None, None, False
+                lead = await create_auto_lead(
+                    number,
+                    source="sms",
+                    responsible_id=responsible_id,
+                    clock=clock,
+                    region=self.region,
+                )
+                return None, lead, True
+        finally:
+            if not lock.locked() and self._number_locks.get(key) is lock:
+                del self._number_locks[key]
 
     async def _wants_autolead(self, rec: CallRecord) -> bool:
         telephony = await get_telephony()

@@ -122,3 +122,44 @@ async def test_autolead_off_leaves_unknown_calls_alone(world, clock):
     result = await directory.record_call(outbound, clock=clock)
     assert result.lead_created is not None and result.lead_created.responsible_id == world.luis.id
     assert result.lead_created.source_tag_id is None
+
+
+async def test_sms_from_unknown_number_makes_one_lead_when_enabled(world, clock):
+    directory = await CallerDirectory.load()
+    client, lead, created = await directory.contact_for_sms("600555444", clock=clock)
+    assert client is None and created and lead.source == "sms" and lead.responsible_id is None
+    _, again, created = await directory.contact_for_sms("+34600555444", clock=clock)
+    assert not created and again.id == lead.id
+    # A later call from the same number finds that lead rather than making another.
+    result = await directory.record_call(inbound("5.1", "600555444"), clock=clock)
+    assert result.lead_created is None and result.call.lead_id == lead.id
+    telephony = await get_telephony()
+    telephony.is_autolead_sms = False
+    await telephony.save()
+    assert await directory.contact_for_sms("600555333", clock=clock) == (None, None, False)
+
+
+async def test_concurrent_calls_from_one_new_number_make_one_lead(world, clock):
+    import asyncio
+
+    directory = await CallerDirectory.load()
+    results = await asyncio.gather(
+        *(
+            directory.record_call(inbound(f"7.{i}", "600777888", result="missed"), clock=clock)
+            for i in range(4)
+        )
+    )
+    assert sum(1 for r in results if r.lead_created) == 1
+    assert len({r.call.lead_id for r in results}) == 1
+    assert await Lead.all().count() == 1
+
+
+async def test_unreadable_number_is_matched_by_its_digits(world, clock):
+    directory = await CallerDirectory.load()
+    first = await directory.record_call(inbound("8.1", "12"), clock=clock)
+    assert first.call.peer_e164 is None and first.lead_created is not None
+    assert first.lead_created.name == "12"
+    again = await directory.record_call(inbound("8.2", "12"), clock=clock)
+    assert again.lead_created is None and again.call.lead_id == first.lead_created.id
+    hidden = await directory.record_call(inbound("8.3", "anonymous"), clock=clock)
+    assert hidden.lead_created is None and hidden.call.lead_id is None  # no digits: never a lead
