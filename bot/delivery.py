@@ -65,6 +65,7 @@ class TelegramOutbox:
         dedupe_key: str | None = None,
         notification_id: int | None = None,
         wake: bool = True,
+        key_is_new: bool = False,
     ) -> OutboxMessage:
         params: dict[str, Any] = {"chat_id": chat_id, "text": text}
         if keyboard is not None:
@@ -72,7 +73,9 @@ class TelegramOutbox:
         payload: dict[str, Any] = {"method": "sendMessage", "params": params}
         if notification_id is not None:
             payload["notification_id"] = notification_id
-        row = await outbox.enqueue(KIND, payload, clock=self.clock, dedupe_key=dedupe_key)
+        row = await outbox.enqueue(
+            KIND, payload, clock=self.clock, dedupe_key=dedupe_key, key_is_new=key_is_new
+        )
         if wake:
             self._wake()
         return row

@@ -89,30 +89,29 @@ class CallNotifier:
 
     async def _notify(
         self, user: User, linkedid: str, direction: str, card: CallerCard
-    ) -> tuple[TelegramMessage, bool]:
+    ) -> TelegramMessage | None:
+        """Announce the call to the user, once; None when it was announced already."""
         lang = language_of(user.language)
         async with in_transaction():
-            row, created = await telegram.remember_notification(
+            row = await telegram.remember_notification(
                 linkedid, user, direction=direction, card=card_to_dict(card)
             )
-            if created:
-                await self._outbox.send(
-                    row.chat_id,
-                    call_text(
-                        row.card,
-                        direction=direction,
-                        state="ringing",
-                        lang=lang,
-                        tz_name=user.time_zone,
-                    ),
-                    keyboard=call_keyboard(row.id, row.card, lang),
-                    dedupe_key=_ring_key(row.id),
-                    notification_id=row.id,
-                    wake=False,
-                )
-        if created:
-            logger.info("call %s: telegram notification for %s", linkedid, user.username)
-        return row, created
+            if row is None:
+                return None
+            body = call_text(
+                row.card, direction=direction, state="ringing", lang=lang, tz_name=user.time_zone
+            )
+            await self._outbox.send(
+                row.chat_id,
+                body,
+                keyboard=call_keyboard(row.id, row.card, lang),
+                dedupe_key=_ring_key(row.id),
+                key_is_new=True,  # the notification row was created just now
+                notification_id=row.id,
+                wake=False,
+            )
+        logger.info("call %s: telegram notification for %s", linkedid, user.username)
+        return row
 
     async def _set_state(
         self,
@@ -142,7 +141,9 @@ class CallNotifier:
         row = await telegram.notification_for(event.linkedid, user.id)
         if row is None:
             # Never announced (linked meanwhile, or no ringing event): the alert is the message.
-            row, _ = await self._notify(user, event.linkedid, "in", event.card)
+            row = await self._notify(user, event.linkedid, "in", event.card)
+            if row is None:
+                return
         if row.state == "ringing":
             await telegram.update_notification(row, state="missed")
             await edit_notification(self._outbox, row, user)

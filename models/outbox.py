@@ -61,30 +61,32 @@ async def enqueue(
     clock: Clock,
     dedupe_key: str | None = None,
     not_before: datetime | None = None,
+    key_is_new: bool = False,
 ) -> OutboxMessage:
     """Add a message to send; with a `dedupe_key` already used, return the existing row instead.
 
     Runs in the caller's transaction when there is one (Tortoise binds the connection by
     context). The insert is wrapped in its own savepoint so that a duplicate key does not
-    abort the caller's transaction on PostgreSQL.
+    abort the caller's transaction on PostgreSQL. A caller whose key cannot exist yet (it
+    contains the id of a row created in the same transaction) passes `key_is_new` and saves
+    the look-up and the savepoint: that is the ringing call's hot path.
     """
-    if dedupe_key is not None:
-        existing = await OutboxMessage.get_or_none(dedupe_key=dedupe_key)
-        if existing is not None:
-            return existing
-    now = clock.now()
+    values = {
+        "kind": kind,
+        "payload": payload,
+        "dedupe_key": dedupe_key,
+        "status": PENDING,
+        "next_attempt_at": not_before or clock.now(),
+    }
+    if dedupe_key is None or key_is_new:
+        return await OutboxMessage.create(**values)
+    existing = await OutboxMessage.get_or_none(dedupe_key=dedupe_key)
+    if existing is not None:
+        return existing
     try:
         async with in_transaction():
-            return await OutboxMessage.create(
-                kind=kind,
-                payload=payload,
-                dedupe_key=dedupe_key,
-                status=PENDING,
-                next_attempt_at=not_before or now,
-            )
+            return await OutboxMessage.create(**values)
     except IntegrityError:
-        if dedupe_key is None:
-            raise
         return await OutboxMessage.get(dedupe_key=dedupe_key)
 
 

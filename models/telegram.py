@@ -146,12 +146,19 @@ async def linked_users(user_ids: list[int]) -> list[User]:
 
 async def remember_notification(
     linkedid: str, user: User, *, direction: str, card: dict[str, Any]
-) -> tuple[TelegramMessage, bool]:
-    """The notification of this call for this user, created on first sight; (row, created)."""
-    return await TelegramMessage.get_or_create(
+) -> TelegramMessage | None:
+    """Record the notification of this call for this user; None when there is one already.
+
+    Call it inside the transaction that also enqueues the message.
+    """
+    if await TelegramMessage.exists(linkedid=linkedid, user_id=user.id):
+        return None
+    return await TelegramMessage.create(
         linkedid=linkedid,
         user_id=user.id,
-        defaults={"chat_id": user.telegram_chat_id, "direction": direction, "card": card},
+        chat_id=user.telegram_chat_id,
+        direction=direction,
+        card=card,
     )
 
 
