@@ -143,11 +143,15 @@ async def _snapshot() -> list:
 
 
 async def _fresh_crm() -> None:
-    """An empty database with a company and two users, ids from 1 again."""
+    """An empty database with a company and four users (so no demo agent is made), ids from 1.
+
+    The users are inserted directly: hashing passwords would only slow the test down.
+    """
     await truncate_all()
+    groups = await user_ops.ensure_standard_groups()
     await Company.create(name="Demo", default_currency="EUR", extra_currencies=["MXN"])
-    await user_ops.create_user("jefa", "secret-pass-1", group_name="Admin", extension="100")
-    await user_ops.create_user("agente", "secret-pass-1", extension="101")
+    for n, group in enumerate(("Admin", "Agent", "Agent", "Agent")):
+        await User.create(username=f"u{n}", extension=f"10{n}", group=groups[group])
 
 
 async def test_same_seed_same_data(db, clock):
