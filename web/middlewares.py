@@ -42,7 +42,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     try:
         return await handler(request)
     except PermissionDenied as err:
-        return error_page(request, 403, str(err) or gettext(request, "Access denied"))
+        # The domain's words are in web/labels.py, so they read in the user's language.
+        return error_page(request, 403, gettext(request, str(err) or "Access denied"))
     except NotFound:
         return error_page(request, 404, gettext(request, "This page does not exist."))
     except ValidationFailed as err:

@@ -79,6 +79,10 @@ async def test_drag_a_deal_to_another_column_persists(world_server, world, clock
     target = page.locator(".cards[data-status=awaiting_payment]")
     await card.drag_to(target)
     await page.wait_for_selector(f".deal-card[data-saved=awaiting_payment][data-id='{deal.id}']")
+    totals = page.locator(".column.awaiting_payment .totals")
+    assert await totals.locator("[data-currency=EUR]").get_attribute("data-amount") == "1200.00"
+    assert await page.locator(".column.new .totals [data-currency=EUR]").count() == 0
+    await page.wait_for_timeout(400)  # let the drop animation end before the screenshot
     await screenshot(page, "deals-kanban")
     saved = await deal_ops.get_deal(world.luis, deal.id)
     assert saved.status == "awaiting_payment"
