@@ -80,26 +80,29 @@ async def run(args: argparse.Namespace) -> None:
     await link.start()
     await link.wait_ready(10)
     real_call = (args.answer_after + args.talk) / args.speed
-    interval = real_call / args.concurrent  # so that about `concurrent` calls are up at once
+    interval = real_call / args.concurrent  # a steady pace of new calls
     peak = 0
     try:
         started = []
+        live: list = []
         for n in range(args.total):
+            # Keep `concurrent` calls up: wait while that many are still in progress.
+            while len(live) >= args.concurrent:
+                await asyncio.sleep(interval / 4)
+                live = [c for c in live if not c.ended.is_set()]
             ext = extensions[n % args.concurrent]
-            started.append(
-                await sim.inbound_call(
-                    f"+34600{n:06d}",
-                    "900100200",
-                    [ext],
-                    answer_by=ext,
-                    answer_after=args.answer_after,
-                    talk=args.talk,
-                )
+            call = await sim.inbound_call(
+                f"+34600{n:06d}",
+                "900100200",
+                [ext],
+                answer_by=ext,
+                answer_after=args.answer_after,
+                talk=args.talk,
             )
-            peak = max(
-                peak, sum(1 for c in started[-2 * args.concurrent :] if not c.ended.is_set())
-            )
-            await asyncio.sleep(interval)
+            started.append(call)
+            live = [c for c in live if not c.ended.is_set()] + [call]
+            peak = max(peak, len(live))
+            await asyncio.sleep(interval / 2)
         await asyncio.gather(*(c.done() for c in started))
         await asyncio.sleep(0.2)
         await hub.drain()
