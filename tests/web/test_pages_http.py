@@ -253,3 +253,25 @@ async def test_admin_adds_a_user_and_agents_cannot(world_server, world, http):
     ) as resp:
         html = await resp.text()
     assert f"{world_server.url}/invite/" in html
+
+
+async def test_change_password_needs_the_current_one(world_server, world, http):
+    await http_login(http, world_server.url, "marta", world.password)
+    token = await _token(http, f"{world_server.url}/settings/profile")
+    url = f"{world_server.url}/settings/password"
+    data = {
+        "csrf_token": token,
+        "current_password": "wrong-one-1",
+        "new_password": "nueva-clave-1",
+        "new_password_again": "nueva-clave-1",
+    }
+    async with http.post(url, data=data) as resp:
+        assert resp.status == 422
+    data.update(current_password=world.password, new_password_again="otra-clave-1")
+    async with http.post(url, data=data) as resp:
+        assert resp.status == 422
+    data.update(new_password_again="nueva-clave-1")
+    async with http.post(url, data=data) as resp:
+        assert resp.status == 200
+    http.cookie_jar.clear()
+    await http_login(http, world_server.url, "marta", "nueva-clave-1")

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from models import profile, schedule, settings_ops, team
 from models import users as user_ops
-from models.errors import Conflict, ValidationFailed
+from models.errors import AuthenticationFailed, Conflict, ValidationFailed
 from models.permissions import RIGHTS, require
 from web.i18n import LANGUAGES
 from web.keys import SERVICES, SETTINGS
@@ -68,6 +68,28 @@ async def save_profile(request: web.Request) -> web.Response:
         )
     # Said in the language just chosen, which the next page will use.
     flash(request, gettext_for(request, user.language, "Profile saved."))
+    raise web.HTTPSeeOther("/settings/profile")
+
+
+async def change_password(request: web.Request) -> web.Response:
+    user = current_user(request)
+    form = await form_data(request)
+    try:
+        await user_ops.authenticate(user.username, str(form.get("current_password", "")))
+    except AuthenticationFailed:
+        errors = {"current_password": gettext(request, "Wrong password.")}
+        return await profile_page(request, errors=errors, status=422)
+    new = str(form.get("new_password", ""))
+    if new != str(form.get("new_password_again", "")):
+        errors = {"new_password_again": gettext(request, "The two passwords differ.")}
+        return await profile_page(request, errors=errors, status=422)
+    try:
+        await user_ops.set_password(user, new)
+    except ValidationFailed as err:
+        return await profile_page(
+            request, errors={"new_password": err.fields["password"]}, status=422
+        )
+    flash(request, gettext(request, "Password changed."))
     raise web.HTTPSeeOther("/settings/profile")
 
 
@@ -333,6 +355,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/settings/profile", profile_page)
     app.router.add_post("/settings/profile", save_profile)
     app.router.add_post("/settings/photo", upload_photo)
+    app.router.add_post("/settings/password", change_password)
     app.router.add_get("/uploads/photos/{name}", photo)
     app.router.add_get("/settings/hours", hours_page)
     app.router.add_post("/settings/hours", save_hours)
