@@ -173,6 +173,12 @@ class TelephonyCommands:
 
     async def on_resync(self, snapshot: list[dict[str, str]]) -> None:
         self.directory.on_resync(snapshot)
+        # Requests whose call is not live on the PBX after a reconnect ended (or never
+        # started) while the link was down: say so rather than leave the caller waiting.
+        live = {row.get("Linkedid") for row in snapshot}
+        for request in list(self._requests.values()):
+            if request.linkedid not in live:
+                self._fail(request, "the PBX connection dropped; the call did not go through")
 
     def _follow(self, event: dict[str, str]) -> None:
         kind = event.get("Event")

@@ -213,3 +213,17 @@ async def test_hangup_ends_the_agents_leg_over_ami(sim, hub, world, phone):
 async def test_hangup_of_a_call_the_agent_is_not_in_is_refused(sim, hub, world, phone):
     with pytest.raises(TelephonyError, match="not in this call"):
         await hub.send(HangupCall(linkedid="1795913496.0", extension="101"))
+
+
+async def test_a_request_lost_with_the_connection_is_reported_after_the_resync(
+    sim, hub, world, phone
+):
+    sim.script_agent("101", "noanswer")  # the agent's phone rings for originate_timeout
+    await hub.send(_call(world))
+    await eventually(lambda: phone.stages("req-1") == ["ringing_agent"])
+    await sim.stop()
+    for chan in list(sim.pbx.channels.values()):
+        sim.scripts.hangup_channel(chan, 16)  # the call ends while the link is down
+    await sim.start()
+    await eventually(lambda: "failed" in phone.stages("req-1"))
+    assert "connection dropped" in phone.last("req-1").reason
