@@ -1,4 +1,22 @@
-"""A built-in PBX simulator (X5): an AMI server over TCP that behaves like Asterisk."""
+"""A built-in PBX simulator (X5): an AMI server over TCP that behaves like Asterisk 22.
+
+    sim = PbxSimulator(port=0, username="crm", secret="crm-secret", speed=100)
+    await sim.start()                       # sim.port is the port it listens on
+    call = await sim.inbound_call("+34911234567", "900100200", ["101", "102"],
+                                  answer_by="101", answer_after=2, talk=30)
+    await call.done()                       # call.linkedid names it in the events
+    sim.script_number("+34911234569", "busy")   # answer|noanswer|busy|congestion|unallocated
+    sim.script_agent("102", "noanswer")         # answer|noanswer|busy
+    await sim.outbound_call("101", "+34911234567")
+    sim.received("Originate")               # the actions clients sent, as dicts
+    await sim.stop(); await sim.start()     # the PBX goes away and comes back (same port)
+    await sim.close()
+
+Originate (click-to-call), Redirect, Hangup, CoreShowChannels, Ping, Events, Login and
+Logoff are answered as Asterisk answers them; events follow the recordings in
+tests/fixtures/ami-traces. `PbxSimulator(replay=Trace.load(path))` serves a recording
+instead (daemon.pbxsim.replay); `DemoTraffic` (daemon.pbxsim.demo) makes random calls.
+"""
 
 from daemon.pbxsim.calls import RemoteOutcome, SimCall
 from daemon.pbxsim.server import PbxSimulator
