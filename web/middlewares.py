@@ -12,7 +12,7 @@ from models import users as user_ops
 from models.errors import CrmError, NotFound, PermissionDenied, ValidationFailed
 from web.i18n import pick_language
 from web.keys import CLOCK, REQ_LANG, REQ_SESSION, REQ_USER, SESSIONS
-from web.security import COOKIE_NAME, SAFE_METHODS, check_csrf
+from web.security import COOKIE_NAME, SAFE_METHODS, check_csrf, password_mark
 from web.templating import gettext, render
 
 logger = logging.getLogger(__name__)
@@ -88,7 +88,11 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             user = await user_ops.get_user(int(session["uid"]))
         except NotFound:
             user = None
-        if user is None or not user.is_active:
+        if (
+            user is None
+            or not user.is_active
+            or session.get("pw") != password_mark(user.password_hash)
+        ):
             session.clear()
             session.mark()
             user = None

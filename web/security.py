@@ -139,6 +139,12 @@ async def check_csrf(request: web.Request, session: Session) -> bool:
     return hmac.compare_digest(await csrf_token_of(request), expected)
 
 
+def password_mark(password_hash: str) -> str:
+    """A short fingerprint of the password hash kept in the session: changing the password
+    changes it, which ends every other session of that user."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
 class LoginLimiter:
     """Failed logins per address in a sliding one-minute window."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 import asyncpg
 
 from models import clients as client_ops
@@ -170,7 +171,7 @@ async def test_photo_upload_is_limited_in_size_and_type(world, hub, clock, tmp_p
 
         async def upload(data: bytes, content_type: str, name: str):
             form = {"csrf_token": token}
-            body = __import__("aiohttp").FormData(form)
+            body = aiohttp.FormData(form)
             body.add_field("photo", data, filename=name, content_type=content_type)
             async with http.post(f"{srv.url}/settings/photo", data=body) as resp:
                 return resp.status, await resp.text()
@@ -270,8 +271,14 @@ async def test_change_password_needs_the_current_one(world_server, world, http):
     data.update(current_password=world.password, new_password_again="otra-clave-1")
     async with http.post(url, data=data) as resp:
         assert resp.status == 422
-    data.update(new_password_again="nueva-clave-1")
-    async with http.post(url, data=data) as resp:
-        assert resp.status == 200
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as other:
+        await http_login(other, world_server.url, "marta", world.password)
+        data.update(new_password_again="nueva-clave-1")
+        async with http.post(url, data=data) as resp:
+            assert resp.status == 200
+        async with http.get(f"{world_server.url}/clients") as resp:
+            assert resp.url.path == "/clients"  # the session that changed it goes on
+        async with other.get(f"{world_server.url}/clients", allow_redirects=False) as resp:
+            assert resp.status == 303  # another session with the old password has ended
     http.cookie_jar.clear()
     await http_login(http, world_server.url, "marta", "nueva-clave-1")

@@ -9,18 +9,21 @@ from aiohttp import web
 from models import team
 from models import users as user_ops
 from models.errors import AuthenticationFailed, Conflict, ValidationFailed
+from models.schema.users import User
 from web.keys import LOGIN_LIMITER, REQ_LANG, REQ_SESSION, REQ_USER
 from web.middlewares import SETUP_DONE
+from web.security import password_mark
 from web.templating import gettext, render
 from web.views.common import form_data, now, safe_next, text_values
 
 logger = logging.getLogger(__name__)
 
 
-def _start_session(request: web.Request, user_id: int) -> None:
+def start_session(request: web.Request, user: User) -> None:
     session = request[REQ_SESSION]
     session.clear()  # a fresh session (and CSRF token) at each login
-    session["uid"] = user_id
+    session["uid"] = user.id
+    session["pw"] = password_mark(user.password_hash)
     session.mark()
 
 
@@ -56,7 +59,7 @@ async def login(request: web.Request) -> web.Response:
         context["error"] = gettext(request, "Wrong username or password.")
         return render(request, "login.html", context, status=401)
     limiter.succeeded(address)
-    _start_session(request, user.id)
+    start_session(request, user)
     logger.info("user %s logged in from %s", user.username, address)
     raise web.HTTPSeeOther(context["next"])
 
@@ -94,7 +97,7 @@ async def setup(request: web.Request) -> web.Response:
     admin.language = request[REQ_LANG]
     await admin.save(update_fields=["language"])
     request.app[SETUP_DONE]["done"] = True
-    _start_session(request, admin.id)
+    start_session(request, admin)
     raise web.HTTPSeeOther("/")
 
 
@@ -123,7 +126,7 @@ async def accept_invite(request: web.Request) -> web.Response:
         )
         context = {"invite": invite, "form": values, "errors": errors}
         return render(request, "invite.html", context, status=422)
-    _start_session(request, user.id)
+    start_session(request, user)
     raise web.HTTPSeeOther("/")
 
 

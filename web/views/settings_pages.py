@@ -13,6 +13,7 @@ from models.permissions import RIGHTS, require
 from web.i18n import LANGUAGES
 from web.keys import SERVICES, SETTINGS
 from web.templating import flash, gettext, gettext_for, render
+from web.views.auth import start_session
 from web.views.common import current_user, form_data, int_param, now, path_id, text_values
 
 WEEKDAYS = range(7)
@@ -89,6 +90,7 @@ async def change_password(request: web.Request) -> web.Response:
         return await profile_page(
             request, errors={"new_password": err.fields["password"]}, status=422
         )
+    start_session(request, user)  # this session stays; the others end with the old password
     flash(request, gettext(request, "Password changed."))
     raise web.HTTPSeeOther("/settings/profile")
 
