@@ -49,6 +49,12 @@ async def board(
         base = base.filter(responsible_id=user.id)
     if responsible_id is not None:
         base = base.filter(responsible_id=responsible_id)
+    # One aggregate for the whole board: each round trip to the database thread counts.
+    sums = (
+        await base.annotate(n=Count("id"), amount_sum=Sum("amount"))
+        .group_by("status", "currency")
+        .values("status", "currency", "n", "amount_sum")
+    )
     columns: list[Column] = []
     for status in STATUSES:
         qs = base.filter(status=status)
@@ -62,14 +68,10 @@ async def board(
             Card(r["id"], r["title"], r["amount"], r["currency"], r["client_id"], r["client__name"])
             for r in rows
         ]
-        sums = (
-            await qs.annotate(n=Count("id"), amount_sum=Sum("amount"))
-            .group_by("currency")
-            .values("currency", "n", "amount_sum")
-        )
         column = Column(status=status, cards=cards)
         for row in sums:
-            column.total += row["n"]
-            column.sums[row["currency"]] = Decimal(str(row["amount_sum"] or 0))
+            if row["status"] == status:
+                column.total += row["n"]
+                column.sums[row["currency"]] = Decimal(str(row["amount_sum"] or 0))
         columns.append(column)
     return columns
