@@ -24,6 +24,8 @@ from models.phones import ParsedPhone
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _EMAIL_SPLIT = re.compile(r"[,;\s]+")
 _TAG_SPLIT = re.compile(r"[,;]+")
+_HAS_DIGIT = re.compile(r"\d")
+_SPACES = re.compile(r"\s+")
 _NO_DIGITS_PLACEHOLDER = re.compile(r"^[\s\-–—./_]*$")
 _STATUS = {
     "active": "active",
@@ -194,7 +196,7 @@ class RowChecker:
             record.name_from_company = True
         if not record.name:
             return self._reject(row, cells, "", "no name (and no company to use as the name)")
-        record.name_key = search_key(record.name)[:200]
+        record.name_key = _name_key(record.name)
         return record
 
     def _reject(self, row: int, cells: list[Cell], column: str, reason: str) -> Rejection:
@@ -251,19 +253,26 @@ class RowChecker:
                 setattr(record, target, text)
 
     def _phones(self, record: Record, cell: Cell) -> None:
-        seen = {p.e164 or p.typed for p in record.phones}
+        phones = record.phones
         for text in phone_texts(cell):
-            if _NO_DIGITS_PLACEHOLDER.match(text):
-                continue  # "-" or "—" in an empty phone cell
-            if not any(c.isdigit() for c in text):
+            if not _HAS_DIGIT.search(text):
+                if _NO_DIGITS_PLACEHOLDER.match(text):
+                    continue  # "-" or "—" in an empty phone cell
                 raise CellRejected(f"not a phone number: {text!r}")
             if len(text) > 64:
                 raise CellRejected("a phone longer than 64 characters")
             phone = _parse(text, self.region)
             key = phone.e164 or phone.typed
-            if key not in seen:
-                seen.add(key)
-                record.phones.append(phone)
+            if not any((p.e164 or p.typed) == key for p in phones):
+                phones.append(phone)
+
+
+def _name_key(name: str) -> str:
+    """`contact_details.search_key`, skipping its Unicode decomposition for ASCII names
+    (where it changes nothing)."""
+    if name.isascii():
+        return _SPACES.sub(" ", name).strip().lower()[:200]
+    return search_key(name)[:200]
 
 
 def _custom_value(spec: CustomSpec, cell: Cell, text: str) -> str:
