@@ -14,7 +14,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from daemon.pbxsim.calls import CallScripts, RemoteOutcome, SimCall
+from daemon.pbxsim.actions import PbxScripts
+from daemon.pbxsim.calls import RemoteOutcome, SimCall
 from daemon.pbxsim.clock import SimClock
 from daemon.pbxsim.pbx import Pbx
 from daemon.pbxsim.replay import Trace
@@ -65,7 +66,7 @@ class PbxSimulator:
         self.banner = banner
         self.clock = SimClock(speed)
         self.pbx = Pbx(self.clock, self.broadcast, timestamps=timestamps)
-        self.scripts = CallScripts(self.pbx, self.clock, **scripts)
+        self.scripts = PbxScripts(self.pbx, self.clock, **scripts)
         self.sessions: list[Session] = []
         self.actions: list[dict[str, str]] = []  # every action received, in order
         self.logins = 0  # successful logins
