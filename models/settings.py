@@ -71,6 +71,24 @@ class TelegramSettings(_Section):
     messages_per_second: float = Field(25.0, gt=0)
 
 
+class DialerSettings(_Section):
+    gap_seconds: float = Field(5.0, ge=0, le=3600)
+
+
+class SmsSettings(_Section):
+    driver: str = Field("none", pattern="^(none|dongle|http)$")
+    dongle_device: str = "dongle0"
+    http_url: str = ""
+    http_method: str = Field("POST", pattern="^(GET|POST|PUT)$")
+    http_auth_header: SecretStr = SecretStr("")
+    http_body_template: str = '{"to": "{to}", "text": "{text}", "ref": "{ref}"}'
+    http_content_type: str = "application/json"
+    status_secret: SecretStr = SecretStr("")
+    max_length: int = Field(160, ge=1, le=10_000)
+    long_messages: str = Field("split", pattern="^(split|refuse)$")
+    messages_per_second: float = Field(20.0, gt=0)
+
+
 class LoggingSettings(_Section):
     level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
@@ -84,6 +102,8 @@ class Settings(_Section):
     ami: AmiSettings = AmiSettings()
     telegram: TelegramSettings = TelegramSettings()
     logging: LoggingSettings = LoggingSettings()
+    dialer: DialerSettings = DialerSettings()
+    sms: SmsSettings = SmsSettings()
 
     @property
     def uses_simulator(self) -> bool:

@@ -15,4 +15,5 @@ MODEL_MODULES = [
     "models.schema.imports",
     "models.schema.outbox",
     "models.schema.telegram",
+    "models.schema.dialer",
 ]

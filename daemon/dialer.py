@@ -1,0 +1,358 @@
+"""The auto-dialer's runner (Q1): dials each running list's entries one after another.
+
+One named task per running list. Each round it resolves the entry left `dialing` (by a
+restart, from the stored call), waits `gap_seconds` after the last call's hang-up, waits while
+the agent is on another call or outside working hours (G3) or the PBX link is down, claims
+the next entry atomically (models/dialer.py), and places the call as a click-to-call command
+on the hub: the agent's extension rings first, then the number. It learns the outcome from
+the hub: ClickToCallProgress (its request id gives the call's linked id, or the failure),
+then CallEnded for that linked id (the stored call with its result).
+
+The gap is measured on the loop's monotonic clock from the moment the runner hears of the
+hang-up; after a restart, from the stored `last_ended_at`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from daemon.ami.directory import ChannelDirectory
+from models import dialer as dialer_ops
+from models.clock import Clock
+from models.errors import CrmError
+from models.events import (
+    CallAnswered,
+    CallEnded,
+    CallMissed,
+    CallRang,
+    CallStoppedRinging,
+    CallTransferred,
+    ClickToCall,
+    ClickToCallProgress,
+)
+from models.hub import Hub, Subscription
+from models.live_calls import LiveBoard
+from models.schedule import is_working
+from models.schema.dialer import DialerEntry
+
+logger = logging.getLogger(__name__)
+
+_EVENTS = (
+    CallRang,
+    CallAnswered,
+    CallStoppedRinging,
+    CallTransferred,
+    CallEnded,
+    CallMissed,
+    ClickToCallProgress,
+)
+# After a click-to-call failed on a call the PBX did create, how long to wait for the stored
+# call before recording the failure without it.
+_STORED_CALL_GRACE = 10.0
+
+
+@dataclass
+class _Placed:
+    """A call placed for an entry, waiting for its end."""
+
+    entry_id: int
+    request_id: str
+    linkedid: str | None = None
+    failure: str | None = None
+    call_id: int | None = None
+    result: str | None = None
+    heard_end_at: float | None = None  # loop time the hang-up was heard
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def channel_calls(directory: ChannelDirectory) -> Callable[[str], set[str]]:
+    """`agent_calls` read from the PBX link's channel directory (daemon/ami/directory.py)."""
+
+    def calls(extension: str) -> set[str]:
+        prefix = directory.device_of(extension) + "-"
+        return {c.linkedid for c in directory.channels.values() if c.name.startswith(prefix)}
+
+    return calls
+
+
+class DialerRunner:
+    """Runs every list whose status is `running`; started and stopped by the composition root."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        clock: Clock,
+        *,
+        gap_seconds: float = 5.0,
+        poll_interval: float = 1.0,
+        resolve_timeout: float = 180.0,
+        link_ready: Callable[[], bool] | None = None,
+        agent_calls: Callable[[str], set[str]] | None = None,
+    ) -> None:
+        self.hub = hub
+        self.clock = clock
+        self.gap_seconds = gap_seconds
+        self.poll_interval = poll_interval
+        self.resolve_timeout = resolve_timeout
+        self.link_ready = link_ready or (lambda: True)
+        self.board = LiveBoard()
+        # extension -> linked ids of the calls its phone is in (ringing or talking); the PBX
+        # link's channel directory sees calls the agent dialed by hand, which the hub does not.
+        self.agent_calls = agent_calls or self._board_calls
+        self.placed_calls = 0  # Originates asked for, for the health page and benchmarks
+        self._placed: dict[str, _Placed] = {}
+        self._by_linkedid: dict[str, _Placed] = {}
+        self._ended_at: dict[int, float] = {}  # list id -> loop time of its last hang-up
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._watcher: asyncio.Task[None] | None = None
+        self._subscription: Subscription | None = None
+        self._board_changed = asyncio.Event()
+        self._wake = asyncio.Event()
+
+    # -- life -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._watcher is not None:
+            return
+        self._subscription = self.hub.subscribe("dialer", self._on_event, *_EVENTS)
+        self._watcher = asyncio.get_running_loop().create_task(self._watch(), name="dialer")
+        logger.info("dialer started (gap %.1f s)", self.gap_seconds)
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._watcher, *self._tasks.values()) if t is not None]
+        self._watcher = None
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self._subscription is not None:
+            await self.hub.unsubscribe(self._subscription)
+            self._subscription = None
+
+    def wake(self) -> None:
+        """A list was started or resumed: look now instead of at the next poll."""
+        self._wake.set()
+
+    async def _watch(self) -> None:
+        while True:
+            try:
+                for list_id in await dialer_ops.running_list_ids():
+                    task = self._tasks.get(list_id)
+                    if task is None or task.done():
+                        self._tasks[list_id] = asyncio.get_running_loop().create_task(
+                            self._run_list(list_id), name=f"dialer:list-{list_id}"
+                        )
+                        self._tasks[list_id].add_done_callback(
+                            lambda t, i=list_id: self._forget(i, t)
+                        )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("dialer: could not read the running lists")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
+    def _forget(self, list_id: int, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(list_id) is task:
+            del self._tasks[list_id]
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("dialer list %s stopped by an error", list_id, exc_info=task.exception())
+
+    # -- hub events -----------------------------------------------------------------
+
+    async def _on_event(self, event: object) -> None:
+        if isinstance(event, ClickToCallProgress):
+            placed = self._placed.get(event.request_id)
+            if placed is None:
+                return
+            if event.linkedid and placed.linkedid is None:
+                placed.linkedid = event.linkedid
+                self._by_linkedid[event.linkedid] = placed
+            if event.stage == "failed":
+                placed.failure = event.reason or "the call could not be placed"
+                placed.heard_end_at = placed.heard_end_at or asyncio.get_running_loop().time()
+            placed.changed.set()
+            return
+        self.board.apply(event)
+        if isinstance(event, CallEnded):
+            placed = self._by_linkedid.get(event.linkedid)
+            if placed is not None:
+                placed.call_id = event.call_id
+                placed.result = event.result
+                placed.heard_end_at = placed.heard_end_at or asyncio.get_running_loop().time()
+                placed.changed.set()
+        if isinstance(event, CallEnded | CallMissed | CallStoppedRinging):
+            self._board_changed.set()
+
+    def _board_calls(self, extension: str) -> set[str]:
+        return {c.linkedid for c in self.board.calls_of(extension)}
+
+    def _agent_busy(self, extension: str) -> bool:
+        own = {p.linkedid for p in self._placed.values()}
+        return bool(self.agent_calls(extension) - own)
+
+    # -- one list ---------------------------------------------------------------------
+
+    async def _run_list(self, list_id: int) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            dialer = await dialer_ops.get_list(list_id)
+            if dialer is None:
+                return
+            owner = dialer.owner  # type: ignore[attr-defined]
+            extension = owner.extension or ""
+            stuck = await dialer_ops.dialing_entry(list_id)
+            if stuck is not None:
+                await self._resolve_after_restart(stuck, extension)
+                continue
+            if dialer.status != dialer_ops.RUNNING:
+                return
+            wait = self._gap_left(list_id, dialer.last_ended_at, loop.time())
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            if not self.link_ready():
+                await asyncio.sleep(self.poll_interval)
+                continue
+            if self._agent_busy(extension):
+                self._board_changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._board_changed.wait(), self.poll_interval)
+                continue
+            if not is_working(owner, self.clock.now()):
+                await asyncio.sleep(max(self.poll_interval, 30.0))
+                continue
+            request_id = f"dial-{list_id}-{uuid.uuid4().hex[:16]}"
+            entry = await dialer_ops.claim_next(list_id, request_id, clock=self.clock)
+            if entry is None:
+                if await dialer_ops.finish_if_done(list_id, clock=self.clock):
+                    logger.info("dialer list %s finished", list_id)
+                return
+            await self._dial(list_id, entry, owner.id, extension)
+
+    def _gap_left(self, list_id: int, last_ended_at, now_loop: float) -> float:
+        ended = self._ended_at.get(list_id)
+        if ended is not None:
+            return self.gap_seconds - (now_loop - ended)
+        if last_ended_at is None:
+            return 0.0
+        # Carried over from the stored time once, then counted on the loop's clock. A stored
+        # time ahead of ours (clocks apart) counts as a hang-up just now.
+        elapsed = max(0.0, (self.clock.now() - last_ended_at).total_seconds())
+        self._ended_at[list_id] = now_loop - elapsed
+        return self.gap_seconds - elapsed
+
+    async def _dial(self, list_id: int, entry: DialerEntry, user_id: int, extension: str) -> None:
+        loop = asyncio.get_running_loop()
+        placed = _Placed(entry.id, entry.request_id or "")
+        self._placed[placed.request_id] = placed
+        try:
+            self.placed_calls += 1
+            try:
+                await self.hub.send(
+                    ClickToCall(user_id, extension, entry.e164 or entry.number, placed.request_id)
+                )
+            except CrmError as err:
+                placed.failure = str(err)
+                placed.heard_end_at = placed.heard_end_at or loop.time()
+            await self._wait_end(placed)
+            if placed.linkedid:
+                await dialer_ops.set_linkedid(entry.id, placed.linkedid)
+            if placed.call_id is None and placed.linkedid:
+                stored = await dialer_ops.call_of_entry(entry, extension)
+                placed.call_id = stored.id if stored else None
+                placed.result = placed.result or (stored.result if stored else None)
+            result = self._result(placed)
+            await dialer_ops.record_result(
+                entry.id,
+                result,
+                reason=placed.failure if result != "answered" and placed.failure else "",
+                call_id=placed.call_id,
+                linkedid=placed.linkedid,
+                ended_at=self.clock.now(),
+            )
+            self._ended_at[list_id] = placed.heard_end_at or loop.time()
+            logger.info("dialer list %s: %s -> %s", list_id, entry.e164, result)
+        finally:
+            self._placed.pop(placed.request_id, None)
+            if placed.linkedid:
+                self._by_linkedid.pop(placed.linkedid, None)
+
+    async def _wait_end(self, placed: _Placed) -> None:
+        """Until the stored call is heard of, or the failure is known and no call will come."""
+        loop = asyncio.get_running_loop()
+        silent_since = loop.time()
+        while placed.result is None:
+            if placed.failure is not None:
+                if placed.linkedid is None:
+                    return  # the PBX never created the call: nothing will be stored
+                grace = _STORED_CALL_GRACE - (loop.time() - (placed.heard_end_at or 0))
+                if grace <= 0:
+                    return
+                timeout = grace
+            elif placed.linkedid is None:
+                # Neither progress nor call yet: the PBX may have lost the request.
+                timeout = self.resolve_timeout - (loop.time() - silent_since)
+                if timeout <= 0:
+                    placed.failure = "the PBX never reported on this call"
+                    placed.heard_end_at = loop.time()
+                    return
+            else:
+                timeout = None  # an answered call lasts as long as the conversation
+            placed.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(placed.changed.wait(), timeout)
+
+    @staticmethod
+    def _result(placed: _Placed) -> str:
+        stored = dialer_ops.CALL_RESULTS.get(placed.result or "", "failed")
+        if placed.failure is None:
+            return stored
+        # The click-to-call failed: the client never talked, whatever the agent's leg did.
+        if stored in ("busy", "no_answer"):
+            return stored
+        failure = placed.failure.lower()
+        if "number is busy" in failure:
+            return "busy"
+        if "nobody answered" in failure:
+            return "no_answer"
+        return "failed"
+
+    async def _resolve_after_restart(self, entry: DialerEntry, extension: str) -> None:
+        """An entry left `dialing` by a process that died: its call was placed, so it is
+        resolved from the stored call (waiting for the call to end if it still goes on),
+        never dialed again."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.resolve_timeout
+        while True:
+            call = await dialer_ops.call_of_entry(entry, extension)
+            if call is not None:
+                await dialer_ops.record_result(
+                    entry.id,
+                    dialer_ops.result_of_call(call),
+                    call_id=call.id,
+                    linkedid=call.linkedid,
+                    # Our clock, not the PBX's: the gap is counted from when we learnt of it.
+                    ended_at=self.clock.now(),
+                )
+                logger.info("dialer: entry %s resolved from its stored call %s", entry.id, call.id)
+                return
+            if loop.time() > deadline:
+                await dialer_ops.record_result(
+                    entry.id,
+                    "failed",
+                    reason="the daemon restarted during this call and no record of it was found",
+                    ended_at=self.clock.now(),
+                )
+                return
+            self._board_changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._board_changed.wait(), self.poll_interval)
