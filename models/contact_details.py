@@ -75,6 +75,24 @@ async def index_client_words(client_ids: list[int]) -> int:
     return written
 
 
+async def index_missing_client_words(batch: int = 2000) -> int:
+    """Index the words of every client that has none yet (after a bulk import wrote clients
+    directly); returns the number of words written. Safe to run again at any time."""
+    written = 0
+    last_id = 0
+    while True:
+        ids = (
+            await Client.filter(id__gt=last_id, words__id__isnull=True)
+            .order_by("id")
+            .limit(batch)
+            .values_list("id", flat=True)
+        )
+        if not ids:
+            return written
+        written += await index_client_words(list(ids))
+        last_id = ids[-1]
+
+
 def parse_phones(typed: list[str], region: str) -> list[ParsedPhone]:
     """Each number parsed once; blanks skipped, repeats of the same number kept once."""
     seen: set[str] = set()

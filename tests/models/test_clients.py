@@ -145,3 +145,24 @@ async def test_update_and_delete(world, clock):
     await client_ops.delete_client(world.luis, client.id)
     with pytest.raises(NotFound):
         await client_ops.get_client(world.luis, client.id)
+
+
+async def test_clients_written_in_bulk_become_searchable_after_indexing(world, clock):
+    from models.contact_details import index_missing_client_words, search_key
+    from models.schema.clients import Client
+
+    await client_ops.create_client(world.luis, ClientInput(name="Indexed One"), clock=clock)
+    await Client.bulk_create(
+        [
+            Client(
+                name=f"Bulk Gómez {i}",
+                name_key=search_key(f"Bulk Gómez {i}"),
+                responsible_id=world.luis.id,
+            )
+            for i in range(3)
+        ]
+    )
+    assert (await client_ops.list_clients(world.luis, query="gomez"))[1] == 0
+    assert await index_missing_client_words() == 9
+    assert (await client_ops.list_clients(world.luis, query="gomez"))[1] == 3
+    assert await index_missing_client_words() == 0
