@@ -11,10 +11,11 @@ from datetime import timedelta
 from models import clients as client_ops
 from models import deals as deal_ops
 from models import tasks as task_ops
+from models.schema.clients import Client
 from models.schema.deals import DealHistory
 from models.schema.tasks import Task
 from models.schema.users import User
-from tests.web.conftest import login, screenshot
+from tests.web.conftest import LOGIN_LIMIT, login, screenshot
 
 
 async def test_first_run_setup_page(server, page):
@@ -220,3 +221,34 @@ async def test_screenshots_of_the_main_pages(world_server, world, clock, page):
         await screenshot(page, name)
     await page.goto(f"{world_server.url}/calendar")
     assert "Visita" in await page.locator("table.cal").inner_text()  # the admin sees Luis's task
+
+
+async def test_a_form_without_its_csrf_token_is_refused(world_server, world, page):
+    await login(page, world_server.url, "luis", world.password)
+    await page.goto(f"{world_server.url}/clients/new")
+    await page.fill("#f-name", "Sin token")
+    # what a forged cross-site form would look like: the same fields, no token
+    await page.evaluate(
+        "document.querySelector(\"form[action='/clients/new'] input[name=csrf_token]\").remove()"
+    )
+    async with page.expect_navigation() as navigation:
+        await page.click("form[action='/clients/new'] button[type=submit]")
+    response = await navigation.value
+    assert response.status == 403
+    assert await Client.filter(name="Sin token").count() == 0
+    await screenshot(page, "csrf-refused")
+
+
+async def test_login_attempts_are_rate_limited(world_server, world, page):
+    for _ in range(LOGIN_LIMIT):
+        await page.goto(f"{world_server.url}/login")
+        await page.fill("#f-username", "luis")
+        await page.fill("#f-password", "not-the-password")
+        await page.click("button[type=submit]")
+        await page.wait_for_selector(".flash.error")
+    await page.fill("#f-password", world.password)
+    async with page.expect_navigation() as navigation:
+        await page.click("button[type=submit]")
+    assert (await navigation.value).status == 429
+    assert page.url.endswith("/login")
+    await screenshot(page, "login-rate-limited")
