@@ -70,7 +70,7 @@ async def bot_rig(
                 KIND, TelegramSender(bot), rate=RateLimit(per_second, 1.0), key_of=chat_key
             )
             await worker.start()
-            notifier = CallNotifier(hub, TelegramOutbox(clock, wake=worker.wake))
+            notifier = CallNotifier(hub, TelegramOutbox(clock, wake=worker.wake, fast_lane=worker))
             notifier.start()
             try:
                 yield BotRig(api, hub, worker, users, clock)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot
@@ -48,13 +49,26 @@ def chat_key(payload: dict[str, Any]) -> int:
 class TelegramOutbox:
     """Writes Telegram messages to the outbox; given to handlers and the notifier."""
 
-    def __init__(self, clock: Clock, wake: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        wake: Callable[[], None] | None = None,
+        fast_lane: outbox.FastLane | None = None,
+    ) -> None:
         self.clock = clock
         self._wake = wake or (lambda: None)
+        self._fast_lane = fast_lane
 
     def wake(self) -> None:
         """Tell the worker there is something to send (after the transaction committed)."""
         self._wake()
+
+    def hand_over(self, row: OutboxMessage) -> None:
+        """After the transaction that wrote a `fast` message committed: give it to the worker."""
+        if self._fast_lane is not None and row.status == outbox.SENDING:
+            self._fast_lane.hand_over(row)
+        else:
+            self._wake()
 
     async def send(
         self,
@@ -66,15 +80,26 @@ class TelegramOutbox:
         notification_id: int | None = None,
         wake: bool = True,
         key_is_new: bool = False,
+        fast: bool = False,
     ) -> OutboxMessage:
+        """Queue a message. `fast` writes it claimed for this process's worker: the caller
+        passes the row to `hand_over` once its transaction committed."""
         params: dict[str, Any] = {"chat_id": chat_id, "text": text}
         if keyboard is not None:
             params["reply_markup"] = _markup(keyboard)
         payload: dict[str, Any] = {"method": "sendMessage", "params": params}
         if notification_id is not None:
             payload["notification_id"] = notification_id
+        lease_until = None
+        if fast and self._fast_lane is not None:
+            lease_until = self.clock.now() + timedelta(seconds=self._fast_lane.lease_seconds)
         row = await outbox.enqueue(
-            KIND, payload, clock=self.clock, dedupe_key=dedupe_key, key_is_new=key_is_new
+            KIND,
+            payload,
+            clock=self.clock,
+            dedupe_key=dedupe_key,
+            key_is_new=key_is_new,
+            lease_until=lease_until,
         )
         if wake:
             self._wake()

@@ -85,7 +85,6 @@ class CallNotifier:
         if user is None:
             return
         await self._notify(user, event.linkedid, event.direction, event.card)
-        self._outbox.wake()
 
     async def _notify(
         self, user: User, linkedid: str, direction: str, card: CallerCard
@@ -101,7 +100,7 @@ class CallNotifier:
             body = call_text(
                 row.card, direction=direction, state="ringing", lang=lang, tz_name=user.time_zone
             )
-            await self._outbox.send(
+            message = await self._outbox.send(
                 row.chat_id,
                 body,
                 keyboard=call_keyboard(row.id, row.card, lang),
@@ -109,7 +108,9 @@ class CallNotifier:
                 key_is_new=True,  # the notification row was created just now
                 notification_id=row.id,
                 wake=False,
+                fast=True,
             )
+        self._outbox.hand_over(message)
         logger.info("call %s: telegram notification for %s", linkedid, user.username)
         return row
 

@@ -18,9 +18,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from models import outbox
@@ -115,6 +116,11 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._handed: deque[OutboxMessage] = deque()
+
+    @property
+    def lease_seconds(self) -> float:
+        return self._lease_seconds
 
     def register(
         self,
@@ -129,6 +135,17 @@ class OutboxWorker:
 
     def wake(self) -> None:
         """Something was enqueued: look at the outbox now instead of at the next poll."""
+        self._wake.set()
+
+    def hand_over(self, row: OutboxMessage) -> None:
+        """Send a row written already claimed by this process (models.outbox.FastLane).
+
+        It is sent from memory, within the rate limits, without the claim's round trip. If
+        its lease runs out first it is left to the table path; if the process dies, the
+        lease runs out and any worker sends it.
+        """
+        if row.kind in self._routes:
+            self._handed.append(row)
         self._wake.set()
 
     async def start(self) -> None:
@@ -152,6 +169,11 @@ class OutboxWorker:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        # Rows handed over but held back by the rate limit: due again at once for the next
+        # worker instead of after their lease.
+        while self._handed:
+            row = self._handed.popleft()
+            await outbox.mark_retry(row.id, "", at=self._clock.now(), count_attempt=False)
         logger.info("outbox worker stopped")
 
     async def _run(self) -> None:
@@ -177,16 +199,24 @@ class OutboxWorker:
         if not kinds:
             return self._poll_interval
         now = self._clock.now()
+        held: set[tuple[str, Hashable]] = set()
+        rate_wait = self._poll_interval
+        chosen: list[tuple[OutboxMessage, _Route]] = []
+        handed = self._take_handed(now, held, chosen)
+        waits = [w for w in handed if w > 0]
+        if waits:
+            rate_wait = min(rate_wait, *waits)
         due = (
             await OutboxMessage.filter(kind__in=kinds, next_attempt_at__lte=now)
             .filter(status__in=[outbox.PENDING, outbox.SENDING])
             .order_by("id")  # written order: per chat, a message before its edits
             .limit(self._batch_size)
         )
-        held: set[tuple[str, Hashable]] = set()
-        rate_wait = self._poll_interval
-        chosen: list[tuple[OutboxMessage, _Route]] = []
+        direct = {row.id for row, _ in chosen}
+        handed_ids = direct | {row.id for row in self._handed}
         for row in due:
+            if row.id in handed_ids:
+                continue
             route = self._routes[row.kind]
             if route.rate is not None:
                 key = (row.kind, route.key_of(row.payload) if route.key_of else None)
@@ -202,13 +232,47 @@ class OutboxWorker:
             chosen.append((row, route))
         sent = 0
         if chosen:
-            claimed = await self._claim([row for row, _ in chosen])
-            jobs = [self._deliver(row, route) for row, route in chosen if row.id in claimed]
+            to_claim = [row for row, _ in chosen if row.id not in direct]
+            claimed = await self._claim(to_claim) if to_claim else set()
+            jobs = [
+                self._deliver(row, route)
+                for row, route in chosen
+                if row.id in claimed or row.id in direct
+            ]
             sent = len(jobs)
             await asyncio.gather(*jobs)
         if sent:
             return 0.0  # look again at once: more may be due, or held rows say how long to wait
         return min(rate_wait, await self._until_next_due(kinds))
+
+    def _take_handed(
+        self,
+        now: datetime,
+        held: set[tuple[str, Hashable]],
+        chosen: list[tuple[OutboxMessage, _Route]],
+    ) -> list[float]:
+        """Move handed-over rows the rate limit allows into `chosen`; return the waits."""
+        waits: list[float] = []
+        keep: deque[OutboxMessage] = deque()
+        while self._handed:
+            row = self._handed.popleft()
+            if row.next_attempt_at <= now:
+                continue  # its lease ran out: the table path owns it now
+            route = self._routes[row.kind]
+            if route.rate is not None:
+                key = (row.kind, route.key_of(row.payload) if route.key_of else None)
+                wait = 0.0 if key not in held else -1.0
+                if key not in held:
+                    wait = route.rate.wait_time(key[1])
+                held.add(key)
+                if wait != 0:
+                    waits.append(wait)
+                    keep.append(row)
+                    continue
+                route.rate.take(key[1])
+            chosen.append((row, route))
+        self._handed = keep
+        return waits
 
     async def _claim(self, rows: list[OutboxMessage]) -> set[int]:
         now = self._clock.now()

@@ -60,7 +60,7 @@ async def worker(clock, bot):
 
 @pytest.fixture
 def tg_outbox(clock, worker) -> TelegramOutbox:
-    return TelegramOutbox(clock, wake=worker.wake)
+    return TelegramOutbox(clock, wake=worker.wake, fast_lane=worker)
 
 
 @pytest.fixture

@@ -164,3 +164,37 @@ async def test_about_thirty_messages_per_second_overall(db, clock, bot, api):
         timer.now += 0.2
     # A burst of a fifth of a second's worth, then 25 a second: at most 30 in the first second.
     assert sent_after == [5, 10, 15, 20, 25, 30]
+
+
+async def test_fast_lane_rows_held_by_the_rate_limit_survive_a_stop(db, clock, bot, api):
+    """Ringing messages are written already claimed and handed to the worker in memory; a
+    stop gives the ones still held by the rate limit back to the table, sent once after."""
+    timer = FakeTimer()
+    first = OutboxWorker(clock=clock)
+    first.register(
+        KIND, TelegramSender(bot), rate=RateLimit(1000, 1.0, timer=timer), key_of=chat_key
+    )
+    tg = TelegramOutbox(clock, fast_lane=first)
+    for n in range(3):
+        tg.hand_over(await tg.send(42, f"ring {n}", fast=True))
+    await first.start()
+    await eventually(lambda: api.chat(42))
+    await first.stop()
+    assert [m.text for m in api.chat(42)] == ["ring 0"]
+    assert await outbox.counts(KIND) == {"pending": 2, "sending": 0, "sent": 1, "dead": 0}
+    second = make_worker(clock, bot)
+    for _ in range(3):
+        await second.run_once()
+    assert [m.text for m in api.chat(42)] == ["ring 0", "ring 1", "ring 2"]
+
+
+async def test_fast_lane_row_of_a_crashed_process_is_sent_after_its_lease(db, clock, bot, api):
+    crashed = make_worker(clock, bot)
+    tg = TelegramOutbox(clock, fast_lane=crashed)
+    await tg.send(42, "ring", fast=True)  # written claimed; the process dies before handing over
+    survivor = make_worker(clock, bot)
+    await survivor.run_once()
+    assert api.chat(42) == []
+    clock.advance(seconds=crashed.lease_seconds)
+    await survivor.run_once()
+    assert [m.text for m in api.chat(42)] == ["ring"]
