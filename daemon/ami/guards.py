@@ -110,8 +110,8 @@ def message_to_dict(message: Message) -> dict[str, str]:
 class GuardedProtocol(AMIProtocol):
     """AMIProtocol with an incremental UTF-8 decoder and a fast path for events.
 
-    ``sink(item)`` receives every event as ``dict[str, str]`` in stream order, and the
-    completed in-stream actions (resync) as the ``GuardedAction`` itself.
+    ``sink(items)`` receives, per TCP read, every event as ``dict[str, str]`` in stream order,
+    and the completed in-stream actions (resync) as the ``GuardedAction`` itself.
     """
 
     def __init__(self, sink: Callable[[Any], None], encoding: str = "utf-8") -> None:
@@ -155,17 +155,27 @@ class GuardedProtocol(AMIProtocol):
             text = rest
         blocks = text.split(SEPARATOR)
         self._buffer = blocks.pop()
+        out: list[Any] = []
         for block in blocks:
             try:
-                self._handle_block(block)
+                headers = parse_block(block)
+                # The common case inline: an event that belongs to no action.
+                if headers is not None and "ActionID" not in headers and "Event" in headers:
+                    if headers["Event"] == "Shutdown":
+                        logger.warning("the PBX announced a shutdown")
+                    out.append(headers)
+                else:
+                    self._handle_block(block, out)
             except Exception:
                 # One bad message must never take the connection down with it.
                 self.malformed += 1
                 logger.exception(
                     "skipping an AMI message that could not be handled: %r", block[:500]
                 )
+        if out:
+            self.sink(out)
 
-    def _handle_block(self, block: str) -> None:
+    def _handle_block(self, block: str, out: list[Any]) -> None:
         block = block.strip(EOL)
         if not block:
             return
@@ -178,9 +188,7 @@ class GuardedProtocol(AMIProtocol):
         pending = self.responses.get(action_id) if action_id else None
         if pending is None:
             if "Event" in headers:
-                if headers["Event"] == "Shutdown":
-                    logger.warning("the PBX announced a shutdown")
-                self.sink(headers)
+                out.append(headers)
             else:
                 logger.debug("answer to an action nobody waits for: %r", headers)
             return
@@ -191,9 +199,9 @@ class GuardedProtocol(AMIProtocol):
         event = headers.get("Event")
         if event and event not in _LIST_EVENTS and not event.endswith("Complete"):
             # Events tied to an action (OriginateResponse of a multi action) are events too.
-            self.sink(headers)
+            out.append(headers)
         if isinstance(pending, GuardedAction) and pending.in_stream and pending.future.done():
-            self.sink(pending)
+            out.append(pending)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed:

@@ -284,9 +284,9 @@ class AmiLink:
 
     # -- the event stream -------------------------------------------------------------
 
-    def _feed(self, item: Any) -> None:
-        """Called by the protocol for each event (in stream order); never blocks."""
-        self._pending.append(item)
+    def _feed(self, items: list[Any]) -> None:
+        """Called by the protocol with each read's events (in stream order); never blocks."""
+        self._pending.extend(items)
         self._wakeup.set()
         if len(self._pending) > _HIGH_WATER and not self._paused and self.protocol is not None:
             self._paused = True
