@@ -17,6 +17,7 @@ from typing import Any
 from daemon.pbxsim.actions import PbxScripts
 from daemon.pbxsim.calls import RemoteOutcome, SimCall
 from daemon.pbxsim.clock import SimClock
+from daemon.pbxsim.dongle import DongleModem
 from daemon.pbxsim.pbx import Pbx
 from daemon.pbxsim.replay import Trace
 from daemon.pbxsim.wire import Action, ActionReader, Fields, encode
@@ -67,6 +68,7 @@ class PbxSimulator:
         self.clock = SimClock(speed)
         self.pbx = Pbx(self.clock, self.broadcast, timestamps=timestamps)
         self.scripts = PbxScripts(self.pbx, self.clock, **scripts)
+        self.dongle = DongleModem(self.clock, self.broadcast)  # chan_dongle SMS
         self.sessions: list[Session] = []
         self.actions: list[dict[str, str]] = []  # every action received, in order
         self.logins = 0  # successful logins
@@ -99,6 +101,7 @@ class PbxSimulator:
     async def close(self) -> None:
         await self.stop()
         await self.scripts.close()
+        await self.dongle.close()
 
     async def drop_clients(self) -> None:
         """Cut every client's connection at once (a crash, not a polite Logoff)."""
@@ -285,6 +288,9 @@ class PbxSimulator:
             session, action, [("Response", "Success"), ("Message", "Originate successfully queued")]
         )
         self.scripts.originate(action, self.broadcast)
+
+    def _action_donglesendsms(self, session: Session, action: Action) -> None:
+        self.dongle.send_sms(action, lambda fields: self._reply(session, action, fields))
 
     def _action_hangup(self, session: Session, action: Action) -> None:
         chan = self.pbx.find(action.get("Channel"))
