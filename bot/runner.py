@@ -7,6 +7,7 @@ import contextlib
 import logging
 
 from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 
 from bot import bot_commands
 
@@ -29,9 +30,16 @@ class PollingRunner:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        # A webhook left set from an earlier webhook-mode run would make getUpdates fail.
-        await self._bot.delete_webhook(drop_pending_updates=False)
-        await announce_commands(self._bot)
+        try:
+            # A webhook left set from an earlier webhook-mode run would make getUpdates fail.
+            await self._bot.delete_webhook(drop_pending_updates=False)
+            await announce_commands(self._bot)
+        except TelegramUnauthorizedError:
+            logger.error("telegram refused the bot token; the bot is not started")
+            return
+        except TelegramAPIError as err:
+            # Telegram unreachable at start: polling below keeps retrying with backoff.
+            logger.warning("telegram set-up failed (%s); polling anyway", err)
         self._task = asyncio.get_running_loop().create_task(
             self._dp.start_polling(
                 self._bot,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot import build_bot
 from bot.runner import PollingRunner
 from bot.webhook import mount_webhook, register_webhook
 from models import telegram
@@ -50,3 +51,14 @@ async def test_webhook_checks_the_secret_and_handles_updates(world, clock, dp, b
         assert again.status == 200
     await eventually(lambda: api.chat(LUIS_CHAT))
     assert len([m for m in api.chat(LUIS_CHAT) if "Luis" in m.text]) == 1
+
+
+async def test_polling_with_a_wrong_token_does_not_start(world, clock, dp, api):
+    wrong = build_bot("7000001:WRONG", api.base_url)
+    runner = PollingRunner(dp, wrong, polling_timeout=1)
+    try:
+        await runner.start()
+        await runner.stop()
+    finally:
+        await wrong.session.close()
+    assert not api.calls_of("getUpdates")
