@@ -19,7 +19,7 @@ from tortoise.transactions import in_transaction
 from models.clock import Clock, SystemClock
 from models.errors import Conflict, NotFound, ValidationFailed
 from models.importing.cells import cell_text, escape_formula
-from models.importing.changes import entity_model, restore
+from models.importing.changes import entity_model, in_use, restore
 from models.importing.engine import DUPLICATE_POLICIES, ImportCounts, ImportEngine, ImportJob
 from models.importing.mapping import (
     CUSTOM_PREFIX,
@@ -265,7 +265,11 @@ async def list_imports(kind: str | None = None, limit: int = 20) -> list[ImportB
 async def cancel_import(
     batch_id: int, *, user: User | None = None, clock: Clock | None = None
 ) -> ImportBatch:
-    """Undo one import: delete what it created, give updated rows their previous values."""
+    """Undo one import: delete what it created, give updated rows their previous values.
+
+    Created rows that people have since worked on (a deal, a task, a note) are kept and
+    listed in `batch.options["kept_on_cancel"]`, so that cancelling never deletes that work.
+    """
     if user is not None:
         require(user, "import_export")
     clock = clock or SystemClock()
@@ -279,19 +283,26 @@ async def cancel_import(
         for change in changes:
             if change.action == "updated":
                 await restore(change)
-        deleted = await entity_model(batch.kind).filter(import_batch_id=batch_id).delete()
+        model = entity_model(batch.kind)
+        kept = sorted(await in_use(batch.kind, batch_id))
+        if kept:
+            # They stay, as ordinary clients (or leads) no longer tied to this import.
+            await model.filter(id__in=kept).update(import_batch_id=None)
+        deleted = await model.filter(import_batch_id=batch_id).delete()
         invented = [c.entity_id for c in changes if c.entity == "tag" and c.action == "created"]
         for tag_id in invented:  # unless someone has used the tag since
             if not await Client.filter(tags__id=tag_id).exists():
                 await Tag.filter(id=tag_id).delete()
         batch.status = "cancelled"
         batch.cancelled_at = clock.now()
-        await batch.save(update_fields=["status", "cancelled_at"])
+        batch.options = {**batch.options, "kept_on_cancel": kept}
+        await batch.save(update_fields=["status", "cancelled_at", "options"])
     logger.info(
-        "import %s cancelled by %s: %s deleted, %s restored",
+        "import %s cancelled by %s: %s deleted, %s kept (in use), %s restored",
         batch_id,
         user.username if user else "system",
         deleted,
+        len(kept),
         sum(1 for c in changes if c.action == "updated"),
     )
     return batch

@@ -15,10 +15,12 @@ from tortoise.models import Model
 from models.contact_details import search_key
 from models.importing.rows import Record
 from models.importing.store import BulkWriter
-from models.schema.activity import TimelineEntry
+from models.schema.activity import Note, TimelineEntry
 from models.schema.clients import Client, CustomFieldValue, Email, Phone, Tag
+from models.schema.deals import Deal
 from models.schema.imports import ImportChange
 from models.schema.leads import Lead
+from models.schema.tasks import Task
 
 _SCALARS = {
     "clients": ("name", "name_key", "status", "type", "company_name", "responsible_id"),
@@ -249,6 +251,22 @@ async def update_record(
         tags = await Tag.filter(id__in=[tag_ids[t] for t in rec.tags])
         await entity.tags.add(*tags)  # type: ignore[attr-defined]
     return True
+
+
+async def in_use(kind: str, batch_id: int) -> set[int]:
+    """Rows of an import that people have worked on since (deals, tasks, notes, a lead taken
+    further): cancelling the import keeps them rather than deleting that work with them."""
+    if kind == "clients":
+        joined = {"client__import_batch_id": batch_id}
+        used = set(await Deal.filter(**joined).values_list("client_id", flat=True))
+        used |= set(await Task.filter(**joined).values_list("client_id", flat=True))
+        used |= set(await Note.filter(**joined).values_list("client_id", flat=True))
+        return used
+    joined = {"lead__import_batch_id": batch_id}
+    used = set(await Task.filter(**joined).values_list("lead_id", flat=True))
+    used |= set(await Note.filter(**joined).values_list("lead_id", flat=True))
+    moved_on = Lead.filter(import_batch_id=batch_id).exclude(status="open")
+    return used | set(await moved_on.values_list("id", flat=True))
 
 
 async def restore(change: ImportChange) -> None:

@@ -152,3 +152,20 @@ async def test_leads_import_with_source_import_and_cancel(world, tmp_path):
     assert report.splitlines()[1].startswith("3,Responsable,no active user named 'nadie',Lead Dos")
     await cancel_import(batch.id)
     assert await Lead.all().count() == 0 and await Email.all().count() == 0
+
+
+async def test_cancel_keeps_imported_clients_people_have_worked_on(world, tmp_path):
+    from models import deals as deal_ops
+
+    path = write_csv(
+        tmp_path / "c.csv",
+        [["name", "phone"], ["Con venta", "600 000 101"], ["Sin nada", "600 000 102"]],
+    )
+    batch = await import_file(path, {"name": "name", "phone": "phones"}, user=world.ana)
+    sold = await Client.get(name="Con venta")
+    await deal_ops.create_deal(world.ana, sold.id, "Primera venta", "99")
+    cancelled = await cancel_import(batch.id)
+    assert cancelled.options["kept_on_cancel"] == [sold.id]
+    assert await Client.all().values_list("name", flat=True) == ["Con venta"]
+    kept = await client_named("Con venta")
+    assert kept.import_batch_id is None and e164s(kept) == ["+34600000101"]
