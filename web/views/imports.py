@@ -239,12 +239,18 @@ async def cancel(request: web.Request) -> web.Response:
 
 
 def _filters(request: web.Request, kind: str) -> ExportFilters:
+    """The list page's own filters, with its defaults (the Leads page shows my open leads)."""
     q = request.query
     view = q.get("view")
+    if kind == "leads":
+        return ExportFilters(
+            query=q.get("q") or None,
+            lead_view=view if view in ("mine", "unhandled", "all") else "mine",
+            status=q.get("status") or "open",
+        )
     return ExportFilters(
         query=q.get("q") or None,
         mine=view == "mine",
-        lead_view=view if kind == "leads" and view in ("mine", "unhandled", "all") else None,
         status=q.get("status") or None,
         tag=q.get("tag") or None,
         responsible_id=int_param(q.get("responsible")),
