@@ -15,7 +15,7 @@ from aiogram.types import InlineKeyboardMarkup, TelegramObject, Update
 
 from bot.delivery import TelegramOutbox
 from bot.texts import language_of, text
-from models import telegram
+from models import outbox, telegram
 from models.errors import Conflict, CrmError, NotFound, PermissionDenied, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,10 @@ class Replier:
         self._outbox = telegram_outbox
         self._key = update_key
         self._count = 0
+
+    async def answered_before(self) -> bool:
+        """Whether this very update was handled already (Telegram delivered it again)."""
+        return await outbox.id_by_dedupe_key(f"tg:re:{self._key}:1") is not None
 
     def _next_key(self) -> str:
         self._count += 1
@@ -86,6 +90,11 @@ class LinkedUserMiddleware(BaseMiddleware):
             user.language if user else (from_user.language_code if from_user else None)
         )
         reply = Replier(data["outbox"], chat.id, _update_key(event, chat.id))
+        if await reply.answered_before():
+            # A webhook retry or a polling restart: its changes (a note, a moved task) are
+            # made already, and doing them again would duplicate them.
+            logger.info("telegram update %s handled already; skipped", event.update_id)
+            return None
         data.update(user=user, lang=lang, reply=reply)
         if user is None and not _is_linking(event):
             hint = text(lang, "link_hint")

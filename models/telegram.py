@@ -19,6 +19,7 @@ from models.clients import list_clients
 from models.clock import Clock
 from models.errors import CrmError, NotFound
 from models.leads import LeadInput, create_lead, list_leads
+from models.schema.calls import Call
 from models.schema.tasks import Task
 from models.schema.telegram import TelegramLinkGuess, TelegramMessage
 from models.schema.users import TelegramLinkCode, User
@@ -288,3 +289,15 @@ async def linked_active_users() -> list[User]:
     return (
         await User.filter(is_active=True).exclude(telegram_chat_id=None).prefetch_related("group")
     )
+
+
+async def call_for_note(linkedid: str, user: User) -> int | None:
+    """The stored call a note from this notification should also point at, if the user may.
+
+    A colleague's call (someone else answered) is left out: the note still lands on the
+    client or lead, which the notification's buttons were about.
+    """
+    call = await Call.filter(linkedid=linkedid).only("id", "agent_id").first()
+    if call is None or call.agent_id not in (None, user.id):  # type: ignore[attr-defined]
+        return None
+    return call.id

@@ -24,14 +24,25 @@ logger = logging.getLogger(__name__)
 
 
 async def _save(
-    user: User, card: dict[str, Any], body: str, lang: str, reply: Replier, clock: Clock
+    user: User,
+    card: dict[str, Any],
+    body: str,
+    lang: str,
+    reply: Replier,
+    clock: Clock,
+    call_id: int | None = None,
 ) -> None:
     if card.get("client_id") is None and card.get("lead_id") is None:
         await reply.send(text(lang, "note_needs_contact"))
         return
     try:
         await add_note(
-            user, body, client_id=card.get("client_id"), lead_id=card.get("lead_id"), clock=clock
+            user,
+            body,
+            client_id=card.get("client_id"),
+            lead_id=card.get("lead_id"),
+            call_id=call_id,
+            clock=clock,
         )
     except CrmError as err:
         await reply.send(error_text(err, lang))
@@ -49,7 +60,8 @@ async def note_after_button(
     except CrmError as err:
         await reply.send(error_text(err, lang))
         return
-    await _save(user, row.card, message.text or "", lang, reply, clock)
+    call_id = await telegram.call_for_note(row.linkedid, user)
+    await _save(user, row.card, message.text or "", lang, reply, clock, call_id)
 
 
 async def note_by_reply(
@@ -61,7 +73,8 @@ async def note_by_reply(
     )
     if row is None or row.user_id != user.id:  # type: ignore[attr-defined]
         return  # a reply to something else: nothing to do
-    await _save(user, row.card, message.text or "", lang, reply, clock)
+    call_id = await telegram.call_for_note(row.linkedid, user)
+    await _save(user, row.card, message.text or "", lang, reply, clock, call_id)
 
 
 async def note_command(

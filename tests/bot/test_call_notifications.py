@@ -3,7 +3,8 @@ edited as the call is answered and ends; missed calls send an alert; buttons wor
 
 from __future__ import annotations
 
-from models.caller import caller_card
+from models.caller import caller_card, record_call
+from models.calls import CallRecord
 from models.clients import ClientInput, create_client
 from models.deals import create_deal
 from models.events import CallAnswered, CallEnded, CallMissed, CallRang, CallStoppedRinging
@@ -158,10 +159,25 @@ async def test_reply_to_the_call_message_adds_a_note_to_the_client(
     client = await _client_with_history(world, clock)
     hub.publish(_ring(world, "1700000000.7", await caller_card(NUMBER)))
     message = (await luis_chat.wait_messages(1))[0]
-    await luis_chat.feed(
-        updates.message(LUIS_CHAT, "Pide visita el lunes", reply_to=message.message_id)
+    recorded = await record_call(
+        CallRecord(
+            linkedid="1700000000.7",
+            direction="in",
+            from_number=NUMBER,
+            to_number="900100200",
+            started_at=clock.now(),
+            result="answered",
+            agent_extension="101",
+            talk_seconds=60,
+        ),
+        clock=clock,
     )
+    reply = updates.message(LUIS_CHAT, "Pide visita el lunes", reply_to=message.message_id)
+    await luis_chat.feed(reply)
+    await luis_chat.feed(reply)  # Telegram delivers it again (a webhook retry)
     assert "Nota guardada en Juan Ruiz" in await luis_chat.last_text(2)
+    note = await Note.get(text="Pide visita el lunes")  # one note, not two
+    assert note.call_id == recorded.call.id
     assert await Note.filter(
         client_id=client.id, text="Pide visita el lunes", author_id=world.luis.id
     ).exists()
