@@ -12,7 +12,7 @@ is lost; a sent row is never claimed again, so nothing is sent twice.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from tortoise.exceptions import IntegrityError
@@ -169,3 +169,13 @@ async def counts(kind: str | None = None) -> dict[str, int]:
 async def id_by_dedupe_key(dedupe_key: str) -> int | None:
     row = await OutboxMessage.filter(dedupe_key=dedupe_key).only("id").first()
     return row.id if row else None
+
+
+async def purge_finished(*, clock: Clock, older_than: timedelta = timedelta(days=7)) -> int:
+    """Delete sent and dead messages older than `older_than`; return how many.
+
+    A week is longer than any redelivery the dedupe keys guard against (Telegram retries an
+    update for a day at most; a reminder's key carries its due time; a digest's its day).
+    """
+    before = clock.now() - older_than
+    return await OutboxMessage.filter(status__in=[SENT, DEAD], created_at__lt=before).delete()

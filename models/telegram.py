@@ -301,3 +301,8 @@ async def call_for_note(linkedid: str, user: User) -> int | None:
     if call is None or call.agent_id not in (None, user.id):  # type: ignore[attr-defined]
         return None
     return call.id
+
+
+async def purge_link_guesses(*, clock: Clock) -> int:
+    """Forget wrong link codes older than the guessing window (they no longer count)."""
+    return await TelegramLinkGuess.filter(at__lt=clock.now() - GUESS_WINDOW).delete()

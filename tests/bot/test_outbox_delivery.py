@@ -198,3 +198,20 @@ async def test_fast_lane_row_of_a_crashed_process_is_sent_after_its_lease(db, cl
     clock.advance(seconds=crashed.lease_seconds)
     await survivor.run_once()
     assert [m.text for m in api.chat(42)] == ["ring"]
+
+
+async def test_purge_keeps_pending_and_recent_messages(db, clock, bot, api):
+    worker = make_worker(clock, bot)
+    tg = TelegramOutbox(clock)
+    old = await tg.send(42, "old")
+    await worker.run_once()
+    waiting = await tg.send(43, "waiting", dedupe_key="k")
+    await OutboxMessage.filter(id__in=[old.id, waiting.id]).update(
+        created_at=clock.now().replace(month=10)
+    )
+    await tg.send(44, "recent")
+    await worker.run_once()
+    await OutboxMessage.filter(id=waiting.id).update(status="pending")
+    assert await outbox.purge_finished(clock=clock) == 1
+    assert not await OutboxMessage.exists(id=old.id)
+    assert await OutboxMessage.exists(id=waiting.id)
