@@ -54,6 +54,11 @@ _EVENTS = (
 # After a click-to-call failed on a call the PBX did create, how long to wait for the stored
 # call before recording the failure without it.
 _STORED_CALL_GRACE = 10.0
+# The most the runner wakes up before the gap ends to prepare the next call.
+_MAX_LEAD = 0.15
+# A CallEnded whose PBX time is at most this far behind our clock dates the hang-up; further
+# apart (clocks not in sync, a simulator in scaled time) the hang-up is when we heard of it.
+_MAX_CLOCK_LAG = 2.0
 
 
 @dataclass
@@ -113,6 +118,7 @@ class DialerRunner:
         self._subscription: Subscription | None = None
         self._board_changed = asyncio.Event()
         self._wake = asyncio.Event()
+        self._lead = 0.0  # seconds from claim to the Originate's answer, averaged
 
     # -- life -----------------------------------------------------------------------
 
@@ -187,10 +193,19 @@ class DialerRunner:
             if placed is not None:
                 placed.call_id = event.call_id
                 placed.result = event.result
-                placed.heard_end_at = placed.heard_end_at or asyncio.get_running_loop().time()
+                placed.heard_end_at = placed.heard_end_at or self._hangup_time(event)
                 placed.changed.set()
         if isinstance(event, CallEnded | CallMissed | CallStoppedRinging):
             self._board_changed.set()
+
+    def _hangup_time(self, event: CallEnded) -> float:
+        """Loop time of the hang-up: the stored call reaches us after the database write, so
+        the PBX's own time of the hang-up is used when its clock agrees with ours."""
+        now = asyncio.get_running_loop().time()
+        if event.at is None:
+            return now
+        lag = (self.clock.now() - event.at).total_seconds()
+        return now - lag if 0.0 <= lag <= _MAX_CLOCK_LAG else now
 
     def _board_calls(self, extension: str) -> set[str]:
         return {c.linkedid for c in self.board.calls_of(extension)}
@@ -215,10 +230,11 @@ class DialerRunner:
                 continue
             if dialer.status != dialer_ops.RUNNING:
                 return
-            wait = self._gap_left(list_id, dialer.last_ended_at, loop.time())
+            # Wake up early by the time a claim and an Originate usually take, so that the
+            # Originate reaches the PBX when the gap ends rather than that much later.
+            wait = self._gap_left(list_id, dialer.last_ended_at, loop.time()) - self._lead
             if wait > 0:
                 await asyncio.sleep(wait)
-                continue
             if not self.link_ready():
                 await asyncio.sleep(self.poll_interval)
                 continue
@@ -231,12 +247,13 @@ class DialerRunner:
                 await asyncio.sleep(max(self.poll_interval, 30.0))
                 continue
             request_id = f"dial-{list_id}-{uuid.uuid4().hex[:16]}"
+            claimed_at = loop.time()
             entry = await dialer_ops.claim_next(list_id, request_id, clock=self.clock)
             if entry is None:
                 if await dialer_ops.finish_if_done(list_id, clock=self.clock):
                     logger.info("dialer list %s finished", list_id)
                 return
-            await self._dial(list_id, entry, owner.id, extension)
+            await self._dial(list_id, entry, owner.id, extension, claimed_at)
 
     def _gap_left(self, list_id: int, last_ended_at, now_loop: float) -> float:
         ended = self._ended_at.get(list_id)
@@ -250,7 +267,9 @@ class DialerRunner:
         self._ended_at[list_id] = now_loop - elapsed
         return self.gap_seconds - elapsed
 
-    async def _dial(self, list_id: int, entry: DialerEntry, user_id: int, extension: str) -> None:
+    async def _dial(
+        self, list_id: int, entry: DialerEntry, user_id: int, extension: str, claimed_at: float
+    ) -> None:
         loop = asyncio.get_running_loop()
         placed = _Placed(entry.id, entry.request_id or "")
         self._placed[placed.request_id] = placed
@@ -260,6 +279,8 @@ class DialerRunner:
                 await self.hub.send(
                     ClickToCall(user_id, extension, entry.e164 or entry.number, placed.request_id)
                 )
+                took = min(_MAX_LEAD, loop.time() - claimed_at)
+                self._lead = 0.8 * self._lead + 0.2 * took
             except CrmError as err:
                 placed.failure = str(err)
                 placed.heard_end_at = placed.heard_end_at or loop.time()
