@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -219,6 +220,7 @@ class CallerDirectory:
             values["recording_path"] = rec.recording_path[:500]
         call = await Call.get_or_none(linkedid=rec.linkedid)
         created = call is None
+        previous_start = None if call is None else call.started_at
         lead_created: Lead | None = None
         async with in_transaction():
             if call is None:
@@ -229,6 +231,7 @@ class CallerDirectory:
                     # Another process stored this linkedid between our read and write.
                     call = await Call.get(linkedid=rec.linkedid)
                     created = False
+                    previous_start = call.started_at
             if not created:
                 await call.update_from_dict(values).save()
             if peer and call.client_id is None and call.lead_id is None:  # type: ignore[attr-defined]
@@ -238,7 +241,7 @@ class CallerDirectory:
                 call.client_id = client.id if client else None  # type: ignore[attr-defined]
                 call.lead_id = lead.id if lead else None  # type: ignore[attr-defined]
                 await call.save(update_fields=["client_id", "lead_id"])
-            await self._timeline(call, agent)
+            await self._timeline(call, agent, None if created else previous_start)
         logger.info(
             "call %s %s (%s) %s: client=%s lead=%s%s",
             rec.linkedid,
@@ -313,13 +316,19 @@ class CallerDirectory:
             region=self.region,
         )
 
-    async def _timeline(self, call: Call, agent: User | None) -> None:
+    async def _timeline(self, call: Call, agent: User | None, entry_at: datetime | None) -> None:
+        """Add the call to the timeline, or refresh its entry when the call was stored before.
+
+        The entry is found by its time (indexed) and the call id, never by a scan of ref_id.
+        """
         client_id = call.client_id  # type: ignore[attr-defined]
         lead_id = call.lead_id  # type: ignore[attr-defined]
         if client_id is None and lead_id is None:
             return
         summary = _call_summary(call, agent)
-        entry = await TimelineEntry.filter(kind="call", ref_id=call.id).first()
+        entry = None
+        if entry_at is not None:
+            entry = await TimelineEntry.filter(at=entry_at, kind="call", ref_id=call.id).first()
         if entry is None:
             await add_entry(
                 "call",
@@ -335,6 +344,7 @@ class CallerDirectory:
             entry.client_id = client_id  # type: ignore[attr-defined]
             entry.lead_id = lead_id  # type: ignore[attr-defined]
             entry.user_id = agent.id if agent else None  # type: ignore[attr-defined]
+            entry.at = call.started_at
             await entry.save()
 
 
