@@ -13,10 +13,12 @@ from pydantic import SecretStr
 from daemon.ami.calls_service import CallsService
 from daemon.ami.commands import TelephonyCommands
 from daemon.ami.link import AmiLink
+from daemon.pbxsim.demo import DemoTraffic, crm_extensions
 from daemon.pbxsim.server import PbxSimulator
 from models.caller import CallerDirectory
 from models.clock import Clock
 from models.hub import Hub
+from models.schema.company import SourceTag
 from models.settings import AmiSettings, Settings
 
 logger = logging.getLogger(__name__)
@@ -56,6 +58,12 @@ async def _start_simulator(settings: Settings, speed: float) -> tuple[PbxSimulat
     return sim, ami
 
 
+async def _demo_dids() -> list[str]:
+    """The company's tracking numbers, so that demo calls carry real sources (N3)."""
+    dids = [tag.did for tag in await SourceTag.exclude(did=None) if tag.did]
+    return [d.lstrip("+") for d in dids] or ["900100200"]
+
+
 async def start_telephony(
     settings: Settings, hub: Hub, clock: Clock, *, simulator_speed: float = 1.0
 ) -> Telephony:
@@ -69,6 +77,10 @@ async def start_telephony(
     if settings.uses_simulator:
         simulator, ami = await _start_simulator(settings, simulator_speed)
         closers.append(simulator.close)
+        if settings.ami.simulator_demo:
+            demo = DemoTraffic(simulator, crm_extensions, dids=await _demo_dids())
+            await demo.start()
+            closers.append(demo.stop)
     try:
         directory = await CallerDirectory.load()
         calls = CallsService.for_pbx(

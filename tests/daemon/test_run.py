@@ -14,7 +14,12 @@ from models.settings import Settings
 
 async def test_run_starts_web_and_records_a_simulated_call(world, tmp_path, database):
     settings = Settings.model_validate(
-        {"data_dir": str(tmp_path), "database": {"url": database}, "web": {"port": 0}}
+        {
+            "data_dir": str(tmp_path),
+            "database": {"url": database},
+            "web": {"port": 0},
+            "ami": {"simulator_demo": False},
+        }
     )
     rt = await root.start(settings, simulator_speed=50, open_database=False)
     try:
@@ -59,6 +64,7 @@ async def test_run_with_a_bot_token_notifies_the_linked_agent_of_a_call(world, t
             "data_dir": str(tmp_path),
             "database": {"url": database},
             "web": {"port": 0},
+            "ami": {"simulator_demo": False},
             "telegram": {"token": api.token, "api_url": api.base_url},
         }
     )
@@ -85,3 +91,21 @@ def _clock():
     from models.clock import SystemClock
 
     return SystemClock()
+
+
+async def test_run_without_a_pbx_makes_demo_calls(world, tmp_path, database):
+    """No [ami] host: the simulator's demo traffic rings the team and the calls are stored."""
+    settings = Settings.model_validate(
+        {"data_dir": str(tmp_path), "database": {"url": database}, "web": {"port": 0}}
+    )
+    rt = await root.start(settings, simulator_speed=200, open_database=False)
+    try:
+        for _ in range(600):
+            if await Call.exists():
+                break
+            await asyncio.sleep(0.05)
+        call = await Call.first()
+        assert call is not None
+        assert call.agent_extension in {"100", "101", "102"}
+    finally:
+        await root.stop(rt)
