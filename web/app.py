@@ -37,6 +37,8 @@ from web.views import (
     widget_api,
 )
 from web.views import calls as calls_views
+from web.views import dialer as dialer_views
+from web.views import sms as sms_views
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ VIEW_MODULES: list[ModuleType] = [
     live,
     widget_api,
     calls_views,  # the call widget, live pop-ups and the calls page (issue 5)
+    dialer_views,  # auto-dialer lists (issue 8)
+    sms_views,  # SMS form, bulk SMS, delivery reports (issue 8)
 ]
 
 

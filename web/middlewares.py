@@ -22,6 +22,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Paths that need no login (the setup page is reachable only while no admin exists).
 PUBLIC_PREFIXES = ("/static/", "/healthz", "/login", "/setup", "/invite/")
 SETUP_DONE = web.AppKey("setup_done", dict)
+# Called by machines with their own shared secret, not by a browser: no session, no CSRF.
+MACHINE_PATHS = ("/api/sms/status",)
 
 
 def _wants_json(request: web.Request) -> bool:
@@ -100,7 +102,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             request[REQ_USER] = user
             request[REQ_LANG] = user.language or request[REQ_LANG]
     path = request.path
-    if path.startswith("/static/") or path == "/healthz":
+    if path.startswith("/static/") or path == "/healthz" or path in MACHINE_PATHS:
         return await handler(request)
     state = request.app[SETUP_DONE]
     if not state.get("done"):
