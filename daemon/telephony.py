@@ -44,6 +44,7 @@ async def _start_simulator(settings: Settings, speed: float) -> tuple[PbxSimulat
         username="centralita",
         secret=secret,
         speed=speed,
+        agent_device=settings.ami.agent_channel,
     )
     await sim.start()
     ami = settings.ami.model_copy(

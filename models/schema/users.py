@@ -31,8 +31,10 @@ class User(Model):
     photo_path = fields.CharField(max_length=255, default="")
     time_zone = fields.CharField(max_length=64, default="Europe/Madrid")
     first_weekday = fields.SmallIntField(default=0)  # 0 = Monday
-    # {"kind": "weekly", "days": {"0": [["09:00","18:00"]], ...}}
-    # or {"kind": "rotation", "start": "2026-01-01", "pattern": [[["08:00","20:00"]], [["20:00","08:00"]], [], []]}
+    # The working-hours schedule (G3), validated by models/schedule.py: a weekly grid
+    # {"kind": "weekly", "days": {"0": [["09:00","18:00"]], ...}} or a rotation such as
+    # day-night-48 {"kind": "rotation", "start": "2026-01-01",
+    #               "pattern": [[["08:00","20:00"]], [["20:00","08:00"]], [], []]}
     work_schedule: dict = fields.JSONField(default=dict)
     reminder_minutes = fields.IntField(default=15)
     dashboard_layout: dict = fields.JSONField(default=dict)
