@@ -16,6 +16,7 @@ from aiohttp import web
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from models.hub import Hub
+from models.schema.users import User
 from models.settings import AmiSettings, Settings, WebSettings
 from web.app import create_app
 from web.views.live import LIVE, LiveRelay
@@ -53,6 +54,8 @@ class Panel:
 
 @pytest.fixture
 async def panel(world, hub, clock, tmp_path):
+    # The tests read English texts (the panel's default is Spanish).
+    await User.all().update(language="en")
     recordings = tmp_path / "recordings"
     recordings.mkdir()
     settings = Settings(

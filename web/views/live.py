@@ -86,7 +86,7 @@ class LiveRelay:
         self.board = LiveBoard()
         self.sockets: dict[int, set[web.WebSocketResponse]] = {}
         self._sub: Subscription | None = None
-        self._users: dict[str, User | None] = {}
+        self._users: dict[str, User] = {}
         self._users_at = 0.0
         self._mode = "softphone"
         self._mode_at = 0.0
@@ -121,13 +121,15 @@ class LiveRelay:
         self._users_at = self._mode_at = 0.0
 
     async def user_of(self, extension: str) -> User | None:
+        """Who has this extension, from a directory of every active user loaded in one query."""
         now = time.monotonic()
-        if now - self._users_at > _CACHE_SECONDS:
-            self._users.clear()
+        stale = now - self._users_at > _CACHE_SECONDS
+        # An extension given a moment ago (a new agent) is not missed for long.
+        if stale or (extension not in self._users and now - self._users_at > 1.0):
+            users = await user_ops.list_users(active_only=True)
+            self._users = {u.extension: u for u in users if u.extension}
             self._users_at = now
-        if extension not in self._users:
-            self._users[extension] = await user_ops.user_by_extension(extension)
-        return self._users[extension]
+        return self._users.get(extension)
 
     async def widget_mode(self) -> str:
         now = time.monotonic()
