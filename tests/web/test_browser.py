@@ -149,6 +149,7 @@ async def test_dashboard_layout_is_saved_per_user(world_server, world, page):
     assert world.luis.dashboard_layout["hidden"] == ["my_calls"]
     await page.reload()
     assert await page.locator("[data-widget=my_calls]").is_hidden()
+    assert await page.locator(".show-widget:visible").count() == 1  # only the hidden one
     assert await page.locator(".widget").first.get_attribute("data-widget") != "clients"
     await screenshot(page, "dashboard")
     # another user's dashboard is untouched
