@@ -209,7 +209,9 @@ async def _search_filter(query: str, region: str) -> Q:
     """Universal search (C1): phone in any format or its tail, email, name, tag, company."""
     text = query.strip()
     if "@" in text:
-        ids = Email.filter(address=text.lower()).values_list("client_id", flat=True)
+        ids = Email.filter(address=text.lower(), client_id__isnull=False).values_list(
+            "client_id", flat=True
+        )
         return Q(id__in=await ids)
     if _looks_like_phone(text):
         number_digits = digits(text)

@@ -270,7 +270,8 @@ async def list_leads(
 
 async def _search(text: str) -> Q:
     if "@" in text:
-        return Q(id__in=await Email.filter(address=text.lower()).values_list("lead_id", flat=True))
+        owners = Email.filter(address=text.lower(), lead_id__isnull=False)
+        return Q(id__in=await owners.values_list("lead_id", flat=True))
     number_digits = digits(text)
     if number_digits and len(number_digits) * 2 >= len(text.replace(" ", "")):
         region = (await get_company()).default_region

@@ -50,9 +50,14 @@ async def test_unhandled_lead_is_claimed_once(world, clock):
 
 async def test_lead_search_by_phone_tail_and_name(world, clock):
     lead = await lead_ops.create_lead(
-        world.luis, LeadInput(name="Sara Gómez", phones=["600111222"]), clock=clock
+        world.luis,
+        LeadInput(name="Sara Gómez", phones=["600111222"], emails=["sara@gomez.es"]),
+        clock=clock,
     )
-    for query in ("1222", "+34 600 111 222", "gomez", "Sara"):
+    await create_client(
+        world.luis, ClientInput(name="Other", emails=["sara@gomez.es"]), clock=clock
+    )
+    for query in ("1222", "+34 600 111 222", "gomez", "Sara", "SARA@gomez.es"):
         rows, _ = await lead_ops.list_leads(world.luis, view="mine", query=query)
         assert [r.id for r in rows] == [lead.id], query
 
