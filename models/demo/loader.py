@@ -92,7 +92,7 @@ class DemoReport:
         return self.total_rows / self.seconds if self.seconds else 0.0
 
 
-async def _agents(rng: random.Random, report: DemoReport) -> list[Agent]:
+async def _agents(report: DemoReport) -> list[Agent]:
     """Users to spread the data over; a few demo agents when the team is too small."""
     await user_ops.ensure_standard_groups()
     users = await User.filter(is_active=True).order_by("id")
@@ -330,7 +330,7 @@ async def load_demo_data(
     report = DemoReport()
     started = time.perf_counter()
     now = clock.now()
-    agents = await _agents(rng, report)
+    agents = await _agents(report)
     default_currency, extras = await _company_setup(report)
     source_tags = await _source_tags()
     writer = BulkWriter(connections.get("default"))
