@@ -39,8 +39,11 @@ def tortoise_config_for_cli() -> dict[str, Any]:
 TORTOISE_ORM = tortoise_config_for_cli()
 
 
-async def migrate(url: str) -> list[str]:
-    """Apply pending migrations; return the names applied."""
+async def migrate(url: str, target: str | None = None) -> list[str]:
+    """Apply pending migrations (up to `target`, a migration name, when given).
+
+    Returns the names applied.
+    """
     applied: list[str] = []
 
     def progress(event: str, app_label: str, name: str) -> None:
@@ -48,7 +51,11 @@ async def migrate(url: str) -> list[str]:
             applied.append(name)
             logger.info("applied migration %s.%s", app_label, name)
 
-    await migrate_api(config=tortoise_config(url), progress=progress)
+    await migrate_api(
+        config=tortoise_config(url),
+        target=f"{APP_LABEL}.{target}" if target else None,
+        progress=progress,
+    )
     await Tortoise.close_connections()
     return applied
 
