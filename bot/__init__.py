@@ -16,6 +16,7 @@ from aiogram.types import BotCommand
 from bot.context import LinkedUserMiddleware
 from bot.delivery import TelegramOutbox
 from bot.routers.calls import calls_router
+from bot.routers.dialer import dialer_router
 from bot.routers.linking import linking_router
 from bot.routers.notes import notes_router
 from bot.routers.search import search_router
@@ -47,7 +48,12 @@ def build_dispatcher(
     # Linking first; notes before tasks so that a reply to a call message is a note, and the
     # dialogs' state handlers see their text before any catch-all.
     dp.include_routers(
-        linking_router(), calls_router(), tasks_router(), notes_router(), search_router()
+        linking_router(),
+        calls_router(),
+        dialer_router(),
+        tasks_router(),
+        notes_router(),
+        search_router(),
     )
     return dp
 
