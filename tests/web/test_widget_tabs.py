@@ -70,7 +70,7 @@ async def test_widget_tabs_show_contacts_history_and_the_team_state(panel, conte
     await screenshot(page, "widget-team")
 
     await page.click("[role=tab][data-tab=dialer]")
-    assert await page.locator("#cw-dialer-empty").is_visible()
+    await page.locator("#cw-dialer-empty").wait_for()  # no list yet, said honestly
 
     # One click on a colleague calls them (no PBX link here: the failure says so).
     await page.click("[role=tab][data-tab=team]")
@@ -97,3 +97,15 @@ async def test_webrtc_mode_loads_the_sip_library_and_registers_over_websocket(
         assert register.startswith("REGISTER sip:")
         assert "sip:101@127.0.0.1" in register
         assert 'username="101"' in register  # answered the digest challenge as extension 101
+
+
+async def test_with_an_sms_gateway_the_sms_button_opens_the_form(panel, contexts, world):
+    panel.settings.sms.driver = "http"
+    page = await log_in(await contexts(), panel, "luis", world.password)
+    await page.click(".cw-toggle")
+    sms = page.locator("#cw-sms")
+    await page.wait_for_function("() => !document.getElementById('cw-sms').disabled")
+    assert await sms.get_attribute("title") is None
+    await page.fill("#cw-number", "+34600111222")
+    await sms.click()
+    await page.wait_for_url("**/sms/new?to=%2B34600111222")

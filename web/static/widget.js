@@ -63,6 +63,7 @@
     clearInterval(teamTimer);
     if (name === "history") loadHistory();
     if (name === "team") { loadTeam(); teamTimer = setInterval(loadTeam, 5000); }
+    if (name === "dialer") loadDialer();
   }
   root.querySelectorAll("[role=tab]").forEach((tab) => tab.addEventListener("click", () => showTab(tab.dataset.tab)));
 
@@ -114,6 +115,39 @@
     if (!body.team.length) list.append(el("li", { class: "muted" }, t.tNoTeam));
     popups.querySelectorAll(".cw-popup").forEach(fillTransfer);
   }
+
+  // The auto-dialer tab: the user's lists (issue 8's /api/dialer), the live one with controls.
+  let dialerList = null;
+  function showDialer(body) {
+    const current = body.current;
+    dialerList = current;
+    $("#cw-dialer-empty").hidden = body.lists.length > 0;
+    $("#cw-dialer-current").hidden = !current;
+    if (current) {
+      const name = $(".cw-dialer-name");
+      name.textContent = current.name;
+      name.href = "/dialer/" + current.id;
+      $(".cw-dialer-status").textContent = current.status;
+      $(".cw-dialer-counts").textContent = `${current.pending} / ${current.done} / ${current.skipped} (${t.tDialerCounts})`;
+      $(".cw-dialer-dialing").textContent = current.dialing ? `${t.tCalling} ${current.dialing.name || ""} ${current.dialing.number}` : "";
+    }
+    $("#cw-dialer-lists").replaceChildren(...body.lists.filter((d) => !current || d.id !== current.id).map((d) => {
+      const item = el("li");
+      item.append(el("a", { href: "/dialer/" + d.id }, d.name));
+      item.append(el("span", { class: "badge" }, d.status));
+      return item;
+    }));
+  }
+  async function loadDialer() { showDialer(await getJSON("/api/dialer/lists")); }
+  root.querySelectorAll("[data-dialer-action]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      if (!dialerList) return;
+      try {
+        await crm.post(`/api/dialer/lists/${dialerList.id}/${button.dataset.dialerAction}`, {});
+        await loadDialer();
+      } catch (err) { status(err.message); }
+    });
+  });
 
   // Click-to-call (L5): the keypad, the team tab and every number of every page.
   async function call(number) {

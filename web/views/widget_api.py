@@ -21,7 +21,7 @@ from models.schedule import is_working
 from models.schema.users import User
 from models.team import list_users
 from models.users import get_telephony
-from web.keys import CLOCK, HUB, SERVICES
+from web.keys import CLOCK, HUB, SERVICES, SETTINGS
 from web.views.calling import pbx_is_up
 from web.views.common import current_user, now
 from web.views.live import LIVE, card_json
@@ -58,8 +58,8 @@ async def widget_state(request: web.Request) -> web.Response:
             "pbx_up": pbx_is_up(request),
             "working": working,
             "webrtc_ws_url": telephony.webrtc_ws_url if telephony.widget_mode == "webrtc" else "",
-            "sms_enabled": getattr(request.app[SERVICES], "sms", None) is not None,
-            "dialer_lists": [],
+            # SMS (issue 8) is on only when a gateway driver is configured.
+            "sms_enabled": request.app[SETTINGS].sms.driver != "none",
             "calls": [relay.ringing(c) for c in calls],
         }
     )
