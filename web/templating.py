@@ -82,10 +82,13 @@ def _context(request: web.Request) -> dict[str, Any]:
     }
 
 
-def _field_errors(errors: dict[str, str] | None, name: str) -> Markup:
+@jinja2.pass_context
+def _field_errors(context: Any, errors: dict[str, str] | None, name: str) -> Markup:
     if not errors or name not in errors:
         return Markup("")
-    return Markup('<p class="field-error" role="alert">%s</p>') % errors[name]
+    # The domain's fixed messages are listed in web/labels.py, so they read translated.
+    message = translator(context["request"]).gettext(errors[name])
+    return Markup('<p class="field-error" role="alert">%s</p>') % message
 
 
 def setup_templates(app: web.Application) -> None:
