@@ -267,10 +267,11 @@ async def sms_of(user: User, *, client_id: int | None = None, lead_id: int | Non
 
 async def mark_sent(sms_id: int, gateway_ref: str, *, clock: Clock) -> None:
     """The gateway took the message; a delivery report may already have moved it further."""
-    await Sms.filter(id=sms_id, status=QUEUED).update(
+    updated = await Sms.filter(id=sms_id, status=QUEUED).update(
         status=SENT, gateway_ref=gateway_ref[:100], sent_at=clock.now()
     )
-    await Sms.filter(id=sms_id, gateway_ref="").update(gateway_ref=gateway_ref[:100])
+    if not updated:
+        await Sms.filter(id=sms_id, gateway_ref="").update(gateway_ref=gateway_ref[:100])
 
 
 async def mark_failed(sms_id: int, error: str) -> None:

@@ -74,6 +74,12 @@ async def test_bulk_actions_on_clients_make_a_dialer_list_and_a_bulk_sms_report(
         a = await create_client(world.ana, ClientInput(name="Eva Soto", phones=["+34600000001"]))
         b = await create_client(world.ana, ClientInput(name="Juan Gil", phones=["+34600000002"]))
         await http_login(http, srv.url, "ana", world.password)
+        async with http.get(f"{srv.url}/clients") as resp:
+            listing = await resp.text()
+        assert 'formaction="/clients/bulk-dialer"' in listing
+        assert f'name="client_ids" value="{a.id}"' in listing
+        async with http.get(f"{srv.url}/clients/{a.id}") as resp:
+            assert f"/sms/new?client_id={a.id}" in await resp.text()
         token = await _token(http, srv.url)
         async with http.post(
             f"{srv.url}/clients/bulk-dialer",
