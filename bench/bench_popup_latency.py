@@ -5,10 +5,12 @@ by a separate client process (so the clients' work does not share the server's e
 Bursts of 50 calls ring at once, each for a different agent; each CallRang carries its publish
 time, and the client measures when the pop-up message arrives. Prints p50/p95/p99/max.
 
-Where the clock starts: the hub event the call tracker publishes for a ringing agent (the
-tracker's AMI parsing is measured by bench_tracker.py). Target: p99 <= 50 ms.
+Where the clock starts: by default, the CallRang the calls service publishes on the hub (the
+web side alone). With --pbx, the agent's DialBegin leaving the PBX simulator's socket: the
+calls then go over TCP through the real AMI link, tracker and calls service (caller lookup in
+the database included) before the hub. Target: p99 <= 50 ms.
 
-    python bench/bench_popup_latency.py [--agents 200] [--calls 50] [--rounds 20]
+    python bench/bench_popup_latency.py [--agents 200] [--calls 50] [--rounds 20] [--pbx]
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def run_clients(port: int, cookies: list[str], expected: int) -> None:
-    latencies: list[float] = []
+    arrivals: list[tuple[str, float]] = []
     done = asyncio.Event()
 
     async def agent(session: ClientSession, cookie: str) -> None:
@@ -62,9 +64,8 @@ async def run_clients(port: int, cookies: list[str], expected: int) -> None:
                 arrived = time.time()
                 data = json.loads(msg.data)
                 if data.get("type") == "ringing":
-                    sent = datetime.fromisoformat(data["started_at"]).timestamp()
-                    latencies.append((arrived - sent) * 1000)
-                    if len(latencies) >= expected:
+                    arrivals.append((data["linkedid"], arrived))
+                    if len(arrivals) >= expected:
                         done.set()
 
     async with ClientSession(connector=TCPConnector(limit=0)) as session:  # one socket each
@@ -81,7 +82,7 @@ async def run_clients(port: int, cookies: list[str], expected: int) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    print(json.dumps(latencies), flush=True)
+    print(json.dumps(arrivals), flush=True)
 
 
 # -- the server side ------------------------------------------------------------------------
@@ -106,19 +107,44 @@ async def seed(agents: int) -> list[User]:
     return agents_list
 
 
-async def ring_burst(hub: Hub, users: list[User], burst: int, calls: int) -> None:
-    """`calls` calls ring at once, each for another agent; then they end."""
+def _agents_for(users: list[User], burst: int, calls: int) -> list[User]:
     start = burst * calls % len(users)
-    ringing = [users[(start + i) % len(users)] for i in range(calls)]
+    return [users[(start + i) % len(users)] for i in range(calls)]
+
+
+async def ring_burst(
+    hub: Hub, users: list[User], burst: int, calls: int, sent: dict[str, float]
+) -> None:
+    """Hub mode: `calls` CallRang events at once, each for another agent; then they end."""
+    ringing = _agents_for(users, burst, calls)
     for i, user in enumerate(ringing):
         card = CallerCard(number=f"+3491100{burst:02d}{i:03d}", name=f"Client {i}")
-        at = datetime.now(UTC)
-        hub.publish(CallRang(f"b{burst}-{i}", "in", user.extension or "", user.id, card, at=at))
+        linkedid = f"b{burst}-{i}"
+        sent[linkedid] = time.time()
+        hub.publish(CallRang(linkedid, "in", user.extension or "", user.id, card))
     await hub.drain()
     await asyncio.sleep(0.2)  # let the client drain its sockets between bursts
     for i, user in enumerate(ringing):
         hub.publish(CallEnded(f"b{burst}-{i}", None, user.extension or "", user.id, "missed"))
     await hub.drain()
+
+
+async def pbx_burst(sim, users: list[User], burst: int, calls: int) -> None:
+    """PBX mode: `calls` inbound calls from unknown numbers ring at once, one agent each."""
+    started = [
+        await sim.inbound_call(
+            f"+3462{burst:03d}{i:04d}",
+            "900100200",
+            [user.extension],
+            answer_by=user.extension,
+            answer_after=2.0,
+            talk=2.0,
+        )
+        for i, user in enumerate(_agents_for(users, burst, calls))
+    ]
+    for call in started:
+        await call.done()
+    await asyncio.sleep(0.3)
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -161,6 +187,23 @@ async def measure(args: argparse.Namespace, tmp: Path) -> None:
         stdout=asyncio.subprocess.PIPE,
     )
     relay = app[LIVE]
+    sent: dict[str, float] = {}
+    telephony = None
+    if args.pbx:
+        from daemon.telephony import start_telephony
+
+        # The ringing event leaves the simulator's socket as the agent's DialBegin.
+        def on_sent(fields: list[tuple[str, str]]) -> None:
+            event = dict(fields)
+            if event.get("Event") == "DialBegin" and event.get("Linkedid") not in sent:
+                sent[event["Linkedid"]] = time.time()
+
+        sim_settings = settings.model_copy(
+            update={"ami": settings.ami.model_copy(update={"simulator_demo": False})}
+        )
+        telephony = await start_telephony(sim_settings, hub, SystemClock(), simulator_speed=10.0)
+        telephony.simulator.sent_hook = on_sent
+        await telephony.link.wait_ready(10)
     try:
         assert client.stdout is not None
         await client.stdout.readline()  # "connected"
@@ -170,15 +213,24 @@ async def measure(args: argparse.Namespace, tmp: Path) -> None:
             await asyncio.sleep(0.05)
         print(f"{len(users)} agents connected; {args.rounds} bursts of {args.calls} calls")
         for burst in range(args.rounds):
-            await ring_burst(hub, users, burst, args.calls)
+            if telephony is not None:
+                await pbx_burst(telephony.simulator, users, burst, args.calls)
+            else:
+                await ring_burst(hub, users, burst, args.calls, sent)
         out, _ = await asyncio.wait_for(client.communicate(), timeout=120)
-        latencies = json.loads(out.decode().strip().splitlines()[-1])
+        arrivals = json.loads(out.decode().strip().splitlines()[-1])
+        latencies = [(at - sent[linkedid]) * 1000 for linkedid, at in arrivals]
     finally:
         if client.returncode is None:
             client.kill()
             await client.wait()
+        if telephony is not None:
+            for closer in reversed(telephony.closers):
+                await closer()
         await runner.cleanup()
         await hub.close()
+    origin = "the simulator's socket (PBX mode)" if args.pbx else "the hub's CallRang"
+    print(f"from {origin} to the pop-up message in the agent's websocket client")
     print(
         f"pop-up latency over {len(latencies)} pop-ups ({args.agents} agents connected, "
         f"{args.calls} calls ringing at once):"
@@ -197,4 +249,9 @@ if __name__ == "__main__":
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument(
+        "--pbx",
+        action="store_true",
+        help="ring through the PBX simulator, AMI link, tracker and calls service",
+    )
     asyncio.run(main(parser.parse_args()))
