@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -18,7 +19,9 @@ from daemon.supervisor import Supervisor
 from models.clock import Clock, SystemClock
 from models.db import close_db, open_db
 from models.hub import Hub
+from models.outbox import purge_finished
 from models.settings import Settings
+from models.telegram import purge_link_guesses
 from web.app import create_app
 
 logger = logging.getLogger(__name__)
@@ -92,11 +95,18 @@ async def start(
     return rt
 
 
+async def _housekeeping(clock: Clock) -> None:
+    """Forget what is done: sent outbox rows after a week, old failed link guesses."""
+    await purge_finished(clock=clock, older_than=timedelta(days=7))
+    await purge_link_guesses(clock=clock)
+
+
 def _start_scheduler(rt: Runtime) -> None:
     clock, outbox = rt.clock, rt.messaging.telegram_outbox
     scheduler = Scheduler()
     scheduler.every("task-reminders", 60, lambda: send_due_reminders(clock, outbox))
     scheduler.every("daily-digests", 60, lambda: send_daily_digests(clock, outbox))
+    scheduler.every("housekeeping", 3600, lambda: _housekeeping(clock))
     scheduler.start()
     rt.closers.append(scheduler.stop)
     rt.scheduler = scheduler

@@ -38,7 +38,7 @@ class Messaging:
 def build_messaging(settings: Settings, hub: Hub, clock: Clock) -> Messaging:
     """The outbox worker, and the bot when a token is configured (not started yet)."""
     worker = OutboxWorker(clock=clock)
-    telegram_outbox = TelegramOutbox(clock, wake=worker.wake)
+    telegram_outbox = TelegramOutbox(clock, wake=worker.wake, fast_lane=worker)
     messaging = Messaging(worker=worker, telegram_outbox=telegram_outbox)
     token = settings.telegram.token.get_secret_value()
     if token:
