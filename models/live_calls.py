@@ -12,6 +12,7 @@ list with its filters, visibility rule and recording file.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -62,6 +63,7 @@ _DEVICE_STATES = {
     "unknown": "free",
 }
 DIRECTIONS = ("in", "out", "internal")
+STALE_CALL_SECONDS = 6 * 3600
 RESULTS = ("answered", "missed", "busy", "failed", "no_answer")
 
 
@@ -77,6 +79,7 @@ class LiveCall:
     answered_at: datetime | None = None
     # extension -> "ringing" | "talking"
     legs: dict[str, str] = field(default_factory=dict)
+    seen: float = field(default_factory=time.monotonic)
 
     @property
     def number(self) -> str:
@@ -99,6 +102,7 @@ class LiveBoard:
         if isinstance(event, CallRang):
             call = self.calls.get(event.linkedid)
             if call is None:
+                self._forget_stale()
                 call = self.calls[event.linkedid] = LiveCall(
                     event.linkedid, event.direction, event.card, event.did, event.at
                 )
@@ -122,6 +126,12 @@ class LiveBoard:
             if not call.legs or isinstance(event, CallEnded):
                 self.calls.pop(call.linkedid, None)
         return call
+
+    def _forget_stale(self) -> None:
+        """A call whose end was never reported (a lost link) must not ring forever."""
+        oldest = time.monotonic() - STALE_CALL_SECONDS
+        for linkedid in [k for k, c in self.calls.items() if c.seen < oldest]:
+            del self.calls[linkedid]
 
     def state_of(self, extension: str) -> str:
         """free, ringing, on_call or offline: live calls first, then the device state."""
