@@ -1,7 +1,9 @@
 """Complete calls recorded per second through the calls service (tracker + database + hub).
 
-    python bench/bench_calls_service.py [--calls 2000] [--db sqlite:///tmp/bench-calls.sqlite3]
-    python bench/bench_calls_service.py --db postgres://postgres@127.0.0.1:5432/bench
+    python bench/bench_calls_service.py [--calls 2000] [--backend sqlite|postgres] [--workers N]
+
+Each run uses a private database (a temporary SQLite file, or a `centralita_bench_...`
+PostgreSQL database on `--pg`), so runs never see each other's rows.
 
 Each call is the recorded `inbound_unknown_answered` trace with its ids rewritten and a caller
 number of its own, so every call is matched, stored, gets an auto-lead and a timeline entry
@@ -20,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _common import DEFAULT_PG, private_database  # noqa: E402
+
 from daemon.ami.calls_service import CallsService  # noqa: E402
 from daemon.ami.traces import load_events  # noqa: E402
 from daemon.ami.tracker import CallTracker  # noqa: E402
@@ -28,10 +32,8 @@ from models.caller import CallerDirectory  # noqa: E402
 from models.clock import SystemClock  # noqa: E402
 from models.db import close_db, open_db  # noqa: E402
 from models.hub import Hub  # noqa: E402
-from models.schema.activity import TimelineEntry  # noqa: E402
 from models.schema.calls import Call  # noqa: E402
 from models.schema.company import Company, TelephonySettings  # noqa: E402
-from models.schema.leads import Lead  # noqa: E402
 from models.users import create_user, ensure_standard_groups  # noqa: E402
 
 TRACE = ROOT / "tests" / "fixtures" / "ami-traces" / "inbound_unknown_answered.ami"
@@ -60,15 +62,7 @@ def stream(calls: int) -> list[dict[str, str]]:
 
 
 async def prepare(url: str) -> None:
-    if url.startswith("sqlite://"):
-        Path(url.removeprefix("sqlite://")).unlink(missing_ok=True)  # noqa: ASYNC240 (setup)
     await open_db(url)
-    if await Company.exists():
-        # A second run must do the same work: unknown callers again, auto-leads again.
-        await TimelineEntry.all().delete()
-        await Call.all().delete()
-        await Lead.all().delete()
-        return
     await ensure_standard_groups()
     await Company.create(name="Bench", default_region="ES")
     await TelephonySettings.create()
@@ -78,10 +72,16 @@ async def prepare(url: str) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--db", default="sqlite:///tmp/bench-calls.sqlite3")
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--pg", default=DEFAULT_PG)
     parser.add_argument("--workers", type=int, default=1, help="store lanes")
     args = parser.parse_args()
-    await prepare(args.db)
+    async with private_database(args.backend, args.pg, None) as url:
+        await run(args, url)
+
+
+async def run(args: argparse.Namespace, url: str) -> None:
+    await prepare(url)
     events = stream(args.calls)
     hub = Hub()
     published = 0
@@ -109,7 +109,7 @@ async def main() -> None:
     await hub.close()
     await close_db()
     print(
-        f"{args.db.split('://')[0]}: {stored} calls ({len(events)} events) stored in "
+        f"{args.backend}: {stored} calls ({len(events)} events) stored in "
         f"{elapsed:.2f} s = {stored / elapsed:,.0f} calls/s with {args.workers} store lane(s) "
         f"(events fed in {fed:.2f} s; {published} hub events; {service.failures} failures)"
     )

@@ -10,26 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 
-from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
+from tortoise import connections
 
+from models.call_store import CallStore, Pending, RecordedCall
+from models.caller_locks import NumberLocks
 from models.calls import CallRecord
 from models.clock import Clock, SystemClock
 from models.deals import OPEN_STATUSES
 from models.events import CallerCard
 from models.leads import create_auto_lead
 from models.phones import digits, tail_range, to_e164
-from models.schema.activity import Note, TimelineEntry
+from models.schema.activity import Note
 from models.schema.calls import Call
 from models.schema.clients import Client, Phone
-from models.schema.company import SourceTag
 from models.schema.deals import Deal
 from models.schema.leads import Lead
-from models.schema.users import User
-from models.timeline import add_entry
 from models.users import get_company, get_telephony
 
 logger = logging.getLogger(__name__)
@@ -37,43 +33,30 @@ logger = logging.getLogger(__name__)
 # An unreadable number matches others by its last digits only when it has at least this many.
 _MIN_TAIL = 7
 
-RESULT_LABELS = {
-    "answered": "answered",
-    "missed": "missed",
-    "busy": "busy",
-    "failed": "failed",
-    "no_answer": "not answered",
-}
-
-
-@dataclass(frozen=True)
-class RecordedCall:
-    """What `record_call` did: the stored call, and the lead it created if any."""
-
-    call: Call
-    created: bool  # False when the linkedid was already stored (an update)
-    lead_created: Lead | None = None
-
-    @property
-    def client_id(self) -> int | None:
-        return self.call.client_id  # type: ignore[attr-defined]
-
-    @property
-    def lead_id(self) -> int | None:
-        return self.call.lead_id  # type: ignore[attr-defined]
-
 
 class CallerDirectory:
     """Caller lookup and call recording with the company's region read once."""
 
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, *, writers: int = 1, max_batch: int = 32) -> None:
         self.region = region
-        self._number_locks: dict[str, asyncio.Lock] = {}
+        self.number_locks = NumberLocks()
+        # Writers storing calls at once: SQLite has one connection that a transaction holds
+        # whole, so one; PostgreSQL writes in parallel. `max_batch` bounds how long one
+        # transaction may keep SQLite's connection from the pop-up lookups.
+        self._writers = asyncio.Semaphore(max(1, writers))
+        self.max_batch = max(1, max_batch)
+        self._pending: list[Pending] = []
+        self._store = CallStore(self)
 
     @classmethod
     async def load(cls) -> CallerDirectory:
         company = await get_company()
-        return cls(company.default_region)
+        return cls(company.default_region, writers=_writers_for_database())
+
+    def forget_cached(self) -> None:
+        """Drop the cached extension -> agent and DID -> source tag maps (they also expire
+        on their own after a minute)."""
+        self._store.forget_cached()
 
     async def reload(self) -> None:
         """Read the company's region again (after an admin changed it)."""
@@ -162,97 +145,26 @@ class CallerDirectory:
             last_call_result=last_call.result if last_call else "",
         )
 
-    async def _source_tag(self, did: str) -> SourceTag | None:
-        if not did:
-            return None
-        candidates = {did}
-        did_e164 = self.e164(did)
-        if did_e164:
-            candidates.add(did_e164)
-        return await SourceTag.filter(did__in=list(candidates)).first()
-
     async def record_call(self, rec: CallRecord, *, clock: Clock | None = None) -> RecordedCall:
         """Store a call once per linkedid, match it to a client or lead, auto-create a lead.
 
         A second record with the same linkedid (a resync, or the tracker's final word after an
         early save) updates the stored call; it never duplicates it nor its lead.
-        """
-        clock = clock or SystemClock()
-        peer = rec.peer_number if rec.direction in ("in", "out") else ""
-        if not digits(peer):
-            peer = ""  # "anonymous", "unknown": nobody to match, never a lead
-        peer_e164 = self.e164(peer) if peer else None
-        # Serialise per number: the lookup-then-create of an auto-lead must not interleave.
-        lock_key = peer_e164 or peer or rec.linkedid
-        lock = self._number_locks.setdefault(lock_key, asyncio.Lock())
-        try:
-            async with lock:
-                return await self._record(rec, peer, peer_e164, clock)
-        finally:
-            if not lock.locked() and self._number_locks.get(lock_key) is lock:
-                del self._number_locks[lock_key]
 
-    async def _record(
-        self, rec: CallRecord, peer: str, peer_e164: str | None, clock: Clock
-    ) -> RecordedCall:
-        agent = (
-            await User.get_or_none(extension=rec.agent_extension) if rec.agent_extension else None
-        )
-        values = {
-            "action_id": rec.action_id,
-            "direction": rec.direction,
-            "from_number": rec.from_number[:64],
-            "to_number": rec.to_number[:64],
-            "peer_e164": peer_e164,
-            "did": (rec.did or (rec.to_number if rec.direction == "in" else ""))[:64],
-            "agent_id": agent.id if agent else None,
-            "agent_extension": rec.agent_extension[:20],
-            "result": rec.result,
-            "started_at": rec.started_at,
-            "answered_at": rec.answered_at,
-            "ended_at": rec.ended_at,
-            "wait_seconds": max(0, rec.wait_seconds),
-            "talk_seconds": max(0, rec.talk_seconds),
-            "hangup_cause": rec.hangup_cause,
-            "transfers": list(rec.transfers),
-        }
-        if rec.recording_path:
-            values["recording_path"] = rec.recording_path[:500]
-        call = await Call.get_or_none(linkedid=rec.linkedid)
-        created = call is None
-        previous_start = None if call is None else call.started_at
-        lead_created: Lead | None = None
-        async with in_transaction():
-            if call is None:
-                try:
-                    async with in_transaction():  # a savepoint: PostgreSQL survives the clash
-                        call = await Call.create(linkedid=rec.linkedid, **values)
-                except IntegrityError:
-                    # Another process stored this linkedid between our read and write.
-                    call = await Call.get(linkedid=rec.linkedid)
-                    created = False
-                    previous_start = call.started_at
-            if not created:
-                await call.update_from_dict(values).save()
-            if peer and call.client_id is None and call.lead_id is None:  # type: ignore[attr-defined]
-                client, lead = await self.find_by_phone(peer)
-                if client is None and lead is None and await self._wants_autolead(rec):
-                    lead = lead_created = await self._auto_lead(rec, peer, agent, clock)
-                call.client_id = client.id if client else None  # type: ignore[attr-defined]
-                call.lead_id = lead.id if lead else None  # type: ignore[attr-defined]
-                await call.save(update_fields=["client_id", "lead_id"])
-            await self._timeline(call, agent, None if created else previous_start)
-        logger.info(
-            "call %s %s (%s) %s: client=%s lead=%s%s",
-            rec.linkedid,
-            "stored" if created else "updated",
-            rec.direction,
-            rec.result,
-            call.client_id,
-            call.lead_id,  # type: ignore[attr-defined]
-            f" auto-lead {lead_created.id}" if lead_created else "",
-        )
-        return RecordedCall(call=call, created=created, lead_created=lead_created)
+        Calls recorded concurrently are written together (group commit): whoever gets a
+        writer slot stores everything queued by then in one transaction, so a burst of
+        finished calls costs one commit and a few shared lookups instead of all of them each.
+        """
+        item = Pending(rec, clock or SystemClock(), asyncio.get_running_loop().create_future())
+        self._pending.append(item)
+        while not item.done.done():
+            async with self._writers:
+                if item.done.done():
+                    break
+                batch = self._pending[: self.max_batch]
+                del self._pending[: self.max_batch]
+                await self._store.store(batch)
+        return item.done.result()
 
     async def contact_for_sms(
         self,
@@ -269,94 +181,20 @@ class CallerDirectory:
         """
         clock = clock or SystemClock()
         key = self.e164(number) or number
-        lock = self._number_locks.setdefault(key, asyncio.Lock())
-        try:
-            async with lock:
-                client, lead = await self.find_by_phone(number)
-                if client is not None or lead is not None or not digits(number):
-                    return client, lead, False
-                if not (await get_telephony()).is_autolead_sms:
-                    return None, None, False
-                lead = await create_auto_lead(
-                    number,
-                    source="sms",
-                    responsible_id=responsible_id,
-                    clock=clock,
-                    region=self.region,
-                )
-                return None, lead, True
-        finally:
-            if not lock.locked() and self._number_locks.get(key) is lock:
-                del self._number_locks[key]
-
-    async def _wants_autolead(self, rec: CallRecord) -> bool:
-        telephony = await get_telephony()
-        if rec.direction == "in":
-            return telephony.is_autolead_inbound
-        if rec.direction == "out":
-            return telephony.is_autolead_outbound
-        return False
-
-    async def _auto_lead(
-        self, rec: CallRecord, peer: str, agent: User | None, clock: Clock
-    ) -> Lead:
-        tag = await self._source_tag(rec.did or rec.to_number) if rec.direction == "in" else None
-        # Inbound: the agent who answered takes it; nobody answered leaves it unhandled (E1).
-        # Outbound: the agent who dialed it.
-        if rec.direction == "in" and rec.result != "answered":
-            responsible_id = None
-        else:
-            responsible_id = agent.id if agent else None
-        return await create_auto_lead(
-            peer,
-            source="call",
-            source_tag_id=tag.id if tag else None,
-            responsible_id=responsible_id,
-            clock=clock,
-            region=self.region,
-        )
-
-    async def _timeline(self, call: Call, agent: User | None, entry_at: datetime | None) -> None:
-        """Add the call to the timeline, or refresh its entry when the call was stored before.
-
-        The entry is found by its time (indexed) and the call id, never by a scan of ref_id.
-        """
-        client_id = call.client_id  # type: ignore[attr-defined]
-        lead_id = call.lead_id  # type: ignore[attr-defined]
-        if client_id is None and lead_id is None:
-            return
-        summary = _call_summary(call, agent)
-        entry = None
-        if entry_at is not None:
-            entry = await TimelineEntry.filter(at=entry_at, kind="call", ref_id=call.id).first()
-        if entry is None:
-            await add_entry(
-                "call",
-                call.started_at,
-                client_id=client_id,
-                lead_id=lead_id,
-                ref_id=call.id,
-                summary=summary,
-                user_id=agent.id if agent else None,
+        async with self.number_locks.hold([key]):
+            client, lead = await self.find_by_phone(number)
+            if client is not None or lead is not None or not digits(number):
+                return client, lead, False
+            if not (await get_telephony()).is_autolead_sms:
+                return None, None, False
+            lead = await create_auto_lead(
+                number,
+                source="sms",
+                responsible_id=responsible_id,
+                clock=clock,
+                region=self.region,
             )
-        else:
-            entry.summary = summary[:500]
-            entry.client_id = client_id  # type: ignore[attr-defined]
-            entry.lead_id = lead_id  # type: ignore[attr-defined]
-            entry.user_id = agent.id if agent else None  # type: ignore[attr-defined]
-            entry.at = call.started_at
-            await entry.save()
-
-
-def _call_summary(call: Call, agent: User | None) -> str:
-    direction = {"in": "Inbound", "out": "Outbound"}.get(call.direction, "Internal")
-    text = f"{direction} call {RESULT_LABELS.get(call.result, call.result)}"
-    if agent is not None:
-        text += f" ({agent})"
-    if call.talk_seconds:
-        minutes, seconds = divmod(call.talk_seconds, 60)
-        text += f", {minutes}:{seconds:02d}"
-    return text
+            return None, lead, True
 
 
 async def find_by_phone(number: str) -> tuple[Client | None, Lead | None]:
@@ -370,3 +208,16 @@ async def caller_card(number: str) -> CallerCard:
 
 async def record_call(rec: CallRecord, *, clock: Clock | None = None) -> RecordedCall:
     return await (await CallerDirectory.load()).record_call(rec, clock=clock)
+
+
+def _writers_for_database() -> int:
+    """SQLite writes one transaction at a time on its one connection; PostgreSQL stores
+    batches in parallel."""
+    try:
+        dialect = connections.get("default").capabilities.dialect
+    except Exception:  # no database opened yet: be conservative
+        return 1
+    return 1 if dialect == "sqlite" else 4
+
+
+__all__ = ["CallerDirectory", "RecordedCall", "caller_card", "find_by_phone", "record_call"]

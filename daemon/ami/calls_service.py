@@ -52,6 +52,8 @@ from models.settings import AmiSettings
 logger = logging.getLogger(__name__)
 
 _USERS_TTL = 60.0  # seconds a cached extension -> user mapping is trusted
+# Finished calls a store lane hands to the directory at once (it writes them together).
+_STORE_BATCH = 64
 
 
 class CallsService:
@@ -119,7 +121,7 @@ class CallsService:
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._work(self._live), name="calls-service-live")]
         self._tasks += [
-            loop.create_task(self._work(queue), name=f"calls-service-store-{n}")
+            loop.create_task(self._store_work(queue), name=f"calls-service-store-{n}")
             for n, queue in enumerate(self._stores)
         ]
 
@@ -160,23 +162,41 @@ class CallsService:
     # -- workers ----------------------------------------------------------------------
 
     async def _work(self, queue: asyncio.Queue[Transition]) -> None:
+        """The live lane: one transition at a time, in order."""
         while True:
             transition = await queue.get()
             try:
-                if queue is self._live and isinstance(transition, Ended):
+                if isinstance(transition, Ended):
                     key = transition.record.linkedid.encode()
                     self._stores[zlib.crc32(key) % len(self._stores)].put_nowait(transition)
                 else:
-                    await self.handle(transition)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                self.failures += 1
-                logger.exception(
-                    "call %s: handling %s failed; skipped", _linkedid(transition), transition
-                )
+                    await self._guarded(transition)
             finally:
                 queue.task_done()
+
+    async def _store_work(self, queue: asyncio.Queue[Transition]) -> None:
+        """A store lane: every finished call queued by now is handled at once, so that the
+        directory writes them in one transaction (group commit) instead of one each."""
+        while True:
+            batch = [await queue.get()]
+            while len(batch) < _STORE_BATCH and not queue.empty():
+                batch.append(queue.get_nowait())
+            try:
+                await asyncio.gather(*(self._guarded(t) for t in batch))
+            finally:
+                for _ in batch:
+                    queue.task_done()
+
+    async def _guarded(self, transition: Transition) -> None:
+        try:
+            await self.handle(transition)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.failures += 1
+            logger.exception(
+                "call %s: handling %s failed; skipped", _linkedid(transition), transition
+            )
 
     async def handle(self, transition: Transition) -> None:
         """Publish (and for an ended call, store) one transition."""

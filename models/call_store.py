@@ -1,0 +1,430 @@
+"""Writing finished calls in batches: the engine behind `CallerDirectory.record_call`.
+
+A batch is stored in one transaction with the lookups it needs done once for all of its
+calls (stored linkedids, phone owners, telephony settings) and its timeline entries inserted
+together; agents by extension and source tags by DID come from a short-lived cache. That
+keeps a call to about one INSERT (plus three for an auto-lead) instead of a dozen round
+trips and a commit. The per-number locks of every number in the batch are held until the
+commit, so a lead made in the batch is visible before anyone else may look for that number.
+
+When a batch fails (a clash with another process storing the same linkedid, a bad record)
+it is rolled back and each call is stored alone, so one bad call never loses the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.caller_locks import NumberLocks
+from models.calls import CallRecord
+from models.clock import Clock
+from models.leads import create_auto_lead
+from models.phones import digits
+from models.schema.activity import TimelineEntry
+from models.schema.calls import Call
+from models.schema.clients import Client, Phone
+from models.schema.company import SourceTag, TelephonySettings
+from models.schema.leads import Lead
+from models.schema.users import User
+from models.users import get_telephony
+
+logger = logging.getLogger(__name__)
+
+_CACHE_TTL = 60.0  # seconds a cached agent or source tag is trusted
+
+RESULT_LABELS = {
+    "answered": "answered",
+    "missed": "missed",
+    "busy": "busy",
+    "failed": "failed",
+    "no_answer": "not answered",
+}
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    """What `record_call` did: the stored call, and the lead it created if any."""
+
+    call: Call
+    created: bool  # False when the linkedid was already stored (an update)
+    lead_created: Lead | None = None
+
+    @property
+    def client_id(self) -> int | None:
+        return self.call.client_id  # type: ignore[attr-defined]
+
+    @property
+    def lead_id(self) -> int | None:
+        return self.call.lead_id  # type: ignore[attr-defined]
+
+
+@dataclass
+class Pending:
+    """A call waiting for a writer, and where its caller waits for the outcome."""
+
+    rec: CallRecord
+    clock: Clock
+    done: asyncio.Future[RecordedCall]
+
+
+@dataclass(frozen=True)
+class Agent:
+    """The user behind an extension, as much of it as a stored call needs."""
+
+    id: int
+    label: str
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Directory(Protocol):
+    region: str
+    number_locks: NumberLocks
+
+    def e164(self, number: str) -> str | None: ...
+
+    async def find_by_phone(self, number: str) -> tuple[Client | None, Lead | None]: ...
+
+
+@dataclass
+class _Batch:
+    """What one transaction has learnt so far, shared by its calls."""
+
+    calls: dict[str, Call]  # linkedid -> stored call
+    owners: dict[str, tuple[int | None, int | None]]  # e164 -> (client_id, lead_id)
+    entries: list[TimelineEntry] = field(default_factory=list)
+    telephony: TelephonySettings | None = None
+
+
+class CallStore:
+    """Stores batches of finished calls for a `CallerDirectory`."""
+
+    def __init__(
+        self, directory: Directory, *, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.directory = directory
+        self._monotonic = monotonic
+        self._agents: dict[str, Agent] = {}
+        self._tags: dict[str, int | None] = {}
+        self._cached_at = float("-inf")
+
+    def forget_cached(self) -> None:
+        self._agents.clear()
+        self._tags.clear()
+        self._cached_at = float("-inf")
+
+    # -- batches ----------------------------------------------------------------------
+
+    async def store(self, batch: list[Pending]) -> None:
+        """Store the batch and settle every call's future (result or error)."""
+        try:
+            results = await self._together(batch)
+        except asyncio.CancelledError:
+            for item in batch:
+                if not item.done.done():
+                    item.done.cancel()
+            raise
+        except Exception as err:
+            if len(batch) > 1:
+                logger.warning(
+                    "storing %d calls together failed (%s); storing them one by one",
+                    len(batch),
+                    err,
+                )
+                for item in batch:
+                    await self._alone(item)
+            elif isinstance(err, IntegrityError):
+                await self._alone(batch[0])
+            else:
+                batch[0].done.set_exception(err)
+            return
+        for item, result in zip(batch, results, strict=True):
+            item.done.set_result(result)
+
+    async def _alone(self, item: Pending) -> None:
+        """Store one call in its own transaction; a linkedid clash (another process stored
+        it between our read and write) is retried once, as the update it now is."""
+        for attempt in range(2):
+            try:
+                (result,) = await self._together([item])
+            except IntegrityError as err:
+                if attempt == 0:
+                    continue
+                item.done.set_exception(err)
+            except Exception as err:
+                item.done.set_exception(err)
+            else:
+                item.done.set_result(result)
+            return
+
+    async def _together(self, batch: list[Pending]) -> list[RecordedCall]:
+        directory = self.directory
+        prepared = []
+        for item in batch:
+            rec = item.rec
+            peer = rec.peer_number if rec.direction in ("in", "out") else ""
+            if not digits(peer):
+                peer = ""  # "anonymous", "unknown": nobody to match, never a lead
+            peer_e164 = directory.e164(peer) if peer else None
+            prepared.append((item, peer, peer_e164))
+        # Serialise per number: the lookup-then-create of an auto-lead must not interleave.
+        keys = [peer_e164 or peer or item.rec.linkedid for item, peer, peer_e164 in prepared]
+        results: list[RecordedCall] = []
+        async with directory.number_locks.hold(keys):
+            agents = await self._agents_for({i.rec.agent_extension for i in batch})
+            async with in_transaction():
+                linkedids = [item.rec.linkedid for item in batch]
+                state = _Batch(
+                    calls={c.linkedid: c for c in await Call.filter(linkedid__in=linkedids)},
+                    owners=await _owners_of({e for _, _, e in prepared if e}),
+                )
+                for item, peer, peer_e164 in prepared:
+                    agent = agents.get(item.rec.agent_extension)
+                    results.append(
+                        await self._record(state, item.rec, peer, peer_e164, agent, item.clock)
+                    )
+                if state.entries:
+                    await TimelineEntry.bulk_create(state.entries)
+        for result in results:
+            call = result.call
+            logger.info(
+                "call %s %s (%s) %s: client=%s lead=%s%s",
+                call.linkedid,
+                "stored" if result.created else "updated",
+                call.direction,
+                call.result,
+                call.client_id,  # type: ignore[attr-defined]
+                call.lead_id,  # type: ignore[attr-defined]
+                f" auto-lead {result.lead_created.id}" if result.lead_created else "",
+            )
+        return results
+
+    # -- one call ---------------------------------------------------------------------
+
+    async def _record(
+        self,
+        state: _Batch,
+        rec: CallRecord,
+        peer: str,
+        peer_e164: str | None,
+        agent: Agent | None,
+        clock: Clock,
+    ) -> RecordedCall:
+        values = {
+            "action_id": rec.action_id,
+            "direction": rec.direction,
+            "from_number": rec.from_number[:64],
+            "to_number": rec.to_number[:64],
+            "peer_e164": peer_e164,
+            "did": (rec.did or (rec.to_number if rec.direction == "in" else ""))[:64],
+            "agent_id": agent.id if agent else None,
+            "agent_extension": rec.agent_extension[:20],
+            "result": rec.result,
+            "started_at": rec.started_at,
+            "answered_at": rec.answered_at,
+            "ended_at": rec.ended_at,
+            "wait_seconds": max(0, rec.wait_seconds),
+            "talk_seconds": max(0, rec.talk_seconds),
+            "hangup_cause": rec.hangup_cause,
+            "transfers": list(rec.transfers),
+        }
+        if rec.recording_path:
+            values["recording_path"] = rec.recording_path[:500]
+        call = state.calls.get(rec.linkedid)
+        if call is None:
+            client_id, lead_id, lead_created = await self._match(
+                state, rec, peer, peer_e164, agent, clock
+            )
+            call = await Call.create(
+                linkedid=rec.linkedid, client_id=client_id, lead_id=lead_id, **values
+            )
+            state.calls[rec.linkedid] = call
+            if client_id is not None or lead_id is not None:
+                state.entries.append(
+                    TimelineEntry(
+                        kind="call",
+                        at=call.started_at,
+                        client_id=client_id,
+                        lead_id=lead_id,
+                        ref_id=call.id,
+                        summary=_call_summary(call, agent)[:500],
+                        user_id=agent.id if agent else None,
+                    )
+                )
+            return RecordedCall(call=call, created=True, lead_created=lead_created)
+        # Stored before (a resync, or the tracker's final word): update it and its entry.
+        previous_start = call.started_at
+        await call.update_from_dict(values).save()
+        lead_created = None
+        if peer and call.client_id is None and call.lead_id is None:  # type: ignore[attr-defined]
+            client_id, lead_id, lead_created = await self._match(
+                state, rec, peer, peer_e164, agent, clock
+            )
+            call.client_id = client_id  # type: ignore[attr-defined]
+            call.lead_id = lead_id  # type: ignore[attr-defined]
+            await call.save(update_fields=["client_id", "lead_id"])
+        await _refresh_entry(call, agent, previous_start)
+        return RecordedCall(call=call, created=False, lead_created=lead_created)
+
+    async def _match(
+        self,
+        state: _Batch,
+        rec: CallRecord,
+        peer: str,
+        peer_e164: str | None,
+        agent: Agent | None,
+        clock: Clock,
+    ) -> tuple[int | None, int | None, Lead | None]:
+        """(client_id, lead_id, the lead made now if any) for the call's other party."""
+        if not peer:
+            return None, None, None
+        if peer_e164:
+            client_id, lead_id = state.owners.get(peer_e164, (None, None))
+        else:
+            client, lead = await self.directory.find_by_phone(peer)
+            client_id, lead_id = (client.id if client else None), (lead.id if lead else None)
+        if client_id is not None or lead_id is not None:
+            return client_id, lead_id, None
+        if state.telephony is None:
+            state.telephony = await get_telephony()
+        wants = {
+            "in": state.telephony.is_autolead_inbound,
+            "out": state.telephony.is_autolead_outbound,
+        }
+        if not wants.get(rec.direction, False):
+            return None, None, None
+        tag_id = await self._tag_for(rec.did or rec.to_number) if rec.direction == "in" else None
+        # Inbound: the agent who answered takes it; nobody answered leaves it unhandled (E1).
+        # Outbound: the agent who dialed it.
+        if rec.direction == "in" and rec.result != "answered":
+            responsible_id = None
+        else:
+            responsible_id = agent.id if agent else None
+        lead = await create_auto_lead(
+            peer,
+            source="call",
+            source_tag_id=tag_id,
+            responsible_id=responsible_id,
+            clock=clock,
+            region=self.directory.region,
+        )
+        if peer_e164:
+            state.owners[peer_e164] = (None, lead.id)  # a later call of the batch finds it
+        return None, lead.id, lead
+
+    # -- cached lookups ---------------------------------------------------------------
+
+    def _fresh(self) -> None:
+        if self._monotonic() - self._cached_at > _CACHE_TTL:
+            self.forget_cached()
+            self._cached_at = self._monotonic()
+
+    async def _agents_for(self, extensions: set[str]) -> dict[str, Agent]:
+        """Agents by extension; unknown extensions are asked for (one query), never cached as
+        missing, so a user created a moment ago is found."""
+        self._fresh()
+        missing = [e for e in extensions if e and e not in self._agents]
+        if missing:
+            rows = (
+                await User.filter(extension__in=missing)
+                .order_by("id")
+                .values_list("extension", "id", "full_name", "username")
+            )
+            for ext, uid, full_name, username in rows:
+                self._agents.setdefault(str(ext), Agent(int(uid), full_name or username))
+        return {e: self._agents[e] for e in extensions if e in self._agents}
+
+    async def _tag_for(self, did: str) -> int | None:
+        if not did:
+            return None
+        self._fresh()
+        if did not in self._tags:
+            candidates = {did}
+            did_e164 = self.directory.e164(did)
+            if did_e164:
+                candidates.add(did_e164)
+            tag = await SourceTag.filter(did__in=list(candidates)).first()
+            self._tags[did] = tag.id if tag else None
+        return self._tags[did]
+
+
+async def _owners_of(numbers: set[str]) -> dict[str, tuple[int | None, int | None]]:
+    """For each E.164 number: its client (preferred) or its open lead, in two queries at most
+    for the whole batch. The lowest phone id wins, as in `find_by_phone`."""
+    if not numbers:
+        return {}
+    rows = (
+        await Phone.filter(e164__in=list(numbers))
+        .order_by("id")
+        .values_list("e164", "client_id", "lead_id")
+    )
+    owners: dict[str, tuple[int | None, int | None]] = {}
+    lead_ids: dict[str, list[int]] = {}
+    for e164, client_id, lead_id in rows:
+        if client_id is not None and e164 not in owners:
+            owners[e164] = (client_id, None)
+        elif lead_id is not None:
+            lead_ids.setdefault(e164, []).append(lead_id)
+    wanted = {lid for e164, ids in lead_ids.items() if e164 not in owners for lid in ids}
+    if wanted:
+        open_ids = set(
+            await Lead.filter(id__in=list(wanted))
+            .exclude(status="converted")
+            .values_list("id", flat=True)
+        )
+        for e164, ids in lead_ids.items():
+            alive = sorted(i for i in ids if i in open_ids)
+            if e164 not in owners and alive:
+                owners[e164] = (None, alive[0])
+    return owners
+
+
+async def _refresh_entry(call: Call, agent: Agent | None, entry_at: datetime) -> None:
+    """Refresh the timeline entry of a call stored before (or add it if it had none).
+
+    The entry is found by its time (indexed) and the call id, never by a scan of ref_id.
+    """
+    client_id = call.client_id  # type: ignore[attr-defined]
+    lead_id = call.lead_id  # type: ignore[attr-defined]
+    if client_id is None and lead_id is None:
+        return
+    summary = _call_summary(call, agent)[:500]
+    entry = await TimelineEntry.filter(at=entry_at, kind="call", ref_id=call.id).first()
+    if entry is None:
+        await TimelineEntry.create(
+            kind="call",
+            at=call.started_at,
+            client_id=client_id,
+            lead_id=lead_id,
+            ref_id=call.id,
+            summary=summary,
+            user_id=agent.id if agent else None,
+        )
+        return
+    entry.summary = summary
+    entry.client_id = client_id  # type: ignore[attr-defined]
+    entry.lead_id = lead_id  # type: ignore[attr-defined]
+    entry.user_id = agent.id if agent else None  # type: ignore[attr-defined]
+    entry.at = call.started_at
+    await entry.save()
+
+
+def _call_summary(call: Call, agent: Agent | None) -> str:
+    direction = {"in": "Inbound", "out": "Outbound"}.get(call.direction, "Internal")
+    text = f"{direction} call {RESULT_LABELS.get(call.result, call.result)}"
+    if agent is not None:
+        text += f" ({agent})"
+    if call.talk_seconds:
+        minutes, seconds = divmod(call.talk_seconds, 60)
+        text += f", {minutes}:{seconds:02d}"
+    return text
