@@ -33,8 +33,8 @@ async def test_run_starts_web_and_records_a_simulated_call(world, tmp_path, data
         call = await rt.telephony.simulator.inbound_call(
             "+34 600 999 888", "900100200", ["101", "102"], answer_by="102", talk=20
         )
-        await asyncio.wait_for(call.done(), 10)
-        for _ in range(200):
+        await asyncio.wait_for(call.done(), 30)
+        for _ in range(600):
             rows = await Call.all()
             if rows:
                 break
@@ -74,12 +74,12 @@ async def test_run_with_a_bot_token_notifies_the_linked_agent_of_a_call(world, t
     try:
         assert {"task-reminders", "daily-digests", "housekeeping"} <= set(rt.scheduler.job_names)
         await rt.telephony.link.wait_ready(10)
-        await api.wait_for("getUpdates")  # long polling is running
+        await api.wait_for("getUpdates", within=30)  # long polling is running
         call = await rt.telephony.simulator.inbound_call(
             "+34 600 111 333", "900100200", ["101"], answer_by="101", talk=10
         )
-        await asyncio.wait_for(call.done(), 10)
-        sent = await api.wait_for("sendMessage")
+        await asyncio.wait_for(call.done(), 30)
+        sent = await api.wait_for("sendMessage", within=30)
         assert sent[0].params["chat_id"] in (777_101, "777101")
         assert "600" in str(sent[0].params["text"])
     finally:
@@ -100,7 +100,7 @@ async def test_run_without_a_pbx_makes_demo_calls(world, tmp_path, database):
     )
     rt = await root.start(settings, simulator_speed=200, open_database=False)
     try:
-        for _ in range(600):
+        for _ in range(1200):
             if await Call.exists():
                 break
             await asyncio.sleep(0.05)
