@@ -9,11 +9,21 @@ class Note(Model):
 
     id = fields.IntField(primary_key=True)
     text = fields.TextField()
-    author = fields.ForeignKeyField("crm.User", related_name="notes", null=True, on_delete=fields.SET_NULL)
-    client = fields.ForeignKeyField("crm.Client", related_name="notes", null=True, on_delete=fields.CASCADE)
-    lead = fields.ForeignKeyField("crm.Lead", related_name="notes", null=True, on_delete=fields.CASCADE)
-    deal = fields.ForeignKeyField("crm.Deal", related_name="notes", null=True, on_delete=fields.CASCADE)
-    call = fields.ForeignKeyField("crm.Call", related_name="notes", null=True, on_delete=fields.CASCADE)
+    author = fields.ForeignKeyField(
+        "crm.User", related_name="notes", null=True, on_delete=fields.SET_NULL
+    )
+    client = fields.ForeignKeyField(
+        "crm.Client", related_name="notes", null=True, on_delete=fields.CASCADE
+    )
+    lead = fields.ForeignKeyField(
+        "crm.Lead", related_name="notes", null=True, on_delete=fields.CASCADE
+    )
+    deal = fields.ForeignKeyField(
+        "crm.Deal", related_name="notes", null=True, on_delete=fields.CASCADE
+    )
+    call = fields.ForeignKeyField(
+        "crm.Call", related_name="notes", null=True, on_delete=fields.CASCADE
+    )
     created_at = fields.DatetimeField(db_index=True)
 
     class Meta:
@@ -28,12 +38,20 @@ class Sms(Model):
     direction = fields.CharField(max_length=3)  # in|out
     number = fields.CharField(max_length=32)
     text = fields.TextField()
-    status = fields.CharField(max_length=12, default="queued")  # queued|sent|delivered|failed|received
+    status = fields.CharField(
+        max_length=12, default="queued"
+    )  # queued|sent|delivered|failed|received
     error = fields.CharField(max_length=255, default="")
     gateway_ref = fields.CharField(max_length=100, default="", db_index=True)
-    user = fields.ForeignKeyField("crm.User", related_name="sms", null=True, on_delete=fields.SET_NULL)
-    client = fields.ForeignKeyField("crm.Client", related_name="sms", null=True, on_delete=fields.SET_NULL)
-    lead = fields.ForeignKeyField("crm.Lead", related_name="sms", null=True, on_delete=fields.SET_NULL)
+    user = fields.ForeignKeyField(
+        "crm.User", related_name="sms", null=True, on_delete=fields.SET_NULL
+    )
+    client = fields.ForeignKeyField(
+        "crm.Client", related_name="sms", null=True, on_delete=fields.SET_NULL
+    )
+    lead = fields.ForeignKeyField(
+        "crm.Lead", related_name="sms", null=True, on_delete=fields.SET_NULL
+    )
     created_at = fields.DatetimeField(db_index=True)
     sent_at = fields.DatetimeField(null=True)
     delivered_at = fields.DatetimeField(null=True)
@@ -52,9 +70,15 @@ class EmailMessage(Model):
     recipients = fields.TextField(default="")
     subject = fields.CharField(max_length=500, default="")
     body = fields.TextField(default="")
-    user = fields.ForeignKeyField("crm.User", related_name="emails_sent", null=True, on_delete=fields.SET_NULL)
-    client = fields.ForeignKeyField("crm.Client", related_name="email_messages", null=True, on_delete=fields.SET_NULL)
-    lead = fields.ForeignKeyField("crm.Lead", related_name="email_messages", null=True, on_delete=fields.SET_NULL)
+    user = fields.ForeignKeyField(
+        "crm.User", related_name="emails_sent", null=True, on_delete=fields.SET_NULL
+    )
+    client = fields.ForeignKeyField(
+        "crm.Client", related_name="email_messages", null=True, on_delete=fields.SET_NULL
+    )
+    lead = fields.ForeignKeyField(
+        "crm.Lead", related_name="email_messages", null=True, on_delete=fields.SET_NULL
+    )
     created_at = fields.DatetimeField(db_index=True)
 
     class Meta:
@@ -69,12 +93,18 @@ class TimelineEntry(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    client = fields.ForeignKeyField("crm.Client", related_name="timeline", null=True, on_delete=fields.CASCADE)
-    lead = fields.ForeignKeyField("crm.Lead", related_name="timeline", null=True, on_delete=fields.CASCADE)
+    client = fields.ForeignKeyField(
+        "crm.Client", related_name="timeline", null=True, on_delete=fields.CASCADE
+    )
+    lead = fields.ForeignKeyField(
+        "crm.Lead", related_name="timeline", null=True, on_delete=fields.CASCADE
+    )
     kind = fields.CharField(max_length=20)  # call|note|task|deal|email|sms|lead|converted
     ref_id = fields.IntField(null=True)
     summary = fields.CharField(max_length=500, default="")
-    user = fields.ForeignKeyField("crm.User", related_name="timeline", null=True, on_delete=fields.SET_NULL)
+    user = fields.ForeignKeyField(
+        "crm.User", related_name="timeline", null=True, on_delete=fields.SET_NULL
+    )
     at = fields.DatetimeField(db_index=True)
 
     class Meta:

@@ -15,10 +15,16 @@ class Call(Model):
     to_number = fields.CharField(max_length=64, default="")
     peer_e164 = fields.CharField(max_length=20, null=True, db_index=True)
     did = fields.CharField(max_length=64, default="")
-    agent = fields.ForeignKeyField("crm.User", related_name="calls", null=True, on_delete=fields.SET_NULL)
+    agent = fields.ForeignKeyField(
+        "crm.User", related_name="calls", null=True, on_delete=fields.SET_NULL
+    )
     agent_extension = fields.CharField(max_length=20, default="")
-    client = fields.ForeignKeyField("crm.Client", related_name="calls", null=True, on_delete=fields.SET_NULL)
-    lead = fields.ForeignKeyField("crm.Lead", related_name="calls", null=True, on_delete=fields.SET_NULL)
+    client = fields.ForeignKeyField(
+        "crm.Client", related_name="calls", null=True, on_delete=fields.SET_NULL
+    )
+    lead = fields.ForeignKeyField(
+        "crm.Lead", related_name="calls", null=True, on_delete=fields.SET_NULL
+    )
     result = fields.CharField(max_length=12, db_index=True)  # answered|missed|busy|failed|no_answer
     started_at = fields.DatetimeField(db_index=True)
     answered_at = fields.DatetimeField(null=True)

@@ -22,7 +22,9 @@ class TelephonySettings(Model):
     """Telephony settings of the company (G4)."""
 
     id = fields.IntField(primary_key=True)
-    widget_mode = fields.CharField(max_length=20, default="softphone")  # softphone|webrtc|working_hours
+    widget_mode = fields.CharField(
+        max_length=20, default="softphone"
+    )  # softphone|webrtc|working_hours
     is_autolead_inbound = fields.BooleanField(default=True)
     is_autolead_outbound = fields.BooleanField(default=True)
     is_autolead_sms = fields.BooleanField(default=True)

@@ -10,8 +10,12 @@ class ImportBatch(Model):
     id = fields.IntField(primary_key=True)
     kind = fields.CharField(max_length=10, default="clients")  # clients|leads
     file_name = fields.CharField(max_length=255)
-    status = fields.CharField(max_length=12, default="pending")  # pending|running|done|failed|cancelled
-    user = fields.ForeignKeyField("crm.User", related_name="imports", null=True, on_delete=fields.SET_NULL)
+    status = fields.CharField(
+        max_length=12, default="pending"
+    )  # pending|running|done|failed|cancelled
+    user = fields.ForeignKeyField(
+        "crm.User", related_name="imports", null=True, on_delete=fields.SET_NULL
+    )
     mapping: dict = fields.JSONField(default=dict)
     options: dict = fields.JSONField(default=dict)
     total_rows = fields.IntField(default=0)
@@ -34,7 +38,9 @@ class ImportChange(Model):
     """A row an import created or updated, with the previous values of an update."""
 
     id = fields.IntField(primary_key=True)
-    batch = fields.ForeignKeyField("crm.ImportBatch", related_name="changes", on_delete=fields.CASCADE)
+    batch = fields.ForeignKeyField(
+        "crm.ImportBatch", related_name="changes", on_delete=fields.CASCADE
+    )
     entity = fields.CharField(max_length=10)  # client|lead
     entity_id = fields.IntField()
     action = fields.CharField(max_length=10)  # created|updated

@@ -19,9 +19,15 @@ class Task(Model):
     assignees: fields.ManyToManyRelation = fields.ManyToManyField(
         "crm.User", related_name="tasks", through="task_assignee"
     )
-    client = fields.ForeignKeyField("crm.Client", related_name="tasks", null=True, on_delete=fields.CASCADE)
-    lead = fields.ForeignKeyField("crm.Lead", related_name="tasks", null=True, on_delete=fields.CASCADE)
-    deal = fields.ForeignKeyField("crm.Deal", related_name="tasks", null=True, on_delete=fields.CASCADE)
+    client = fields.ForeignKeyField(
+        "crm.Client", related_name="tasks", null=True, on_delete=fields.CASCADE
+    )
+    lead = fields.ForeignKeyField(
+        "crm.Lead", related_name="tasks", null=True, on_delete=fields.CASCADE
+    )
+    deal = fields.ForeignKeyField(
+        "crm.Deal", related_name="tasks", null=True, on_delete=fields.CASCADE
+    )
     sms_text = fields.TextField(default="")
     is_done = fields.BooleanField(default=False, db_index=True)
     done_at = fields.DatetimeField(null=True)

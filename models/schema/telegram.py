@@ -14,12 +14,16 @@ class TelegramMessage(Model):
 
     id = fields.IntField(primary_key=True)
     linkedid = fields.CharField(max_length=64)
-    user = fields.ForeignKeyField("crm.User", related_name="telegram_messages", on_delete=fields.CASCADE)
+    user = fields.ForeignKeyField(
+        "crm.User", related_name="telegram_messages", on_delete=fields.CASCADE
+    )
     chat_id = fields.BigIntField()
     message_id = fields.BigIntField(null=True)
     direction = fields.CharField(max_length=10, default="in")
     card: dict = fields.JSONField(default=dict)
-    state = fields.CharField(max_length=12, default="ringing")  # ringing|answered|ended|missed|elsewhere
+    state = fields.CharField(
+        max_length=12, default="ringing"
+    )  # ringing|answered|ended|missed|elsewhere
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
