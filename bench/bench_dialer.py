@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from _common import DEFAULT_PG, private_database  # noqa: E402
 
-from daemon.dialer import DialerRunner, channel_calls  # noqa: E402
+from daemon.dialer import DialerRunner, channel_calls, live_calls  # noqa: E402
 from daemon.pbxsim import PbxSimulator  # noqa: E402
 from daemon.telephony import start_telephony  # noqa: E402
 from models import dialer as dialer_ops  # noqa: E402
@@ -112,7 +112,9 @@ async def one_run(url: str, agents: int, numbers: int, speed: float, gap: float)
         poll_interval=0.2,
         link_ready=lambda: telephony.link.is_ready,
         agent_calls=channel_calls(telephony.commands.directory),
+        live_linkedids=live_calls(telephony.commands.directory),
     )
+    telephony.listeners.append(runner.on_ami_event)
     await runner.start()
     started = time.perf_counter()
     for list_id in lists:

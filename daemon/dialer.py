@@ -9,7 +9,9 @@ the hub: ClickToCallProgress (its request id gives the call's linked id, or the 
 then CallEnded for that linked id (the stored call with its result).
 
 The gap is measured on the loop's monotonic clock from the moment the runner hears of the
-hang-up; after a restart, from the stored `last_ended_at`.
+hang-up: the call's last Hangup event when the link's events are fed to `on_ami_event`, else
+the first failure or the stored call through the hub; after a restart, from the stored
+`last_ended_at`.
 """
 
 from __future__ import annotations
@@ -56,9 +58,6 @@ _EVENTS = (
 _STORED_CALL_GRACE = 10.0
 # The most the runner wakes up before the gap ends to prepare the next call.
 _MAX_LEAD = 0.15
-# A CallEnded whose PBX time is at most this far behind our clock dates the hang-up; further
-# apart (clocks not in sync, a simulator in scaled time) the hang-up is when we heard of it.
-_MAX_CLOCK_LAG = 2.0
 
 
 @dataclass
@@ -85,6 +84,11 @@ def channel_calls(directory: ChannelDirectory) -> Callable[[str], set[str]]:
     return calls
 
 
+def live_calls(directory: ChannelDirectory) -> Callable[[], set[str]]:
+    """`live_linkedids` read from the PBX link's channel directory."""
+    return lambda: {c.linkedid for c in directory.channels.values()}
+
+
 class DialerRunner:
     """Runs every list whose status is `running`; started and stopped by the composition root."""
 
@@ -98,6 +102,7 @@ class DialerRunner:
         resolve_timeout: float = 180.0,
         link_ready: Callable[[], bool] | None = None,
         agent_calls: Callable[[str], set[str]] | None = None,
+        live_linkedids: Callable[[], set[str]] | None = None,
     ) -> None:
         self.hub = hub
         self.clock = clock
@@ -109,6 +114,9 @@ class DialerRunner:
         # extension -> linked ids of the calls its phone is in (ringing or talking); the PBX
         # link's channel directory sees calls the agent dialed by hand, which the hub does not.
         self.agent_calls = agent_calls or self._board_calls
+        # Linked ids with a live channel (from the same directory): with `on_ami_event` fed,
+        # the hang-up is dated by the last Hangup instead of by the stored call.
+        self.live_linkedids = live_linkedids
         self.placed_calls = 0  # Originates asked for, for the health page and benchmarks
         self._placed: dict[str, _Placed] = {}
         self._by_linkedid: dict[str, _Placed] = {}
@@ -193,19 +201,21 @@ class DialerRunner:
             if placed is not None:
                 placed.call_id = event.call_id
                 placed.result = event.result
-                placed.heard_end_at = placed.heard_end_at or self._hangup_time(event)
+                placed.heard_end_at = placed.heard_end_at or asyncio.get_running_loop().time()
                 placed.changed.set()
         if isinstance(event, CallEnded | CallMissed | CallStoppedRinging):
             self._board_changed.set()
 
-    def _hangup_time(self, event: CallEnded) -> float:
-        """Loop time of the hang-up: the stored call reaches us after the database write, so
-        the PBX's own time of the hang-up is used when its clock agrees with ours."""
-        now = asyncio.get_running_loop().time()
-        if event.at is None:
-            return now
-        lag = (self.clock.now() - event.at).total_seconds()
-        return now - lag if 0.0 <= lag <= _MAX_CLOCK_LAG else now
+    async def on_ami_event(self, event: dict[str, str]) -> None:
+        """The PBX link's raw events (after the channel directory saw them): the last Hangup
+        of a placed call dates its end, before the stored call comes through the hub."""
+        if event.get("Event") != "Hangup" or self.live_linkedids is None:
+            return
+        placed = self._by_linkedid.get(event.get("Linkedid", ""))
+        if placed is None or placed.heard_end_at is not None:
+            return
+        if event.get("Linkedid") not in self.live_linkedids():
+            placed.heard_end_at = asyncio.get_running_loop().time()
 
     def _board_calls(self, extension: str) -> set[str]:
         return {c.linkedid for c in self.board.calls_of(extension)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.dialer import DialerRunner, channel_calls
+from daemon.dialer import DialerRunner, channel_calls, live_calls
 from daemon.telephony import start_telephony
 from models import dialer as dialer_ops
 from models.clients import ClientInput, create_client
@@ -46,7 +46,9 @@ async def runners(hub, clock, phone_line):
             poll_interval=0.05,
             link_ready=lambda: phone_line.link.is_ready,
             agent_calls=calls,
+            live_linkedids=live_calls(phone_line.commands.directory),
         )
+        phone_line.listeners.append(runner.on_ami_event)
         await runner.start()
         started.append(runner)
         return runner
