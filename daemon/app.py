@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.reminders import send_daily_digests, send_due_reminders
 from daemon.messaging import build_messaging, mount_bot_webhook, start_messaging
+from daemon.outreach import sms_task_job, start_outreach
 from daemon.scheduler import Scheduler
 from daemon.supervisor import Supervisor
 from models.clock import Clock, SystemClock
@@ -42,6 +43,7 @@ class Runtime:
     telephony: Any = None
     messaging: Any = None
     scheduler: Any = None
+    dialer: Any = None
     owns_database: bool = True
 
     @property
@@ -85,6 +87,11 @@ async def start(
             rt.pbx_port = telephony.simulator.port
         messaging = build_messaging(settings, rt.hub, rt.clock)
         rt.messaging = messaging
+        # Auto-dialer and SMS (issue 8): the SMS sender joins the worker before it starts.
+        rt.dialer, outreach_closers = await start_outreach(
+            settings, rt.hub, rt.clock, telephony, messaging.worker
+        )
+        rt.closers.extend(outreach_closers)
         await _start_web(rt)
         await start_messaging(messaging, settings, rt.hub)
         rt.closers.extend(messaging.closers)
@@ -107,6 +114,9 @@ def _start_scheduler(rt: Runtime) -> None:
     scheduler.every("task-reminders", 60, lambda: send_due_reminders(clock, outbox))
     scheduler.every("daily-digests", 60, lambda: send_daily_digests(clock, outbox))
     scheduler.every("housekeeping", 3600, lambda: _housekeeping(clock))
+    sms_tasks = sms_task_job(rt.settings, clock)
+    if sms_tasks is not None:
+        scheduler.every("sms-tasks", 60, sms_tasks)
     scheduler.start()
     rt.closers.append(scheduler.stop)
     rt.scheduler = scheduler

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import SecretStr
@@ -33,6 +33,8 @@ class Telephony:
     commands: TelephonyCommands
     simulator: PbxSimulator | None
     closers: list[Closer]
+    # More consumers of the link's events (chan_dongle SMS), added after start.
+    listeners: list[Callable[[dict[str, str]], Awaitable[None]]] = field(default_factory=list)
 
 
 async def _start_simulator(settings: Settings, speed: float) -> tuple[PbxSimulator, AmiSettings]:
@@ -91,10 +93,13 @@ async def start_telephony(
         calls.start()
         closers.append(calls.stop)
         commands_ref: dict[str, TelephonyCommands] = {}
+        listeners: list[Callable[[dict[str, str]], Awaitable[None]]] = []
 
         async def on_event(event: dict[str, str]) -> None:
             await calls.on_event(event)
             await commands_ref["c"].on_event(event)
+            for listener in listeners:
+                await listener(event)
 
         async def on_resync(snapshot: list[dict[str, str]]) -> None:
             await calls.on_resync(snapshot)
@@ -111,5 +116,10 @@ async def start_telephony(
             await closer()
         raise
     return Telephony(
-        link=link, calls=calls, commands=commands, simulator=simulator, closers=closers
+        link=link,
+        calls=calls,
+        commands=commands,
+        simulator=simulator,
+        closers=closers,
+        listeners=listeners,
     )
