@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from models.caller import RESULT_LABELS
+from models.call_store import RESULT_LABELS
 from models.deals import FINAL_STATUSES, STATUS_LABELS, STATUSES
 from models.demo import vocab
 from models.demo.context import DAY, DemoContext, at, cumulate, pick, weighted
