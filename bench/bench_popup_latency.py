@@ -188,6 +188,9 @@ async def measure(args: argparse.Namespace, tmp: Path) -> None:
     )
     relay = app[LIVE]
     sent: dict[str, float] = {}
+    on_hub: dict[str, float] = {}
+    to_hub: list[float] = []
+    from_hub: list[float] = []
     telephony = None
     if args.pbx:
         from daemon.telephony import start_telephony
@@ -201,6 +204,12 @@ async def measure(args: argparse.Namespace, tmp: Path) -> None:
         sim_settings = settings.model_copy(
             update={"ami": settings.ami.model_copy(update={"simulator_demo": False})}
         )
+
+        async def on_rang(event: CallRang) -> None:
+            on_hub.setdefault(event.linkedid, time.time())
+
+        # When each CallRang reached the hub's subscribers: splits the figure in two.
+        hub.subscribe("bench-probe", on_rang, CallRang)
         telephony = await start_telephony(sim_settings, hub, SystemClock(), simulator_speed=10.0)
         telephony.simulator.sent_hook = on_sent
         await telephony.link.wait_ready(10)
@@ -220,6 +229,8 @@ async def measure(args: argparse.Namespace, tmp: Path) -> None:
         out, _ = await asyncio.wait_for(client.communicate(), timeout=120)
         arrivals = json.loads(out.decode().strip().splitlines()[-1])
         latencies = [(at - sent[linkedid]) * 1000 for linkedid, at in arrivals]
+        to_hub = [(on_hub[k] - sent[k]) * 1000 for k, _ in arrivals if k in on_hub]
+        from_hub = [(at - on_hub[k]) * 1000 for k, at in arrivals if k in on_hub]
     finally:
         if client.returncode is None:
             client.kill()
@@ -238,6 +249,12 @@ async def measure(args: argparse.Namespace, tmp: Path) -> None:
     for q in (50, 95, 99):
         print(f"  p{q}: {percentile(latencies, q):7.2f} ms")
     print(f"  max: {max(latencies):7.2f} ms   (target p99 <= 50 ms)")
+    if to_hub:
+        for name, part in (
+            ("socket -> hub (link, tracker, card)", to_hub),
+            ("hub -> websocket client (web)", from_hub),
+        ):
+            print(f"  {name}: p50 {percentile(part, 50):.2f} ms, p99 {percentile(part, 99):.2f} ms")
 
 
 if __name__ == "__main__":
