@@ -56,3 +56,24 @@ async def test_widget_endpoints_check_csrf_the_call_owner_and_the_login(panel, c
             assert response.status == 401
         async with anonymous.get(panel.url + "/ws", allow_redirects=False) as response:
             assert response.status in (303, 401)
+
+
+async def test_a_page_of_another_site_cannot_open_the_live_socket(panel, contexts, world):
+    context = await contexts()
+    await log_in(context, panel, "luis", world.password)
+    cookie = {c["name"]: c["value"] for c in await context.cookies()}
+    async with ClientSession(cookies=cookie) as session:
+        refused = await session.get(
+            panel.url + "/ws",
+            headers={
+                "Origin": "http://evil.example",
+                "Upgrade": "websocket",
+                "Connection": "Upgrade",
+                "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+            },
+        )
+        assert refused.status == 403
+        async with session.ws_connect(panel.url + "/ws", origin=panel.url) as ws:
+            await ws.send_str("ping")
+            assert (await ws.receive_json())["type"] == "pong"

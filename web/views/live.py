@@ -33,7 +33,7 @@ from models.hub import Hub, Subscription
 from models.live_calls import LiveBoard, LiveCall
 from models.schedule import is_working
 from models.schema.users import User
-from web.keys import CLOCK, HUB
+from web.keys import CLOCK, HUB, SETTINGS
 from web.views.common import current_user
 
 logger = logging.getLogger(__name__)
@@ -254,7 +254,8 @@ LIVE = web.AppKey("live_relay", LiveRelay)
 async def live_socket(request: web.Request) -> web.WebSocketResponse:
     user = current_user(request)
     origin = request.headers.get("Origin")
-    if origin and origin.split("://", 1)[-1] != request.host:
+    public = request.app[SETTINGS].web.public_url.rstrip("/")
+    if origin and origin.split("://", 1)[-1] != request.host and origin != public:
         # A page of another site must not open a socket with this user's cookie.
         logger.warning("live socket refused: origin %s is not %s", origin, request.host)
         raise web.HTTPForbidden(text="cross-origin websocket refused")
