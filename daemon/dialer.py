@@ -57,7 +57,7 @@ _EVENTS = (
 # call before recording the failure without it.
 _STORED_CALL_GRACE = 10.0
 # The most the runner wakes up before the gap ends to prepare the next call.
-_MAX_LEAD = 0.15
+_MAX_LEAD = 0.1
 
 
 @dataclass
