@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from models import live_calls
+from models import call_list
+from models.call_list import DIRECTIONS, RESULTS, CallFilter
 from models.errors import ValidationFailed
-from models.live_calls import DIRECTIONS, RESULTS, CallFilter
 from models.permissions import has_right
 from models.schedule import zone_of
 from models.schema.users import User
@@ -97,7 +97,7 @@ async def calls_page(request: web.Request) -> web.Response:
     errors: dict[str, str] = {}
     try:
         filters = filter_from(request.query, user, now(request))
-        rows, total = await live_calls.list_calls(
+        rows, total = await call_list.list_calls(
             user, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
     except ValidationFailed as err:
@@ -131,8 +131,8 @@ async def calls_page(request: web.Request) -> web.Response:
 async def recording(request: web.Request) -> web.StreamResponse:
     """The call's recording, seekable (Range -> 206), for those who may see the call."""
     user = current_user(request)
-    call = await live_calls.get_call(user, path_id(request))
-    path = live_calls.recording_file(call, recordings_dir(request))
+    call = await call_list.get_call(user, path_id(request))
+    path = call_list.recording_file(call, recordings_dir(request))
     logger.info("recording of call %s played by %s", call.id, user.username)
     return web.FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})
 

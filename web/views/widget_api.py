@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from models import live_calls
+from models import call_list, live_calls
 from models.errors import NotFound, PermissionDenied, TelephonyError, ValidationFailed
 from models.events import ClickToCall, ClickToCallProgress, HangupCall, TransferCall
 from models.live_calls import may_handle_call
@@ -87,7 +87,7 @@ async def contacts(request: web.Request) -> web.Response:
 
 async def history(request: web.Request) -> web.Response:
     user = current_user(request)
-    rows = await live_calls.recent_calls(user, 20)
+    rows = await call_list.recent_calls(user, 20)
     return web.json_response(
         {
             "calls": [
