@@ -78,7 +78,7 @@ class BulkWriter:
         """Rows as multi-row INSERTs: one statement per few hundred rows, so the database
         driver crosses into C (and releases the GIL) once per statement, not once per row."""
         width = len(columns)
-        per_statement = max(1, min(500, MAX_PARAMETERS // width))
+        per_statement = max(1, MAX_PARAMETERS // width)
         quoted = ", ".join(f'"{c}"' for c in columns)
         for start in range(0, len(rows), per_statement):
             part = rows[start : start + per_statement]
