@@ -376,6 +376,9 @@ class DialerRunner:
                 )
                 logger.info("dialer: entry %s resolved from its stored call %s", entry.id, call.id)
                 return
+            if self.agent_calls(extension):
+                # Still talking (or ringing): the call may be this one, stored when it ends.
+                deadline = max(deadline, loop.time() + self.poll_interval * 5)
             if loop.time() > deadline:
                 await dialer_ops.record_result(
                     entry.id,
