@@ -32,8 +32,10 @@ from models.caller import CallerDirectory  # noqa: E402
 from models.clock import SystemClock  # noqa: E402
 from models.db import close_db, open_db  # noqa: E402
 from models.hub import Hub  # noqa: E402
+from models.schema.activity import TimelineEntry  # noqa: E402
 from models.schema.calls import Call  # noqa: E402
 from models.schema.company import Company, TelephonySettings  # noqa: E402
+from models.schema.leads import Lead  # noqa: E402
 from models.users import create_user, ensure_standard_groups  # noqa: E402
 
 TRACE = ROOT / "tests" / "fixtures" / "ami-traces" / "inbound_unknown_answered.ami"
@@ -92,9 +94,8 @@ async def run(args: argparse.Namespace, url: str) -> None:
 
     hub.subscribe("bench", count)
     tracker = CallTracker(roles=ChannelRoles(**ROLES), request_variables=("CRM_CALL_ID",))
-    service = CallsService(
-        hub, SystemClock(), await CallerDirectory.load(), tracker, store_workers=args.workers
-    )
+    directory = await CallerDirectory.load()
+    service = CallsService(hub, SystemClock(), directory, tracker, store_workers=args.workers)
     await service.refresh_users()
     service.start()
     started = time.perf_counter()
@@ -105,13 +106,18 @@ async def run(args: argparse.Namespace, url: str) -> None:
     elapsed = time.perf_counter() - started
     await hub.drain()
     stored = await Call.all().count()
+    leads = await Lead.all().count()
+    entries = await TimelineEntry.filter(kind="call").count()
     await service.stop()
     await hub.close()
     await close_db()
     print(
         f"{args.backend}: {stored} calls ({len(events)} events) stored in "
         f"{elapsed:.2f} s = {stored / elapsed:,.0f} calls/s with {args.workers} store lane(s) "
-        f"(events fed in {fed:.2f} s; {published} hub events; {service.failures} failures)"
+        f"(events fed in {fed:.2f} s; {published} hub events; {service.failures} failures; "
+        f"{leads} auto-leads, {entries} call timeline entries; "
+        f"{directory.store.calls_stored / max(1, directory.store.transactions):.1f} calls "
+        "per transaction)"
     )
 
 

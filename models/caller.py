@@ -46,7 +46,7 @@ class CallerDirectory:
         self._writers = asyncio.Semaphore(max(1, writers))
         self.max_batch = max(1, max_batch)
         self._pending: list[Pending] = []
-        self._store = CallStore(self)
+        self.store = CallStore(self)
 
     @classmethod
     async def load(cls) -> CallerDirectory:
@@ -56,7 +56,7 @@ class CallerDirectory:
     def forget_cached(self) -> None:
         """Drop the cached extension -> agent and DID -> source tag maps (they also expire
         on their own after a minute)."""
-        self._store.forget_cached()
+        self.store.forget_cached()
 
     async def reload(self) -> None:
         """Read the company's region again (after an admin changed it)."""
@@ -157,14 +157,16 @@ class CallerDirectory:
         """
         item = Pending(rec, clock or SystemClock(), asyncio.get_running_loop().create_future())
         self._pending.append(item)
-        while not item.done.done():
+        while not item.taken:
             async with self._writers:
-                if item.done.done():
+                if item.taken:  # another writer has it in the batch it is storing
                     break
                 batch = self._pending[: self.max_batch]
                 del self._pending[: self.max_batch]
-                await self._store.store(batch)
-        return item.done.result()
+                for queued in batch:
+                    queued.taken = True
+                await self.store.store(batch)
+        return await item.done
 
     async def contact_for_sms(
         self,

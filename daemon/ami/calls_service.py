@@ -54,6 +54,8 @@ logger = logging.getLogger(__name__)
 _USERS_TTL = 60.0  # seconds a cached extension -> user mapping is trusted
 # Finished calls a store lane hands to the directory at once (it writes them together).
 _STORE_BATCH = 64
+# Longest a finished call waits for the live lane to fall idle before it is written anyway.
+_LIVE_FIRST = 0.5
 
 
 class CallsService:
@@ -79,6 +81,11 @@ class CallsService:
             asyncio.Queue() for _ in range(max(1, store_workers))
         ]
         self._tasks: list[asyncio.Task[None]] = []
+        # Set while the live lane has nothing to do: store lanes start a write only then (or
+        # after _LIVE_FIRST at most), so a pop-up lookup never queues behind a transaction
+        # that holds SQLite's one connection, and calls that end meanwhile join one commit.
+        self._live_idle = asyncio.Event()
+        self._live_idle.set()
         self._users: dict[str, int] = {}
         self._known: frozenset[str] | None = None  # asked for on every new channel: kept ready
         self._users_loaded_at = float("-inf")
@@ -164,7 +171,10 @@ class CallsService:
     async def _work(self, queue: asyncio.Queue[Transition]) -> None:
         """The live lane: one transition at a time, in order."""
         while True:
+            if queue.empty():
+                self._live_idle.set()
             transition = await queue.get()
+            self._live_idle.clear()
             try:
                 if isinstance(transition, Ended):
                     key = transition.record.linkedid.encode()
@@ -179,6 +189,9 @@ class CallsService:
         directory writes them in one transaction (group commit) instead of one each."""
         while True:
             batch = [await queue.get()]
+            if not self._live_idle.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._live_idle.wait(), _LIVE_FIRST)
             while len(batch) < _STORE_BATCH and not queue.empty():
                 batch.append(queue.get_nowait())
             try:
