@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.caller_locks import NumberLocks
@@ -109,10 +111,15 @@ class Directory(Protocol):
 class _Batch:
     """What one transaction has learnt so far, shared by its calls."""
 
+    conn: BaseDBAsyncClient  # the transaction
     calls: dict[str, Call]  # linkedid -> stored call
     owners: dict[str, tuple[int | None, int | None]]  # e164 -> (client_id, lead_id)
-    entries: list[TimelineEntry] = field(default_factory=list)
+    entries: list[TimelineEntry] = field(default_factory=list)  # in order, ids filled at flush
     telephony: TelephonySettings | None = None
+    # Rows written together at the end, ids reserved in one query per table:
+    new_leads: list[tuple[Lead, Phone | None, TimelineEntry]] = field(default_factory=list)
+    planned: dict[str, Lead] = field(default_factory=dict)  # number -> lead of this batch
+    new_calls: list[tuple[Call, Lead | None, TimelineEntry | None]] = field(default_factory=list)
 
 
 class CallStore:
@@ -194,9 +201,10 @@ class CallStore:
         results: list[RecordedCall] = []
         async with directory.number_locks.hold(keys):
             agents = await self._agents_for({i.rec.agent_extension for i in batch})
-            async with in_transaction():
+            async with in_transaction() as conn:
                 linkedids = [item.rec.linkedid for item in batch]
                 state = _Batch(
+                    conn=conn,
                     calls={c.linkedid: c for c in await Call.filter(linkedid__in=linkedids)},
                     owners=await _owners_of({e for _, _, e in prepared if e}),
                 )
@@ -205,8 +213,7 @@ class CallStore:
                     results.append(
                         await self._record(state, item.rec, peer, peer_e164, agent, item.clock)
                     )
-                if state.entries:
-                    await TimelineEntry.bulk_create(state.entries)
+                await _flush(conn, state)
         self.transactions += 1
         self.calls_stored += len(results)
         for result in results:
@@ -257,24 +264,26 @@ class CallStore:
         call = state.calls.get(rec.linkedid)
         if call is None:
             client_id, lead_id, lead_created = await self._match(
-                state, rec, peer, peer_e164, agent, clock
+                state, rec, peer, peer_e164, agent, clock, defer=True
             )
-            call = await Call.create(
-                linkedid=rec.linkedid, client_id=client_id, lead_id=lead_id, **values
-            )
+            # Written at the end with the batch's other new calls (one INSERT for all).
+            call = Call(linkedid=rec.linkedid, client_id=client_id, lead_id=lead_id, **values)
             state.calls[rec.linkedid] = call
-            if client_id is not None or lead_id is not None:
-                state.entries.append(
-                    TimelineEntry(
-                        kind="call",
-                        at=call.started_at,
-                        client_id=client_id,
-                        lead_id=lead_id,
-                        ref_id=call.id,
-                        summary=_call_summary(call, agent)[:500],
-                        user_id=agent.id if agent else None,
-                    )
+            pending_lead = None
+            if client_id is None and lead_id is None and peer:
+                pending_lead = state.planned.get(peer_e164 or digits(peer))
+            entry = None
+            if client_id is not None or lead_id is not None or pending_lead is not None:
+                entry = TimelineEntry(
+                    kind="call",
+                    at=call.started_at,
+                    client_id=client_id,
+                    lead_id=lead_id,
+                    summary=_call_summary(call, agent)[:500],
+                    user_id=agent.id if agent else None,
                 )
+                state.entries.append(entry)
+            state.new_calls.append((call, pending_lead, entry))
             return RecordedCall(call=call, created=True, lead_created=lead_created)
         # Stored before (a resync, or the tracker's final word): update it and its entry.
         previous_start = call.started_at
@@ -298,10 +307,22 @@ class CallStore:
         peer_e164: str | None,
         agent: Agent | None,
         clock: Clock,
+        *,
+        defer: bool = False,
     ) -> tuple[int | None, int | None, Lead | None]:
-        """(client_id, lead_id, the lead made now if any) for the call's other party."""
+        """(client_id, lead_id, the lead made now if any) for the call's other party.
+
+        With `defer` a new lead is only planned (its id comes at the flush, lead_id is None
+        then): a later call of the batch from the same number gets the same planned lead.
+        """
         if not peer:
             return None, None, None
+        key = peer_e164 or digits(peer)
+        planned = state.planned.get(key)
+        if planned is not None:
+            if planned.id is None and not defer:  # a call being updated needs the id now
+                await _flush_leads(state, state.conn)
+            return None, planned.id, None
         if peer_e164:
             client_id, lead_id = state.owners.get(peer_e164, (None, None))
         else:
@@ -324,7 +345,12 @@ class CallStore:
             responsible_id = None
         else:
             responsible_id = agent.id if agent else None
-        lead = await _auto_lead(state, peer, self.directory.region, tag_id, responsible_id, clock)
+        lead = await _auto_lead(
+            state, peer, self.directory.region, tag_id, responsible_id, clock, defer=defer
+        )
+        state.planned[key] = lead
+        if defer:
+            return None, None, lead
         if peer_e164:
             state.owners[peer_e164] = (None, lead.id)  # a later call of the batch finds it
         return None, lead.id, lead
@@ -372,14 +398,16 @@ async def _auto_lead(
     source_tag_id: int | None,
     responsible_id: int | None,
     clock: Clock,
+    *,
+    defer: bool,
 ) -> Lead:
-    """The lead `models.leads.create_auto_lead` makes for an unknown caller, written as two
-    INSERTs inside the batch's transaction (its timeline entry joins the batch's bulk insert)
-    instead of a savepoint, a DELETE of phones a new lead cannot have and four INSERTs."""
+    """The lead `models.leads.create_auto_lead` makes for an unknown caller, written inside
+    the batch's transaction: with `defer`, by the flush's bulk INSERTs, otherwise at once
+    (two INSERTs; the timeline entry always joins the flush)."""
     phone = parse_phone(number, region)
     now = clock.now()
     shown = phone.e164 or phone.typed
-    lead = await Lead.create(
+    lead = Lead(
         name=(shown or "?")[:200],
         name_key=search_key(shown)[:200],
         source="call",
@@ -387,26 +415,100 @@ async def _auto_lead(
         responsible_id=responsible_id,
         created_at=now,
     )
+    row = None
     if phone.typed:
-        await Phone.create(
+        row = Phone(
             typed=phone.typed[:64],
             e164=phone.e164,
             digits_rev=phone.digits_rev[:32],
             is_valid=phone.is_valid,
             position=0,
-            lead_id=lead.id,
         )
-    state.entries.append(
-        TimelineEntry(
-            kind="lead",
-            at=now,
-            lead_id=lead.id,
-            ref_id=lead.id,
-            summary=f"Lead created automatically (call) for {shown}"[:500],
-        )
+    entry = TimelineEntry(
+        kind="lead", at=now, summary=f"Lead created automatically (call) for {shown}"[:500]
     )
+    state.entries.append(entry)
+    if defer:
+        state.new_leads.append((lead, row, entry))
+        return lead
+    await lead.save()
+    entry.lead_id = entry.ref_id = lead.id  # type: ignore[attr-defined]
+    if row is not None:
+        row.lead_id = lead.id  # type: ignore[attr-defined]
+        await row.save()
     logger.info("auto-lead %s created for %s (source call)", lead.id, shown)
     return lead
+
+
+async def _flush(conn: BaseDBAsyncClient, state: _Batch) -> None:
+    """Write the batch's new leads, their phones, its new calls and all timeline entries:
+    one INSERT per table, with ids reserved beforehand so the rows can refer to each other.
+
+    Setting `_custom_generated_pk` is how Tortoise's bulk_create is told to write the ids we
+    reserved instead of leaving them to the database (which would not report them back).
+    """
+    await _flush_leads(state, conn)
+    if state.new_calls:
+        ids = await _reserve_ids(conn, Call, len(state.new_calls))
+        for (call, lead, entry), call_id in zip(state.new_calls, ids, strict=True):
+            call.id = call_id
+            call._custom_generated_pk = True
+            if lead is not None:
+                call.lead_id = lead.id  # type: ignore[attr-defined]
+            if entry is not None:
+                entry.ref_id = call_id
+                entry.lead_id = call.lead_id  # type: ignore[attr-defined]
+        await Call.bulk_create([call for call, _, _ in state.new_calls], using_db=conn)
+        for call, _, _ in state.new_calls:
+            call._saved_in_db = True
+    if state.entries:
+        await TimelineEntry.bulk_create(state.entries, using_db=conn)
+
+
+async def _flush_leads(state: _Batch, conn: BaseDBAsyncClient) -> None:
+    """Write the leads planned so far (and their phones); their timeline entries follow."""
+    if not state.new_leads:
+        return
+    ids = await _reserve_ids(conn, Lead, len(state.new_leads))
+    phones = []
+    for (lead, phone, entry), lead_id in zip(state.new_leads, ids, strict=True):
+        lead.id = lead_id
+        lead._custom_generated_pk = True
+        entry.lead_id = entry.ref_id = lead_id  # type: ignore[attr-defined]
+        if phone is not None:
+            phone.lead_id = lead_id  # type: ignore[attr-defined]
+            phones.append(phone)
+    await Lead.bulk_create([lead for lead, _, _ in state.new_leads], using_db=conn)
+    if phones:
+        await Phone.bulk_create(phones, using_db=conn)
+    for lead, _, _ in state.new_leads:
+        lead._saved_in_db = True
+        logger.info("auto-lead %s created for %s (source call)", lead.id, lead.name)
+    state.new_leads = []
+
+
+async def _reserve_ids(conn: BaseDBAsyncClient, model: type[Model], count: int) -> list[int]:
+    """`count` fresh primary keys of `model`'s table, in one query.
+
+    PostgreSQL hands them out from the table's sequence. SQLite continues from its
+    AUTOINCREMENT counter: our transaction is the only writer on the connection, and another
+    process inserting meanwhile makes our INSERT fail on the key, which the batch's
+    one-by-one retry absorbs.
+    """
+    table = model._meta.db_table
+    if conn.capabilities.dialect == "postgres":
+        rows = await conn.execute_query_dict(
+            "SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2)",
+            [f'"{table}"', count],
+        )
+        return [int(row["id"]) for row in rows]
+    rows = await conn.execute_query_dict(
+        f'SELECT MAX(COALESCE((SELECT MAX(id) FROM "{table}"), 0), '
+        "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = ?), 0)) AS top",
+        [table],
+    )
+    top = int(rows[0]["top"])
+    return list(range(top + 1, top + 1 + count))
 
 
 async def _owners_of(numbers: set[str]) -> dict[str, tuple[int | None, int | None]]:
