@@ -7,8 +7,11 @@ PermanentFailure (refused: the SMS is marked failed with the reason).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Protocol
+
+from tortoise.transactions import in_transaction
 
 from models import outbox
 from models import sms as sms_ops
@@ -25,12 +28,49 @@ class SmsGateway(Protocol):
         ...
 
 
+class _SentBatch:
+    """Records "sent" for the SMS the concurrent senders finish, several in one transaction:
+    each sender still waits until its own row is written before the outbox row is marked."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._waiting: list[tuple[int, str, asyncio.Future[None]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def mark(self, sms_id: int, ref: str) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((sms_id, ref, future))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.get_running_loop().create_task(
+                self._flush(), name="sms-mark-sent"
+            )
+        await asyncio.shield(future)
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # let the senders finishing in this turn join
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                async with in_transaction():
+                    for sms_id, ref, _ in batch:
+                        await sms_ops.mark_sent(sms_id, ref, clock=self.clock)
+            except Exception as err:
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(err)
+                continue
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+
 class SmsSender:
     """Registered on the outbox worker for kind "sms": sends every part, records the result."""
 
     def __init__(self, gateway: SmsGateway, clock: Clock) -> None:
         self.gateway = gateway
         self.clock = clock
+        self._sent = _SentBatch(clock)
 
     async def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:
         sms_id = int(payload["sms_id"])
@@ -43,6 +83,6 @@ class SmsSender:
         except outbox.PermanentFailure as err:
             await sms_ops.mark_failed(sms_id, str(err))
             raise
-        await sms_ops.mark_sent(sms_id, refs[0], clock=self.clock)
+        await self._sent.mark(sms_id, refs[0])
         logger.info("SMS %s sent through %s (%d part(s))", sms_id, self.gateway.name, len(parts))
         return {"refs": refs}
