@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from daemon.ami.calls_service import CallsService
 from daemon.ami.commands import TelephonyCommands
 from daemon.ami.link import AmiLink
+from daemon.ami.presence import PresenceRelay, device_extension
 from daemon.pbxsim.demo import DemoTraffic, crm_extensions
 from daemon.pbxsim.server import PbxSimulator
 from models.caller import CallerDirectory
@@ -95,9 +96,12 @@ async def start_telephony(
         commands_ref: dict[str, TelephonyCommands] = {}
         listeners: list[Callable[[dict[str, str]], Awaitable[None]]] = []
 
+        presence = PresenceRelay(hub, device_extension(calls.tracker.roles.classify))
+
         async def on_event(event: dict[str, str]) -> None:
             await calls.on_event(event)
             await commands_ref["c"].on_event(event)
+            await presence.on_event(event)
             for listener in listeners:
                 await listener(event)
 
