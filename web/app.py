@@ -36,6 +36,7 @@ from web.views import (
     team,
     widget_api,
 )
+from web.views import analytics as analytics_views
 from web.views import calls as calls_views
 from web.views import dialer as dialer_views
 from web.views import sms as sms_views
@@ -60,6 +61,7 @@ VIEW_MODULES: list[ModuleType] = [
     calls_views,  # the call widget, live pop-ups and the calls page (issue 5)
     dialer_views,  # auto-dialer lists (issue 8)
     sms_views,  # SMS form, bulk SMS, delivery reports (issue 8)
+    analytics_views,  # analytics reports N1-N7
 ]
 
 
