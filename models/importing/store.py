@@ -24,6 +24,7 @@ IMPORT_CACHE_KIB = 64 * 1024
 
 # Below the parameter limits of SQLite (32766) and PostgreSQL (32767) per statement.
 MAX_PARAMETERS = 30_000
+ROWS_PER_STATEMENT = 250
 
 
 class BulkWriter:
@@ -75,16 +76,21 @@ class BulkWriter:
         await self.insert_plain(model._meta.db_table, names, rows)
 
     async def insert_plain(self, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
-        """Rows as multi-row INSERTs: one statement per few hundred rows, so the database
-        driver crosses into C (and releases the GIL) once per statement, not once per row."""
+        """Rows as multi-row INSERTs of a fixed size (the driver crosses into C, releasing the
+        GIL, once per statement instead of once per row), the remainder row by row. Fixed sizes
+        keep the driver's cache of prepared statements to two per table."""
         width = len(columns)
-        per_statement = max(1, MAX_PARAMETERS // width)
+        per_statement = max(1, min(ROWS_PER_STATEMENT, MAX_PARAMETERS // width))
         quoted = ", ".join(f'"{c}"' for c in columns)
-        for start in range(0, len(rows), per_statement):
-            part = rows[start : start + per_statement]
-            sql = self._values_sql(table, quoted, width, len(part))
-            params = [value for row in part for value in row]
-            await self.conn.execute_query(sql, params)
+        whole = len(rows) - len(rows) % per_statement
+        if whole:
+            sql = self._values_sql(table, quoted, width, per_statement)
+            for start in range(0, whole, per_statement):
+                part = rows[start : start + per_statement]
+                await self.conn.execute_query(sql, [value for row in part for value in row])
+        if whole < len(rows):
+            sql = self._values_sql(table, quoted, width, 1)
+            await self.conn.execute_many(sql, [list(row) for row in rows[whole:]])
 
     def _values_sql(self, table: str, quoted: str, width: int, count: int) -> str:
         key = (table, quoted, count)
