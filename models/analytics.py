@@ -206,8 +206,9 @@ async def source_stats(
         ("deals", Deal, "deals.view_all"),
     ):
         query = model.filter(**period)
-        who = scope(user, right, user_id)
-        if who is not None:
+        if model is Lead:
+            query = _visible_leads(user, user_id, query)
+        elif (who := scope(user, right, user_id)) is not None:
             query = query.filter(responsible_id=who)
         grouped = (
             await query.annotate(n=Count("id"))
@@ -216,10 +217,7 @@ async def source_stats(
         )
         for tag_id, n in grouped:
             figures[tags.get(tag_id, "") if tag_id else ""][key] += n
-    leads = Lead.filter(**period).exclude(utm_source="")
-    who = scope(user, "leads.view_all", user_id)
-    if who is not None:
-        leads = leads.filter(responsible_id=who)
+    leads = _visible_leads(user, user_id, Lead.filter(**period).exclude(utm_source=""))
     utm = (
         await leads.annotate(n=Count("id"))
         .group_by("utm_source", "utm_campaign")
@@ -229,6 +227,13 @@ async def source_stats(
         "by_tag": sorted(figures.items(), key=lambda item: (item[0] == "", item[0])),
         "by_utm": [{"utm_source": s, "utm_campaign": c, "leads": n} for s, c, n in sorted(utm)],
     }
+
+
+def _visible_leads(user: User, user_id: int | None, leads):
+    """The same leads as _lead_filter, for an ORM query."""
+    if has_right(user, "leads.view_all"):
+        return leads if user_id is None else leads.filter(responsible_id=user_id)
+    return leads.filter(Q(responsible_id=user.id) | Q(responsible_id__isnull=True))
 
 
 def _lead_filter(user: User, user_id: int | None, sql: Sql) -> str:
@@ -265,12 +270,7 @@ async def lead_stats(
                 old[1] + int(row["u"] or 0),
                 old[2] + int(row["c"] or 0),
             ]
-    leads = Lead.filter(created_at__gte=start, created_at__lt=end)
-    if has_right(user, "leads.view_all"):
-        if user_id is not None:
-            leads = leads.filter(responsible_id=user_id)
-    else:
-        leads = leads.filter(Q(responsible_id=user.id) | Q(responsible_id__isnull=True))
+    leads = _visible_leads(user, user_id, Lead.filter(created_at__gte=start, created_at__lt=end))
     by_source = await leads.annotate(n=Count("id")).group_by("source").values_list("source", "n")
     created = sum(v[0] for v in days.values())
     converted = sum(v[2] for v in days.values())

@@ -128,6 +128,9 @@ async def test_sources_and_leads(world, clock):
     assert by_tag["Google Ads"]["leads"] == 1
     assert by_tag[""]["leads"] == 1 and by_tag[""]["clients"] == 1
     assert sources["by_utm"] == [{"utm_source": "google", "utm_campaign": "black", "leads": 1}]
+    # Marta sees the unhandled lead of the call (anyone may take it), not Luis's web lead.
+    hers = dict((await analytics.source_stats(world.marta, START, END))["by_tag"])
+    assert hers == {"Google Ads": {"leads": 1, "clients": 0, "deals": 0}}
     leads = await analytics.lead_stats(world.ana, START, END)
     assert leads["created"] == 2 and leads["converted"] == 1 and leads["conversion"] == 0.5
     assert leads["unhandled_now"] == 1 and leads["unhandled"] == 1
@@ -168,6 +171,11 @@ async def test_period_boundaries_are_the_users_midnights(world, clock):
     assert today.end == datetime(2026, 11, 26, 23, tzinfo=UTC)
     week = resolve_period(world.ana, now, "week")
     assert (week.first_day, week.last_day) == (date(2026, 11, 23), date(2026, 11, 29))
+    world.ana.first_weekday = 6  # her weeks start on Sunday (not saved: this test only)
+    sunday = resolve_period(world.ana, now, "week")
+    assert (sunday.first_day, sunday.last_day) == (date(2026, 11, 22), date(2026, 11, 28))
+    assert sunday.start == datetime(2026, 11, 21, 23, tzinfo=UTC)
+    world.ana.first_weekday = 0
     month = resolve_period(world.ana, now, "month")
     assert month.start == datetime(2026, 10, 31, 23, tzinfo=UTC)  # CET midnight of Nov 1
     assert month.end == datetime(2026, 11, 30, 23, tzinfo=UTC)
