@@ -10,6 +10,11 @@ transitions, so the link is never held up by the database. Two lanes then work o
   makes auto-leads) and publish ended/missed. The live lane hands a finished call over
   only after everything before it was published, so subscribers always see a call's
   events in order (rang, answered, ended). One call always goes to the same store lane.
+
+A store lane waits for the live lane to fall idle before writing (on SQLite a transaction
+holds the one connection, and a pop-up lookup would queue behind it), then hands every
+finished call queued by then to the directory at once, which writes them in one
+transaction (group commit): under a burst the cost of a commit is shared by many calls.
 """
 
 from __future__ import annotations
