@@ -259,6 +259,11 @@ async def sms_of(user: User, *, client_id: int | None = None, lead_id: int | Non
         if not can_see_owned(user, client.responsible_id, "clients.view_all"):  # type: ignore[attr-defined]
             raise PermissionDenied("this client is not yours")
         return list(await Sms.filter(client_id=client_id).order_by("-created_at", "-id"))
+    lead = await Lead.get_or_none(id=lead_id)
+    if lead is None:
+        raise NotFound("no such lead")
+    if not can_see_owned(user, lead.responsible_id, "leads.view_all"):  # type: ignore[attr-defined]
+        raise PermissionDenied("this lead is not yours")
     return list(await Sms.filter(lead_id=lead_id).order_by("-created_at", "-id"))
 
 
@@ -398,10 +403,3 @@ async def _task_number(task: Task) -> str | None:
         return None
     phone = await Phone.filter(**owner).order_by("position", "id").first()
     return (phone.e164 or phone.typed) if phone else None
-
-
-async def lead_of_sms(sms_id: int) -> Lead | None:
-    sms = await Sms.get_or_none(id=sms_id)
-    if sms is None or sms.lead_id is None:  # type: ignore[attr-defined]
-        return None
-    return await Lead.get_or_none(id=sms.lead_id)  # type: ignore[attr-defined]
