@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from models.settings import Settings
 
@@ -24,13 +24,26 @@ def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(env.get("CENTRALITA_CONFIG", "config.toml"))
 
 
+# Top-level settings that are plain values, not sections: CENTRALITA_<KEY> sets them.
+_TOP_LEVEL_KEYS = {
+    name
+    for name, field in Settings.model_fields.items()
+    if not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel))
+}
+
+
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """CENTRALITA_<SECTION>__<KEY> and CENTRALITA_<TOP_LEVEL_KEY> variables as nested dicts.
+
+    Other CENTRALITA_* variables (CENTRALITA_CONFIG, the start script's CENTRALITA_ADMIN_*,
+    the tests' CENTRALITA_TEST_DB) are not configuration keys and are left alone.
+    """
     result: dict[str, Any] = {}
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == "CENTRALITA_CONFIG":
+        if not name.startswith(ENV_PREFIX):
             continue
         path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
-        if not path:
+        if not path or (len(path) == 1 and path[0] not in _TOP_LEVEL_KEYS):
             continue
         node = result
         for part in path[:-1]:

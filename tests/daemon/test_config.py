@@ -91,3 +91,18 @@ def test_bad_secret_value_is_not_echoed(tmp_path):
         load_settings(path, environ={})
     assert "[ami] secret" in str(err.value)
     assert "123456789" not in str(err.value)
+
+
+def test_other_centralita_variables_are_not_configuration(tmp_path):
+    """The scripts' and tests' own variables must not be taken for configuration keys."""
+    path = write(tmp_path, "")
+    env = {
+        "CENTRALITA_TEST_DB": "sqlite",
+        "CENTRALITA_ADMIN_PASSWORD": "x",
+        "CENTRALITA_CONFIG": str(path),
+        "CENTRALITA_DATA_DIR": str(tmp_path / "elsewhere"),
+    }
+    settings = load_settings(path, environ=env)
+    assert settings.data_dir == tmp_path / "elsewhere"
+    with pytest.raises(ConfigError, match=r"\[web\] prot: unknown key"):
+        load_settings(path, environ={"CENTRALITA_WEB__PROT": "1"})

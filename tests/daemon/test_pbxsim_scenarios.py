@@ -125,7 +125,9 @@ async def test_scaled_time_keeps_pbx_durations_in_timestamps(sim, make_link):
             for e in rec.events
             if e.get("Linkedid") == call.linkedid and e["Event"] in ("BridgeEnter", "BridgeLeave")
         }
-        assert stamps["BridgeLeave"] - stamps["BridgeEnter"] == pytest.approx(30, abs=0.05)
+        # Durations must be right "within a second" (issue 3); half of that leaves room for a
+        # loaded CI machine waking the simulator late more than once in a call.
+        assert stamps["BridgeLeave"] - stamps["BridgeEnter"] == pytest.approx(30, abs=0.5)
 
 
 async def test_demo_traffic_makes_calls_for_the_team(sim, make_link):
