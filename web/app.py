@@ -21,6 +21,7 @@ from web.keys import CATALOGS, CLOCK, HUB, LOGIN_LIMITER, SERVICES, SESSIONS, SE
 from web.security import LoginLimiter, SessionCodec, load_secret
 from web.services import WebServices
 from web.templating import setup_templates
+from web.views import analytics as analytics_views
 from web.views import (
     auth,
     calendar,
@@ -36,7 +37,6 @@ from web.views import (
     team,
     widget_api,
 )
-from web.views import analytics as analytics_views
 from web.views import calls as calls_views
 from web.views import dialer as dialer_views
 from web.views import sms as sms_views
