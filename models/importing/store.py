@@ -20,7 +20,7 @@ from tortoise.models import Model
 
 # SQLite page cache while an import writes: its random-key indexes (numbers, emails, names)
 # outgrow the default 2 MB after some ten thousand rows, and each miss is a read.
-IMPORT_CACHE_KIB = 64 * 1024
+IMPORT_CACHE_KIB = 32 * 1024
 
 # Below the parameter limits of SQLite (32766) and PostgreSQL (32767) per statement.
 MAX_PARAMETERS = 30_000
