@@ -131,6 +131,8 @@ async def test_browser_switches_the_period_and_draws_the_charts(world_server, wo
     await login(page, world_server.url, "ana", world.password)
     await page.click("nav.sidebar a[href='/analytics']")
     await page.wait_for_selector("canvas#chart-status")
+    assert await page.locator("#table-funnel tbody tr").count() == 5
+    await screenshot(page, "analytics-deals")
     await page.click("nav.tabs a[href^='/analytics/calls']")
     await page.wait_for_selector("canvas#chart-hours")
     await page.select_option("#period", "today")
