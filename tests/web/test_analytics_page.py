@@ -62,6 +62,8 @@ async def test_admin_sees_everyones_figures_and_can_narrow_to_one(world_server, 
     assert list(status.values()) == ["2", "0", "0", "0", "1", "0"]  # new, ..., won, cancelled
     assert [row[1] for row in _cells(html, "table-funnel")[1:]] == ["3", "1", "1", "1", "1"]
     assert "250" in html and "/static/vendor/chart.js/dist/chart.umd.min.js" in html
+    assert "100,0 %" in html  # conversion 1 won / 1 closed, written the Spanish way
+    assert ">1,0<" in html  # one day from creation to won
     async with http.get(
         f"{world_server.url}/analytics/calls?period=today&user={world.marta.id}"
     ) as resp:
