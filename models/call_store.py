@@ -113,9 +113,9 @@ class Directory(Protocol):
 class _Batch:
     """What one transaction has learnt so far, shared by its calls."""
 
-    conn: BaseDBAsyncClient  # the transaction
     calls: dict[str, Call]  # linkedid -> stored call
     owners: dict[str, tuple[int | None, int | None]]  # e164 -> (client_id, lead_id)
+    conn: BaseDBAsyncClient | None = None  # the transaction, once begun
     entries: list[TimelineEntry] = field(default_factory=list)  # in order, ids filled at flush
     telephony: TelephonySettings | None = None
     # Rows written together at the end, ids reserved in one query per table:
@@ -202,14 +202,19 @@ class CallStore:
         keys = [peer_e164 or peer or item.rec.linkedid for item, peer, peer_e164 in prepared]
         results: list[RecordedCall] = []
         async with directory.number_locks.hold(keys):
+            # Reads first, outside the transaction: on SQLite a transaction keeps the one
+            # connection from everyone else (pop-up lookups included) until it commits. The
+            # number locks (and the unique linkedid) keep what was read true meanwhile.
             agents = await self._agents_for({i.rec.agent_extension for i in batch})
+            linkedids = [item.rec.linkedid for item in batch]
+            state = _Batch(
+                calls={c.linkedid: c for c in await Call.filter(linkedid__in=linkedids)},
+                owners=await _owners_of({e for _, _, e in prepared if e}),
+            )
+            if any(p and (not e or e not in state.owners) for _, p, e in prepared):
+                state.telephony = await get_telephony()  # someone may need an auto-lead
             async with in_transaction() as conn:
-                linkedids = [item.rec.linkedid for item in batch]
-                state = _Batch(
-                    conn=conn,
-                    calls={c.linkedid: c for c in await Call.filter(linkedid__in=linkedids)},
-                    owners=await _owners_of({e for _, _, e in prepared if e}),
-                )
+                state.conn = conn
                 for item, peer, peer_e164 in prepared:
                     agent = agents.get(item.rec.agent_extension)
                     results.append(
@@ -323,6 +328,7 @@ class CallStore:
         planned = state.planned.get(key)
         if planned is not None:
             if planned.id is None and not defer:  # a call being updated needs the id now
+                assert state.conn is not None
                 await _flush_leads(state, state.conn)
             return None, planned.id, None
         if peer_e164:
