@@ -30,6 +30,7 @@ from web.views import (
     dashboard,
     deals,
     health,
+    imports,
     leads,
     live,
     settings_pages,
@@ -62,6 +63,7 @@ VIEW_MODULES: list[ModuleType] = [
     dialer_views,  # auto-dialer lists (issue 8)
     sms_views,  # SMS form, bulk SMS, delivery reports (issue 8)
     analytics_views,  # analytics reports N1-N7
+    imports,  # import and export of clients and leads (issue 7)
 ]
 
 
