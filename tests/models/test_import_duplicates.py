@@ -64,3 +64,16 @@ async def test_a_dry_run_reports_and_changes_nothing(world, tmp_path):
     assert (counts.created, counts.updated, counts.rejected) == (1, 3, 0)
     assert sorted(await Client.all().values_list("name", flat=True)) == ["Ana", "Pedro"]
     assert (await client_named("Ana")).company_name == ""
+
+
+async def test_imported_clients_are_found_by_any_word_of_their_name(world, tmp_path):
+    rows = [
+        ["name", "phone"],
+        ["Bodegas Ribera Alta", "600 111 222"],
+        ["José Núñez", "+44 20 7946 0958"],
+    ]
+    await import_file(write_csv(tmp_path / "c.csv", rows), {"name": "name", "phone": "phones"})
+    found, total = await client_ops.list_clients(world.ana, query="ribera")
+    assert [c.name for c in found] == ["Bodegas Ribera Alta"] and total == 1
+    found, _ = await client_ops.list_clients(world.ana, query="nunez")
+    assert [c.name for c in found] == ["José Núñez"]
