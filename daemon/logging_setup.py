@@ -14,6 +14,8 @@ def configure_logging(settings: Settings) -> None:
     )
     # aiohttp's access log is noisy at INFO for a panel polled by browsers.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # APScheduler announces every job run at INFO (one line a minute per job).
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # The AMI library logs raw frames; keep them at DEBUG only when asked.
     if settings.logging.level != "DEBUG":
         logging.getLogger("panoramisk").setLevel(logging.WARNING)
