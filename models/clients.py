@@ -85,16 +85,9 @@ async def _tags(names: list[str]) -> list[Tag]:
 async def _validated(data: ClientInput, client_id: int | None):
     """Everything checked before anything is written, so a refusal changes nothing."""
     errors = await _check_input(data)
-    emails: list[str] = []
-    try:
-        emails = details.check_emails(data.emails)
-    except ValidationFailed as err:
-        errors.update(err.fields)
-    custom: dict[int, str] = {}
-    try:
-        custom = await details.check_custom_values(data.custom, "client")
-    except ValidationFailed as err:
-        errors.update(err.fields)
+    emails, custom = await details.check_emails_and_custom(
+        data.emails, data.custom, "client", errors
+    )
     if errors:
         raise ValidationFailed(errors)
     company = await get_company()

@@ -249,3 +249,21 @@ async def open_lead_with_number(e164: str) -> Lead | None:
     if phone is None:
         return None
     return await Lead.get_or_none(id=phone.lead_id, status="open")  # type: ignore[attr-defined]
+
+
+async def check_emails_and_custom(
+    emails: list[str], custom: dict[str, object], applies_to: str, errors: dict[str, str]
+) -> tuple[list[str], dict[int, str]]:
+    """Emails and custom values checked together; each problem is added to `errors`
+    (field -> message) so that a form shows every mistake at once."""
+    checked_emails: list[str] = []
+    try:
+        checked_emails = check_emails(emails)
+    except ValidationFailed as err:
+        errors.update(err.fields)
+    checked_custom: dict[int, str] = {}
+    try:
+        checked_custom = await check_custom_values(custom, applies_to)
+    except ValidationFailed as err:
+        errors.update(err.fields)
+    return checked_emails, checked_custom
