@@ -49,6 +49,17 @@ async def create_lead(
     await edit_notification(outbox, row, user)
 
 
+async def _notification_or_alert(
+    query: CallbackQuery, callback_data: CallButton, user: User, lang: str
+):
+    """The notification a button belongs to, or None after telling the user why not."""
+    try:
+        return await telegram.notification_by_id(callback_data.n, user)
+    except CrmError as err:
+        await query.answer(error_text(err, lang)[:200], show_alert=True)
+        return None
+
+
 async def ask_note(
     query: CallbackQuery,
     callback_data: CallButton,
@@ -57,10 +68,8 @@ async def ask_note(
     reply: Replier,
     state: FSMContext,
 ) -> None:
-    try:
-        row = await telegram.notification_by_id(callback_data.n, user)
-    except CrmError as err:
-        await query.answer(error_text(err, lang)[:200], show_alert=True)
+    row = await _notification_or_alert(query, callback_data, user, lang)
+    if row is None:
         return
     if row.card.get("client_id") is None and row.card.get("lead_id") is None:
         await query.answer(text(lang, "note_needs_contact"), show_alert=True)
@@ -79,10 +88,8 @@ async def start_task(
     reply: Replier,
     state: FSMContext,
 ) -> None:
-    try:
-        row = await telegram.notification_by_id(callback_data.n, user)
-    except CrmError as err:
-        await query.answer(error_text(err, lang)[:200], show_alert=True)
+    row = await _notification_or_alert(query, callback_data, user, lang)
+    if row is None:
         return
     await state.set_state(TaskDialog.title)
     await state.set_data(
@@ -99,10 +106,8 @@ async def start_task(
 async def call_back(
     query: CallbackQuery, callback_data: CallButton, user: User, lang: str, reply: Replier, hub: Hub
 ) -> None:
-    try:
-        row = await telegram.notification_by_id(callback_data.n, user)
-    except CrmError as err:
-        await query.answer(error_text(err, lang)[:200], show_alert=True)
+    row = await _notification_or_alert(query, callback_data, user, lang)
+    if row is None:
         return
     number = row.card.get("e164") or row.card.get("number") or ""
     await query.answer()
