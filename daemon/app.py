@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.reminders import send_daily_digests, send_due_reminders
+from daemon.commands._db import ensure_data_dir
 from daemon.messaging import build_messaging, mount_bot_webhook, start_messaging
 from daemon.outreach import sms_task_job, start_outreach
 from daemon.scheduler import Scheduler
@@ -59,13 +60,8 @@ async def start(
     open_database: bool = True,
 ) -> Runtime:
     """Open the database, start the PBX link (or simulator), the web panel, the bot."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    url = settings.database.url
-    if url.startswith("sqlite://") and url != "sqlite://:memory:":
-        from pathlib import Path
-
-        Path(url[len("sqlite://") :]).parent.mkdir(parents=True, exist_ok=True)
-    applied = await open_db(url) if open_database else []
+    ensure_data_dir(settings)
+    applied = await open_db(settings.database.url) if open_database else []
     if applied:
         logger.info("database migrated: %s", ", ".join(applied))
     rt = Runtime(
