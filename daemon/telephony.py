@@ -93,25 +93,24 @@ async def start_telephony(
         await calls.refresh_users()
         calls.start()
         closers.append(calls.stop)
-        commands_ref: dict[str, TelephonyCommands] = {}
         listeners: list[Callable[[dict[str, str]], Awaitable[None]]] = []
 
         presence = PresenceRelay(hub, device_extension(calls.tracker.roles.classify))
 
         async def on_event(event: dict[str, str]) -> None:
             await calls.on_event(event)
-            await commands_ref["c"].on_event(event)
+            await commands.on_event(event)
             await presence.on_event(event)
             for listener in listeners:
                 await listener(event)
 
         async def on_resync(snapshot: list[dict[str, str]]) -> None:
             await calls.on_resync(snapshot)
-            await commands_ref["c"].on_resync(snapshot)
+            await commands.on_resync(snapshot)
 
         link = AmiLink(ami, on_event, on_resync, clock=clock)
+        # The callbacks above use `commands` only once the link runs, after this line.
         commands = TelephonyCommands(link, hub, ami)
-        commands_ref["c"] = commands
         commands.register()
         await link.start()
         closers.append(link.stop)
