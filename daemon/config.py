@@ -74,7 +74,9 @@ def _describe(error: dict[str, Any], source: dict[str, Any]) -> str:
         value = value.get(part) if isinstance(value, dict) else None
     if error["type"] == "extra_forbidden":
         return f"{key}: unknown key"
-    if error["type"].endswith("secret_type") or "secret" in loc[-1] or "token" in loc[-1]:
+    if error["type"].endswith("secret_type") or any(
+        word in loc[-1] for word in ("secret", "token", "password")
+    ):
         value = "<hidden>"
     return f"{key} = {value!r}: {error['msg']}"
 

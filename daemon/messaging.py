@@ -1,4 +1,5 @@
-"""Wiring of the outbox worker, the Telegram bot (polling or webhook) and its notifier."""
+"""Wiring of the outbox worker, its email sender, the Telegram bot (polling or webhook) and
+its notifier."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.delivery import TelegramOutbox, TelegramSender, chat_key
 from bot.notifier import CallNotifier
 from bot.runner import PollingRunner
 from bot.webhook import mount_webhook, register_webhook
+from daemon.mail import register_mail
 from daemon.outbox_worker import OutboxWorker, RateLimit
 from models.clock import Clock
 from models.hub import Hub
@@ -36,8 +38,10 @@ class Messaging:
 
 
 def build_messaging(settings: Settings, hub: Hub, clock: Clock) -> Messaging:
-    """The outbox worker, and the bot when a token is configured (not started yet)."""
+    """The outbox worker with its email sender (when [mail] is configured), and the bot when a
+    token is configured (not started yet)."""
     worker = OutboxWorker(clock=clock)
+    register_mail(worker, settings.mail)
     telegram_outbox = TelegramOutbox(clock, wake=worker.wake, fast_lane=worker)
     messaging = Messaging(worker=worker, telegram_outbox=telegram_outbox)
     token = settings.telegram.token.get_secret_value()

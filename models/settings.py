@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 
 class _Section(BaseModel):
@@ -89,6 +89,38 @@ class SmsSettings(_Section):
     messages_per_second: float = Field(20.0, gt=0)
 
 
+class MailSettings(_Section):
+    """Outgoing mail over SMTP (invitations). An empty `smtp_host` means mail is off."""
+
+    smtp_host: str = ""
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_security: str = Field("starttls", pattern="^(starttls|tls|none)$")
+    from_address: str = Field("", validate_default=True)
+    timeout_seconds: float = Field(30.0, gt=0, le=600)
+
+    @field_validator("from_address")
+    @classmethod
+    def _sender_known(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("smtp_host") and "@" not in value:
+            if "@" not in info.data.get("smtp_username", ""):
+                raise ValueError(
+                    "expected an address such as crm@example.com (needed when smtp_host is set "
+                    "and smtp_username is not an email address)"
+                )
+        return value
+
+    @property
+    def is_configured(self) -> bool:
+        return bool(self.smtp_host)
+
+    @property
+    def sender(self) -> str:
+        """The From header: `from_address`, else the login when it is an email address."""
+        return self.from_address or self.smtp_username
+
+
 class LoggingSettings(_Section):
     level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
@@ -104,6 +136,7 @@ class Settings(_Section):
     logging: LoggingSettings = LoggingSettings()
     dialer: DialerSettings = DialerSettings()
     sms: SmsSettings = SmsSettings()
+    mail: MailSettings = MailSettings()
 
     @property
     def uses_simulator(self) -> bool:

@@ -1,14 +1,18 @@
-"""The team (M1, M2): listing users, editing them, and invitations that expire."""
+"""The team (M1, M2): listing users, editing them, and invitations that expire (by link or
+by email)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
+from models import mail
 from models import users as user_ops
+from models.clock import Clock
 from models.errors import Conflict, NotFound, ValidationFailed
 from models.permissions import AGENT, require
 from models.schema.users import Group, Invite, User
@@ -118,6 +122,55 @@ async def create_invite(
         expires_at=now + timedelta(hours=hours),
     )
     return invite, token
+
+
+def invite_email_key(invite_id: int) -> str:
+    """The outbox key of an invitation's email, to tell whether it went out."""
+    return f"invite:{invite_id}"
+
+
+async def invite_by_email(
+    actor: User,
+    clock: Clock,
+    *,
+    email: str,
+    compose: Callable[[str], mail.OutgoingEmail],
+    extension: str | None = None,
+    group_name: str = AGENT,
+    hours: int = INVITE_HOURS,
+) -> tuple[Invite, str]:
+    """An invitation and the email carrying its link, written together or not at all.
+
+    `compose(token)` writes the email (the caller knows the panel's address and the inviter's
+    language); it is queued in the outbox and sent by the daemon's mail sender.
+    """
+    require(actor, "users.manage")
+    if not email.strip():
+        raise ValidationFailed({"email": "an email address is needed to send the invitation"})
+    email = mail.check_address(email)
+    async with in_transaction():
+        invite, token = await create_invite(
+            actor,
+            clock.now(),
+            email=email,
+            extension=extension,
+            group_name=group_name,
+            hours=hours,
+        )
+        message = compose(token)
+        if message.to != email:
+            raise ValueError("the invitation email must go to the invited address")
+        await mail.queue_email(
+            message, clock=clock, dedupe_key=invite_email_key(invite.id), key_is_new=True
+        )
+    return invite, token
+
+
+async def invite_deliveries(invites: list[Invite]) -> dict[int, mail.Delivery]:
+    """For each invitation sent by email: where its email stands (queued, sent, dead)."""
+    keys = {invite_email_key(invite.id): invite.id for invite in invites if invite.email}
+    found = await mail.deliveries(list(keys))
+    return {keys[key]: delivery for key, delivery in found.items()}
 
 
 async def open_invite(token: str, now: datetime) -> Invite:

@@ -1,4 +1,4 @@
-"""The team (M1, M2): colleagues with contact data, add users, invite links."""
+"""The team (M1, M2): colleagues with contact data, add users, invitations by link and email."""
 
 from __future__ import annotations
 
@@ -8,25 +8,40 @@ from models import team
 from models import users as user_ops
 from models.errors import Conflict, ValidationFailed
 from models.permissions import has_right
+from models.users import get_company
 from web.keys import SETTINGS
 from web.templating import flash, gettext, render
 from web.views.calling import click_to_call
-from web.views.common import current_user, form_data, int_param, now, path_id, text_values
+from web.views.common import (
+    clock,
+    current_user,
+    form_data,
+    int_param,
+    now,
+    path_id,
+    text_values,
+)
+from web.views.invite_email import compose_invite
 
 
 async def _context(request: web.Request, **extra) -> dict:
     user = current_user(request)
     manage = has_right(user, "users.manage")
+    invites = await team.pending_invites(user, now(request)) if manage else []
     context = {
         "members": await team.list_users(user, include_inactive=manage),
         "groups": await team.list_groups(),
         "manage": manage,
-        "invites": await team.pending_invites(user, now(request)) if manage else [],
+        "invites": invites,
+        "deliveries": await team.invite_deliveries(invites),
+        "mail_configured": request.app[SETTINGS].mail.is_configured,
         "form": {},
         "errors": {},
         "invite_form": {},
         "invite_errors": {},
         "invite_link": "",
+        "invite_sent_to": "",
+        "invite_not_emailed": False,
     }
     context.update(extra)
     return context
@@ -72,26 +87,50 @@ def _public_base(request: web.Request) -> str:
 
 
 async def create_invite(request: web.Request) -> web.Response:
+    """An invitation link; with mail configured and an address given, also emailed to it."""
     user = current_user(request)
     form = await form_data(request)
     values = text_values(form)
+    email = values.get("email", "").strip()
+    by_email = bool(email) and request.app[SETTINGS].mail.is_configured
+    options = {"extension": values.get("extension", ""), "group_name": values.get("group", "Agent")}
     try:
-        invite, token = await team.create_invite(
-            user,
-            now(request),
-            email=values.get("email", ""),
-            extension=values.get("extension", ""),
-            group_name=values.get("group", "Agent"),
-        )
+        if by_email:
+            company = (await get_company()).name
+            invite, token = await team.invite_by_email(
+                user,
+                clock(request),
+                email=email,
+                compose=lambda token: compose_invite(
+                    request,
+                    to=email,
+                    link=_invite_link(request, token),
+                    inviter=user,
+                    company=company,
+                    hours=team.INVITE_HOURS,
+                ),
+                **options,
+            )
+        else:
+            invite, token = await team.create_invite(user, now(request), email=email, **options)
     except (ValidationFailed, Conflict) as err:
         errors = (
             err.fields if isinstance(err, ValidationFailed) else {err.field or "email": str(err)}
         )
         context = await _context(request, invite_form=values, invite_errors=errors)
         return render(request, "team.html", context, status=422)
-    link = f"{_public_base(request)}/invite/{token}"
-    context = await _context(request, invite_link=link, invite_expires=invite.expires_at)
+    context = await _context(
+        request,
+        invite_link=_invite_link(request, token),
+        invite_expires=invite.expires_at,
+        invite_sent_to=invite.email if by_email else "",
+        invite_not_emailed=bool(email) and not by_email,
+    )
     return render(request, "team.html", context)
+
+
+def _invite_link(request: web.Request, token: str) -> str:
+    return f"{_public_base(request)}/invite/{token}"
 
 
 async def set_group(request: web.Request) -> web.Response:
