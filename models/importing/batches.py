@@ -17,7 +17,6 @@ from pathlib import Path
 from tortoise.transactions import in_transaction
 
 from models.clock import Clock, SystemClock
-from models.contact_details import index_client_words
 from models.errors import Conflict, NotFound, ValidationFailed
 from models.importing.cells import cell_text, escape_formula
 from models.importing.changes import entity_model, in_use, restore
@@ -187,8 +186,6 @@ async def run_import(
             default_responsible_id=batch.user_id,  # type: ignore[attr-defined]
         )
         counts = await ImportEngine(table, job, workers=workers).run()
-        if batch.kind == "clients":
-            await _index_search_words(batch.id)
     except asyncio.CancelledError:
         await _finish(batch.id, "failed", clock, error="stopped before the end")
         raise
@@ -209,15 +206,6 @@ async def run_import(
         counts.rejected,
     )
     return await get_import(batch_id)
-
-
-async def _index_search_words(batch_id: int) -> None:
-    """The engine writes clients in bulk: make them findable by any word of the name."""
-    created = await Client.filter(import_batch_id=batch_id).values_list("id", flat=True)
-    updated = await ImportChange.filter(batch_id=batch_id, entity="client").values_list(
-        "entity_id", flat=True
-    )
-    await index_client_words(sorted({*created, *updated}))
 
 
 async def _finish(

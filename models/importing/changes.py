@@ -12,11 +12,11 @@ from typing import Any
 
 from tortoise.models import Model
 
-from models.contact_details import search_key
+from models.contact_details import replace_words, search_key
 from models.importing.rows import Record
 from models.importing.store import BulkWriter
 from models.schema.activity import Note, TimelineEntry
-from models.schema.clients import Client, CustomFieldValue, Email, Phone, Tag
+from models.schema.clients import Client, ClientWord, CustomFieldValue, Email, Phone, Tag
 from models.schema.deals import Deal
 from models.schema.imports import ImportChange
 from models.schema.leads import Lead
@@ -98,6 +98,7 @@ async def create_records(
     values: list[tuple] = []
     links: list[tuple] = []
     timeline: list[tuple] = []
+    words: list[tuple] = []
     for entity_id, rec in zip(ids, records, strict=True):
         responsible = (
             rec.responsible_id if rec.responsible_id is not None else default_responsible_id
@@ -120,6 +121,7 @@ async def create_records(
                 )
             )
             links.extend((entity_id, tag_ids[t]) for t in rec.tags)
+            words.extend((w, entity_id) for w in rec.words)
             summary = f"Client imported: {rec.name}"
         else:
             utm = rec.utm
@@ -169,6 +171,8 @@ async def create_records(
     await writer.insert(
         TimelineEntry, ("kind", "ref_id", "summary", "user_id", "at", owner), timeline
     )
+    # Searchable by any word of the name or company as soon as the chunk commits.
+    await writer.insert(ClientWord, ("word", "client_id"), words)
 
 
 async def _snapshot(kind: str, entity: Model) -> dict[str, Any]:
@@ -250,6 +254,8 @@ async def update_record(
     if kind == "clients" and rec.tags:
         tags = await Tag.filter(id__in=[tag_ids[t] for t in rec.tags])
         await entity.tags.add(*tags)  # type: ignore[attr-defined]
+    if kind == "clients":
+        await replace_words(entity_id, entity.name, entity.company_name)
     return True
 
 
@@ -290,6 +296,7 @@ async def restore(change: ImportChange) -> None:
         if not updated:
             await CustomFieldValue.create(field_id=field_id, value=value, **owner)
     if kind == "clients":
+        await replace_words(change.entity_id, entity.name, entity.company_name)
         keep = set(previous.get("tag_ids", []))
         added = [t for t in await entity.tags.all() if t.id not in keep]  # type: ignore[attr-defined]
         if added:

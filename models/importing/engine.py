@@ -27,7 +27,7 @@ from models.importing.parallel import (
     read_chunk,
 )
 from models.importing.readers import Cell, Table
-from models.importing.rows import Record, Rejection, RowChecker
+from models.importing.rows import Record, Rejection, RowChecker, search_words
 from models.importing.store import BulkWriter, larger_sqlite_cache
 from models.schema.clients import Tag
 from models.schema.imports import ImportBatch, ImportChange
@@ -343,6 +343,7 @@ def _merge(target: Record, rec: Record) -> None:
     )
     target.utm.update(rec.utm)
     target.custom.update(rec.custom)
+    target.words = search_words(target.name, target.company_name)
 
 
 def _connection():

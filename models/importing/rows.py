@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from models.contact_details import search_key
+from models.contact_details import search_key, words_of
 from models.importing.cells import CellRejected, cell_text, phone_texts
 from models.importing.mapping import CUSTOM_PREFIX
 from models.importing.phonefast import fast_parse_phone
@@ -26,6 +26,7 @@ _EMAIL_SPLIT = re.compile(r"[,;\s]+")
 _TAG_SPLIT = re.compile(r"[,;]+")
 _HAS_DIGIT = re.compile(r"\d")
 _SPACES = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
 _NO_DIGITS_PLACEHOLDER = re.compile(r"^[\s\-–—./_]*$")
 _STATUS = {
     "active": "active",
@@ -84,6 +85,7 @@ class Record:
     custom: dict[int, str] = field(default_factory=dict)  # custom field id -> value
     name_from_company: bool = False
     name_key: str = ""  # what name searches compare, computed with the rest of the row
+    words: list[str] = field(default_factory=list)  # search words of name and company
 
     def keys(self) -> list[str]:
         """What identifies the same person: E.164 numbers and email addresses."""
@@ -109,6 +111,7 @@ class Record:
                 self.custom,
                 self.name_from_company,
                 self.name_key,
+                self.words,
             ),
         )
 
@@ -127,6 +130,7 @@ def _rebuild_record(
     custom,
     from_company,
     name_key,
+    words,
 ) -> Record:
     return Record(
         row,
@@ -142,6 +146,7 @@ def _rebuild_record(
         custom,
         from_company,
         name_key,
+        words,
     )
 
 
@@ -197,6 +202,7 @@ class RowChecker:
         if not record.name:
             return self._reject(row, cells, "", "no name (and no company to use as the name)")
         record.name_key = _name_key(record.name)
+        record.words = search_words(record.name, record.company_name)
         return record
 
     def _reject(self, row: int, cells: list[Cell], column: str, reason: str) -> Rejection:
@@ -273,6 +279,18 @@ def _name_key(name: str) -> str:
     if name.isascii():
         return _SPACES.sub(" ", name).strip().lower()[:200]
     return search_key(name)[:200]
+
+
+def search_words(name: str, company: str) -> list[str]:
+    """`contact_details.words_of`, skipping the Unicode decomposition for ASCII text."""
+    if name.isascii() and company.isascii():
+        found: dict[str, None] = {}
+        for word in _WORD.findall(name.lower()):
+            found[word[:60]] = None
+        for word in _WORD.findall(company.lower()):
+            found[word[:60]] = None
+        return list(found)
+    return words_of(name, company)
 
 
 def _custom_value(spec: CustomSpec, cell: Cell, text: str) -> str:
