@@ -12,9 +12,9 @@ from typing import Any
 
 from tortoise.models import Model
 
-from models.contact_details import replace_words, search_key
-from models.importing.rows import Record
-from models.importing.store import BulkWriter
+from models.contact_details import replace_words
+from models.importing.rows import ENTITY_FIELDS, LISTS, PHONE_FIELDS, Record
+from models.importing.store import BulkWriter, Param
 from models.schema.activity import Note, TimelineEntry
 from models.schema.clients import Client, ClientWord, CustomFieldValue, Email, Phone, Tag
 from models.schema.deals import Deal
@@ -36,38 +36,6 @@ _SCALARS = {
         "utm_content",
     ),
 }
-_CLIENT_COLUMNS = (
-    "id",
-    "name",
-    "name_key",
-    "status",
-    "type",
-    "company_name",
-    "responsible_id",
-    "created_by_id",
-    "import_batch_id",
-    "created_at",
-    "updated_at",
-)
-_LEAD_COLUMNS = (
-    "id",
-    "name",
-    "name_key",
-    "company_name",
-    "status",
-    "source",
-    "responsible_id",
-    "created_by_id",
-    "import_batch_id",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "created_at",
-    "updated_at",
-)
-_PHONE_COLUMNS = ("typed", "e164", "digits_rev", "is_valid", "position")
 
 
 def entity_model(kind: str) -> type[Model]:
@@ -87,92 +55,88 @@ async def create_records(
     batch_id: int,
     user_id: int | None,
     default_responsible_id: int | None,
-    tag_ids: dict[str, int],
 ) -> None:
-    """Insert the new clients (or leads) of one chunk with their phones, emails, values, tags."""
-    now = writer.db_value(writer.now)
-    owner = owner_column(kind)
-    entities: list[tuple] = []
-    phones: list[tuple] = []
-    emails: list[tuple] = []
-    values: list[tuple] = []
-    links: list[tuple] = []
-    timeline: list[tuple] = []
-    words: list[tuple] = []
-    for entity_id, rec in zip(ids, records, strict=True):
-        responsible = (
-            rec.responsible_id if rec.responsible_id is not None else default_responsible_id
-        )
-        key = rec.name_key or search_key(rec.name)[:200]
-        if kind == "clients":
-            entities.append(
-                (
-                    entity_id,
-                    rec.name,
-                    key,
-                    rec.status or "active",
-                    rec.type or "person",
-                    rec.company_name,
-                    responsible,
-                    user_id,
-                    batch_id,
-                    now,
-                    now,
-                )
-            )
-            links.extend((entity_id, tag_ids[t]) for t in rec.tags)
-            words.extend((w, entity_id) for w in rec.words)
-            summary = f"Client imported: {rec.name}"
-        else:
-            utm = rec.utm
-            entities.append(
-                (
-                    entity_id,
-                    rec.name,
-                    key,
-                    rec.company_name,
-                    "open",
-                    "import",
-                    responsible,
-                    user_id,
-                    batch_id,
-                    utm.get("utm_source", ""),
-                    utm.get("utm_medium", ""),
-                    utm.get("utm_campaign", ""),
-                    utm.get("utm_term", ""),
-                    utm.get("utm_content", ""),
-                    now,
-                    now,
-                )
-            )
-            summary = f"Lead imported: {rec.name}"
-        for position, p in enumerate(rec.phones):
-            phones.append(
-                (p.typed[:64], p.e164, p.digits_rev[:32], p.e164 is not None, position, entity_id)
-            )
-        emails.extend((a, position, entity_id) for position, a in enumerate(rec.emails))
-        values.extend((fid, v, entity_id) for fid, v in rec.custom.items() if v)
-        timeline.append(
-            (
-                "client" if kind == "clients" else "lead",
-                entity_id,
-                summary[:500],
-                user_id,
-                now,
-                entity_id,
-            )
-        )
-    model = entity_model(kind)
-    await writer.insert(model, _CLIENT_COLUMNS if kind == "clients" else _LEAD_COLUMNS, entities)
-    await writer.insert(Phone, (*_PHONE_COLUMNS, owner), phones)
-    await writer.insert(Email, ("address", "position", owner), emails)
-    await writer.insert(CustomFieldValue, ("field_id", "value", owner), values)
-    await writer.insert_plain("client_tag", ("client_id", "tag_id"), links)
-    await writer.insert(
-        TimelineEntry, ("kind", "ref_id", "summary", "user_id", "at", owner), timeline
+    """Insert the new clients (or leads) of one chunk with their phones, emails, values, tags.
+
+    Each record carries its columns and lists already as JSON (rows.ENTITY_FIELDS and
+    rows.LISTS); with the ids put in front they make one document per table, and each
+    table is one INSERT over its document.
+    """
+    if not records:
+        return
+    default = "null" if default_responsible_id is None else str(int(default_responsible_id))
+    rows = ",".join(
+        [
+            f"[{i},{default if r.responsible_id is None else r.responsible_id},{r.doc[1:]}"
+            for i, r in zip(ids, records, strict=True)
+        ]
     )
-    # Searchable by any word of the name or company as soon as the chunk commits.
-    await writer.insert(ClientWord, ("word", "client_id"), words)
+    doc = f"[{rows}]"
+    r = {name: writer.item("r", index) for index, name in enumerate(ENTITY_FIELDS)}
+    owner = owner_column(kind)
+    now = Param(writer.db_value(writer.now))
+    entity: dict[str, str | Param] = {
+        "id": r["id"],
+        "name": r["name"],
+        "name_key": r["name_key"],
+        "company_name": r["company_name"],
+        "responsible_id": r["responsible_id"],
+        "created_by_id": Param(user_id),
+        "import_batch_id": Param(batch_id),
+        "created_at": now,
+        "updated_at": now,
+    }
+    if kind == "clients":
+        entity.update(status=r["status"], type=r["type"])
+        summary = "Client imported: "
+    else:
+        entity.update({name: r[name] for name in ENTITY_FIELDS if name.startswith("utm_")})
+        entity.update(status=Param("open"), source=Param("import"))
+        summary = "Lead imported: "
+    await writer.insert_from_json(entity_model(kind), entity, doc)
+    entry = {
+        "kind": Param(kind[:-1]),
+        "ref_id": r["id"],
+        "summary": f"substr('{summary}' || ({r['name']}), 1, 500)",
+        "user_id": Param(user_id),
+        "at": now,
+        owner: r["id"],
+    }
+    await writer.insert_from_json(TimelineEntry, entry, doc)
+
+    lists = dict(zip(LISTS, zip(*(r.lists for r in records), strict=True), strict=True))
+
+    def grouped(name: str) -> str | None:
+        members = ",".join(
+            [f'"{i}":{items}' for i, items in zip(ids, lists[name], strict=True) if items]
+        )
+        return f"{{{members}}}" if members else None
+
+    g = writer.key("g")
+    if doc := grouped("phones"):
+        phone = {name: writer.item("i", index) for index, name in enumerate(PHONE_FIELDS)}
+        await writer.insert_from_json(Phone, {**phone, owner: g}, doc, grouped=True)
+    if doc := grouped("emails"):
+        email = {"address": writer.item("i", 0), "position": writer.item("i", 1), owner: g}
+        await writer.insert_from_json(Email, email, doc, grouped=True)
+    if doc := grouped("custom"):
+        value = {"field_id": writer.item("i", 0), "value": writer.item("i", 1), owner: g}
+        await writer.insert_from_json(CustomFieldValue, value, doc, grouped=True)
+    if kind != "clients":
+        return
+    if doc := grouped("tags"):
+        await writer.insert_from_json(
+            "client_tag",
+            {"client_id": g, "tag_id": '"tag"."id"'},
+            doc,
+            grouped=True,
+            also='"tag"',
+            where=f'"tag"."name" = {writer.text("i")}',
+        )
+    if doc := grouped("words"):
+        # Searchable by any word of the name or company as soon as the chunk commits.
+        word = {"word": writer.text("i"), "client_id": g}
+        await writer.insert_from_json(ClientWord, word, doc, grouped=True)
 
 
 async def _snapshot(kind: str, entity: Model) -> dict[str, Any]:
@@ -214,7 +178,7 @@ async def update_record(
         )
     if rec.name and not rec.name_from_company:
         entity.name = rec.name
-        entity.name_key = search_key(rec.name)[:200]
+        entity.name_key = rec.name_key
     if rec.company_name:
         entity.company_name = rec.company_name
     if rec.responsible_id is not None:
@@ -228,18 +192,18 @@ async def update_record(
     owner = {owner_column(kind): entity_id}
     have = await Phone.filter(**owner).values_list("e164", "typed")
     known = {e or t for e, t in have}
-    new_phones = [p for p in rec.phones if (p.e164 or p.typed) not in known]
+    new_phones = [p for p in rec.phones if (p[1] or p[0]) not in known]
     await Phone.bulk_create(
         [
             Phone(
-                typed=p.typed[:64],
-                e164=p.e164,
-                digits_rev=p.digits_rev[:32],
-                is_valid=p.e164 is not None,
+                typed=typed[:64],
+                e164=e164,
+                digits_rev=rev[:32],
+                is_valid=e164 is not None,
                 position=len(have) + i,
                 **owner,
             )
-            for i, p in enumerate(new_phones)
+            for i, (typed, e164, rev) in enumerate(new_phones)
         ]
     )
     have_emails = await Email.filter(**owner).values_list("address", flat=True)

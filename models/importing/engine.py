@@ -27,7 +27,7 @@ from models.importing.parallel import (
     read_chunk,
 )
 from models.importing.readers import Cell, Table
-from models.importing.rows import Record, Rejection, RowChecker, search_words
+from models.importing.rows import Record, Rejection, RowChecker, merged
 from models.importing.store import BulkWriter, larger_sqlite_cache
 from models.schema.clients import Tag
 from models.schema.imports import ImportBatch, ImportChange
@@ -75,9 +75,6 @@ class ImportJob:
     default_responsible_id: int | None = None
 
 
-_Target = Record | int
-
-
 class ImportEngine:
     def __init__(
         self,
@@ -114,28 +111,24 @@ class ImportEngine:
                 return await self._run()
 
     async def _run(self) -> ImportCounts:
-        rows = self.table.rows()
-        try:
-            if self.workers and self.table.total_rows >= self.parallel_min_rows:
-                chunks = checked_in_processes(
-                    rows, self.job.checker, workers=self.workers, chunk_rows=self.chunk_rows
-                )
-            else:
-                chunks = self._checked_in_thread(rows)
-            # aclosing: stop the readers (threads, worker processes) before the file closes.
-            async with contextlib.aclosing(chunks):
-                async for checked, read in chunks:
-                    await self._chunk(checked, read)
-            self.counts.total_rows = self.counts.processed_rows
-            return self.counts
-        finally:
-            rows.close()
+        chunks: AsyncIterator[tuple[list[Record | Rejection], int]]
+        if self.workers and self.table.total_rows >= self.parallel_min_rows:
+            chunks = checked_in_processes(
+                self.table, self.job.checker, workers=self.workers, chunk_rows=self.chunk_rows
+            )
+        else:
+            chunks = self._checked_in_thread()
+        # aclosing: stop the readers (threads, worker processes) before anything else.
+        async with contextlib.aclosing(chunks):
+            async for checked, read in chunks:
+                await self._chunk(checked, read)
+        self.counts.total_rows = self.counts.processed_rows
+        return self.counts
 
-    async def _checked_in_thread(
-        self, rows: Iterator[tuple[int, list[Cell]]]
-    ) -> AsyncIterator[tuple[list[Record | Rejection], int]]:
+    async def _checked_in_thread(self) -> AsyncIterator[tuple[list[Record | Rejection], int]]:
         # The next chunk is read and checked in a thread while this one is written: the
         # database driver runs its statements without the GIL, so the two overlap.
+        rows = self.table.rows()
         ahead = asyncio.ensure_future(asyncio.to_thread(self._next_chunk, rows))
         try:
             while True:
@@ -149,6 +142,7 @@ class ImportEngine:
             await asyncio.wait([ahead])
             if not ahead.cancelled():
                 ahead.exception()
+            rows.close()
 
     def _next_chunk(
         self, rows: Iterator[tuple[int, list[Cell]]]
@@ -161,32 +155,40 @@ class ImportEngine:
     ) -> tuple[list[Record], list[tuple[int, Record]]]:
         creates: list[Record] = []
         updates: list[tuple[int, Record]] = []
-        pending: dict[str, Record] = {}
+        pending: dict[str, int] = {}  # key -> index in `creates` of a new row of this chunk
         policy = self.job.duplicates
+        seen = self._seen
         for rec in records:
-            keys = rec.keys()
-            target: _Target | None = None
-            if policy != "create":
-                for key in keys:
-                    target = pending.get(key) or self._seen.get(key) or existing.get(key)
-                    if target is not None:
-                        break
-            if target is None:
+            keys = rec.keys
+            if policy == "create":
                 creates.append(rec)
+                continue
+            new: int | None = None
+            known: int | None = None
+            for key in keys:
+                new = pending.get(key)
+                if new is not None:
+                    break
+                known = seen.get(key) or existing.get(key)
+                if known is not None:
+                    break
+            if new is None and known is None:
                 for key in keys:
-                    pending.setdefault(key, rec)
+                    pending.setdefault(key, len(creates))
+                creates.append(rec)
             elif policy == "skip":
                 self.counts.skipped += 1
-            else:
+            elif new is not None:
                 self.counts.updated += 1
-                if isinstance(target, Record):
-                    _merge(target, rec)
-                    for key in rec.keys():
-                        pending.setdefault(key, target)
-                else:
-                    updates.append((target, rec))
-                    for key in keys:
-                        self._seen.setdefault(key, target)
+                creates[new] = merged(creates[new], rec)
+                for key in keys:
+                    pending.setdefault(key, new)
+            else:
+                assert known is not None
+                self.counts.updated += 1
+                updates.append((known, rec))
+                for key in keys:
+                    seen.setdefault(key, known)
         return creates, updates
 
     async def _existing(self, writer: BulkWriter | None, records: list[Record]) -> dict[str, int]:
@@ -194,8 +196,8 @@ class ImportEngine:
         if self.job.duplicates == "create":
             return {}
         owner = owner_column(self.job.kind)
-        numbers = sorted({p.e164 for r in records for p in r.phones if p.e164})
-        addresses = sorted({a for r in records for a in r.emails})
+        numbers = sorted({k[1:] for r in records for k in r.keys if k[0] == "p"})
+        addresses = sorted({k[1:] for r in records for k in r.keys if k[0] == "e"})
         lookup = writer or BulkWriter(_connection(), self.job.now)
         found: dict[str, int] = {}
         rows = await lookup.lookup(
@@ -235,10 +237,11 @@ class ImportEngine:
                 self.counts.created += len(creates)
                 self.counts.processed_rows += read
                 await self._save_counts(conn)
+        self._created.update(ids)
+        seen = self._seen
         for entity_id, rec in zip(ids, creates, strict=True):
-            self._created.add(entity_id)
-            for key in rec.keys():  # after merges: every number and email of the new row
-                self._seen.setdefault(key, entity_id)
+            for key in rec.keys:  # after merges: every number and email of the new row
+                seen.setdefault(key, entity_id)
         if self.dry_run:
             self.counts.created += len(creates)
             self.counts.processed_rows += read
@@ -263,7 +266,6 @@ class ImportEngine:
             batch_id=job.batch_id or 0,
             user_id=job.user_id,
             default_responsible_id=job.default_responsible_id,
-            tag_ids=self._tag_ids,
         )
         for entity_id, rec in updates:
             first_time = entity_id not in self._created and entity_id not in self._snapshotted
@@ -323,27 +325,6 @@ def fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*previous)
-
-
-def _merge(target: Record, rec: Record) -> None:
-    """A later row of the same file about the same person adds to the first one."""
-    if rec.name and not rec.name_from_company:
-        target.name = rec.name
-        target.name_key = rec.name_key
-        target.name_from_company = False
-    target.company_name = rec.company_name or target.company_name
-    known = {p.e164 or p.typed for p in target.phones}
-    target.phones.extend(p for p in rec.phones if (p.e164 or p.typed) not in known)
-    target.emails.extend(a for a in rec.emails if a not in target.emails)
-    target.tags.extend(t for t in rec.tags if t not in target.tags)
-    target.status = rec.status or target.status
-    target.type = rec.type or target.type
-    target.responsible_id = (
-        rec.responsible_id if rec.responsible_id is not None else target.responsible_id
-    )
-    target.utm.update(rec.utm)
-    target.custom.update(rec.custom)
-    target.words = search_words(target.name, target.company_name)
 
 
 def _connection():

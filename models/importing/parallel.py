@@ -1,9 +1,12 @@
-"""Checking rows in worker processes, for big files.
+"""Reading and checking big files in worker processes.
 
 Reading a phone number is pure Python (phonenumbers), and in one process it is what limits an
-import of 100,000 rows. Worker processes check chunks in parallel while the event loop's
-process writes the previous ones; results come back in file order. Small files stay in one
-process: starting workers costs more than it saves.
+import of 100,000 rows. Each worker process opens the file itself (the table is a path and
+a few settings) and reads it from the start; of every `workers` chunks it checks one, its
+own, and sends the result back through its own bounded queue. The event loop's process
+takes the chunks from the queues in turn, so they arrive in file order, and does nothing
+but plan and write them: it never reads or pickles the file's rows. Small files stay in
+one process: starting workers costs more than it saves.
 """
 
 from __future__ import annotations
@@ -12,15 +15,18 @@ import asyncio
 import gc
 import multiprocessing
 import os
-from collections import deque
+import queue
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 
-from models.importing.readers import Cell
+from models.importing.readers import Cell, Table
 from models.importing.rows import Record, Rejection, RowChecker
 
 # Below this many rows a file is checked in a thread of the server's own process.
 PARALLEL_MIN_ROWS = 20_000
+# Checked chunks waiting in each worker's queue: memory stays bounded however big the file.
+QUEUED_CHUNKS = 2
+# How often a wait for the next chunk looks whether its worker is still alive.
+POLL_SECONDS = 0.5
 
 WORKER_GC_THRESHOLD = 50_000
 
@@ -35,9 +41,6 @@ def default_workers() -> int:
 
 
 def check_chunk(checker: RowChecker, chunk: RawChunk) -> Checked:
-    if gc.get_threshold()[0] < WORKER_GC_THRESHOLD:
-        # In a worker process, which does nothing else: see engine.fewer_collections.
-        gc.set_threshold(WORKER_GC_THRESHOLD, *gc.get_threshold()[1:])
     return [checker.check(number, cells) for number, cells in chunk]
 
 
@@ -50,28 +53,90 @@ def read_chunk(rows: Iterator[tuple[int, list[Cell]]], size: int) -> RawChunk:
     return chunk
 
 
-async def checked_in_processes(
-    rows: Iterator[tuple[int, list[Cell]]], checker: RowChecker, *, workers: int, chunk_rows: int
-) -> AsyncIterator[tuple[Checked, int]]:
-    """(checked rows, rows read) per chunk, in file order, checked by `workers` processes."""
-    loop = asyncio.get_running_loop()
-    # "spawn": a fork of a process running an event loop and driver threads is not safe.
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-    in_flight: deque[tuple[Future | asyncio.Future, int]] = deque()
-    exhausted = False
+class WorkerFailed(RuntimeError):
+    """A worker process stopped with an error, or without a word."""
+
+
+def _check_file(
+    table: Table,
+    checker: RowChecker,
+    worker: int,
+    workers: int,
+    chunk_rows: int,
+    out: multiprocessing.Queue,
+) -> None:
+    """In a worker process: check chunks worker, worker + workers, ... of the file."""
+    # The process does nothing else: see engine.fewer_collections.
+    gc.set_threshold(WORKER_GC_THRESHOLD, *gc.get_threshold()[1:])
+    rows = table.rows()
     try:
-        while True:
-            while not exhausted and len(in_flight) < workers + 1:
-                raw = await asyncio.to_thread(read_chunk, rows, chunk_rows)
-                if not raw:
-                    exhausted = True
-                    break
-                in_flight.append((loop.run_in_executor(pool, check_chunk, checker, raw), len(raw)))
-            if not in_flight:
-                return
-            future, read = in_flight.popleft()
-            yield await future, read
+        index = 0
+        while chunk := read_chunk(rows, chunk_rows):
+            if index % workers == worker:
+                out.put((check_chunk(checker, chunk), len(chunk)))
+            index += 1
+        out.put(None)  # no chunk with the next index of this worker: the file has ended
+    except BaseException as err:  # noqa: BLE001 - reported to the importing process
+        out.put(WorkerFailed(f"checking the file failed: {type(err).__name__}: {err}"))
     finally:
-        for future, _ in in_flight:
-            future.cancel()
-        await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
+        rows.close()
+
+
+async def checked_in_processes(
+    table: Table, checker: RowChecker, *, workers: int, chunk_rows: int
+) -> AsyncIterator[tuple[Checked, int]]:
+    """(checked rows, rows read) per chunk, in file order, read and checked by `workers`
+    processes."""
+    # "spawn": a fork of a process running an event loop and driver threads is not safe.
+    context = multiprocessing.get_context("spawn")
+    queues = [context.Queue(maxsize=QUEUED_CHUNKS) for _ in range(workers)]
+    processes = [
+        context.Process(
+            target=_check_file,
+            args=(table, checker, worker, workers, chunk_rows, queues[worker]),
+            name=f"import-check-{worker}",
+            daemon=True,
+        )
+        for worker in range(workers)
+    ]
+    try:
+        for process in processes:
+            process.start()
+        index = 0
+        while True:
+            worker = index % workers
+            item = await _next(queues[worker], processes[worker])
+            if item is None:
+                return
+            if isinstance(item, WorkerFailed):
+                raise item
+            yield item
+            index += 1
+    finally:
+        # Stopped early (an error, a cancelled import) or done: no worker outlives the import.
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            if process.pid is not None:
+                await asyncio.to_thread(process.join)
+        for q in queues:
+            q.close()
+
+
+async def _next(
+    source: multiprocessing.Queue, process: multiprocessing.process.BaseProcess
+) -> tuple[Checked, int] | WorkerFailed | None:
+    while True:
+        try:
+            # Unpickled in a thread: records are tuples of strings, cheap to rebuild.
+            return await asyncio.to_thread(source.get, True, POLL_SECONDS)
+        except queue.Empty:
+            if not process.is_alive():
+                try:
+                    return source.get_nowait()
+                except queue.Empty:
+                    raise WorkerFailed(
+                        f"the worker process checking the file stopped (exit code "
+                        f"{process.exitcode})"
+                    ) from None

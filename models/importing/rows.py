@@ -9,24 +9,24 @@ kept flagged, emails lower-case and valid, custom values checked against their k
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from json.encoder import encode_basestring as _quoted  # C; non-ASCII kept as is
+from typing import NamedTuple
 
-from models.contact_details import search_key, words_of
+from models.contact_details import search_key, words_in
 from models.importing.cells import CellRejected, cell_text, phone_texts
 from models.importing.mapping import CUSTOM_PREFIX
 from models.importing.phonefast import fast_parse_phone
 from models.importing.readers import Cell
-from models.phones import ParsedPhone
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _EMAIL_SPLIT = re.compile(r"[,;\s]+")
 _TAG_SPLIT = re.compile(r"[,;]+")
 _HAS_DIGIT = re.compile(r"\d")
-_SPACES = re.compile(r"\s+")
-_WORD = re.compile(r"\w+")
 _NO_DIGITS_PLACEHOLDER = re.compile(r"^[\s\-–—./_]*$")
 _STATUS = {
     "active": "active",
@@ -68,86 +68,172 @@ class Rejection:
     values: tuple[str, ...] = ()
 
 
+# How a new client or lead reaches the database: its own columns as one JSON array (after
+# the two the writer puts first: the id, and the responsible user with the import's
+# default applied), and each list that goes to another table (phones, words...) as a JSON
+# array of its own. The database reads a whole chunk out of one such document per table
+# (see changes.py), so the writing process does no per-row work.
+ENTITY_FIELDS = (
+    "id",
+    "responsible_id",
+    "name",
+    "name_key",
+    "company_name",
+    "status",
+    "type",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+)
+LISTS = ("phones", "emails", "custom", "tags", "words")
+PHONE_FIELDS = ("typed", "e164", "digits_rev", "is_valid", "position")
+_UTM = ENTITY_FIELDS[-5:]
+
+
+def _array(items: Iterable[str]) -> str:
+    """A JSON array of JSON values; "" when there are none."""
+    inner = ",".join(items)
+    return f"[{inner}]" if inner else ""
+
+
+Phone = tuple[str, str | None, str]  # typed, E.164 (None: not readable), reversed digits
+
+
+class Record(NamedTuple):
+    """A valid row: what it says about one client or lead (empty means "not given").
+
+    Primitives only: records travel from the checking processes to the writing one, and a
+    tuple of strings pickles several times faster than objects. What the writer needs is
+    computed where the row is checked: the keys that find duplicates and the JSON
+    the new row is written from.
+    """
+
+    row: int
+    name: str
+    company_name: str
+    phones: tuple[Phone, ...]
+    emails: tuple[str, ...]
+    tags: tuple[str, ...]
+    status: str
+    type: str
+    responsible_id: int | None
+    utm: dict[str, str]
+    custom: dict[int, str]  # custom field id -> value
+    name_from_company: bool
+    name_key: str  # what name searches compare
+    words: tuple[str, ...]  # search words of name and company
+    keys: tuple[str, ...]  # what identifies the same person: "p" + E.164, "e" + email
+    doc: str  # ENTITY_FIELDS but the first two, as a JSON array
+    lists: tuple[str, ...]  # LISTS, each a JSON array ("" when empty)
+
+
 @dataclass
-class Record:
-    """A valid row: what it says about one client or lead (empty means "not given")."""
+class _Draft:
+    """A row while its cells are read."""
 
     row: int
     name: str = ""
     company_name: str = ""
-    phones: list[ParsedPhone] = field(default_factory=list)
+    phones: list[Phone] = field(default_factory=list)
     emails: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     status: str = ""
     type: str = ""
     responsible_id: int | None = None
     utm: dict[str, str] = field(default_factory=dict)
-    custom: dict[int, str] = field(default_factory=dict)  # custom field id -> value
+    custom: dict[int, str] = field(default_factory=dict)
     name_from_company: bool = False
-    name_key: str = ""  # what name searches compare, computed with the rest of the row
-    words: list[str] = field(default_factory=list)  # search words of name and company
 
-    def keys(self) -> list[str]:
-        """What identifies the same person: E.164 numbers and email addresses."""
-        return [f"p{p.e164}" for p in self.phones if p.e164] + [f"e{e}" for e in self.emails]
-
-    def __reduce__(self) -> tuple:
-        # Records travel back from the worker processes: as plain tuples they pickle
-        # several times faster than as dataclass instances.
-        phones = [(p.typed, p.e164, p.digits_rev) for p in self.phones]
-        return (
-            _rebuild_record,
-            (
-                self.row,
-                self.name,
-                self.company_name,
-                phones,
-                self.emails,
-                self.tags,
-                self.status,
-                self.type,
-                self.responsible_id,
-                self.utm,
-                self.custom,
-                self.name_from_company,
-                self.name_key,
-                self.words,
+    def record(self) -> Record:
+        # The name's key is its words' source too: one Unicode decomposition per text.
+        name_key = search_key(self.name)
+        words = tuple(words_in(name_key, search_key(self.company_name)))
+        name_key = name_key[:200]
+        keys = tuple(["p" + p[1] for p in self.phones if p[1]] + ["e" + e for e in self.emails])
+        utm = self.utm
+        # JSON written by hand from C-quoted strings: json.dumps costs ten times more
+        # for such small arrays, and it would be a fifth of the checking's time.
+        doc = (
+            "["
+            + ",".join(
+                map(
+                    _quoted,
+                    [
+                        self.name,
+                        name_key,
+                        self.company_name,
+                        self.status or "active",
+                        self.type or "person",
+                        *[utm.get(name, "") for name in _UTM],
+                    ],
+                )
+            )
+            + "]"
+        )
+        lists = (
+            _array(
+                f"[{_quoted(typed[:64])},{_quoted(e164) if e164 else 'null'},"
+                f"{_quoted(rev[:32])},{'true' if e164 else 'false'},{position}]"
+                for position, (typed, e164, rev) in enumerate(self.phones)
             ),
+            _array(f"[{_quoted(a)},{position}]" for position, a in enumerate(self.emails)),
+            _array(f"[{int(fid)},{_quoted(v)}]" for fid, v in self.custom.items() if v),
+            _array(map(_quoted, self.tags)),
+            _array(map(_quoted, words)),
+        )
+        return Record(
+            self.row,
+            self.name,
+            self.company_name,
+            tuple(self.phones),
+            tuple(self.emails),
+            tuple(self.tags),
+            self.status,
+            self.type,
+            self.responsible_id,
+            utm,
+            self.custom,
+            self.name_from_company,
+            name_key,
+            words,
+            keys,
+            doc,
+            lists,
         )
 
 
-def _rebuild_record(
-    row,
-    name,
-    company,
-    phones,
-    emails,
-    tags,
-    status,
-    type_,
-    responsible,
-    utm,
-    custom,
-    from_company,
-    name_key,
-    words,
-) -> Record:
-    return Record(
-        row,
-        name,
-        company,
-        [ParsedPhone(*p) for p in phones],
-        emails,
-        tags,
-        status,
-        type_,
-        responsible,
-        utm,
-        custom,
-        from_company,
-        name_key,
-        words,
+def merged(target: Record, rec: Record) -> Record:
+    """A later row of the same file about the same person adds to the first one."""
+    draft = _Draft(
+        target.row,
+        target.name,
+        target.company_name,
+        list(target.phones),
+        list(target.emails),
+        list(target.tags),
+        target.status,
+        target.type,
+        target.responsible_id,
+        dict(target.utm),
+        dict(target.custom),
+        target.name_from_company,
     )
+    if rec.name and not rec.name_from_company:
+        draft.name, draft.name_from_company = rec.name, False
+    draft.company_name = rec.company_name or draft.company_name
+    known = {p[1] or p[0] for p in draft.phones}
+    draft.phones.extend(p for p in rec.phones if (p[1] or p[0]) not in known)
+    draft.emails.extend(a for a in rec.emails if a not in draft.emails)
+    draft.tags.extend(t for t in rec.tags if t not in draft.tags)
+    draft.status = rec.status or draft.status
+    draft.type = rec.type or draft.type
+    if rec.responsible_id is not None:
+        draft.responsible_id = rec.responsible_id
+    draft.utm.update(rec.utm)
+    draft.custom.update(rec.custom)
+    return draft.record()
 
 
 @dataclass(frozen=True)
@@ -158,9 +244,10 @@ class CustomSpec:
 
 
 @lru_cache(maxsize=65536)
-def _parse(text: str, region: str) -> ParsedPhone:
+def _parse(text: str, region: str) -> Phone:
     # Real lists repeat numbers (switchboards, shared lines): parse each text once.
-    return fast_parse_phone(text, region)
+    phone = fast_parse_phone(text, region)
+    return (phone.typed, phone.e164, phone.digits_rev)
 
 
 class RowChecker:
@@ -189,7 +276,7 @@ class RowChecker:
                 "",
                 f"{len(cells)} values but the header names {len(self.headers)} columns",
             )
-        record = Record(row=row)
+        record = _Draft(row)
         for index, target in self.columns:
             cell = cells[index] if index < len(cells) else None
             try:
@@ -201,15 +288,13 @@ class RowChecker:
             record.name_from_company = True
         if not record.name:
             return self._reject(row, cells, "", "no name (and no company to use as the name)")
-        record.name_key = _name_key(record.name)
-        record.words = search_words(record.name, record.company_name)
-        return record
+        return record.record()
 
     def _reject(self, row: int, cells: list[Cell], column: str, reason: str) -> Rejection:
         values = tuple(cell_text(c) for c in cells[: len(self.headers)])
         return Rejection(row, column, reason, values)
 
-    def _apply(self, record: Record, target: str, cell: Cell) -> None:
+    def _apply(self, record: _Draft, target: str, cell: Cell) -> None:
         if target == "phones":
             self._phones(record, cell)
             return
@@ -258,7 +343,7 @@ class RowChecker:
             else:
                 setattr(record, target, text)
 
-    def _phones(self, record: Record, cell: Cell) -> None:
+    def _phones(self, record: _Draft, cell: Cell) -> None:
         phones = record.phones
         for text in phone_texts(cell):
             if not _HAS_DIGIT.search(text):
@@ -268,29 +353,9 @@ class RowChecker:
             if len(text) > 64:
                 raise CellRejected("a phone longer than 64 characters")
             phone = _parse(text, self.region)
-            key = phone.e164 or phone.typed
-            if not any((p.e164 or p.typed) == key for p in phones):
+            key = phone[1] or phone[0]
+            if not any((p[1] or p[0]) == key for p in phones):
                 phones.append(phone)
-
-
-def _name_key(name: str) -> str:
-    """`contact_details.search_key`, skipping its Unicode decomposition for ASCII names
-    (where it changes nothing)."""
-    if name.isascii():
-        return _SPACES.sub(" ", name).strip().lower()[:200]
-    return search_key(name)[:200]
-
-
-def search_words(name: str, company: str) -> list[str]:
-    """`contact_details.words_of`, skipping the Unicode decomposition for ASCII text."""
-    if name.isascii() and company.isascii():
-        found: dict[str, None] = {}
-        for word in _WORD.findall(name.lower()):
-            found[word[:60]] = None
-        for word in _WORD.findall(company.lower()):
-            found[word[:60]] = None
-        return list(found)
-    return words_of(name, company)
 
 
 def _custom_value(spec: CustomSpec, cell: Cell, text: str) -> str:

@@ -6,7 +6,6 @@ import pytest
 
 from models.importing import cancel_import, create_import, run_import
 from models.importing import engine as import_engine
-from models.importing import store as import_store
 from models.schema.clients import Client, Phone
 from tests.models.import_helpers import MAX_BYTES, write_csv
 
@@ -15,7 +14,6 @@ from tests.models.import_helpers import MAX_BYTES, write_csv
 async def test_worker_processes_give_the_same_import(world, tmp_path, monkeypatch, workers):
     monkeypatch.setattr(import_engine, "PARALLEL_MIN_ROWS", 0)
     monkeypatch.setattr(import_engine, "CHUNK_ROWS", 40)
-    monkeypatch.setattr(import_store, "ROWS_PER_STATEMENT", 7)  # multi-row and single-row INSERTs
     rows = [["nombre", "telefono", "email"]]
     rows += [
         [f"Cliente {i:03}", f"6{i:08}, +44 20 7946 {i:04}", f"c{i}@example.com"] for i in range(300)
