@@ -16,7 +16,7 @@ from decimal import Decimal
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
-from models.analytics_time import Sql, as_date, offset_spans
+from models.analytics_time import as_date, offset_spans
 from models.dashboard import user_zone
 from models.deals import FINAL_STATUSES, OPEN_STATUSES, STATUSES
 from models.errors import ValidationFailed
@@ -26,6 +26,7 @@ from models.schema.company import SourceTag
 from models.schema.deals import Deal
 from models.schema.leads import Lead
 from models.schema.users import User
+from models.sql import Sql
 
 BUCKETS = ("day", "week", "month")
 FUNNEL = (*OPEN_STATUSES, "won")

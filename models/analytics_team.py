@@ -9,12 +9,12 @@ from datetime import datetime
 from tortoise.functions import Count
 
 from models.analytics import check_period, scope
-from models.analytics_time import Sql
 from models.deals import OPEN_STATUSES
 from models.permissions import has_right
 from models.schema.calls import Call
 from models.schema.deals import Deal
 from models.schema.users import User
+from models.sql import Sql
 
 
 async def task_stats(

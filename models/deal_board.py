@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from tortoise.functions import Count, Sum
-
 from models.deals import FINAL_STATUSES, STATUSES
 from models.permissions import has_right
 from models.schema.deals import Deal
 from models.schema.users import User
+from models.tallies import deal_totals
 
 CARDS_PER_COLUMN = 50
 
@@ -45,16 +44,17 @@ async def board(
 ) -> list[Column]:
     """Every status column: the first cards, the count and the sums."""
     base = Deal.all()
+    scope: int | None = responsible_id
     if not has_right(user, "deals.view_all"):
         base = base.filter(responsible_id=user.id)
+        if responsible_id is not None and responsible_id != user.id:
+            scope = -1  # nobody's deals but one's own: an empty board
+        else:
+            scope = user.id
     if responsible_id is not None:
         base = base.filter(responsible_id=responsible_id)
-    # One aggregate for the whole board: each round trip to the database thread counts.
-    sums = (
-        await base.annotate(n=Count("id"), amount_sum=Sum("amount"))
-        .group_by("status", "currency")
-        .values("status", "currency", "n", "amount_sum")
-    )
+    # Counts and sums come from the running tallies the database keeps (no scan of the deals).
+    totals = await deal_totals(responsible_id=scope)
     columns: list[Column] = []
     for status in STATUSES:
         qs = base.filter(status=status)
@@ -69,9 +69,9 @@ async def board(
             for r in rows
         ]
         column = Column(status=status, cards=cards)
-        for row in sums:
-            if row["status"] == status:
-                column.total += row["n"]
-                column.sums[row["currency"]] = Decimal(str(row["amount_sum"] or 0))
+        for (row_status, currency), (n, amount) in sorted(totals.items()):
+            if row_status == status:
+                column.total += n
+                column.sums[currency] = amount
         columns.append(column)
     return columns

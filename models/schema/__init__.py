@@ -16,4 +16,5 @@ MODEL_MODULES = [
     "models.schema.outbox",
     "models.schema.telegram",
     "models.schema.dialer",
+    "models.schema.tallies",
 ]
