@@ -12,9 +12,11 @@ from decimal import Decimal
 
 from tortoise import connections
 
+from models.demo import DemoCounts, load_demo_data
 from models.schema.clients import Client
 from models.schema.deals import Deal
 from models.schema.tallies import ClientTally, DealTally
+from models.tallies import client_total
 
 
 async def _client_counts() -> tuple[Counter, Counter]:
@@ -114,3 +116,12 @@ async def test_deal_tally_follows_moves_amounts_and_cascades(world):
     await Deal.all().delete()
     await _assert_deals_match()
     assert sum(await DealTally.all().values_list("deals", flat=True)) == 0
+
+
+async def test_tallies_follow_bulk_loads(world, clock):
+    """demo-data writes through executemany / COPY with indexes dropped: the totals follow."""
+    await Client.create(name="Ya estaba", responsible_id=world.ana.id)
+    await load_demo_data(DemoCounts(clients=300, deals=200), seed=5, clock=clock)
+    await _assert_clients_match()
+    await _assert_deals_match()
+    assert await client_total() == await Client.all().count() == 301
