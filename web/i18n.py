@@ -19,7 +19,7 @@ from babel import Locale
 from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency, format_decimal, get_currency_precision
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 LANGUAGES: dict[str, str] = {"es": "Español", "en": "English"}
@@ -133,6 +133,10 @@ class Formatter:
         if value is None:
             return ""
         return format_time(self.local(value), "HH:mm", tzinfo=self.tz, locale=self.locale)
+
+    def number(self, value: int) -> str:
+        """A count with the language's grouping: 1.000.000 in Spanish, 1,000,000 in English."""
+        return format_decimal(value, locale=self.lang)
 
     def money(self, amount: Decimal | float | int, currency: str) -> str:
         return _money_format(self.lang, currency).format(amount)
