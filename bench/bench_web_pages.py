@@ -11,7 +11,9 @@ own time (a timing middleware in front of all others) for:
 - the dashboard (every widget's figures),
 - the client list (first page, newest first, with its total),
 - a search by the last 4 digits of an existing phone,
-- the deals kanban.
+- the deals kanban,
+- the dashboard and the kanban of the demo agent with the most tasks (an agent's dashboard
+  counts their own tasks and calls; the admin above has none).
 Target: p95 at most 100 ms each. Then a load generator (N concurrent keep-alive clients)
 hits the client list and, for the limit, a bare aiohttp handler in the same process on
 the same machine, and prints requests per second of each and their ratio.
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import random
 import re
 import sys
@@ -47,6 +50,7 @@ from web.app import create_app  # noqa: E402
 
 BENCH_USER = "bench-admin"
 BENCH_PASSWORD = "bench-password-1"
+AGENT_PASSWORD = "bench-agent-password-1"
 
 
 async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
@@ -58,10 +62,15 @@ async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}"
 
 
-async def _login(session: aiohttp.ClientSession, url: str) -> None:
+async def _login(
+    session: aiohttp.ClientSession,
+    url: str,
+    username: str = BENCH_USER,
+    password: str = BENCH_PASSWORD,
+) -> None:
     async with session.get(f"{url}/login") as resp:
         token = re.search(r'name="csrf_token" value="([^"]+)"', await resp.text()).group(1)
-    data = {"username": BENCH_USER, "password": BENCH_PASSWORD, "csrf_token": token}
+    data = {"username": username, "password": password, "csrf_token": token}
     async with session.post(f"{url}/login", data=data, allow_redirects=False) as resp:
         assert resp.status == 303, resp.status
 
@@ -107,12 +116,29 @@ async def run(backend: str, args: argparse.Namespace) -> None:
                 .values_list("digits_rev", flat=True)
             )
             tails = [rev[:4][::-1] for rev in phones if len(rev) >= 4]
-            await _measure(backend, args, tails)
+            agent = await _busiest_agent()
+            await _measure(backend, args, tails, agent)
         finally:
             await close_db()
 
 
-async def _measure(backend: str, args: argparse.Namespace, tails: list[str]) -> None:
+async def _busiest_agent() -> str:
+    """The demo agent with the most tasks: their dashboard counts the most rows."""
+    from tortoise import connections
+
+    rows = await connections.get("default").execute_query_dict(
+        'SELECT u.username AS name, COUNT(*) AS n FROM "task_assignee" a '
+        'JOIN "crm_user" u ON u.id = a.user_id GROUP BY u.username ORDER BY n DESC LIMIT 1'
+    )
+    if not rows:
+        return ""
+    user = await User.get(username=rows[0]["name"])
+    await user_ops.set_password(user, AGENT_PASSWORD)  # only in the benchmark's database
+    print(f"agent pages as {user.username} ({rows[0]['n']:,} tasks)", flush=True)
+    return user.username
+
+
+async def _measure(backend: str, args: argparse.Namespace, tails: list[str], agent: str) -> None:
     settings = Settings(
         data_dir=Path(args.data_dir),
         web=WebSettings(secret_key=SecretStr("bench-" + "k" * 40), login_attempts_per_minute=100),
@@ -150,8 +176,23 @@ async def _measure(backend: str, args: argparse.Namespace, tails: list[str]) -> 
                         await resp.read()
                         assert resp.status == 200, (label, resp.status)
             cookies = {c.key: c.value for c in session.cookie_jar}
+        if agent:
+            agent_pages = {"agent dashboard": lambda: "/", "agent kanban": lambda: "/deals"}
+            pages.update(agent_pages)
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+                await _login(session, url, agent, AGENT_PASSWORD)
+                for label, make_path in agent_pages.items():
+                    for i in range(args.requests + 10):
+                        headers = {"X-Bench": label if i >= 10 else ""}
+                        async with session.get(f"{url}{make_path()}", headers=headers) as resp:
+                            await resp.read()
+                            assert resp.status == 200, (label, resp.status)
         clients = await Client.all().count()
-        print(f"{backend}: {clients:,} clients, {args.requests} requests per page, server time")
+        load = os.getloadavg()[0]
+        print(
+            f"{backend}: {clients:,} clients, {args.requests} requests per page, server time "
+            f"(load average {load:.1f} on {os.cpu_count()} cores)"
+        )
         for label in pages:
             values = timings[label]
             p50, p95 = percentile(values, 50), percentile(values, 95)
