@@ -12,6 +12,8 @@ from decimal import Decimal
 
 from tortoise import connections
 
+from models import deals
+from models.deal_board import board
 from models.demo import DemoCounts, load_demo_data
 from models.schema.clients import Client
 from models.schema.deals import Deal
@@ -125,3 +127,25 @@ async def test_tallies_follow_bulk_loads(world, clock):
     await _assert_clients_match()
     await _assert_deals_match()
     assert await client_total() == await Client.all().count() == 301
+
+
+async def test_kanban_columns_show_counts_and_sums_after_moves(world, clock):
+    ana, luis = world.ana, world.luis
+    client = await Client.create(name="Cliente", responsible_id=luis.id)
+    first = await deals.create_deal(luis, client.id, "Uno", "100.50", clock=clock)
+    await deals.create_deal(luis, client.id, "Dos", "0.25", clock=clock)
+    await deals.create_deal(ana, client.id, "Tres", "10", "USD", responsible_id=ana.id, clock=clock)
+    await deals.move_deal(luis, first.id, "won", clock=clock)
+
+    columns = {c.status: c for c in await board(ana)}
+    assert (columns["new"].total, columns["new"].sums) == (
+        2,
+        {"EUR": Decimal("0.25"), "USD": Decimal("10.00")},
+    )
+    assert (columns["won"].total, columns["won"].sums) == (1, {"EUR": Decimal("100.50")})
+    assert [card.title for card in columns["won"].cards] == ["Uno"]
+
+    # An agent without "see every deal" sees the totals of their own deals only.
+    mine = {c.status: c for c in await board(luis)}
+    assert (mine["new"].total, mine["new"].sums) == (1, {"EUR": Decimal("0.25")})
+    assert mine["won"].total == 1
