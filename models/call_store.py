@@ -28,10 +28,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from models import timeline_text
 from models.caller_locks import NumberLocks
 from models.calls import CallRecord
 from models.clock import Clock
 from models.contact_details import search_key
+from models.labels import CALL_RESULT_LABELS
 from models.phones import digits, parse_phone
 from models.schema.activity import TimelineEntry
 from models.schema.calls import Call
@@ -45,13 +47,7 @@ logger = logging.getLogger(__name__)
 
 _CACHE_TTL = 60.0  # seconds a cached agent or source tag is trusted
 
-RESULT_LABELS = {
-    "answered": "answered",
-    "missed": "missed",
-    "busy": "busy",
-    "failed": "failed",
-    "no_answer": "not answered",
-}
+RESULT_LABELS = CALL_RESULT_LABELS  # their English names (models/labels.py)
 
 
 @dataclass(frozen=True)
@@ -281,12 +277,14 @@ class CallStore:
                 pending_lead = state.planned.get(peer_e164 or digits(peer))
             entry = None
             if client_id is not None or lead_id is not None or pending_lead is not None:
+                detail = _call_detail(call, agent)
                 entry = TimelineEntry(
                     kind="call",
                     at=call.started_at,
                     client_id=client_id,
                     lead_id=lead_id,
-                    summary=_call_summary(call, agent)[:500],
+                    summary=timeline_text.english(detail)[:500],
+                    detail=detail,
                     user_id=agent.id if agent else None,
                 )
                 state.entries.append(entry)
@@ -432,8 +430,9 @@ async def _auto_lead(
             is_valid=phone.is_valid,
             position=0,
         )
+    detail = timeline_text.detail("lead_auto", source="call", number=shown)
     entry = TimelineEntry(
-        kind="lead", at=now, summary=f"Lead created automatically (call) for {shown}"[:500]
+        kind="lead", at=now, summary=timeline_text.english(detail)[:500], detail=detail
     )
     state.entries.append(entry)
     if defer:
@@ -559,7 +558,8 @@ async def _refresh_entry(call: Call, agent: Agent | None, entry_at: datetime) ->
     lead_id = call.lead_id  # type: ignore[attr-defined]
     if client_id is None and lead_id is None:
         return
-    summary = _call_summary(call, agent)[:500]
+    detail = _call_detail(call, agent)
+    summary = timeline_text.english(detail)[:500]
     entry = await TimelineEntry.filter(at=entry_at, kind="call", ref_id=call.id).first()
     if entry is None:
         await TimelineEntry.create(
@@ -569,10 +569,12 @@ async def _refresh_entry(call: Call, agent: Agent | None, entry_at: datetime) ->
             lead_id=lead_id,
             ref_id=call.id,
             summary=summary,
+            detail=detail,
             user_id=agent.id if agent else None,
         )
         return
     entry.summary = summary
+    entry.detail = detail
     entry.client_id = client_id  # type: ignore[attr-defined]
     entry.lead_id = lead_id  # type: ignore[attr-defined]
     entry.user_id = agent.id if agent else None  # type: ignore[attr-defined]
@@ -580,12 +582,12 @@ async def _refresh_entry(call: Call, agent: Agent | None, entry_at: datetime) ->
     await entry.save()
 
 
-def _call_summary(call: Call, agent: Agent | None) -> str:
-    direction = {"in": "Inbound", "out": "Outbound"}.get(call.direction, "Internal")
-    text = f"{direction} call {RESULT_LABELS.get(call.result, call.result)}"
-    if agent is not None:
-        text += f" ({agent})"
-    if call.talk_seconds:
-        minutes, seconds = divmod(call.talk_seconds, 60)
-        text += f", {minutes}:{seconds:02d}"
-    return text
+def _call_detail(call: Call, agent: Agent | None) -> dict:
+    """The call's timeline entry: "Inbound call answered (Ana), 1:05" in the reader's words."""
+    return timeline_text.detail(
+        "call",
+        direction=call.direction if call.direction in ("in", "out") else "internal",
+        result=call.result,
+        agent=str(agent) if agent is not None else "",
+        talk_seconds=call.talk_seconds or 0,
+    )

@@ -13,6 +13,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from models import contact_details as details
+from models import timeline_text
 from models.clock import Clock, SystemClock
 from models.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from models.permissions import can_edit_owned, can_see_owned, has_right
@@ -132,7 +133,7 @@ async def create_client(
             now,
             client_id=client.id,
             ref_id=client.id,
-            summary=f"Client created: {client.name}",
+            detail=timeline_text.detail("client_created", name=client.name),
             user_id=user.id if user else None,
         )
     logger.info("client %s created by %s", client.id, user.username if user else "system")

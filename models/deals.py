@@ -12,8 +12,10 @@ from decimal import Decimal, InvalidOperation
 
 from tortoise.transactions import in_transaction
 
+from models import timeline_text
 from models.clock import Clock, SystemClock
 from models.errors import NotFound, PermissionDenied, ValidationFailed
+from models.labels import DEAL_STATUS_LABELS
 from models.permissions import can_edit_owned, can_see_owned, has_right
 from models.schema.clients import Client
 from models.schema.deals import Deal, DealHistory
@@ -27,14 +29,7 @@ logger = logging.getLogger(__name__)
 STATUSES = ("new", "in_progress", "awaiting_decision", "awaiting_payment", "won", "cancelled")
 FINAL_STATUSES = ("won", "cancelled")
 OPEN_STATUSES = STATUSES[:4]
-STATUS_LABELS = {
-    "new": "New",
-    "in_progress": "In progress",
-    "awaiting_decision": "Awaiting decision",
-    "awaiting_payment": "Awaiting payment",
-    "won": "Won",
-    "cancelled": "Cancelled",
-}
+STATUS_LABELS = DEAL_STATUS_LABELS  # their English names (models/labels.py)
 # Closed columns of the kanban show only the latest ones; the list view finds the rest.
 KANBAN_CLOSED_LIMIT = 50
 
@@ -123,7 +118,9 @@ async def create_deal(
             client_id=client.id,
             ref_id=deal.id,
             user_id=user.id,
-            summary=f"Deal created: {deal.title} ({value} {code})",
+            detail=timeline_text.detail(
+                "deal_created", title=deal.title, amount=value, currency=code
+            ),
         )
     logger.info("deal %s created for client %s by %s", deal.id, client.id, user.username)
     return deal
@@ -185,7 +182,9 @@ async def move_deal(
                 client_id=deal.client_id,
                 ref_id=deal.id,
                 user_id=user.id,  # type: ignore[attr-defined]
-                summary=f"Deal {deal.title}: {STATUS_LABELS[previous]} -> {STATUS_LABELS[status]}",
+                detail=timeline_text.detail(
+                    "deal_moved", title=deal.title, from_status=previous, to_status=status
+                ),
             )
     return deal
 

@@ -13,6 +13,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models import contact_details as details
+from models import timeline_text
 from models.clock import Clock, SystemClock
 from models.deals import DealInput, create_deal
 from models.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -106,7 +107,7 @@ async def create_lead(
             lead_id=lead.id,
             ref_id=lead.id,
             user_id=user.id if user else None,
-            summary=f"Lead created ({data.source}): {lead.name}",
+            detail=timeline_text.detail("lead_created", source=data.source, name=lead.name),
         )
     logger.info("lead %s created (source %s)", lead.id, data.source)
     return lead
@@ -150,7 +151,9 @@ async def create_auto_lead(
             now,
             lead_id=lead.id,
             ref_id=lead.id,
-            summary=f"Lead created automatically ({source}) for {phone.e164 or phone.typed}",
+            detail=timeline_text.detail(
+                "lead_auto", source=source, number=phone.e164 or phone.typed
+            ),
         )
     logger.info(
         "auto-lead %s created for %s (source %s)", lead.id, phone.e164 or phone.typed, source
@@ -336,7 +339,7 @@ async def convert_lead(
             lead_id=lead.id,
             ref_id=lead.id,
             user_id=user.id,
-            summary=f"Lead #{lead.id} converted into a client",
+            detail=timeline_text.detail("lead_converted", lead_id=lead.id),
         )
         if deal is not None:
             await create_deal(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from models import timeline_text
 from models.clients import ClientInput, create_client, list_clients
 from models.clock import Clock, SystemClock
 from models.contact_details import open_lead_with_number, search_key
@@ -278,7 +279,7 @@ async def _link(call: Call, client_id: int | None, lead_id: int | None, clock: C
             lead_id=lead_id,
             ref_id=call.id,
             user_id=call.agent_id,  # type: ignore[attr-defined]
-            summary=f"Call with {call.peer_e164 or call.from_number}",
+            detail=timeline_text.detail("call_with", number=call.peer_e164 or call.from_number),
         )
 
 

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from models import outbox
+from models import outbox, timeline_text
 from models.clock import Clock
 from models.errors import NotFound, PermissionDenied, ValidationFailed
 from models.leads import create_auto_lead
@@ -122,7 +122,7 @@ async def _queue(
         client_id=client_id,
         lead_id=lead_id,
         ref_id=sms.id,
-        summary=f"SMS to {e164}: {text.strip()}"[:500],
+        detail=timeline_text.detail("sms_out", number=e164, text=text.strip()[:500]),
         user_id=user_id,
     )
     return sms
@@ -344,7 +344,7 @@ async def receive_sms(number: str, text: str, *, clock: Clock, at: datetime | No
             client_id=client_id,
             lead_id=lead_id,
             ref_id=sms.id,
-            summary=f"SMS from {e164 or number}: {text}"[:500],
+            detail=timeline_text.detail("sms_in", number=e164 or number, text=text[:500]),
         )
     return sms
 
@@ -372,7 +372,7 @@ async def send_due_sms_tasks(clock: Clock, policy: SmsPolicy) -> int:
                     client_id=task.client_id,  # type: ignore[attr-defined]
                     lead_id=task.lead_id,  # type: ignore[attr-defined]
                     ref_id=task.id,
-                    summary=f"Scheduled SMS not sent: no phone number ({task.title})",
+                    detail=timeline_text.detail("sms_task_no_phone", title=task.title),
                 )
                 continue
             try:

@@ -13,8 +13,10 @@ from datetime import UTC, datetime, timedelta
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from models import timeline_text
 from models.clock import Clock, SystemClock
 from models.errors import NotFound, PermissionDenied, ValidationFailed
+from models.labels import TASK_KIND_LABELS
 from models.permissions import can_see_owned, has_right
 from models.schema.clients import Client
 from models.schema.deals import Deal
@@ -26,7 +28,7 @@ from models.timeline import add_entry
 logger = logging.getLogger(__name__)
 
 KINDS = ("task", "call", "video", "sms")
-KIND_LABELS = {"task": "Task", "call": "Call", "video": "Videoconference", "sms": "SMS"}
+KIND_LABELS = TASK_KIND_LABELS  # their English names (models/labels.py)
 SCOPES = ("mine", "all")
 STATUS_FILTERS = ("open", "done", "overdue", "any")
 # A reminder whose due time passed longer ago than this is stale: it is not sent late.
@@ -135,8 +137,9 @@ async def create_task(user: User, data: TaskInput, *, clock: Clock | None = None
             lead_id=links["lead_id"],
             ref_id=task.id,
             user_id=user.id,
-            summary=f"{KIND_LABELS[task.kind]} planned: {task.title} "
-            f"({task.due_at:%Y-%m-%d %H:%M} UTC)",
+            detail=timeline_text.detail(
+                "task_planned", kind=task.kind, title=task.title, due=task.due_at
+            ),
         )
     logger.info("task %s created by %s for %s", task.id, user.username, assignees)
     return task

@@ -7,8 +7,9 @@ the card shows its history with one indexed query instead of a union over six ta
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from models.errors import NotFound, PermissionDenied
 from models.permissions import can_see_owned
@@ -16,6 +17,7 @@ from models.schema.activity import TimelineEntry
 from models.schema.clients import Client
 from models.schema.leads import Lead
 from models.schema.users import User
+from models.timeline_text import english
 
 KINDS = ("call", "note", "task", "deal", "email", "sms", "lead", "client", "converted")
 
@@ -32,6 +34,7 @@ class TimelineItem:
     user_id: int | None
     client_id: int | None
     lead_id: int | None
+    detail: dict[str, Any] = field(default_factory=dict)  # see models/timeline_text.py
 
 
 async def add_entry(
@@ -42,11 +45,18 @@ async def add_entry(
     lead_id: int | None = None,
     ref_id: int | None = None,
     summary: str = "",
+    detail: dict[str, Any] | None = None,
     user_id: int | None = None,
 ) -> TimelineEntry | None:
-    """Record that something happened to a client or a lead; nothing when it has neither."""
+    """Record that something happened to a client or a lead; nothing when it has neither.
+
+    `detail` (from `models.timeline_text.detail`) lets each reader see the entry in their
+    language; the summary is then its English sentence unless one is given (a note's text).
+    """
     if client_id is None and lead_id is None:
         return None
+    if detail and not summary:
+        summary = english(detail)
     return await TimelineEntry.create(
         kind=kind,
         at=at,
@@ -54,6 +64,7 @@ async def add_entry(
         lead_id=lead_id,
         ref_id=ref_id,
         summary=summary[:500],
+        detail=detail or {},
         user_id=user_id,
     )
 
@@ -68,6 +79,7 @@ def _item(row: TimelineEntry) -> TimelineItem:
         user_id=row.user_id,  # type: ignore[attr-defined]
         client_id=row.client_id,  # type: ignore[attr-defined]
         lead_id=row.lead_id,  # type: ignore[attr-defined]
+        detail=row.detail or {},
     )
 
 

@@ -10,7 +10,9 @@ import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
+from models import timeline_text
 from models.permissions import RIGHTS, is_admin, rights_of
+from models.timeline import TimelineItem
 from web.i18n import LANGUAGES, Formatter
 from web.keys import CATALOGS, REQ_LANG, REQ_SESSION, REQ_USER, SETTINGS
 
@@ -91,6 +93,22 @@ def _field_errors(context: Any, errors: dict[str, str] | None, name: str) -> Mar
     return Markup('<p class="field-error" role="alert">%s</p>') % message
 
 
+@jinja2.pass_context
+def _timeline_text(context: Any, item: TimelineItem) -> str:
+    """A timeline entry in the reader's language and time zone (models/timeline_text.py).
+
+    Plain text: the page escapes it, names typed by users included.
+    """
+    fmt: Formatter = context["fmt"]
+    return timeline_text.render(
+        item.detail,
+        item.summary,
+        translator(context["request"]).gettext,
+        when=fmt.datetime,
+        money=fmt.money,
+    )
+
+
 def setup_templates(app: web.Application) -> None:
     env = aiohttp_jinja2.setup(
         app,
@@ -101,7 +119,13 @@ def setup_templates(app: web.Application) -> None:
         lstrip_blocks=True,
     )
     env.filters["pairs"] = lambda values: [(v, v) for v in values]
-    env.globals.update(static=_static, _=_gettext, ngettext=_ngettext, field_error=_field_errors)
+    env.globals.update(
+        static=_static,
+        _=_gettext,
+        ngettext=_ngettext,
+        field_error=_field_errors,
+        timeline_text=_timeline_text,
+    )
 
 
 def render(

@@ -90,6 +90,9 @@ class TimelineEntry(Model):
 
     Denormalised on purpose: the card shows it with one indexed query.
     When a lead converts, its entries are re-pointed at the new client.
+    `detail` says what happened as data ({"msg": key, **params}, see models/timeline_text.py)
+    so each reader sees it in their language; `summary` is the same in English, for search,
+    exports and the rows written before `detail` existed (their `detail` is empty).
     """
 
     id = fields.IntField(primary_key=True)
@@ -102,6 +105,7 @@ class TimelineEntry(Model):
     kind = fields.CharField(max_length=20)  # call|note|task|deal|email|sms|lead|converted
     ref_id = fields.IntField(null=True)
     summary = fields.CharField(max_length=500, default="")
+    detail: dict = fields.JSONField(default=dict, db_default={})
     user = fields.ForeignKeyField(
         "crm.User", related_name="timeline", null=True, on_delete=fields.SET_NULL
     )

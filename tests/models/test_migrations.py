@@ -41,13 +41,19 @@ async def main():
         " VALUES ('José Núñez', 'jose nunez', 'active', 'person', '', CURRENT_TIMESTAMP,"
         " CURRENT_TIMESTAMP)"
     )
+    await conn.execute_query(
+        "INSERT INTO timeline_entry (client_id, kind, summary, at)"
+        " SELECT id, 'client', 'Client created: José Núñez', CURRENT_TIMESTAMP FROM client"
+    )
     await Tortoise.close_connections()
     out["rest"] = await migrate(url)
     out["again"] = await migrate(url)
     await Tortoise.init(config=tortoise_config(url))
     from models.schema.clients import Client
     from models.schema.company import Company
+    from models.schema.activity import TimelineEntry
     out["clients"] = [c.name for c in await Client.all()]
+    out["timeline"] = [[e.summary, e.detail] for e in await TimelineEntry.all()]
     out["company"] = (await Company.first()).name
     await Tortoise.close_connections()
     print(json.dumps(out))
@@ -97,3 +103,5 @@ async def test_upgrade_from_the_first_release_keeps_the_data(fresh_url):
     assert result["again"] == []  # nothing pending: applying twice is harmless
     assert result["clients"] == ["José Núñez"]
     assert result["company"] == "Acme"
+    # An entry from before 0004 keeps its sentence and has no data: it is shown as written.
+    assert result["timeline"] == [["Client created: José Núñez", {}]]

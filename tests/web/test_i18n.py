@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
@@ -11,7 +12,14 @@ from web.i18n import Catalogs, pick_language
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {"_": None, "gettext": (2,), "gettext_for": (3,), "N_": None, "ngettext": (1, 2)}
-METHODS = [("web/**.py", "python"), ("web/templates/**.html", "jinja2")]
+# The same files as web/babel.cfg: the panel, and the domain's words and timeline sentences.
+METHODS = [
+    ("web/**.py", "python"),
+    ("web/templates/**.html", "jinja2"),
+    ("models/labels.py", "python"),
+    ("models/timeline_text.py", "python"),
+]
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 def _panel_messages() -> set[str]:
@@ -35,6 +43,23 @@ def test_every_panel_string_has_a_spanish_translation():
     assert not missing, "untranslated strings (see web/babel.cfg for the update commands): " + repr(
         missing
     )
+
+
+def test_translations_keep_the_placeholders_of_their_message():
+    """A translation that drops or renames a %(name)s would raise or show the wrong value."""
+    with (ROOT / "web/locale/es/LC_MESSAGES/messages.po").open("rb") as fh:
+        catalog = read_po(fh, locale="es")
+    wrong = []
+    for message in catalog:
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        expected = set(PLACEHOLDER.findall(ids[-1]))
+        for string in strings:
+            if string and set(PLACEHOLDER.findall(string)) != expected:
+                wrong.append((ids[0], string))
+    assert not wrong, wrong
 
 
 def test_catalogs_translate_and_fall_back_to_english_source():
