@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from models.call_store import RESULT_LABELS
-from models.deals import FINAL_STATUSES, STATUS_LABELS, STATUSES
+from models.deals import FINAL_STATUSES, STATUSES
 from models.demo import vocab
-from models.demo.context import DAY, DemoContext, at, cumulate, pick, weighted
+from models.demo.context import DAY, DemoContext, at, cumulate, entry_text, pick, weighted
 from models.demo.numbers import e164_of, make_phone
-from models.tasks import KIND_LABELS
 
 _DEAL_STATUS = cumulate(
     ("new", 20),
@@ -82,7 +80,7 @@ def deal_batch(ctx: DemoContext, count: int) -> Batch:
                 None,
                 "deal",
                 did,
-                f"Deal created: {title} ({amount} {currency})",
+                *entry_text("deal_created", title=title, amount=amount, currency=currency),
                 responsible,
                 at(created),
             )
@@ -110,7 +108,7 @@ def deal_batch(ctx: DemoContext, count: int) -> Batch:
                     None,
                     "deal",
                     did,
-                    f"Deal {title}: {STATUS_LABELS[previous]} -> {STATUS_LABELS[step]}",
+                    *entry_text("deal_moved", title=title, from_status=previous, to_status=step),
                     responsible,
                     at(moment),
                 )
@@ -203,22 +201,13 @@ def task_batch(ctx: DemoContext, count: int) -> Batch:
                     lead_id,
                     "task",
                     tid,
-                    f"{KIND_LABELS[kind]} planned: {title} ({at(due):%Y-%m-%d %H:%M} UTC)",
+                    *entry_text("task_planned", kind=kind, title=title, due=at(due)),
                     author.id,
                     at(created),
                 )
             )
     s = ctx.specs
     return [(s["task"], tasks), (s["task_assignee"], assignees), (s["timeline_entry"], timeline)]
-
-
-def _call_summary(direction: str, result: str, agent: str, talk: int) -> str:
-    text = f"{'Inbound' if direction == 'in' else 'Outbound'} call {RESULT_LABELS[result]}"
-    text += f" ({agent})"
-    if talk:
-        minutes, seconds = divmod(talk, 60)
-        text += f", {minutes}:{seconds:02d}"
-    return text
 
 
 def call_batch(ctx: DemoContext, count: int) -> Batch:
@@ -307,7 +296,13 @@ def call_batch(ctx: DemoContext, count: int) -> Batch:
                     lead_id,
                     "call",
                     cid,
-                    _call_summary("in" if inbound else "out", result, agent.display, talk),
+                    *entry_text(
+                        "call",
+                        direction="in" if inbound else "out",
+                        result=result,
+                        agent=agent.display,
+                        talk_seconds=talk,
+                    ),
                     agent.id,
                     at(started),
                 )
@@ -359,6 +354,7 @@ def note_batch(ctx: DemoContext, count: int) -> Batch:
                     "note",
                     nid,
                     text,
+                    "{}",  # a note is the user's own words: nothing to translate
                     author.id,
                     at(created),
                 )

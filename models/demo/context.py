@@ -3,11 +3,13 @@ the company's currencies, the next ids, and compact facts about rows already mad
 
 from __future__ import annotations
 
+import json
 import random
 from array import array
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from models import timeline_text
 from models.demo.bulk import TableSpec
 
 DAY = 86_400
@@ -93,6 +95,13 @@ class DemoContext:
         fraction = self.rng.random()
         end = self.now if end is None else end
         return start + int(fraction * (end - start)) if end > start else start
+
+
+def entry_text(msg: str, **params: object) -> tuple[str, str]:
+    """A timeline entry's summary and detail (JSON) as `models.timeline.add_entry` writes them,
+    so that demo entries read in each user's language too."""
+    detail = timeline_text.detail(msg, **params)
+    return timeline_text.english(detail)[:500], json.dumps(detail, separators=(",", ":"))
 
 
 def at(ts: int) -> datetime:

@@ -196,7 +196,7 @@ def _specs(now) -> dict:
         ),
         "timeline_entry": table_spec(
             TimelineEntry,
-            ("id", "client_id", "lead_id", "kind", "ref_id", "summary", "user_id", "at"),
+            ("id", "client_id", "lead_id", "kind", "ref_id", "summary", "detail", "user_id", "at"),
             now,
         ),
         "deal": table_spec(

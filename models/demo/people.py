@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from models.contact_details import search_key, words_of
 from models.demo import vocab
-from models.demo.context import DAY, DemoContext, at, cumulate, pick, weighted
+from models.demo.context import DAY, DemoContext, at, cumulate, entry_text, pick, weighted
 from models.demo.numbers import DemoPhone, make_invalid_phone, make_phone
 
 _FOREIGN = cumulate(("GB", 3), ("FR", 2), ("DE", 2), ("US", 2), ("MX", 1.5), ("PT", 1), ("IT", 1))
@@ -289,7 +289,7 @@ def lead_batch(ctx: DemoContext, count: int) -> Batch:
                     lid,
                     "lead",
                     lid,
-                    f"Lead created ({source}): {name}",
+                    *entry_text("lead_created", source=source, name=name),
                     created_by,
                     at(created),
                 )
@@ -302,7 +302,7 @@ def lead_batch(ctx: DemoContext, count: int) -> Batch:
                     None,
                     "converted",
                     lid,
-                    f"Lead #{lid} converted into a client",
+                    *entry_text("lead_converted", lead_id=lid),
                     responsible,
                     converted_at,
                 )

@@ -8,6 +8,7 @@ import phonenumbers
 import pytest
 from tortoise import connections
 
+from models import timeline_text
 from models import users as user_ops
 from models.caller import CallerDirectory
 from models.clients import list_clients
@@ -119,6 +120,9 @@ async def test_small_load_is_consistent(world, clock):
     linked = [c for c in calls if c.client_id or c.lead_id]
     on_timeline = await TimelineEntry.filter(kind="call").count()
     assert on_timeline == len(linked) > 300
+    # Entries keep what happened as data, like the ones the panel writes (models/timeline_text).
+    for entry in await TimelineEntry.exclude(kind="note"):
+        assert entry.detail and entry.summary == timeline_text.english(entry.detail), entry.summary
 
 
 async def test_caller_lookup_and_search_find_demo_clients(world, clock):
