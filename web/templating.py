@@ -11,6 +11,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from models import timeline_text
+from models.labels import CALL_RESULT_LABELS
 from models.permissions import RIGHTS, is_admin, rights_of
 from models.timeline import TimelineItem
 from web.i18n import LANGUAGES, Formatter
@@ -125,6 +126,8 @@ def setup_templates(app: web.Application) -> None:
         ngettext=_ngettext,
         field_error=_field_errors,
         timeline_text=_timeline_text,
+        # The message of a call result key ("no_answer" -> "not answered"), to pass to _().
+        result_label=lambda key: CALL_RESULT_LABELS.get(key, key),
     )
 
 
