@@ -29,7 +29,7 @@ from models.importing.mapping import (
     suggest_mapping,
     targets,
 )
-from models.importing.readers import Table, open_table
+from models.importing.readers import Table, open_table, reopen_table
 from models.importing.rows import CustomSpec, RowChecker
 from models.permissions import require
 from models.schema.clients import Client, CustomField, Tag
@@ -156,7 +156,12 @@ async def create_import(
         file_name=(file_name or path.name)[:255],
         user=user,
         mapping=mapping,
-        options={"path": str(path), "duplicates": duplicates, "headers": table.headers},
+        options={
+            "path": str(path),
+            "duplicates": duplicates,
+            "headers": table.headers,
+            "table": table.describe(),
+        },
         total_rows=table.total_rows,
     )
 
@@ -174,7 +179,10 @@ async def run_import(
     await batch.save(update_fields=["status"])
     try:
         table = await asyncio.to_thread(
-            open_table, Path(batch.options["path"]), max_bytes=max_bytes
+            reopen_table,
+            Path(batch.options["path"]),
+            batch.options.get("table"),
+            max_bytes=max_bytes,
         )
         job = ImportJob(
             kind=batch.kind,

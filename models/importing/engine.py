@@ -121,7 +121,7 @@ class ImportEngine:
         # aclosing: stop the readers (threads, worker processes) before anything else.
         async with contextlib.aclosing(chunks):
             async for checked, read in chunks:
-                await self._chunk(checked, read)
+                await _uninterrupted(self._chunk(checked, read))
         self.counts.total_rows = self.counts.processed_rows
         return self.counts
 
@@ -325,6 +325,26 @@ def fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*previous)
+
+
+async def _uninterrupted(write: Awaitable[None]) -> None:
+    """Run one chunk's write to its end even when the import is stopped meanwhile, then stop.
+
+    A task cancelled while the driver opens or ends a transaction can leave the connection
+    inside it (Tortoise sets the task's connection before BEGIN returns, and resets it only
+    in the exit that then never runs): the next statements of the task, such as recording
+    that the import stopped, would go into that transaction and never be committed, holding
+    its locks. So a stop takes effect between chunks, at most a chunk (about a second) later.
+    """
+    task = asyncio.ensure_future(write)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.done():
+            await asyncio.wait([task])
+        if not task.cancelled():
+            task.exception()  # retrieved: the import ends as stopped whatever the chunk did
+        raise
 
 
 def _connection():

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import python_calamine
 
@@ -60,6 +61,21 @@ class Table:
     delimiter: str | None = None
     _row_offset: int = field(default=1, repr=False)
     _col_offset: int = field(default=0, repr=False)
+
+    def describe(self) -> dict[str, Any]:
+        """What `reopen_table` needs to skip checking the same file again (JSON-safe)."""
+        stat = self.path.stat()
+        return {
+            "format": self.format,
+            "headers": self.headers,
+            "total_rows": self.total_rows,
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "row_offset": self._row_offset,
+            "col_offset": self._col_offset,
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+        }
 
     def rows(self) -> Iterator[tuple[int, list[Cell]]]:
         """(row number as the user sees it, cells) of each non-blank data row; header is row 1."""
@@ -117,6 +133,33 @@ def open_table(path: Path, *, max_bytes: int) -> Table:
     ):
         raise FileRejected("the file is neither CSV nor an Excel .xlsx workbook")
     return _open_csv(path)
+
+
+def reopen_table(path: Path, described: dict[str, Any] | None, *, max_bytes: int) -> Table:
+    """The table `open_table` found in this file before (`Table.describe`), without reading
+    the whole file again (a second pass over 100,000 rows, or a second load of a workbook);
+    checked again from scratch when the file has changed since, or was never described."""
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    if (
+        described is None
+        or stat is None
+        or (stat.st_size, stat.st_mtime_ns) != (described["size"], described["mtime_ns"])
+        or stat.st_size > max_bytes
+    ):
+        return open_table(path, max_bytes=max_bytes)
+    return Table(
+        path,
+        described["format"],
+        list(described["headers"]),
+        described["total_rows"],
+        encoding=described["encoding"],
+        delimiter=described["delimiter"],
+        _row_offset=described["row_offset"],
+        _col_offset=described["col_offset"],
+    )
 
 
 # --- CSV -------------------------------------------------------------------------------------

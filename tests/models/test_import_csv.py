@@ -155,3 +155,23 @@ async def test_phones_a_spreadsheet_wrote_as_numbers_keep_their_digits_or_are_re
     assert e164s(await client_named("Dot zero")) == ["+34911234567"]
     assert e164s(await client_named("Scientific")) == ["+34911234568"]
     assert e164s(await client_named("Dotted")) == ["+34911234569"]
+
+
+async def test_a_file_changed_between_upload_and_run_is_checked_again(world, tmp_path):
+    from models.importing import create_import, run_import
+
+    path = write_csv(tmp_path / "c.csv", [HEADER, ["Ana", "600111222", "", "", ""]])
+    batch = await create_import(
+        world.ana, path, kind="clients", mapping=MAPPING, max_bytes=MAX_BYTES
+    )
+    assert batch.options["table"]["total_rows"] == 1
+    # Replaced with another encoding and delimiter: read as it is now, not as described.
+    write_csv(
+        path,
+        [HEADER, ["José", "600111222", "", "", ""], ["Íñigo", "600333444", "", "", ""]],
+        encoding="cp1252",
+        delimiter=";",
+    )
+    batch = await run_import(batch.id, max_bytes=MAX_BYTES)
+    assert (batch.status, batch.total_rows, batch.created_count) == ("done", 2, 2)
+    assert await Client.filter(name="Íñigo").exists()

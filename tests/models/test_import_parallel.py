@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+
 import pytest
 
 from models.importing import cancel_import, create_import, run_import
@@ -36,5 +39,61 @@ async def test_worker_processes_give_the_same_import(world, tmp_path, monkeypatc
     assert names[:3] == ["Cliente 000", "Cliente 001", "Cliente 002"]
     assert names[5] == "Cliente 005 bis"  # the later row merged into the earlier one
     assert await Phone.all().count() == 600
+    await cancel_import(batch.id)
+    assert await Client.all().count() == 0
+
+
+async def test_a_worker_that_fails_fails_the_import_with_its_reason(world, tmp_path, monkeypatch):
+    monkeypatch.setattr(import_engine, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(import_engine, "CHUNK_ROWS", 100)
+    rows = [["nombre", "telefono"]] + [[f"Cliente {i}", f"6{i:08}"] for i in range(3000)]
+    path = write_csv(tmp_path / "big.csv", rows)
+    batch = await create_import(
+        world.ana,
+        path,
+        kind="clients",
+        max_bytes=MAX_BYTES,
+        mapping={"nombre": "name", "telefono": "phones"},
+    )
+    # The worker reads the file as described when it was uploaded: one that changed under
+    # it without changing size or time (bytes that are not UTF-8 at its end) fails there.
+    stat = path.stat()
+    path.write_bytes(path.read_bytes()[:-8] + b"\xff\xfe\xfd\xfc\xfb\xfa\r\n")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    batch = await run_import(batch.id, max_bytes=MAX_BYTES, workers=1)
+    assert batch.status == "failed"
+    assert "UnicodeDecodeError" in batch.error
+    assert 0 < batch.processed_rows < 3000  # whole chunks before the bad block were written
+    assert await Client.all().count() == batch.created_count
+    await cancel_import(batch.id)
+    assert await Client.all().count() == 0
+
+
+async def test_stopping_a_parallel_import_ends_its_workers(world, tmp_path, monkeypatch):
+    import multiprocessing
+
+    from models.importing import ImportRunner
+
+    monkeypatch.setattr(import_engine, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(import_engine, "CHUNK_ROWS", 50)
+    rows = [["nombre", "telefono"]] + [[f"Cliente {i}", f"6{i:08}"] for i in range(3000)]
+    path = write_csv(tmp_path / "big.csv", rows)
+    batch = await create_import(
+        world.ana,
+        path,
+        kind="clients",
+        max_bytes=MAX_BYTES,
+        mapping={"nombre": "name", "telefono": "phones"},
+    )
+    runner = ImportRunner(max_bytes=MAX_BYTES)
+    runner.start(batch.id)
+    for _ in range(200):  # until the first chunks are written
+        await asyncio.sleep(0.05)
+        if (await Client.all().count()) > 0:
+            break
+    await runner.stop(batch.id)
+    assert not multiprocessing.active_children()
+    batch = await runner.wait(batch.id)
+    assert batch.status == "failed" and batch.error == "stopped before the end"
     await cancel_import(batch.id)
     assert await Client.all().count() == 0
