@@ -61,29 +61,38 @@ def fast_parse_phone(typed: str, region: str) -> ParsedPhone:
 
 @dataclass(frozen=True)
 class _Plan:
-    """What parse() does for a numbering plan without a national prefix, reduced to lengths."""
+    """What parse() does for a numbering plan, reduced to lengths, for numbers that do not
+    start with the plan's national prefix (parse() strips nothing from those)."""
 
     code: str
     lengths: frozenset[int]  # possible lengths, local-only ones included (is_possible says yes)
     idd: re.Pattern[str] | None
+    national_prefix: re.Pattern[str] | None  # what parse() would strip ("0" in GB, FR, DE...)
 
 
 def _plan(metadata: PhoneMetadata | None) -> _Plan | None:
-    if metadata is None or metadata.national_prefix_for_parsing:
+    if metadata is None:
         return None
     general = metadata.general_desc
     idd = metadata.international_prefix
+    prefix = metadata.national_prefix_for_parsing
     return _Plan(
         str(metadata.country_code),
         frozenset(general.possible_length or ())
         | frozenset(general.possible_length_local_only or ()),
         re_compile(idd) if idd else None,
+        re_compile(prefix) if prefix else None,
     )
 
 
 @lru_cache(maxsize=512)
 def _region_plan(region: str) -> _Plan | None:
-    return _plan(PhoneMetadata.metadata_for_region(region.upper(), None))
+    plan = _plan(PhoneMetadata.metadata_for_region(region.upper(), None))
+    if plan is not None and pnu.region_code_for_country_code(int(plan.code)) != region.upper():
+        # A region sharing its country code (Jersey: +44, Bonaire: +599, Tristan da Cunha:
+        # +290): is_possible_number checks the main region's lengths, not these.
+        return None
+    return plan
 
 
 @lru_cache(maxsize=512)
@@ -95,19 +104,30 @@ def _code_plan(code: int) -> _Plan | None:
 def _shortcut(number: str, plus: bool, region: str) -> str | None:
     """The E.164 form ("" when not possible) for the common case, None to take the long way.
 
-    The common case: a plan with no national prefix to strip, no leading zero, no IDD or
-    country code to untangle; then parse() only checks the length.
+    The common case: no national prefix to strip, no leading zero, no IDD or country code
+    to untangle; then parse() only checks the length.
     """
     if number[0] == "0" or not 2 <= len(number) <= pnu._MAX_LENGTH_FOR_NSN:
         return None
     if plus:
         code, rest = pnu._extract_country_code(number)
         plan = _code_plan(code) if code else None
-        if plan is None or not rest or rest[0] == "0" or len(rest) < pnu._MIN_LENGTH_FOR_NSN:
+        if (
+            plan is None
+            or not rest
+            or rest[0] == "0"
+            or len(rest) < pnu._MIN_LENGTH_FOR_NSN
+            or (plan.national_prefix and plan.national_prefix.match(rest))
+        ):
             return None
         return f"+{code}{rest}" if len(rest) in plan.lengths else ""
     plan = _region_plan(region)
-    if plan is None or number.startswith(plan.code) or (plan.idd and plan.idd.match(number)):
+    if (
+        plan is None
+        or number.startswith(plan.code)
+        or (plan.idd and plan.idd.match(number))
+        or (plan.national_prefix and plan.national_prefix.match(number))
+    ):
         return None
     return f"+{plan.code}{number}" if len(number) in plan.lengths else ""
 

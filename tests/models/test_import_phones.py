@@ -53,3 +53,19 @@ def test_same_result_as_parse_phone_on_random_numbers_of_many_regions():
 def test_same_result_on_shapes_people_type(text):
     for region in ("ES", "US", "GB"):
         assert fast_parse_phone(text, region) == parse_phone(text, region)
+
+
+def test_same_result_for_every_region_and_country_code():
+    # Numbers as lists hold them (national, international, with "00"), for every region:
+    # regions with a national prefix ("0" in GB) and regions sharing a country code with
+    # another one (JE, IM on +44; BQ on +599; TA on +290) included.
+    import phonenumbers.phonenumberutil as pnu
+
+    rng = random.Random(5)
+    regions = sorted(pnu.SUPPORTED_REGIONS)
+    for _ in range(60_000):
+        region = rng.choice(regions)
+        code = str(pnu.country_code_for_region(rng.choice(regions)))
+        body = "".join(rng.choice("0123456789") for _ in range(rng.randint(3, 13)))
+        text = rng.choice([f"+{code} {body}", body, f"00{code}{body}", f"{body[:3]}-{body[3:]}"])
+        assert fast_parse_phone(text, region) == parse_phone(text, region), (text, region)
