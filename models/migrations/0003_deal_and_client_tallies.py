@@ -131,6 +131,8 @@ _BOARD_INDEXES = [
     'CREATE INDEX "idx_task_assignee_user" ON "task_assignee" ("user_id", "task_id")',
     # An agent's dashboard counts the week's leads that are theirs or nobody's.
     'CREATE INDEX "idx_lead_responsible_created" ON "lead" ("responsible_id", "created_at")',
+    # The clients of a tag (list filter, tag search): client_tag's own key starts with client_id.
+    'CREATE INDEX "idx_client_tag_tag" ON "client_tag" ("tag_id", "client_id")',
 ]
 
 
@@ -157,6 +159,7 @@ async def _uninstall(apps, schema_editor) -> None:
             "idx_deal_board_closed",
             "idx_task_assignee_user",
             "idx_lead_responsible_created",
+            "idx_client_tag_tag",
         )
     ]
     for tally, table in (("client_tally", "client"), ("deal_tally", "deal")):

@@ -166,3 +166,29 @@ async def test_clients_written_in_bulk_become_searchable_after_indexing(world, c
     assert await index_missing_client_words() == 9
     assert (await client_ops.list_clients(world.luis, query="gomez"))[1] == 3
     assert await index_missing_client_words() == 0
+
+
+async def test_tag_filter_pages_newest_first_with_exact_totals(world, clock):
+    """The admin's tag list reads client_tag directly; an agent's goes through their scope."""
+    tagged, luis_tagged = [], []
+    for i in range(7):
+        client = await client_ops.create_client(
+            world.luis if i % 2 else world.ana,
+            ClientInput(name=f"Cliente {i}", tags=["Norte"] if i != 3 else ["Sur"]),
+            clock=clock,
+        )
+        if i != 3:
+            tagged.append(client.id)
+            if i % 2:
+                luis_tagged.append(client.id)
+    newest_first = sorted(tagged, reverse=True)
+
+    rows, total = await client_ops.list_clients(world.ana, tag="Norte", limit=4)
+    assert (total, [r.id for r in rows]) == (6, newest_first[:4])
+    rows, total = await client_ops.list_clients(world.ana, tag="Norte", limit=4, offset=4)
+    assert (total, [r.id for r in rows]) == (6, newest_first[4:])
+    assert [t.name for t in rows[0].tags] == ["Norte"]  # the page comes with its tags
+    assert await client_ops.list_clients(world.ana, tag="nadie") == ([], 0)
+
+    rows, total = await client_ops.list_clients(world.luis, tag="Norte", mine=True)
+    assert (total, [r.id for r in rows]) == (2, sorted(luis_tagged, reverse=True))
