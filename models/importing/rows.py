@@ -9,7 +9,6 @@ kept flagged, emails lower-case and valid, custom values checked against their k
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -92,10 +91,12 @@ PHONE_FIELDS = ("typed", "e164", "digits_rev", "is_valid", "position")
 _UTM = ENTITY_FIELDS[-5:]
 
 
-def _array(items: Iterable[str]) -> str:
+_NO_UTM = ",".join(['""'] * len(_UTM))
+
+
+def _array(items: list[str]) -> str:
     """A JSON array of JSON values; "" when there are none."""
-    inner = ",".join(items)
-    return f"[{inner}]" if inner else ""
+    return f"[{','.join(items)}]" if items else ""
 
 
 Phone = tuple[str, str | None, str]  # typed, E.164 (None: not readable), reversed digits
@@ -129,7 +130,7 @@ class Record(NamedTuple):
     lists: tuple[str, ...]  # LISTS, each a JSON array ("" when empty)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Draft:
     """A row while its cells are read."""
 
@@ -151,50 +152,53 @@ class _Draft:
         name_key = search_key(self.name)
         words = tuple(words_in(name_key, search_key(self.company_name)))
         name_key = name_key[:200]
-        keys = tuple(["p" + p[1] for p in self.phones if p[1]] + ["e" + e for e in self.emails])
-        utm = self.utm
+        phones, emails, custom, tags, utm = (
+            self.phones,
+            self.emails,
+            self.custom,
+            self.tags,
+            self.utm,
+        )
+        keys = tuple(["p" + p[1] for p in phones if p[1]] + ["e" + e for e in emails])
         # JSON written by hand from C-quoted strings: json.dumps costs ten times more
         # for such small arrays, and it would be a fifth of the checking's time.
         doc = (
-            "["
-            + ",".join(
-                map(
-                    _quoted,
-                    [
-                        self.name,
-                        name_key,
-                        self.company_name,
-                        self.status or "active",
-                        self.type or "person",
-                        *[utm.get(name, "") for name in _UTM],
-                    ],
-                )
-            )
+            f"[{_quoted(self.name)},{_quoted(name_key)},{_quoted(self.company_name)},"
+            f"{_quoted(self.status or 'active')},{_quoted(self.type or 'person')},"
+            + (",".join([_quoted(utm.get(name, "")) for name in _UTM]) if utm else _NO_UTM)
             + "]"
         )
         lists = (
             _array(
-                f"[{_quoted(typed[:64])},{_quoted(e164) if e164 else 'null'},"
-                f"{_quoted(rev[:32])},{'true' if e164 else 'false'},{position}]"
-                for position, (typed, e164, rev) in enumerate(self.phones)
-            ),
-            _array(f"[{_quoted(a)},{position}]" for position, a in enumerate(self.emails)),
-            _array(f"[{int(fid)},{_quoted(v)}]" for fid, v in self.custom.items() if v),
-            _array(map(_quoted, self.tags)),
-            _array(map(_quoted, words)),
+                [
+                    f"[{_quoted(typed[:64])},{_quoted(e164) if e164 else 'null'},"
+                    f"{_quoted(rev[:32])},{'true' if e164 else 'false'},{position}]"
+                    for position, (typed, e164, rev) in enumerate(phones)
+                ]
+            )
+            if phones
+            else "",
+            _array([f"[{_quoted(a)},{position}]" for position, a in enumerate(emails)])
+            if emails
+            else "",
+            _array([f"[{int(fid)},{_quoted(v)}]" for fid, v in custom.items() if v])
+            if custom
+            else "",
+            _array(list(map(_quoted, tags))) if tags else "",
+            _array(list(map(_quoted, words))) if words else "",
         )
         return Record(
             self.row,
             self.name,
             self.company_name,
-            tuple(self.phones),
-            tuple(self.emails),
-            tuple(self.tags),
+            tuple(phones),
+            tuple(emails),
+            tuple(tags),
             self.status,
             self.type,
             self.responsible_id,
             utm,
-            self.custom,
+            custom,
             self.name_from_company,
             name_key,
             words,

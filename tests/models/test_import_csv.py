@@ -175,3 +175,69 @@ async def test_a_file_changed_between_upload_and_run_is_checked_again(world, tmp
     batch = await run_import(batch.id, max_bytes=MAX_BYTES)
     assert (batch.status, batch.total_rows, batch.created_count) == ("done", 2, 2)
     assert await Client.filter(name="Íñigo").exists()
+
+
+def test_the_json_a_record_is_written_from_holds_exactly_its_values():
+    import json
+
+    from models.importing.rows import ENTITY_FIELDS, LISTS, CustomSpec, RowChecker
+
+    headers = ["name", "phones", "emails", "company", "tags", "source", "dni"]
+    checker = RowChecker(
+        headers,
+        {
+            0: "name",
+            1: "phones",
+            2: "emails",
+            3: "company_name",
+            4: "tags",
+            5: "utm_source",
+            6: "custom.dni",
+        },
+        region="ES",
+        custom={"dni": CustomSpec(7, "text", ())},
+        users={},
+    )
+    name = 'Zoë "la jefa" O\\Brien\ttab \u2028 ñ 山田'
+    rec = checker.check(
+        2,
+        [
+            name,
+            "+34 911 234 567, 600-111-222",
+            'a"b@x.es',
+            "Cía \\ S.L.",
+            'vip, "q"',
+            "€",
+            "x\u0001y",
+        ],
+    )
+    entity = json.loads(rec.doc)
+    assert entity == [name, rec.name_key, "Cía \\ S.L.", "active", "person", "€", "", "", "", ""]
+    assert len(entity) == len(ENTITY_FIELDS) - 2
+    lists = dict(zip(LISTS, [json.loads(x) if x else [] for x in rec.lists], strict=True))
+    assert lists["phones"] == [
+        ["+34 911 234 567", "+34911234567", "76543211943", True, 0],
+        ["600-111-222", "+34600111222", "22211100643", True, 1],
+    ]
+    assert lists["emails"] == [['a"b@x.es', 0]]
+    assert lists["custom"] == [[7, "x\u0001y"]]
+    assert lists["tags"] == ["vip", '"q"']
+    assert lists["words"] == list(rec.words)
+
+
+async def test_quotes_backslashes_and_control_characters_reach_the_database_intact(world, tmp_path):
+    from models.schema.clients import ClientWord
+
+    name = 'Zoë "la jefa" O\\Brien\ttab \u2028 山田'
+    path = write_csv(
+        tmp_path / "q.csv",
+        [HEADER, [name, "600 111 222", 'a"b@x.es', "Cía \\ S.L.", 'vip, "q"']],
+    )
+    batch = await import_file(path, MAPPING, user=world.ana)
+    assert batch.status == "done", batch.error
+    client = await client_named(name)
+    assert client.company_name == "Cía \\ S.L."
+    assert [e.address for e in client.emails] == ['a"b@x.es']
+    assert sorted(t.name for t in client.tags) == ['"q"', "vip"]
+    words = await ClientWord.filter(client_id=client.id).values_list("word", flat=True)
+    assert set(words) == {"zoe", "la", "jefa", "o", "brien", "tab", "山田", "cia", "s", "l"}
