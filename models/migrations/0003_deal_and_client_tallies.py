@@ -133,6 +133,8 @@ _BOARD_INDEXES = [
     'CREATE INDEX "idx_lead_responsible_created" ON "lead" ("responsible_id", "created_at")',
     # The clients of a tag (list filter, tag search): client_tag's own key starts with client_id.
     'CREATE INDEX "idx_client_tag_tag" ON "client_tag" ("tag_id", "client_id")',
+    # "My tasks" are the ones assigned to me or written by me.
+    'CREATE INDEX "idx_task_author" ON "task" ("author_id", "due_at")',
 ]
 
 
@@ -160,6 +162,7 @@ async def _uninstall(apps, schema_editor) -> None:
             "idx_task_assignee_user",
             "idx_lead_responsible_created",
             "idx_client_tag_tag",
+            "idx_task_author",
         )
     ]
     for tally, table in (("client_tally", "client"), ("deal_tally", "deal")):

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import aiohttp
 import asyncpg
 
 from models import clients as client_ops
 from models import leads as lead_ops
+from models import tasks as task_ops
 from models.events import ClickToCall
 from models.schema.clients import Client
 from models.schema.company import Company
 from models.schema.deals import Deal
 from models.schema.leads import Lead
 from models.schema.users import Group, User
+from models.tasks import TaskInput
 from tests.web.conftest import csrf_from, http_login, start_server, web_settings
 from web.services import WebServices
 
@@ -282,3 +286,23 @@ async def test_change_password_needs_the_current_one(world_server, world, http):
             assert resp.status == 303  # another session with the old password has ended
     http.cookie_jar.clear()
     await http_login(http, world_server.url, "marta", "nueva-clave-1")
+
+
+async def test_a_busy_calendar_day_links_to_the_rest_of_its_tasks(world_server, world, clock, http):
+    noon = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
+    for i in range(6):
+        await task_ops.create_task(
+            world.luis,
+            TaskInput(title=f"Tarea {i}", due_at=noon + timedelta(minutes=i)),
+            clock=clock,
+        )
+    await http_login(http, world_server.url, "ana", world.password)
+    async with http.get(f"{world_server.url}/calendar") as resp:
+        page = await resp.text()
+    shown = [i for i in range(6) if f"Tarea {i}" in page]
+    assert shown == [0, 1, 2, 3]  # the first four by due time
+    link = "/tasks?scope=all&amp;status=any&amp;from=2026-11-25T00:00&amp;to=2026-11-25T00:00"
+    assert f'href="{link}">+2 más</a>' in page
+    async with http.get(world_server.url + link.replace("&amp;", "&")) as resp:
+        listed = await resp.text()
+    assert all(f"Tarea {i}" in listed for i in range(6))

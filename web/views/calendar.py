@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 from aiohttp import web
@@ -10,8 +9,12 @@ from aiohttp import web
 from models import tasks as task_ops
 from models import team
 from models.permissions import has_right
+from models.task_calendar import calendar_days
 from web.templating import formatter, render
 from web.views.common import current_user, int_param, now
+
+# Tasks shown in a day's cell; the others are counted behind a link to that day's task list.
+PER_DAY = {"month": 4, "week": 12}
 
 
 def _first_of_week(day: date, first_weekday: int) -> date:
@@ -53,15 +56,14 @@ async def calendar_page(request: web.Request) -> web.Response:
     who = int_param(request.query.get("user"))
     can_all = has_right(user, "tasks.view_all")
     user_ids = [who] if who else None
-    tasks = await task_ops.tasks_for_calendar(
+    days = await calendar_days(
         user,
         datetime.combine(start, time(0), fmt.tz),
         datetime.combine(end, time(0), fmt.tz),
+        fmt.tz,
+        per_day=PER_DAY[view],
         user_ids=user_ids,
     )
-    by_day: dict[date, list] = defaultdict(list)
-    for task in tasks:
-        by_day[fmt.local(task.due_at).date()].append(task)
     weeks_grid = []
     day = start
     while day < end:
@@ -71,7 +73,8 @@ async def calendar_page(request: web.Request) -> web.Response:
         "view": view,
         "title": title,
         "weeks": weeks_grid,
-        "by_day": by_day,
+        "days": days,
+        "more_scope": "all" if can_all else "mine",
         "today": today,
         "month": anchor.month,
         "anchor": anchor,
