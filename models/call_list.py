@@ -18,6 +18,8 @@ logger = logging.getLogger(__name__)
 
 DIRECTIONS = ("in", "out", "internal")
 RESULTS = ("answered", "missed", "busy", "failed", "no_answer")
+# The list's total is exact up to this; a bigger one is reported as COUNT_CAP + 1.
+COUNT_CAP = 10_000
 
 
 @dataclass
@@ -50,7 +52,8 @@ def _visible_calls(user: User):
 async def list_calls(
     user: User, filters: CallFilter, *, limit: int = 50, offset: int = 0
 ) -> tuple[list[Call], int]:
-    """One page of the calls this user may see (own calls, or all with calls.view_all)."""
+    """One page of the calls this user may see (own calls, or all with calls.view_all), and
+    how many match in all (COUNT_CAP + 1 standing for "more than COUNT_CAP")."""
     filters.check()
     qs = _visible_calls(user)
     if filters.user_id is not None:
@@ -65,7 +68,9 @@ async def list_calls(
         qs = qs.filter(started_at__lt=filters.until)
     if filters.client_id is not None:
         qs = qs.filter(client_id=filters.client_id)
-    total = await qs.count()
+    # Two million calls take a PostgreSQL COUNT over 100 ms: read at most COUNT_CAP + 1 ids
+    # instead (exact below the cap; the page says "more than" above it).
+    total = len(await qs.limit(COUNT_CAP + 1).values_list("id", flat=True))
     rows = (
         await qs.order_by("-started_at", "-id")
         .offset(max(0, offset))

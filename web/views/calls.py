@@ -112,8 +112,9 @@ async def calls_page(request: web.Request) -> web.Response:
         {
             "calls": rows,
             "total": total,
+            "count_cap": call_list.COUNT_CAP,
             "page": page,
-            "pages": max(1, -(-total // PAGE_SIZE)),
+            "pages": max(1, -(-min(total, call_list.COUNT_CAP) // PAGE_SIZE)),
             "query": request.query,
             "errors": errors,
             "users": users,
