@@ -219,8 +219,10 @@ class BulkWriter:
                     f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
                     f'COALESCE((SELECT MAX(id) FROM "{table}"), 1))'
                 )
-            # Without fresh statistics the planner may scan instead of using the indexes.
-            await self.conn.execute_script("ANALYZE")
+            # Without fresh statistics the planner may scan instead of using the indexes; the
+            # VACUUM marks the new pages all-visible, so index-only scans stay index-only
+            # (what autovacuum would do some minutes later).
+            await self.conn.execute_script("VACUUM (ANALYZE)")
         else:
             # SQLite's AUTOINCREMENT counter follows explicit ids by itself.
             # A bounded ANALYZE samples each index instead of reading all of it.
