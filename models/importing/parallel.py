@@ -63,16 +63,18 @@ def _check_file(
     worker: int,
     workers: int,
     chunk_rows: int,
+    skip: int,
     out: multiprocessing.Queue,
 ) -> None:
-    """In a worker process: check chunks worker, worker + workers, ... of the file."""
+    """In a worker process: check chunks skip + worker, skip + worker + workers, ... of the
+    file (the first `skip` chunks are checked by the importing process)."""
     # The process does nothing else: see engine.fewer_collections.
     gc.set_threshold(WORKER_GC_THRESHOLD, *gc.get_threshold()[1:])
     rows = table.rows()
     try:
-        index = 0
+        index = -skip
         while chunk := read_chunk(rows, chunk_rows):
-            if index % workers == worker:
+            if index >= 0 and index % workers == worker:
                 out.put((check_chunk(checker, chunk), len(chunk)))
             index += 1
         out.put(None)  # no chunk with the next index of this worker: the file has ended
@@ -89,19 +91,31 @@ async def checked_in_processes(
     processes."""
     # "spawn": a fork of a process running an event loop and driver threads is not safe.
     context = multiprocessing.get_context("spawn")
+    # A worker needs about a second to start and import what it needs: meanwhile a thread
+    # here checks the first chunk of a CSV file (an .xlsx would have to be loaded whole).
+    skip = 1 if table.format == "csv" else 0
     queues = [context.Queue(maxsize=QUEUED_CHUNKS) for _ in range(workers)]
     processes = [
         context.Process(
             target=_check_file,
-            args=(table, checker, worker, workers, chunk_rows, queues[worker]),
+            args=(table, checker, worker, workers, chunk_rows, skip, queues[worker]),
             name=f"import-check-{worker}",
             daemon=True,
         )
         for worker in range(workers)
     ]
+    first: asyncio.Future[tuple[Checked, int]] | None = None
     try:
         for process in processes:
             process.start()
+        if skip:
+            first = asyncio.ensure_future(
+                asyncio.to_thread(_check_first, table, checker, chunk_rows)
+            )
+            checked, read = await asyncio.shield(first)
+            if not read:
+                return
+            yield checked, read
         index = 0
         while True:
             worker = index % workers
@@ -113,6 +127,8 @@ async def checked_in_processes(
             yield item
             index += 1
     finally:
+        if first is not None and not first.done():
+            await asyncio.wait([first])  # a thread cannot be interrupted: let it end
         # Stopped early (an error, a cancelled import) or done: no worker outlives the import.
         for process in processes:
             if process.is_alive():
@@ -122,6 +138,15 @@ async def checked_in_processes(
                 await asyncio.to_thread(process.join)
         for q in queues:
             q.close()
+
+
+def _check_first(table: Table, checker: RowChecker, chunk_rows: int) -> tuple[Checked, int]:
+    rows = table.rows()
+    try:
+        chunk = read_chunk(rows, chunk_rows)
+        return check_chunk(checker, chunk), len(chunk)
+    finally:
+        rows.close()
 
 
 async def _next(
