@@ -61,9 +61,7 @@ async def create_lead(
     errors: dict[str, str] = {}
     if data.source not in SOURCES:
         errors["source"] = f"must be one of: {', '.join(SOURCES)}"
-    emails, custom = await details.check_emails_and_custom(
-        data.emails, data.custom, "lead", errors
-    )
+    emails, custom = await details.check_emails_and_custom(data.emails, data.custom, "lead", errors)
     company = await get_company()
     phones = details.parse_phones(data.phones, company.default_region)
     name = (
@@ -205,9 +203,7 @@ async def update_lead(user: User, lead_id: int, data: LeadInput) -> Lead:
     errors: dict[str, str] = {}
     if not (data.name or "").strip():
         errors["name"] = "the lead needs a name"
-    emails, custom = await details.check_emails_and_custom(
-        data.emails, data.custom, "lead", errors
-    )
+    emails, custom = await details.check_emails_and_custom(data.emails, data.custom, "lead", errors)
     if errors:
         raise ValidationFailed(errors)
     company = await get_company()
