@@ -23,6 +23,8 @@ Translate = Callable[[str], str]
 
 MESSAGES: dict[str, str] = {
     "client_created": N_("Client created: %(name)s"),
+    "client_imported": N_("Client imported: %(name)s"),
+    "lead_imported": N_("Lead imported: %(name)s"),
     "lead_created": N_("Lead created (%(source)s): %(name)s"),
     "lead_auto": N_("Lead created automatically (%(source)s) for %(number)s"),
     "lead_converted": N_("Lead #%(lead_id)s converted into a client"),

@@ -94,10 +94,13 @@ async def create_records(
         entity.update(status=Param("open"), source=Param("import"))
         summary = "Lead imported: "
     await writer.insert_from_json(entity_model(kind), entity, doc)
+    # What happened, as models/timeline_text.py reads it in each viewer's language.
+    build = "jsonb_build_object" if writer.is_postgres else "json_object"
     entry = {
         "kind": Param(kind[:-1]),
         "ref_id": r["id"],
         "summary": f"substr('{summary}' || ({r['name']}), 1, 500)",
+        "detail": f"{build}('msg', '{kind[:-1]}_imported', 'name', {r['name']})",
         "user_id": Param(user_id),
         "at": now,
         owner: r["id"],

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from models import timeline_text
 from models.importing import FileRejected, preview_import
+from models.schema.activity import TimelineEntry
 from models.schema.clients import Client, Phone
 from tests.models.import_helpers import MAX_BYTES, client_named, e164s, import_file, write_csv
 
@@ -241,3 +243,16 @@ async def test_quotes_backslashes_and_control_characters_reach_the_database_inta
     assert sorted(t.name for t in client.tags) == ['"q"', "vip"]
     words = await ClientWord.filter(client_id=client.id).values_list("word", flat=True)
     assert set(words) == {"zoe", "la", "jefa", "o", "brien", "tab", "山田", "cia", "s", "l"}
+
+
+async def test_an_imported_client_reads_in_the_viewers_language(world, tmp_path):
+    path = write_csv(tmp_path / "c.csv", [["Nombre"], ['Zoë "Z" O\'Hara']])
+    batch = await import_file(path, {"Nombre": "name"}, user=world.ana)
+    assert batch.created_count == 1
+    client = await client_named('Zoë "Z" O\'Hara')
+    entry = await TimelineEntry.get(client_id=client.id)
+    assert entry.detail == {"msg": "client_imported", "name": 'Zoë "Z" O\'Hara'}
+    assert entry.summary == 'Client imported: Zoë "Z" O\'Hara'
+    spanish = {"Client imported: %(name)s": "Cliente importado: %(name)s"}
+    text = timeline_text.render(entry.detail, entry.summary, lambda m: spanish.get(m, m))
+    assert text == 'Cliente importado: Zoë "Z" O\'Hara'
