@@ -1,12 +1,15 @@
-"""Helpers shared by the benchmarks: private databases and percentiles."""
+"""Helpers shared by the benchmarks: private or kept databases, demo data, percentiles."""
 
 from __future__ import annotations
 
+import argparse
+import multiprocessing
 import os
 import statistics
+import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -53,6 +56,56 @@ async def private_database(backend: str, pg_url: str, keep: str | None) -> Async
                 await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             finally:
                 await admin.close()
+
+
+def add_database_arguments(parser: argparse.ArgumentParser) -> None:
+    """--backend, --pg-url, and --pg-db / --sqlite / --reuse to keep or reuse a database."""
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--pg-url", default=DEFAULT_PG, help="server holding the databases")
+    parser.add_argument("--pg-db", help="PostgreSQL database to create and keep (or --reuse)")
+    parser.add_argument("--sqlite", help="SQLite file to create and keep (or --reuse)")
+    parser.add_argument("--reuse", action="store_true", help="use the database as it is")
+
+
+@asynccontextmanager
+async def bench_database(backend: str, args: argparse.Namespace) -> AsyncIterator[str]:
+    """The database a benchmark runs on: the one --pg-db / --sqlite names as it is (--reuse),
+    or a private one, kept afterwards when named."""
+    keep = args.pg_db if backend == "postgres" else args.sqlite
+    if not args.reuse:
+        async with private_database(backend, args.pg_url, keep) as url:
+            yield url
+        return
+    if not keep:
+        raise SystemExit("--reuse needs --pg-db or --sqlite")
+    yield f"{args.pg_url.rsplit('/', 1)[0]}/{keep}" if backend == "postgres" else f"sqlite://{keep}"
+
+
+async def top_up_demo_data(backend: str, clients: int, **counts: int | None) -> None:
+    """demo-data until the open database holds `clients` clients (a reused one may already)."""
+    from models.demo import DemoCounts, load_demo_data
+    from models.schema.clients import Client
+
+    have = await Client.all().count()
+    if have >= clients:
+        return
+    print(f"{backend}: loading demo-data --clients {clients:,} ...", flush=True)
+    report = await load_demo_data(DemoCounts(clients=clients - have, **counts), seed=1)
+    print(f"  loaded {report.total_rows:,} rows in {report.seconds:.0f} s", flush=True)
+
+
+def run_each_backend(child: Callable[[str, argparse.Namespace], None], args) -> None:
+    """`child(backend, args)` in a fresh process per database of --backend.
+
+    One process per database: Tortoise keeps per-dialect state in its model classes.
+    """
+    spawn = multiprocessing.get_context("spawn")
+    for backend in ["sqlite", "postgres"] if args.backend == "both" else [args.backend]:
+        job = spawn.Process(target=child, args=(backend, args))
+        job.start()
+        job.join()
+        if job.exitcode:
+            sys.exit(job.exitcode)
 
 
 def percentile(values: list[float], q: float) -> float:

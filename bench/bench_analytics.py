@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import DEFAULT_PG, private_database  # noqa: E402
+from bench._common import DEFAULT_PG, private_database, run_each_backend  # noqa: E402
 from models import analytics, analytics_team  # noqa: E402
 from models.analytics_time import resolve_period  # noqa: E402
 from models.db import close_db, open_db  # noqa: E402
@@ -113,14 +112,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2_000_000)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="sqlite")
     parser.add_argument("--pg-url", default=DEFAULT_PG, help="server to create the database on")
-    args = parser.parse_args()
-    spawn = multiprocessing.get_context("spawn")
-    for backend in ["sqlite", "postgres"] if args.backend == "both" else [args.backend]:
-        job = spawn.Process(target=_backend_child, args=(backend, args))
-        job.start()
-        job.join()
-        if job.exitcode:
-            sys.exit(job.exitcode)
+    run_each_backend(_backend_child, parser.parse_args())
 
 
 def _backend_child(backend: str, args: argparse.Namespace) -> None:

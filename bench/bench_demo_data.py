@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import DEFAULT_PG, private_database  # noqa: E402
+from bench._common import DEFAULT_PG, private_database, run_each_backend  # noqa: E402
 from models.db import close_db, open_db  # noqa: E402
 from models.demo import DemoCounts, load_demo_data  # noqa: E402
 from models.demo.context import Agent, DemoContext  # noqa: E402
@@ -118,13 +118,7 @@ def main() -> None:
     job = spawn.Process(target=_generator_child, args=(sample,))
     job.start()
     job.join()
-    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
-    for backend in backends:
-        job = spawn.Process(target=_backend_child, args=(backend, args))
-        job.start()
-        job.join()
-        if job.exitcode:
-            sys.exit(job.exitcode)
+    run_each_backend(_backend_child, args)
 
 
 def _generator_child(sample: int) -> None:

@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import cProfile
 import io
-import multiprocessing
 import pstats
 import random
 import statistics
@@ -35,11 +34,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import phonenumbers  # noqa: E402
 from tortoise import connections  # noqa: E402
 
-from bench._common import DEFAULT_PG, percentile, private_database, summary  # noqa: E402
+from bench._common import (  # noqa: E402
+    add_database_arguments,
+    bench_database,
+    percentile,
+    run_each_backend,
+    summary,
+    top_up_demo_data,
+)
 from models import caller  # noqa: E402
 from models.caller import CallerDirectory  # noqa: E402
 from models.db import close_db, open_db  # noqa: E402
-from models.demo import DemoCounts, load_demo_data  # noqa: E402
 from models.schema.clients import Client  # noqa: E402
 
 
@@ -149,17 +154,10 @@ async def time_tortoise_sql(numbers: list[tuple]) -> list[float]:
 
 
 async def run(backend: str, args: argparse.Namespace) -> None:
-    keep = args.pg_db if backend == "postgres" else args.sqlite
-    if args.reuse and not keep:
-        raise SystemExit("--reuse needs --pg-db or --sqlite")
-    async with _database(backend, args, keep) as url:
+    async with bench_database(backend, args) as url:
         await open_db(url)
         try:
-            have = await Client.all().count()
-            if have < args.clients:
-                print(f"{backend}: loading demo-data --clients {args.clients:,} ...", flush=True)
-                report = await load_demo_data(DemoCounts(clients=args.clients - have), seed=1)
-                print(f"  loaded {report.total_rows:,} rows in {report.seconds:.0f} s", flush=True)
+            await top_up_demo_data(backend, args.clients)
             clients = await Client.all().count()
             rng = random.Random(args.seed)
             numbers = await sample(args.lookups, rng)
@@ -205,26 +203,6 @@ async def run(backend: str, args: argparse.Namespace) -> None:
             await close_db()
 
 
-def _database(backend: str, args: argparse.Namespace, keep: str | None):
-    if args.reuse:
-        return _existing(backend, args, keep)
-    return private_database(backend, args.pg_url, keep)
-
-
-class _existing:
-    """An async context giving the URL of a database kept by an earlier run."""
-
-    def __init__(self, backend: str, args: argparse.Namespace, keep: str) -> None:
-        base = args.pg_url.rsplit("/", 1)[0]
-        self.url = f"{base}/{keep}" if backend == "postgres" else f"sqlite://{keep}"
-
-    async def __aenter__(self) -> str:
-        return self.url
-
-    async def __aexit__(self, *exc) -> None:
-        return None
-
-
 def _child(backend: str, args: argparse.Namespace) -> None:
     asyncio.run(run(backend, args))
 
@@ -234,21 +212,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1_000_000)
     parser.add_argument("--lookups", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--pg-url", default=DEFAULT_PG, help="server holding the databases")
-    parser.add_argument("--pg-db", help="PostgreSQL database to create and keep (or --reuse)")
-    parser.add_argument("--sqlite", help="SQLite file to create and keep (or --reuse)")
-    parser.add_argument("--reuse", action="store_true", help="use the database as it is")
+    add_database_arguments(parser)
     parser.add_argument("--profile", action="store_true", help="profile 2,000 domain lookups")
-    args = parser.parse_args()
-    spawn = multiprocessing.get_context("spawn")
-    for backend in ["sqlite", "postgres"] if args.backend == "both" else [args.backend]:
-        # One process per database: Tortoise keeps per-dialect state in its model classes.
-        job = spawn.Process(target=_child, args=(backend, args))
-        job.start()
-        job.join()
-        if job.exitcode:
-            sys.exit(job.exitcode)
+    run_each_backend(_child, parser.parse_args())
 
 
 if __name__ == "__main__":

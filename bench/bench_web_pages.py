@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import os
 import random
 import re
@@ -37,11 +36,16 @@ import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 
-from bench._common import DEFAULT_PG, percentile, private_database  # noqa: E402
+from bench._common import (  # noqa: E402
+    add_database_arguments,
+    bench_database,
+    percentile,
+    run_each_backend,
+    top_up_demo_data,
+)
 from models import users as user_ops  # noqa: E402
 from models.clock import SystemClock  # noqa: E402
 from models.db import close_db, open_db  # noqa: E402
-from models.demo import DemoCounts, load_demo_data  # noqa: E402
 from models.hub import Hub  # noqa: E402
 from models.schema.clients import Client, Phone  # noqa: E402
 from models.schema.users import User  # noqa: E402
@@ -99,15 +103,10 @@ async def _load(url: str, path: str, seconds: float, concurrency: int, cookies=N
 
 
 async def run(backend: str, args: argparse.Namespace) -> None:
-    async with _database(backend, args) as url:
+    async with bench_database(backend, args) as url:
         await open_db(url)
         try:
-            have = await Client.all().count()
-            if have < args.clients:
-                print(f"{backend}: loading demo-data --clients {args.clients:,} ...", flush=True)
-                counts = DemoCounts(clients=args.clients - have, deals=args.deals, calls=args.calls)
-                report = await load_demo_data(counts, seed=1)
-                print(f"  loaded {report.total_rows:,} rows in {report.seconds:.0f} s", flush=True)
+            await top_up_demo_data(backend, args.clients, deals=args.deals, calls=args.calls)
             if not await User.filter(username=BENCH_USER).exists():
                 await user_ops.create_user(BENCH_USER, BENCH_PASSWORD, group_name="Admin")
             phones = (
@@ -120,6 +119,22 @@ async def run(backend: str, args: argparse.Namespace) -> None:
             await _measure(backend, args, tails, agent)
         finally:
             await close_db()
+
+
+async def _request_pages(
+    url: str, pages: dict, requests: int, username: str, password: str
+) -> dict[str, str]:
+    """Each page `requests` times (after 10 untimed warm-up requests) as this user, labelled
+    for the timing middleware; returns the session's cookies."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        await _login(session, url, username, password)
+        for label, make_path in pages.items():
+            for i in range(requests + 10):
+                headers = {"X-Bench": label if i >= 10 else ""}
+                async with session.get(f"{url}{make_path()}", headers=headers) as resp:
+                    await resp.read()
+                    assert resp.status == 200, (label, resp.status)
+        return {c.key: c.value for c in session.cookie_jar}
 
 
 async def _busiest_agent() -> str:
@@ -167,26 +182,11 @@ async def _measure(backend: str, args: argparse.Namespace, tails: list[str], age
         "deals kanban": lambda: "/deals",
     }
     try:
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
-            await _login(session, url)
-            for label, make_path in pages.items():
-                for i in range(args.requests + 10):
-                    headers = {"X-Bench": label if i >= 10 else ""}  # 10 warm-up requests
-                    async with session.get(f"{url}{make_path()}", headers=headers) as resp:
-                        await resp.read()
-                        assert resp.status == 200, (label, resp.status)
-            cookies = {c.key: c.value for c in session.cookie_jar}
+        cookies = await _request_pages(url, pages, args.requests, BENCH_USER, BENCH_PASSWORD)
         if agent:
             agent_pages = {"agent dashboard": lambda: "/", "agent kanban": lambda: "/deals"}
             pages.update(agent_pages)
-            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
-                await _login(session, url, agent, AGENT_PASSWORD)
-                for label, make_path in agent_pages.items():
-                    for i in range(args.requests + 10):
-                        headers = {"X-Bench": label if i >= 10 else ""}
-                        async with session.get(f"{url}{make_path()}", headers=headers) as resp:
-                            await resp.read()
-                            assert resp.status == 200, (label, resp.status)
+            await _request_pages(url, agent_pages, args.requests, agent, AGENT_PASSWORD)
         clients = await Client.all().count()
         load = os.getloadavg()[0]
         print(
@@ -222,27 +222,6 @@ async def _measure(backend: str, args: argparse.Namespace, tails: list[str], age
     print(f"  => ratio {list_rps / bare_rps:.3f} of a bare handler", flush=True)
 
 
-class _existing:
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    async def __aenter__(self) -> str:
-        return self.url
-
-    async def __aexit__(self, *exc) -> None:
-        return None
-
-
-def _database(backend: str, args: argparse.Namespace):
-    keep = args.pg_db if backend == "postgres" else args.sqlite
-    if args.reuse:
-        if not keep:
-            raise SystemExit("--reuse needs --pg-db or --sqlite")
-        base = args.pg_url.rsplit("/", 1)[0]
-        return _existing(f"{base}/{keep}" if backend == "postgres" else f"sqlite://{keep}")
-    return private_database(backend, args.pg_url, keep)
-
-
 def _child(backend: str, args: argparse.Namespace) -> None:
     asyncio.run(run(backend, args))
 
@@ -255,21 +234,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
     parser.add_argument("--seconds", type=float, default=10.0, help="load test duration")
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--pg-url", default=DEFAULT_PG, help="server holding the databases")
-    parser.add_argument("--pg-db", help="PostgreSQL database to create and keep (or --reuse)")
-    parser.add_argument("--sqlite", help="SQLite file to create and keep (or --reuse)")
-    parser.add_argument("--reuse", action="store_true", help="use the database as it is")
+    add_database_arguments(parser)
     parser.add_argument("--data-dir", default="/tmp/centralita-bench-web")
-    args = parser.parse_args()
-    spawn = multiprocessing.get_context("spawn")
-    for backend in ["sqlite", "postgres"] if args.backend == "both" else [args.backend]:
-        # One process per database: Tortoise keeps per-dialect state in its model classes.
-        job = spawn.Process(target=_child, args=(backend, args))
-        job.start()
-        job.join()
-        if job.exitcode:
-            sys.exit(job.exitcode)
+    run_each_backend(_child, parser.parse_args())
 
 
 if __name__ == "__main__":
