@@ -43,9 +43,10 @@ async def test_worker_processes_give_the_same_import(world, tmp_path, monkeypatc
     assert await Client.all().count() == 0
 
 
-async def test_a_worker_that_fails_fails_the_import_with_its_reason(world, tmp_path, monkeypatch):
+async def _pending_parallel_import(world, tmp_path, monkeypatch, chunk_rows: int):
+    """A recorded import of 3,000 clients that worker processes check in chunks."""
     monkeypatch.setattr(import_engine, "PARALLEL_MIN_ROWS", 0)
-    monkeypatch.setattr(import_engine, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(import_engine, "CHUNK_ROWS", chunk_rows)
     rows = [["nombre", "telefono"]] + [[f"Cliente {i}", f"6{i:08}"] for i in range(3000)]
     path = write_csv(tmp_path / "big.csv", rows)
     batch = await create_import(
@@ -55,6 +56,11 @@ async def test_a_worker_that_fails_fails_the_import_with_its_reason(world, tmp_p
         max_bytes=MAX_BYTES,
         mapping={"nombre": "name", "telefono": "phones"},
     )
+    return path, batch
+
+
+async def test_a_worker_that_fails_fails_the_import_with_its_reason(world, tmp_path, monkeypatch):
+    path, batch = await _pending_parallel_import(world, tmp_path, monkeypatch, chunk_rows=100)
     # The worker reads the file as described when it was uploaded: one that changed under
     # it without changing size or time (bytes that are not UTF-8 at its end) fails there.
     stat = path.stat()
@@ -74,17 +80,7 @@ async def test_stopping_a_parallel_import_ends_its_workers(world, tmp_path, monk
 
     from models.importing import ImportRunner
 
-    monkeypatch.setattr(import_engine, "PARALLEL_MIN_ROWS", 0)
-    monkeypatch.setattr(import_engine, "CHUNK_ROWS", 50)
-    rows = [["nombre", "telefono"]] + [[f"Cliente {i}", f"6{i:08}"] for i in range(3000)]
-    path = write_csv(tmp_path / "big.csv", rows)
-    batch = await create_import(
-        world.ana,
-        path,
-        kind="clients",
-        max_bytes=MAX_BYTES,
-        mapping={"nombre": "name", "telefono": "phones"},
-    )
+    _, batch = await _pending_parallel_import(world, tmp_path, monkeypatch, chunk_rows=50)
     runner = ImportRunner(max_bytes=MAX_BYTES)
     runner.start(batch.id)
     for _ in range(200):  # until the first chunks are written
