@@ -2,35 +2,18 @@
 
 import asyncio
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
 
 from models import clients as client_ops
 from models.caller import CallerDirectory
-from models.calls import CallRecord
 from models.clients import ClientInput
 from models.schema.activity import TimelineEntry
 from models.schema.calls import Call
 from models.schema.clients import Phone
 from models.schema.leads import Lead
 from models.timeline import lead_timeline
-
-T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-
-
-def inbound(linkedid: str, number: str, *, ext: str = "101", answered: bool = True) -> CallRecord:
-    return CallRecord(
-        linkedid=linkedid,
-        direction="in",
-        from_number=number,
-        to_number="900100200",
-        did="900100200",
-        started_at=T0,
-        result="answered" if answered else "missed",
-        agent_extension=ext if answered else "",
-        talk_seconds=65 if answered else 0,
-    )
+from tests.call_records import inbound
 
 
 async def test_a_burst_of_calls_is_one_transaction_with_one_lead_per_new_number(world, clock):
@@ -43,9 +26,9 @@ async def test_a_burst_of_calls_is_one_transaction_with_one_lead_per_new_number(
     records = [
         inbound("b.1", "600100001"),
         inbound("b.2", "+34 600 10 00 02", ext="102"),
-        inbound("b.3", "600100001", answered=False),  # same new number again
+        inbound("b.3", "600100001", result="missed"),  # same new number again
         inbound("b.4", "911234567"),  # a client
-        inbound("b.5", "anonymous", answered=False),
+        inbound("b.5", "anonymous", result="missed"),
     ]
     results = await asyncio.gather(*(directory.record_call(r, clock=clock) for r in records))
     assert directory.store.transactions <= 2  # the first call, then everything queued behind it

@@ -1,5 +1,4 @@
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from models import clients as client_ops
 from models.caller import CallerDirectory
@@ -11,24 +10,7 @@ from models.schema.calls import Call
 from models.schema.leads import Lead
 from models.timeline import client_timeline, lead_timeline
 from models.users import get_telephony
-
-T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-
-
-def inbound(
-    linkedid: str, number: str, *, result="answered", ext="101", did="900100200"
-) -> CallRecord:
-    return CallRecord(
-        linkedid=linkedid,
-        direction="in",
-        from_number=number,
-        to_number=did,
-        did=did,
-        started_at=T0,
-        result=result,
-        agent_extension=ext if result == "answered" else "",
-        talk_seconds=65 if result == "answered" else 0,
-    )
+from tests.call_records import T0, inbound
 
 
 async def test_find_by_phone_any_format(world, clock):

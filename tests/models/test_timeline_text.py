@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from models import clients as client_ops
 from models import timeline_text
 from models.caller import CallerDirectory
-from models.calls import CallRecord
 from models.clients import ClientInput
 from models.deals import create_deal, move_deal
 from models.leads import LeadInput, create_lead
@@ -17,8 +16,7 @@ from models.notes import add_note
 from models.schema.activity import TimelineEntry
 from models.tasks import TaskInput, create_task
 from models.timeline import client_timeline, lead_timeline
-
-T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+from tests.call_records import T0, inbound
 
 # A stand-in for a gettext catalog: just the messages these tests need.
 SPANISH = {
@@ -51,20 +49,7 @@ async def test_every_operation_stores_data_and_its_english_summary(world, clock)
     )
     await add_note(world.luis, "Quiere una demo\nel viernes", client_id=client.id, clock=clock)
     directory = await CallerDirectory.load()
-    await directory.record_call(
-        CallRecord(
-            linkedid="1.1",
-            direction="in",
-            from_number="+34911234567",
-            to_number="900100200",
-            did="900100200",
-            started_at=T0,
-            result="answered",
-            agent_extension="101",
-            talk_seconds=65,
-        ),
-        clock=clock,
-    )
+    await directory.record_call(inbound("1.1", "+34911234567"), clock=clock)
     entries = await client_timeline(world.luis, client.id)
     by_kind = {e.kind: e for e in entries}
     assert set(by_kind) == {"client", "deal", "task", "note", "call"}

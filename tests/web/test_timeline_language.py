@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from models import clients as client_ops
 from models.caller import CallerDirectory
-from models.calls import CallRecord
 from models.clients import ClientInput
 from models.deals import create_deal, move_deal
 from models.leads import LeadInput, create_lead
 from models.schema.activity import TimelineEntry
+from tests.call_records import T0, inbound
 from tests.web.conftest import http_login
-
-T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 async def _client_with_history(world, clock):
@@ -23,20 +19,7 @@ async def _client_with_history(world, clock):
     deal = await create_deal(world.luis, client.id, "Centralita", "1500", "EUR", clock=clock)
     await move_deal(world.luis, deal.id, "won", clock=clock)
     directory = await CallerDirectory.load()
-    await directory.record_call(
-        CallRecord(
-            linkedid="1.1",
-            direction="in",
-            from_number="+34911234567",
-            to_number="900100200",
-            did="900100200",
-            started_at=T0,
-            result="answered",
-            agent_extension="101",
-            talk_seconds=65,
-        ),
-        clock=clock,
-    )
+    await directory.record_call(inbound("1.1", "+34911234567"), clock=clock)
     # A row written before entries kept their data: only its English sentence.
     await TimelineEntry.create(
         kind="client", at=T0, client_id=client.id, summary="Client imported: old row"
