@@ -122,20 +122,22 @@ def _backfill(spec: dict, cents: str) -> str:
     )
 
 
-_BOARD_INDEXES = [
+# Index name -> (table, columns), created here by hand: Meta.indexes cannot say DESC, and
+# task_assignee and client_tag are link tables without a model of their own.
+_INDEXES = {
     # Open columns list cards by position, newest first among equals; closed ones by
     # closing time, newest first. Each column's first cards are then an index range.
-    'CREATE INDEX "idx_deal_board_open" ON "deal" ("status", "position", "id" DESC)',
-    'CREATE INDEX "idx_deal_board_closed" ON "deal" ("status", "closed_at", "id")',
+    "idx_deal_board_open": ("deal", '"status", "position", "id" DESC'),
+    "idx_deal_board_closed": ("deal", '"status", "closed_at", "id"'),
     # "My tasks" (dashboard, task list) start from the user's assignments.
-    'CREATE INDEX "idx_task_assignee_user" ON "task_assignee" ("user_id", "task_id")',
+    "idx_task_assignee_user": ("task_assignee", '"user_id", "task_id"'),
     # An agent's dashboard counts the week's leads that are theirs or nobody's.
-    'CREATE INDEX "idx_lead_responsible_created" ON "lead" ("responsible_id", "created_at")',
+    "idx_lead_responsible_created": ("lead", '"responsible_id", "created_at"'),
     # The clients of a tag (list filter, tag search): client_tag's own key starts with client_id.
-    'CREATE INDEX "idx_client_tag_tag" ON "client_tag" ("tag_id", "client_id")',
+    "idx_client_tag_tag": ("client_tag", '"tag_id", "client_id"'),
     # "My tasks" are the ones assigned to me or written by me.
-    'CREATE INDEX "idx_task_author" ON "task" ("author_id", "due_at")',
-]
+    "idx_task_author": ("task", '"author_id", "due_at"'),
+}
 
 
 async def _install(apps, schema_editor) -> None:
@@ -146,7 +148,11 @@ async def _install(apps, schema_editor) -> None:
     else:
         statements = _sqlite_statements(_CLIENT) + _sqlite_statements(_DEAL)
         cents = _SQLITE_CENTS
-    statements += [_backfill(_CLIENT, cents), _backfill(_DEAL, cents), *_BOARD_INDEXES]
+    statements += [_backfill(_CLIENT, cents), _backfill(_DEAL, cents)]
+    statements += [
+        f'CREATE INDEX "{name}" ON "{table}" ({columns})'
+        for name, (table, columns) in _INDEXES.items()
+    ]
     for statement in statements:
         await client.execute_script(statement)
 
@@ -154,18 +160,9 @@ async def _install(apps, schema_editor) -> None:
 async def _uninstall(apps, schema_editor) -> None:
     client = schema_editor.client
     postgres = client.capabilities.dialect == "postgres"
-    statements = [
-        f'DROP INDEX "{name}"'
-        for name in (
-            "idx_deal_board_open",
-            "idx_deal_board_closed",
-            "idx_task_assignee_user",
-            "idx_lead_responsible_created",
-            "idx_client_tag_tag",
-            "idx_task_author",
-        )
-    ]
-    for tally, table in (("client_tally", "client"), ("deal_tally", "deal")):
+    statements = [f'DROP INDEX "{name}"' for name in _INDEXES]
+    for spec in (_CLIENT, _DEAL):
+        tally, table = spec["tally"], spec["table"]
         for event in ("insert", "delete", "update"):
             if postgres:
                 statements.append(f"DROP TRIGGER {tally}_{event} ON {table}")
