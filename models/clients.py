@@ -240,8 +240,14 @@ async def _search_filter(query: str, region: str) -> Q:
     for word in words[1:]:
         condition &= Q(name_key__contains=word) | Q(company_name__icontains=word)
     if await Tag.filter(name=text).exists():
-        condition |= Q(id__in=Subquery(Tag.filter(name=text).values("clients__id")))
+        condition |= _tagged_with(text)
     return condition
+
+
+def _tagged_with(tag: str) -> Q:
+    """Clients carrying a tag: a subquery from the tag's rows (index on client_tag (tag_id,
+    client_id)) rather than a join from every client that then needs DISTINCT."""
+    return Q(id__in=Subquery(Tag.filter(name=tag).values("clients__id")))
 
 
 async def _tagged(tag: str, limit: int, offset: int) -> tuple[int, list[int]]:
@@ -310,9 +316,7 @@ async def list_clients(
     if status:
         qs = qs.filter(status=status)
     if tag:
-        # A subquery from the tag's rows (index on client_tag (tag_id, client_id)) rather than a
-        # join from every client that then needs DISTINCT: 1.9 s -> a few ms at a million clients.
-        qs = qs.filter(id__in=Subquery(Tag.filter(name=tag).values("clients__id")))
+        qs = qs.filter(_tagged_with(tag))
     if query and query.strip():
         company = await get_company()
         qs = qs.filter(await _search_filter(query, company.default_region))
