@@ -325,14 +325,6 @@ def calendar_query(user: User, start: datetime, end: datetime, user_ids: list[in
     return qs
 
 
-async def tasks_for_calendar(
-    user: User, start: datetime, end: datetime, user_ids: list[int] | None = None
-) -> list[Task]:
-    """Every task of `calendar_query`, with assignees, client and lead."""
-    qs = calendar_query(user, start, end, user_ids)
-    return list(await qs.order_by("due_at", "id").prefetch_related("assignees", "client", "lead"))
-
-
 async def due_reminders(clock: Clock) -> list[Task]:
     """Open tasks whose reminder time has come and that were not reminded yet (T3).
 

@@ -91,18 +91,19 @@ async def test_calendar_admin_sees_everyone_agents_only_themselves(world, clock)
     await task_ops.create_task(
         world.marta, TaskInput(title="Tomorrow", due_at=NOON + timedelta(days=1)), clock=clock
     )
-    everyone = await task_ops.tasks_for_calendar(world.ana, day, day + timedelta(days=1))
+
+    async def shown(user, user_ids=None):
+        query = task_ops.calendar_query(user, day, day + timedelta(days=1), user_ids)
+        return await query.order_by("due_at", "id")
+
+    everyone = await shown(world.ana)
     assert {t.id for t in everyone} == {luis_task.id, marta_task.id}
-    only_marta = await task_ops.tasks_for_calendar(
-        world.ana, day, day + timedelta(days=1), user_ids=[world.marta.id]
-    )
+    only_marta = await shown(world.ana, user_ids=[world.marta.id])
     assert [t.id for t in only_marta] == [marta_task.id]
-    own = await task_ops.tasks_for_calendar(world.luis, day, day + timedelta(days=1))
+    own = await shown(world.luis)
     assert [t.id for t in own] == [luis_task.id]
     with pytest.raises(PermissionDenied):
-        await task_ops.tasks_for_calendar(
-            world.luis, day, day + timedelta(days=1), [world.marta.id]
-        )
+        await shown(world.luis, [world.marta.id])
     with pytest.raises(PermissionDenied):
         await task_ops.list_tasks(world.luis, scope="all")
 
