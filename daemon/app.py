@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import signal
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -17,6 +14,7 @@ from daemon.commands._db import ensure_data_dir
 from daemon.messaging import build_messaging, mount_bot_webhook, start_messaging
 from daemon.outreach import sms_task_job, start_outreach
 from daemon.scheduler import Scheduler
+from daemon.signals import stop_event
 from daemon.supervisor import Supervisor
 from models.clock import Clock, SystemClock
 from models.db import close_db, open_db
@@ -149,11 +147,7 @@ async def stop(rt: Runtime) -> None:
 
 async def run_forever(settings: Settings) -> None:
     rt = await start(settings)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stopping.set)
+    stopping = stop_event()
     print(f"Centralita CRM is running: {rt.web_url}  (Ctrl+C to stop)", flush=True)
     try:
         await stopping.wait()

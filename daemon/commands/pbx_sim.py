@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import signal
 from pathlib import Path
 
 from daemon.commands._db import ensure_data_dir
@@ -17,6 +15,7 @@ from daemon.logging_setup import configure_logging
 from daemon.pbxsim import PbxSimulator
 from daemon.pbxsim.demo import DemoTraffic, ExtensionSource, crm_extensions
 from daemon.pbxsim.replay import Trace
+from daemon.signals import stop_event
 from models.db import close_db, open_db
 from models.settings import Settings
 
@@ -85,11 +84,7 @@ async def _serve(
     else:
         where = f"{args.host}:{sim.port}"
         print(f"PBX simulator replaying {args.replay} ({len(trace)} events) on {where}", flush=True)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stopping.set)
+    stopping = stop_event()
     waiters = [asyncio.ensure_future(stopping.wait())]
     if args.once and trace is not None:
         waiters.append(asyncio.ensure_future(sim.replay_finished.wait()))
