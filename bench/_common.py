@@ -94,6 +94,35 @@ async def top_up_demo_data(backend: str, clients: int, **counts: int | None) -> 
     print(f"  loaded {report.total_rows:,} rows in {report.seconds:.0f} s", flush=True)
 
 
+async def seed_agents(count: int, first_extension: int, password: str = "bench-password-1"):
+    """A company with telephony settings and `count` agents, extensions from
+    `first_extension`, usernames agent<extension>, ordered by id.
+
+    One real password hash shared by all: argon2 per user would dominate the set-up.
+    """
+    from models import users as user_ops
+    from models.schema.company import Company, TelephonySettings
+    from models.schema.users import User
+
+    groups = await user_ops.ensure_standard_groups()
+    await Company.create(name="Bench", default_currency="EUR", default_region="ES")
+    await TelephonySettings.create()
+    hashed = user_ops.hash_password(password)
+    extensions = range(first_extension, first_extension + count)
+    await User.bulk_create(
+        [
+            User(
+                username=f"agent{ext}",
+                extension=str(ext),
+                password_hash=hashed,
+                group=groups["Agent"],
+            )
+            for ext in extensions
+        ]
+    )
+    return list(await User.filter(extension__in=[str(e) for e in extensions]).order_by("id"))
+
+
 def run_each_backend(child: Callable[[str, argparse.Namespace], None], args) -> None:
     """`child(backend, args)` in a fresh process per database of --backend.
 

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _common import DEFAULT_PG, private_database, summary  # noqa: E402
+from _common import DEFAULT_PG, private_database, seed_agents, summary  # noqa: E402
 
 from daemon.ami.calls_service import CallsService  # noqa: E402
 from daemon.ami.link import AmiLink  # noqa: E402
@@ -36,30 +36,13 @@ from models.clock import SystemClock  # noqa: E402
 from models.db import close_db, open_db  # noqa: E402
 from models.events import CallRang  # noqa: E402
 from models.hub import Hub  # noqa: E402
-from models.schema.company import Company, TelephonySettings  # noqa: E402
-from models.schema.users import User  # noqa: E402
 from models.settings import AmiSettings  # noqa: E402
-from models.users import create_user, ensure_standard_groups  # noqa: E402
 
 
 async def run(args: argparse.Namespace, url: str) -> None:
     await open_db(url)
-    await ensure_standard_groups()
-    await Company.create(name="Bench", default_region="ES")
-    await TelephonySettings.create()
-    # One agent per ringing call, each a user of the CRM (one password hash, copied).
-    first = await create_user("agent1000", "bench-pass-1", extension="1000")
-    await User.bulk_create(
-        [
-            User(
-                username=f"agent{1000 + n}",
-                extension=str(1000 + n),
-                password_hash=first.password_hash,
-                group_id=first.group_id,  # type: ignore[attr-defined]
-            )
-            for n in range(1, args.concurrent)
-        ]
-    )
+    # One agent per ringing call, each a user of the CRM.
+    await seed_agents(args.concurrent, 1000)
 
     sent: dict[tuple[str, str], float] = {}
     got: dict[tuple[str, str], float] = {}

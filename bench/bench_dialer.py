@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _common import DEFAULT_PG, private_database  # noqa: E402
+from _common import DEFAULT_PG, private_database, seed_agents  # noqa: E402
 
 from daemon.dialer import DialerRunner, channel_calls, live_calls  # noqa: E402
 from daemon.pbxsim import PbxSimulator  # noqa: E402
@@ -39,11 +39,9 @@ from models import dialer as dialer_ops  # noqa: E402
 from models.clock import SystemClock  # noqa: E402
 from models.db import close_db, open_db  # noqa: E402
 from models.hub import Hub  # noqa: E402
-from models.schema.company import Company, TelephonySettings  # noqa: E402
 from models.schema.dialer import DialerEntry  # noqa: E402
 from models.schema.users import User  # noqa: E402
 from models.settings import AmiSettings, Settings  # noqa: E402
-from models.users import create_user, ensure_standard_groups  # noqa: E402
 
 
 class TimedSimulator(PbxSimulator):
@@ -68,21 +66,7 @@ class TimedSimulator(PbxSimulator):
 
 async def one_run(url: str, agents: int, numbers: int, speed: float, gap: float) -> None:
     await open_db(url)
-    await ensure_standard_groups()
-    await Company.create(name="Bench", default_region="ES")
-    await TelephonySettings.create()
-    first = await create_user("agent2000", "bench-pass-1", extension="2000")
-    await User.bulk_create(
-        [
-            User(
-                username=f"agent{2000 + n}",
-                extension=str(2000 + n),
-                password_hash=first.password_hash,
-                group_id=first.group_id,  # type: ignore[attr-defined]
-            )
-            for n in range(1, agents)
-        ]
-    )
+    await seed_agents(agents, 2000)
     users = list(
         await User.filter(extension__isnull=False).order_by("id").prefetch_related("group")
     )

@@ -29,13 +29,13 @@ sys.path.insert(0, str(ROOT))
 
 from aiohttp import ClientSession, TCPConnector, WSMsgType, web  # noqa: E402
 
+from bench._common import seed_agents  # noqa: E402
 from models import users as user_ops  # noqa: E402
 from models.clock import SystemClock  # noqa: E402
 from models.db import close_db, open_db  # noqa: E402
 from models.events import CallEnded, CallerCard, CallRang  # noqa: E402
 from models.hub import Hub  # noqa: E402
-from models.schema.company import Company, TelephonySettings  # noqa: E402
-from models.schema.users import Group, User  # noqa: E402
+from models.schema.users import User  # noqa: E402
 from models.settings import Settings, WebSettings  # noqa: E402
 from web.app import create_app  # noqa: E402
 from web.keys import SESSIONS  # noqa: E402
@@ -89,19 +89,7 @@ async def run_clients(port: int, cookies: list[str], expected: int) -> None:
 
 
 async def seed(agents: int) -> list[User]:
-    await user_ops.ensure_standard_groups()
-    await Company.create(name="Bench", default_currency="EUR", default_region="ES")
-    await TelephonySettings.create()
-    group = await Group.get(name="Agent")
-    # One real password hash shared by all: argon2 per user would dominate the set-up.
-    hashed = user_ops.hash_password("bench-password-1")
-    await User.bulk_create(
-        [
-            User(username=f"agent{i}", password_hash=hashed, extension=str(1000 + i), group=group)
-            for i in range(agents)
-        ]
-    )
-    agents_list = list(await User.all().order_by("id"))
+    agents_list = await seed_agents(agents, 1000)
     # The panel sends everyone to /setup until an admin exists.
     await user_ops.create_user("admin", "bench-password-1", group_name="Admin")
     return agents_list
