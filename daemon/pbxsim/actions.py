@@ -123,17 +123,7 @@ class PbxScripts(CallScripts):
 
     async def _transfer(self, call: SimCall, chan: Channel, exten: str, talk: float) -> None:
         pbx = self.pbx
-        target = pbx.new_channel(
-            self.agent(exten),
-            context=self.internal_context,
-            exten=exten,
-            linkedid=chan.linkedid,
-            inherit_from=chan,
-            extension=exten,
-        )
-        pbx.set_callerid(target, exten, UNKNOWN)
-        pbx.set_connected(target, chan.cid_num, chan.cid_name)
-        pbx.dial_begin(chan, target, self.agent(exten).split("/", 1)[1])
+        target = self.dial_agent(chan, exten, (exten, UNKNOWN), (chan.cid_num, chan.cid_name))
         pbx.set_state(target, 5)
         pbx.dial_state(chan, target, "RINGING")
         if self.agents.get(exten, "answer") != "answer":

@@ -145,6 +145,24 @@ class CallScripts:
     def agent(self, extension: str) -> str:
         return self.agent_device.format(extension=extension)
 
+    def dial_agent(
+        self, source: Channel, ext: str, callerid: tuple[str, str], connected: tuple[str, str]
+    ) -> Channel:
+        """A new channel ringing agent `ext`'s phone, dialled from `source` (Dial begins)."""
+        pbx = self.pbx
+        leg = pbx.new_channel(
+            self.agent(ext),
+            context=self.internal_context,
+            exten=ext,
+            linkedid=source.linkedid,
+            inherit_from=source,
+            extension=ext,
+        )
+        pbx.set_callerid(leg, *callerid)
+        pbx.set_connected(leg, *connected)
+        pbx.dial_begin(source, leg, self.agent(ext).split("/", 1)[1])
+        return leg
+
     # -- inbound --------------------------------------------------------------------
 
     async def inbound_call(
@@ -192,18 +210,7 @@ class CallScripts:
         trunk.application, trunk.app_data = "Dial", ",".join(self.agent(e) for e in ring)
         legs: dict[str, Channel] = {}
         for ext in ring:
-            leg = pbx.new_channel(
-                self.agent(ext),
-                context=self.internal_context,
-                exten=ext,
-                linkedid=trunk.linkedid,
-                inherit_from=trunk,
-                extension=ext,
-            )
-            pbx.set_callerid(leg, did, caller_name)
-            pbx.set_connected(leg, caller, caller_name)
-            pbx.dial_begin(trunk, leg, self.agent(ext).split("/", 1)[1])
-            legs[ext] = leg
+            legs[ext] = self.dial_agent(trunk, ext, (did, caller_name), (caller, caller_name))
         ringing: dict[str, Channel] = {}
         for ext, leg in legs.items():
             if self.agents.get(ext) == "busy" or (
