@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 
 from tortoise.expressions import Q, Subquery
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models import contact_details as details
@@ -290,6 +291,34 @@ def _tally_scope(user: User, *, mine: bool, responsible_id: int | None) -> list[
     return allowed
 
 
+async def clients_matching(
+    user: User | None,
+    *,
+    mine: bool = False,
+    query: str | None = None,
+    tag: str | None = None,
+    status: str | None = None,
+    responsible_id: int | None = None,
+) -> QuerySet[Client]:
+    """The clients the list's filters select among those `user` may see (None: the system,
+    who sees all): the list page and the export read the same rows."""
+    qs = Client.all()
+    if user is not None and mine:
+        qs = qs.filter(responsible_id=user.id)
+    elif user is not None and not has_right(user, "clients.view_all"):
+        qs = qs.filter(Q(responsible_id=user.id) | Q(responsible_id__isnull=True))
+    if responsible_id is not None:
+        qs = qs.filter(responsible_id=responsible_id)
+    if status:
+        qs = qs.filter(status=status)
+    if tag:
+        qs = qs.filter(_tagged_with(tag))
+    if query and query.strip():
+        company = await get_company()
+        qs = qs.filter(await _search_filter(query, company.default_region))
+    return qs
+
+
 async def list_clients(
     user: User,
     *,
@@ -306,20 +335,9 @@ async def list_clients(
     With a search `query` the total is exact up to SEARCH_COUNT_CAP; a larger one is reported
     as SEARCH_COUNT_CAP + 1 (show it as "more than 10 000").
     """
-    qs = Client.all()
-    if mine:
-        qs = qs.filter(responsible_id=user.id)
-    elif not has_right(user, "clients.view_all"):
-        qs = qs.filter(Q(responsible_id=user.id) | Q(responsible_id__isnull=True))
-    if responsible_id is not None:
-        qs = qs.filter(responsible_id=responsible_id)
-    if status:
-        qs = qs.filter(status=status)
-    if tag:
-        qs = qs.filter(_tagged_with(tag))
-    if query and query.strip():
-        company = await get_company()
-        qs = qs.filter(await _search_filter(query, company.default_region))
+    qs = await clients_matching(
+        user, mine=mine, query=query, tag=tag, status=status, responsible_id=responsible_id
+    )
     limit = max(1, min(limit, 500))
     offset = max(0, offset)
     searching = bool(query and query.strip())

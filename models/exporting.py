@@ -34,7 +34,6 @@ from models.schema.clients import Client, CustomField, CustomFieldValue, Email, 
 from models.schema.deals import Deal
 from models.schema.leads import Lead
 from models.schema.users import User
-from models.users import get_company
 
 KINDS = ("clients", "leads", "deals")
 FORMATS = ("csv", "xlsx")
@@ -59,22 +58,15 @@ def _stamp(value: datetime | None) -> str:
 
 
 async def _clients_query(user: User | None, f: ExportFilters) -> QuerySet:
-    qs = Client.all()
-    if user is not None and f.mine:
-        qs = qs.filter(responsible_id=user.id)
-    elif user is not None and not has_right(user, "clients.view_all"):
-        qs = qs.filter(Q(responsible_id=user.id) | Q(responsible_id__isnull=True))
-    if f.responsible_id is not None:
-        qs = qs.filter(responsible_id=f.responsible_id)
-    if f.status:
-        qs = qs.filter(status=f.status)
-    if f.tag:
-        qs = qs.filter(tags__name=f.tag)
-    if f.query and f.query.strip():
-        region = (await get_company()).default_region
-        # The list page's own search, so the file holds what the page shows.
-        qs = qs.filter(await client_ops._search_filter(f.query, region))
-    return qs.distinct() if (f.query or f.tag) else qs
+    # The list page's own filters and search, so the file holds what the page shows.
+    return await client_ops.clients_matching(
+        user,
+        mine=f.mine,
+        query=f.query,
+        tag=f.tag,
+        status=f.status,
+        responsible_id=f.responsible_id,
+    )
 
 
 async def _leads_query(user: User | None, f: ExportFilters) -> QuerySet:

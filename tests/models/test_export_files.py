@@ -92,6 +92,15 @@ async def test_the_page_filters_and_visibility_apply(world, tmp_path):
     ]
     text = b"".join(chunks).decode("utf-8-sig")
     assert "Luis's client" in text and "HYPERLINK" not in text
+    for filters, shown, hidden in (
+        (ExportFilters(tag="vip"), "HYPERLINK", "Luis's client"),
+        (ExportFilters(query="luis"), "Luis's client", "HYPERLINK"),
+        (ExportFilters(query="612345678"), "HYPERLINK", "Luis's client"),
+    ):
+        chunks = [c async for c in export_csv_chunks(world.ana, "clients", filters)]
+        text = b"".join(chunks).decode("utf-8-sig")
+        assert shown in text and hidden not in text, filters
+        assert text.count("HYPERLINK") <= 1  # one row per client, never repeated
     # An agent without the right may not export at all.
     with pytest.raises(PermissionDenied):
         await export_to_path(world.luis, "clients", "csv", tmp_path / "x.csv")
