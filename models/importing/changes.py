@@ -170,7 +170,8 @@ async def update_record(
     entity = await model.get_or_none(id=entity_id)
     if entity is None:
         return False
-    if snapshot and batch_id is not None:
+    # A row this import created itself needs no snapshot: cancelling deletes it.
+    if snapshot and batch_id is not None and entity.import_batch_id != batch_id:  # type: ignore[attr-defined]
         previous = await _snapshot(kind, entity)
         await ImportChange.create(
             batch_id=batch_id,

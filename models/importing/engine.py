@@ -95,8 +95,10 @@ class ImportEngine:
             PARALLEL_MIN_ROWS if parallel_min_rows is None else parallel_min_rows
         )
         self.counts = ImportCounts(total_rows=table.total_rows)
-        self._seen: dict[str, int] = {}  # key of a row already handled -> its client/lead id
-        self._created: set[int] = set()
+        # Key of a row already handled -> its client/lead id, across chunks in a dry run only:
+        # a real run finds earlier chunks' rows in the database (`_existing`), so its memory
+        # does not grow with the file.
+        self._seen: dict[str, int] = {}
         self._snapshotted: set[int] = set()
         self._tag_ids: dict[str, int] = {}
         self._dry_ids = 0
@@ -157,7 +159,9 @@ class ImportEngine:
         updates: list[tuple[int, Record]] = []
         pending: dict[str, int] = {}  # key -> index in `creates` of a new row of this chunk
         policy = self.job.duplicates
-        seen = self._seen
+        # Within a chunk, numbers and emails that an update is about to add to an existing
+        # client are not in the database yet: the chunk remembers them itself.
+        seen = self._seen if self.dry_run else {}
         for rec in records:
             keys = rec.keys
             if policy == "create":
@@ -237,12 +241,11 @@ class ImportEngine:
                 self.counts.created += len(creates)
                 self.counts.processed_rows += read
                 await self._save_counts(conn)
-        self._created.update(ids)
-        seen = self._seen
-        for entity_id, rec in zip(ids, creates, strict=True):
-            for key in rec.keys:  # after merges: every number and email of the new row
-                seen.setdefault(key, entity_id)
         if self.dry_run:
+            seen = self._seen
+            for entity_id, rec in zip(ids, creates, strict=True):
+                for key in rec.keys:  # after merges: every number and email of the new row
+                    seen.setdefault(key, entity_id)
             self.counts.created += len(creates)
             self.counts.processed_rows += read
         if self.on_chunk:
@@ -268,13 +271,12 @@ class ImportEngine:
             default_responsible_id=job.default_responsible_id,
         )
         for entity_id, rec in updates:
-            first_time = entity_id not in self._created and entity_id not in self._snapshotted
             await update_record(
                 job.kind,
                 entity_id,
                 rec,
                 batch_id=job.batch_id,
-                snapshot=first_time,
+                snapshot=entity_id not in self._snapshotted,
                 tag_ids=self._tag_ids,
             )
             self._snapshotted.add(entity_id)

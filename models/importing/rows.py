@@ -247,9 +247,10 @@ class CustomSpec:
     choices: tuple[str, ...]
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def _parse(text: str, region: str) -> Phone:
-    # Real lists repeat numbers (switchboards, shared lines): parse each text once.
+    # Real lists repeat numbers (switchboards, shared lines) near each other: a small cache of
+    # recent texts parses them once without holding every number of a big file in memory.
     phone = fast_parse_phone(text, region)
     return (phone.typed, phone.e164, phone.digits_rev)
 

@@ -23,8 +23,10 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
 # SQLite page cache while an import writes: its random-key indexes (numbers, emails, names)
-# outgrow the default 2 MB after some ten thousand rows, and each miss is a read.
-IMPORT_CACHE_KIB = 32 * 1024
+# outgrow the default 2 MB after some ten thousand rows, and each miss is a read. 8 MB
+# imports 100,000 rows as fast as 32 or 96 MB did (misses come from the OS's page cache)
+# and keeps the import's memory within its 300 MB budget.
+IMPORT_CACHE_KIB = 8 * 1024
 
 
 @dataclass(frozen=True)

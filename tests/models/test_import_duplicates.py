@@ -77,3 +77,34 @@ async def test_imported_clients_are_found_by_any_word_of_their_name(world, tmp_p
     assert [c.name for c in found] == ["Bodegas Ribera Alta"] and total == 1
     found, _ = await client_ops.list_clients(world.ana, query="nunez")
     assert [c.name for c in found] == ["José Núñez"]
+
+
+async def test_duplicates_in_later_chunks_are_found_in_what_earlier_chunks_wrote(
+    world, tmp_path, monkeypatch
+):
+    """A real import remembers nothing between chunks: a row in a later chunk finds what
+    earlier ones created or added to an existing client in the database."""
+    from models.importing import cancel_import
+    from models.importing import engine as import_engine
+
+    monkeypatch.setattr(import_engine, "CHUNK_ROWS", 1)
+    await _existing(world)
+    rows = [
+        *ROWS,
+        # A number the update of "Ana Nueva" adds to the existing Ana, two chunks earlier:
+        ["Ana otra vez", "+34 911 234 567, 600 000 555", "", ""],
+        ["Ana por su móvil", "600 000 555", "ana@example.com", ""],
+    ]
+    batch = await import_file(write_csv(tmp_path / "c.csv", rows), MAPPING, duplicates="update")
+    assert (batch.created_count, batch.updated_count) == (1, 5)
+    ana = await client_named("Ana por su móvil")
+    assert e164s(ana) == ["+34911234567", "+34600000555"]
+    assert [e.address for e in ana.emails] == ["ana@example.com"]
+    zoe = await client_named("Zoe again")
+    assert e164s(zoe) == ["+34600000009"] and [e.address for e in zoe.emails] == ["zoe@example.com"]
+    assert await Client.all().count() == 3
+
+    await cancel_import(batch.id)
+    ana = await client_named("Ana")  # the existing client as it was before the import
+    assert e164s(ana) == ["+34911234567"] and list(ana.emails) == [] and ana.company_name == ""
+    assert sorted(await Client.all().values_list("name", flat=True)) == ["Ana", "Pedro"]
