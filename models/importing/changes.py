@@ -94,18 +94,26 @@ async def create_records(
         entity.update(status=Param("open"), source=Param("import"))
         summary = "Lead imported: "
     await writer.insert_from_json(entity_model(kind), entity, doc)
-    # What happened, as models/timeline_text.py reads it in each viewer's language.
+    # What happened, as models/timeline_text.py reads it in each viewer's language. Read
+    # back from the rows just written (this batch's, within this chunk's ids): an index
+    # range, cheaper than parsing the document once more.
     build = "jsonb_build_object" if writer.is_postgres else "json_object"
     entry = {
         "kind": Param(kind[:-1]),
-        "ref_id": r["id"],
-        "summary": f"substr('{summary}' || ({r['name']}), 1, 500)",
-        "detail": f"{build}('msg', '{kind[:-1]}_imported', 'name', {r['name']})",
+        "ref_id": "e.id",
+        "summary": f"substr('{summary}' || e.name, 1, 500)",
+        "detail": f"{build}('msg', '{kind[:-1]}_imported', 'name', e.name)",
         "user_id": Param(user_id),
         "at": now,
-        owner: r["id"],
+        owner: "e.id",
     }
-    await writer.insert_from_json(TimelineEntry, entry, doc)
+    table = entity_model(kind)._meta.db_table
+    await writer.insert_from_rows(
+        TimelineEntry,
+        entry,
+        f'"{table}" AS e',
+        f"e.id BETWEEN {min(ids):d} AND {max(ids):d} AND e.import_batch_id = {batch_id:d}",
+    )
 
     lists = dict(zip(LISTS, zip(*(r.lists for r in records), strict=True), strict=True))
 

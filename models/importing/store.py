@@ -100,24 +100,6 @@ class BulkWriter:
         The database parses the document in C: the writing process does no per-row work,
         and SQLite's driver crosses into C (releasing the GIL) once per table and chunk.
         """
-        model = None if isinstance(target, str) else target
-        table = target if isinstance(target, str) else target._meta.db_table
-        exprs = dict(values)
-        if model is not None:
-            names, defaults = self._columns(model, tuple(values))
-            exprs.update((n, Param(v)) for n, v in zip(names[len(values) :], defaults, strict=True))
-        types = await self._column_types(table) if self.is_postgres else {}
-        params: list[Any] = [doc]
-        selected: list[str] = []
-        for column, expr in exprs.items():
-            if isinstance(expr, Param):
-                params.append(expr.value)
-                sql = f"${len(params)}" if self.is_postgres else f"?{len(params)}"
-            else:
-                sql = expr
-            if self.is_postgres:
-                sql = f"CAST({sql} AS {types[column]})"
-            selected.append(sql)
         if self.is_postgres and grouped:
             sources = [
                 "jsonb_each(CAST($1 AS jsonb)) AS g(key, value)",
@@ -131,6 +113,41 @@ class BulkWriter:
             sources = ["json_each(?1) AS r"]
         if also:
             sources.append(also)
+        await self._insert_select(target, values, sources, [doc], where)
+
+    async def insert_from_rows(
+        self, target: type[Model] | str, values: dict[str, str | Param], source: str, where: str
+    ) -> None:
+        """One INSERT ... SELECT over rows already in the database (`source`, a table with
+        its alias, filtered by `where`), with the same defaults as `insert_from_json`."""
+        await self._insert_select(target, values, [source], [], where)
+
+    async def _insert_select(
+        self,
+        target: type[Model] | str,
+        values: dict[str, str | Param],
+        sources: list[str],
+        params: list[Any],
+        where: str,
+    ) -> None:
+        model = None if isinstance(target, str) else target
+        table = target if isinstance(target, str) else target._meta.db_table
+        exprs = dict(values)
+        if model is not None:
+            names, defaults = self._columns(model, tuple(values))
+            exprs.update((n, Param(v)) for n, v in zip(names[len(values) :], defaults, strict=True))
+        types = await self._column_types(table) if self.is_postgres else {}
+        params = list(params)
+        selected: list[str] = []
+        for column, expr in exprs.items():
+            if isinstance(expr, Param):
+                params.append(expr.value)
+                sql = f"${len(params)}" if self.is_postgres else f"?{len(params)}"
+            else:
+                sql = expr
+            if self.is_postgres:
+                sql = f"CAST({sql} AS {types[column]})"
+            selected.append(sql)
         columns = ", ".join(f'"{c}"' for c in exprs)
         sql = (
             f'INSERT INTO "{table}" ({columns}) SELECT {", ".join(selected)} '
