@@ -22,7 +22,6 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from models import clients as client_ops
@@ -32,7 +31,6 @@ from models.importing.cells import escape_formula
 from models.permissions import has_right, require
 from models.schema.clients import Client, CustomField, CustomFieldValue, Email, Phone
 from models.schema.deals import Deal
-from models.schema.leads import Lead
 from models.schema.users import User
 
 KINDS = ("clients", "leads", "deals")
@@ -70,21 +68,14 @@ async def _clients_query(user: User | None, f: ExportFilters) -> QuerySet:
 
 
 async def _leads_query(user: User | None, f: ExportFilters) -> QuerySet:
-    qs = Lead.all()
-    view = f.lead_view or ("mine" if f.mine else "all")
-    if user is not None and view == "mine":
-        qs = qs.filter(responsible_id=user.id)
-    elif view == "unhandled":
-        qs = qs.filter(responsible_id__isnull=True)
-    elif user is not None and not has_right(user, "leads.view_all"):
-        qs = qs.filter(Q(responsible_id=user.id) | Q(responsible_id__isnull=True))
-    if f.responsible_id is not None:
-        qs = qs.filter(responsible_id=f.responsible_id)
-    if f.status:
-        qs = qs.filter(status=f.status)
-    if f.query and f.query.strip():
-        qs = qs.filter(await lead_ops._search(f.query.strip())).distinct()
-    return qs
+    # The rows the leads page lists with the same filters (one definition for both).
+    return await lead_ops.leads_matching(
+        user,
+        view=f.lead_view or ("mine" if f.mine else "all"),
+        status=f.status,
+        query=f.query,
+        responsible_id=f.responsible_id,
+    )
 
 
 def _deals_query(user: User | None, f: ExportFilters) -> QuerySet:

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models import contact_details as details
@@ -232,17 +233,7 @@ async def list_leads(
     """ "My leads", "Unhandled" or (with leads.view_all) all leads, newest first, and the total."""
     if view not in VIEWS:
         raise ValidationFailed({"view": f"must be one of: {', '.join(VIEWS)}"})
-    qs = Lead.all()
-    if view == "mine":
-        qs = qs.filter(responsible_id=user.id)
-    elif view == "unhandled":
-        qs = qs.filter(responsible_id__isnull=True)
-    elif not has_right(user, "leads.view_all"):
-        qs = qs.filter(Q(responsible_id=user.id) | Q(responsible_id__isnull=True))
-    if status:
-        qs = qs.filter(status=status)
-    if query and query.strip():
-        qs = qs.filter(await _search(query.strip())).distinct()
+    qs = await leads_matching(user, view=view, status=status, query=query)
     total = await qs.count()
     rows = (
         await qs.order_by("-id")
@@ -251,6 +242,32 @@ async def list_leads(
         .prefetch_related("phones", "responsible", "source_tag")
     )
     return list(rows), total
+
+
+async def leads_matching(
+    user: User | None,
+    *,
+    view: str = "mine",
+    status: str | None = None,
+    query: str | None = None,
+    responsible_id: int | None = None,
+) -> QuerySet[Lead]:
+    """The leads a list or an export shows: the view ("mine", "unhandled", "all" within
+    what `user` may see; `user` None is the system, which sees all), status, a search."""
+    qs = Lead.all()
+    if user is not None and view == "mine":
+        qs = qs.filter(responsible_id=user.id)
+    elif view == "unhandled":
+        qs = qs.filter(responsible_id__isnull=True)
+    elif user is not None and not has_right(user, "leads.view_all"):
+        qs = qs.filter(Q(responsible_id=user.id) | Q(responsible_id__isnull=True))
+    if responsible_id is not None:
+        qs = qs.filter(responsible_id=responsible_id)
+    if status:
+        qs = qs.filter(status=status)
+    if query and query.strip():
+        qs = qs.filter(await _search(query.strip())).distinct()
+    return qs
 
 
 async def _search(text: str) -> Q:
