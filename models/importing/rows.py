@@ -16,11 +16,11 @@ from functools import lru_cache
 from json.encoder import encode_basestring as _quoted  # C; non-ASCII kept as is
 from typing import NamedTuple
 
-from models.contact_details import search_key, words_in
 from models.importing.cells import CellRejected, cell_text, phone_texts
 from models.importing.mapping import CUSTOM_PREFIX
 from models.importing.phonefast import fast_parse_phone
 from models.importing.readers import Cell
+from models.search_text import search_key, words_in
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _EMAIL_SPLIT = re.compile(r"[,;\s]+")

@@ -93,3 +93,28 @@ async def test_stopping_a_parallel_import_ends_its_workers(world, tmp_path, monk
     assert batch.status == "failed" and batch.error == "stopped before the end"
     await cancel_import(batch.id)
     assert await Client.all().count() == 0
+
+
+def test_a_worker_process_loads_no_orm():
+    """A worker imports only what checks rows, so an import's first chunk comes sooner and
+    the worker's memory stays small (it starts fresh: "spawn")."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, models.importing.parallel; "
+        "print(sorted(m for m in ('tortoise', 'aiohttp', 'models.importing.batches') "
+        "if m in sys.modules))"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_package_names_every_export():
+    import models.importing as importing
+
+    for name in importing.__all__:
+        assert getattr(importing, name) is not None, name
