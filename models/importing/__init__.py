@@ -20,6 +20,7 @@ _EXPORTS = {
     "mark_interrupted": "batches",
     "preview_import": "batches",
     "rejected_rows_csv": "batches",
+    "rejection_reason": "batches",
     "run_import": "batches",
     "DUPLICATE_POLICIES": "engine",
     "ImportCounts": "engine",
@@ -55,6 +56,7 @@ __all__ = [
     "parse_map_spec",
     "preview_import",
     "rejected_rows_csv",
+    "rejection_reason",
     "run_import",
     "suggest_mapping",
 ]
@@ -81,6 +83,7 @@ if TYPE_CHECKING:
         mark_interrupted,
         preview_import,
         rejected_rows_csv,
+        rejection_reason,
         run_import,
     )
     from models.importing.engine import DUPLICATE_POLICIES, ImportCounts

@@ -11,6 +11,7 @@ import asyncio
 import csv
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -229,7 +230,14 @@ async def _finish(
             skipped_count=counts.skipped,
             rejected_count=counts.rejected,
             rejected=[
-                {"row": r.row, "column": r.column, "reason": r.reason, "values": list(r.values)}
+                {
+                    "row": r.row,
+                    "column": r.column,
+                    "reason": r.reason,
+                    "values": list(r.values),
+                    "message": r.message,
+                    "params": dict(r.params),
+                }
                 for r in counts.rejections
             ],
         )
@@ -324,8 +332,18 @@ async def mark_interrupted(clock: Clock | None = None) -> int:
     )
 
 
-def rejected_rows_csv(batch: ImportBatch) -> str:
-    """The rejected rows as CSV: row number, column, reason, then the row's own values."""
+def rejection_reason(rejection: dict, translate: Callable[[str], str] | None = None) -> str:
+    """Why a stored rejected row was refused, in the language of `translate` (a gettext)."""
+    message = rejection.get("message")
+    if not message or translate is None:
+        return rejection["reason"]  # English, or a row stored before reasons had messages
+    params = rejection.get("params") or {}
+    return translate(message) % params if params else translate(message)
+
+
+def rejected_rows_csv(batch: ImportBatch, translate: Callable[[str], str] | None = None) -> str:
+    """The rejected rows as CSV: row number, column, reason (in the language of `translate`,
+    else English), then the row's own values."""
     headers = list(batch.options.get("headers", []))
     width = max((len(r.get("values", [])) for r in batch.rejected), default=0)
     headers += [f"Column {i + 1}" for i in range(len(headers), width)]
@@ -335,6 +353,11 @@ def rejected_rows_csv(batch: ImportBatch) -> str:
     for r in batch.rejected:
         # The values come from an untrusted file and are opened in a spreadsheet: escaped.
         writer.writerow(
-            [r["row"], r["column"], r["reason"], *map(escape_formula, r.get("values", []))]
+            [
+                r["row"],
+                r["column"],
+                escape_formula(rejection_reason(r, translate)),
+                *map(escape_formula, r.get("values", [])),
+            ]
         )
     return out.getvalue()

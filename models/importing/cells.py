@@ -7,6 +7,7 @@ import re
 from datetime import date, datetime, time, timedelta
 
 from models.importing.readers import Cell
+from models.labels import N_
 from models.phones import split_phones
 
 # Past 15 significant digits a spreadsheet number has already been rounded by Excel.
@@ -25,7 +26,17 @@ _NUMBER_TEXT = re.compile(r"^(\d+)(?:\.(\d+))?(?:[eE]\+?(\d+))?$")
 
 
 class CellRejected(ValueError):
-    """A cell's value cannot be used for its field; the message is shown to the user."""
+    """A cell's value cannot be used for its field; the message is shown to the user.
+
+    `message` is an English gettext msgid with %(name)s placeholders (marked with N_ so the
+    panel's catalog has it), `params` its values: the report shows it in the reader's
+    language, and str() is the English sentence.
+    """
+
+    def __init__(self, message: str, **params: str) -> None:
+        self.message = message
+        self.params = params
+        super().__init__(message % params if params else message)
 
 
 def cell_text(cell: Cell) -> str:
@@ -63,24 +74,33 @@ def phone_texts(cell: Cell) -> list[str]:
     if cell is None:
         return []
     if isinstance(cell, bool) or isinstance(cell, date | time | timedelta):
-        raise CellRejected(f"not a phone number: {cell_text(cell)!r}")
+        raise CellRejected(N_("not a phone number: %(value)s"), value=repr(cell_text(cell)))
     if isinstance(cell, int):
         digits = str(abs(cell))
         if len(digits) > MAX_EXACT_DIGITS:
-            raise CellRejected(f"{digits} has more than {MAX_EXACT_DIGITS} digits")
+            raise CellRejected(
+                N_("%(value)s has more than %(max)s digits"),
+                value=digits,
+                max=str(MAX_EXACT_DIGITS),
+            )
         return [digits]
     if isinstance(cell, float):
         if not math.isfinite(cell) or cell < 0:
-            raise CellRejected(f"not a phone number: {cell!r}")
+            raise CellRejected(N_("not a phone number: %(value)s"), value=repr(cell))
         if not cell.is_integer():
             raise CellRejected(
-                f"the cell holds the number {cell!r}, not a phone number (it has a fraction)"
+                N_("the cell holds the number %(value)s, not a phone number (it has a fraction)"),
+                value=repr(cell),
             )
         digits = str(int(cell))
         if len(digits) > MAX_EXACT_DIGITS:
             raise CellRejected(
-                f"the cell holds {cell!r}: more than {MAX_EXACT_DIGITS} digits, Excel has rounded "
-                "it; format the column as text and type the number again"
+                N_(
+                    "the cell holds %(value)s: more than %(max)s digits, Excel has rounded it; "
+                    "format the column as text and type the number again"
+                ),
+                value=repr(cell),
+                max=str(MAX_EXACT_DIGITS),
             )
         return [digits]
     return [_number_as_text(part) for part in split_phones(cell_text(cell))]
@@ -101,11 +121,16 @@ def _number_as_text(text: str) -> str:
         return whole if fraction and not fraction.strip("0") else text
     shift = int(exponent) - len(fraction)
     if shift < 0:
-        raise CellRejected(f"{text!r} is a number with a fraction, not a phone number")
+        raise CellRejected(
+            N_("%(value)s is a number with a fraction, not a phone number"), value=repr(text)
+        )
     number = str(int(whole + fraction) * 10**shift)
     if len((whole + fraction).lstrip("0")) < len(number):
         raise CellRejected(
-            f"{text!r} has lost digits (a spreadsheet rounded it): format the column as text "
-            "and type the number again"
+            N_(
+                "%(value)s has lost digits (a spreadsheet rounded it): format the column as "
+                "text and type the number again"
+            ),
+            value=repr(text),
         )
     return number

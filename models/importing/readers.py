@@ -22,6 +22,7 @@ from typing import Any
 import python_calamine
 
 from models.errors import ValidationFailed
+from models.labels import N_
 
 # Wider than any real contact list: beyond it a file is a mistake, not data.
 MAX_COLUMNS = 100
@@ -42,11 +43,18 @@ Cell = str | int | float | bool | date | datetime | time | timedelta | None
 
 
 class FileRejected(ValidationFailed):
-    """The file as a whole cannot be imported; the message says why."""
+    """The file as a whole cannot be imported; the message says why.
 
-    def __init__(self, message: str) -> None:
+    `template` is the English gettext msgid (marked with N_) and `params` its values, for
+    the panel to say it in the reader's language; `message` is the English sentence.
+    """
+
+    def __init__(self, template: str, **params: str) -> None:
+        message = template % params if params else template
         super().__init__({"file": message})
         self.message = message
+        self.template = template
+        self.params = params
 
 
 @dataclass
@@ -114,24 +122,30 @@ def open_table(path: Path, *, max_bytes: int) -> Table:
     try:
         size = path.stat().st_size
     except OSError as err:
-        raise FileRejected(f"the file cannot be read: {err.strerror}") from None
+        raise FileRejected(
+            N_("the file cannot be read: %(error)s"), error=str(err.strerror)
+        ) from None
     if size == 0:
-        raise FileRejected("the file is empty")
+        raise FileRejected(N_("the file is empty"))
     if size > max_bytes:
         limit = max_bytes / (1 << 20)
-        raise FileRejected(f"the file is {size / (1 << 20):.1f} MB, over the limit of {limit:g} MB")
+        raise FileRejected(
+            N_("the file is %(size)s MB, over the limit of %(limit)s MB"),
+            size=f"{size / (1 << 20):.1f}",
+            limit=f"{limit:g}",
+        )
     with path.open("rb") as handle:
         head = handle.read(8)
     if head.startswith(b"PK\x03\x04"):
         return _open_xlsx(path, max_bytes)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise FileRejected(
-            "this is an old Excel (.xls) or other Office file: save it as .xlsx or CSV"
+            N_("this is an old Excel (.xls) or other Office file: save it as .xlsx or CSV")
         )
     if head.startswith(
         (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"Rar!", b"7z")
     ):
-        raise FileRejected("the file is neither CSV nor an Excel .xlsx workbook")
+        raise FileRejected(N_("the file is neither CSV nor an Excel .xlsx workbook"))
     return _open_csv(path)
 
 
@@ -184,7 +198,7 @@ def detect_encoding(path: Path) -> str:
             while block := handle.read(_SCAN_BLOCK):
                 if b"\x00" in block:
                     raise FileRejected(
-                        "the file is neither CSV nor an Excel .xlsx workbook (binary data)"
+                        N_("the file is neither CSV nor an Excel .xlsx workbook (binary data)")
                     )
                 decoder.decode(block)
                 offset += len(block)
@@ -204,7 +218,7 @@ def _single_byte_encoding(path: Path, bad_at: int, *, utf8_expected: bool) -> st
         while block := handle.read(_SCAN_BLOCK):
             if b"\x00" in block:
                 raise FileRejected(
-                    "the file is neither CSV nor an Excel .xlsx workbook (binary data)"
+                    N_("the file is neither CSV nor an Excel .xlsx workbook (binary data)")
                 )
             utf8_sequences += len(_UTF8_MULTIBYTE.findall(block))
             undefined_1252 = undefined_1252 or bool(_CP1252_UNDEFINED.search(block))
@@ -213,8 +227,11 @@ def _single_byte_encoding(path: Path, bad_at: int, *, utf8_expected: bool) -> st
             position += len(block)
     if utf8_expected or utf8_sequences:
         raise FileRejected(
-            f"broken text encoding: line {line} is not UTF-8 while other lines are; "
-            "save the file again as UTF-8 CSV"
+            N_(
+                "broken text encoding: line %(line)s is not UTF-8 while other lines are; "
+                "save the file again as UTF-8 CSV"
+            ),
+            line=str(line),
         )
     return "latin-1" if undefined_1252 else "cp1252"
 
@@ -238,9 +255,9 @@ def _open_csv(path: Path) -> Table:
     with path.open(encoding=encoding, newline="") as handle:
         sample = handle.read(64 * 1024)
     if _CONTROL.search(sample[:4096]) and len(_CONTROL.findall(sample[:4096])) > 8:
-        raise FileRejected("the file is neither CSV nor an Excel .xlsx workbook (binary data)")
+        raise FileRejected(N_("the file is neither CSV nor an Excel .xlsx workbook (binary data)"))
     if not sample.strip():
-        raise FileRejected("the file is empty")
+        raise FileRejected(N_("the file is empty"))
     delimiter = _sniff_delimiter(sample)
     headers: list[str] | None = None
     total = 0
@@ -253,19 +270,26 @@ def _open_csv(path: Path) -> Table:
             for number, record in enumerate(reader, start=1):  # noqa: B007
                 if len(record) > MAX_COLUMNS:
                     raise FileRejected(
-                        f"row {number} has {len(record)} columns (at most {MAX_COLUMNS}): "
-                        "is the delimiter right?"
+                        N_(
+                            "row %(row)s has %(columns)s columns (at most %(max)s): "
+                            "is the delimiter right?"
+                        ),
+                        row=str(number),
+                        columns=str(len(record)),
+                        max=str(MAX_COLUMNS),
                     )
                 if headers is None:
                     headers = _check_header(record)
                 elif any(cell.strip() for cell in record):
                     total += 1
     except csv.Error as err:
-        raise FileRejected(f"row {number + 1} cannot be read as CSV: {err}") from None
+        raise FileRejected(
+            N_("row %(row)s cannot be read as CSV: %(error)s"), row=str(number + 1), error=str(err)
+        ) from None
     finally:
         csv.field_size_limit(previous_limit)
     if headers is None:
-        raise FileRejected("the file is empty")
+        raise FileRejected(N_("the file is empty"))
     return Table(path, "csv", headers, total, encoding=encoding, delimiter=delimiter)
 
 
@@ -278,7 +302,7 @@ def _first_sheet(workbook: python_calamine.CalamineWorkbook) -> python_calamine.
             meta.typ == python_calamine.SheetTypeEnum.WorkSheet
         ):
             return workbook.get_sheet_by_name(meta.name)
-    raise FileRejected("the workbook has no visible worksheet")
+    raise FileRejected(N_("the workbook has no visible worksheet"))
 
 
 def _open_xlsx(path: Path, max_bytes: int) -> Table:
@@ -287,30 +311,33 @@ def _open_xlsx(path: Path, max_bytes: int) -> Table:
             names = set(archive.namelist())
             unpacked = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, OSError):
-        raise FileRejected("the .xlsx file is damaged (not a readable ZIP archive)") from None
+        raise FileRejected(N_("the .xlsx file is damaged (not a readable ZIP archive)")) from None
     if "xl/workbook.xml" not in names:
-        raise FileRejected("a ZIP archive that is not an Excel .xlsx workbook")
+        raise FileRejected(N_("a ZIP archive that is not an Excel .xlsx workbook"))
     if unpacked > MAX_UNZIP_RATIO * max_bytes:
-        raise FileRejected("the workbook unpacks to far more data than its size allows")
+        raise FileRejected(N_("the workbook unpacks to far more data than its size allows"))
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
     except Exception as err:  # calamine raises several unrelated types for damaged files
-        raise FileRejected(f"the .xlsx file cannot be read: {err}") from None
+        raise FileRejected(N_("the .xlsx file cannot be read: %(error)s"), error=str(err)) from None
     try:
         sheet = _first_sheet(workbook)
         if sheet.width > MAX_COLUMNS:
             raise FileRejected(
-                f"the sheet {sheet.name!r} is {sheet.width} columns wide (at most {MAX_COLUMNS})"
+                N_("the sheet %(sheet)s is %(columns)s columns wide (at most %(max)s)"),
+                sheet=repr(sheet.name),
+                columns=str(sheet.width),
+                max=str(MAX_COLUMNS),
             )
         start = sheet.start or (0, 0)
         first = next(iter(sheet.iter_rows()), None)
         if first is None:
-            raise FileRejected("the file is empty")
+            raise FileRejected(N_("the file is empty"))
         headers = _check_header([None] * start[1] + list(first))
         # Rows after the header, blank ones included: an upper bound for the progress bar.
         total = max(0, sheet.height - 1)
     except python_calamine.CalamineError as err:
-        raise FileRejected(f"the .xlsx file cannot be read: {err}") from None
+        raise FileRejected(N_("the .xlsx file cannot be read: %(error)s"), error=str(err)) from None
     finally:
         workbook.close()
     return Table(path, "xlsx", headers, total, _row_offset=start[0] + 1, _col_offset=start[1])
@@ -322,14 +349,14 @@ def _open_xlsx(path: Path, max_bytes: int) -> Table:
 def _check_header(record: list[Cell]) -> list[str]:
     """The column names, made unique; FileRejected when the first row is not a header."""
     if not any(not _blank(cell) for cell in record):
-        raise FileRejected("no header row: the first row must name the columns")
+        raise FileRejected(N_("no header row: the first row must name the columns"))
     for cell in record:
         if isinstance(cell, int | float | date | datetime) or (
             isinstance(cell, str) and _LOOKS_LIKE_DATA.search(cell.strip())
         ):
             raise FileRejected(
-                f"no header row: the first row holds data ({str(cell)[:40]!r}), "
-                "it must name the columns"
+                N_("no header row: the first row holds data (%(value)s), it must name the columns"),
+                value=repr(str(cell)[:40]),
             )
     headers: list[str] = []
     seen: dict[str, int] = {}

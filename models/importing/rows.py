@@ -20,6 +20,7 @@ from models.importing.cells import CellRejected, cell_text, phone_texts
 from models.importing.mapping import CUSTOM_PREFIX
 from models.importing.phonefast import fast_parse_phone
 from models.importing.readers import Cell
+from models.labels import N_
 from models.search_text import search_key, words_in
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -59,12 +60,15 @@ _MAX_LEN = {
 
 @dataclass(frozen=True)
 class Rejection:
-    """Why one row was not imported."""
+    """Why one row was not imported: `reason` in English, and the same as a gettext msgid
+    (`message`) with its placeholders' values (`params`) for the reader's language."""
 
     row: int
     column: str
     reason: str
     values: tuple[str, ...] = ()
+    message: str = ""
+    params: tuple[tuple[str, str], ...] = ()
 
 
 # How a new client or lead reaches the database: its own columns as one JSON array (after
@@ -279,7 +283,11 @@ class RowChecker:
                 row,
                 cells,
                 "",
-                f"{len(cells)} values but the header names {len(self.headers)} columns",
+                CellRejected(
+                    N_("%(values)s values but the header names %(columns)s columns"),
+                    values=str(len(cells)),
+                    columns=str(len(self.headers)),
+                ),
             )
         record = _Draft(row)
         for index, target in self.columns:
@@ -287,17 +295,21 @@ class RowChecker:
             try:
                 self._apply(record, target, cell)
             except CellRejected as err:
-                return self._reject(row, cells, self.headers[index], str(err))
+                return self._reject(row, cells, self.headers[index], err)
         if not record.name:
             record.name = record.company_name
             record.name_from_company = True
         if not record.name:
-            return self._reject(row, cells, "", "no name (and no company to use as the name)")
+            return self._reject(
+                row, cells, "", CellRejected(N_("no name (and no company to use as the name)"))
+            )
         return record.record()
 
-    def _reject(self, row: int, cells: list[Cell], column: str, reason: str) -> Rejection:
+    def _reject(self, row: int, cells: list[Cell], column: str, why: CellRejected) -> Rejection:
         values = tuple(cell_text(c) for c in cells[: len(self.headers)])
-        return Rejection(row, column, reason, values)
+        return Rejection(
+            row, column, str(why), values, why.message, tuple(sorted(why.params.items()))
+        )
 
     def _apply(self, record: _Draft, target: str, cell: Cell) -> None:
         if target == "phones":
@@ -317,32 +329,41 @@ class RowChecker:
                 if not address:
                     continue
                 if not _EMAIL.match(address) or len(address) > 255:
-                    raise CellRejected(f"not a valid email address: {part.strip()!r}")
+                    raise CellRejected(
+                        N_("not a valid email address: %(value)s"), value=repr(part.strip())
+                    )
                 if address not in record.emails:
                     record.emails.append(address)
         elif target == "tags":
             for part in _TAG_SPLIT.split(text):
                 name = part.strip()
                 if len(name) > 60:
-                    raise CellRejected(f"tag longer than 60 characters: {name[:20]!r}...")
+                    raise CellRejected(
+                        N_("tag longer than 60 characters: %(value)s..."), value=repr(name[:20])
+                    )
                 if name and name not in record.tags:
                     record.tags.append(name)
         elif target == "status":
             if text.lower() not in _STATUS:
-                raise CellRejected(f"unknown status {text!r} (active, potential or inactive)")
+                raise CellRejected(
+                    N_("unknown status %(value)s (active, potential or inactive)"),
+                    value=repr(text),
+                )
             record.status = _STATUS[text.lower()]
         elif target == "type":
             if text.lower() not in _TYPE:
-                raise CellRejected(f"unknown type {text!r} (person or company)")
+                raise CellRejected(
+                    N_("unknown type %(value)s (person or company)"), value=repr(text)
+                )
             record.type = _TYPE[text.lower()]
         elif target == "responsible":
             user_id = self.users.get(text.lower())
             if user_id is None:
-                raise CellRejected(f"no active user named {text!r}")
+                raise CellRejected(N_("no active user named %(value)s"), value=repr(text))
             record.responsible_id = user_id
         else:
             if len(text) > _MAX_LEN[target]:
-                raise CellRejected(f"longer than {_MAX_LEN[target]} characters")
+                raise CellRejected(N_("longer than %(max)s characters"), max=str(_MAX_LEN[target]))
             if target.startswith("utm_"):
                 record.utm[target] = text
             else:
@@ -354,9 +375,9 @@ class RowChecker:
             if not _HAS_DIGIT.search(text):
                 if _NO_DIGITS_PLACEHOLDER.match(text):
                     continue  # "-" or "—" in an empty phone cell
-                raise CellRejected(f"not a phone number: {text!r}")
+                raise CellRejected(N_("not a phone number: %(value)s"), value=repr(text))
             if len(text) > 64:
-                raise CellRejected("a phone longer than 64 characters")
+                raise CellRejected(N_("a phone longer than 64 characters"))
             phone = _parse(text, self.region)
             key = phone[1] or phone[0]
             if not any((p[1] or p[0]) == key for p in phones):
@@ -368,9 +389,9 @@ def _custom_value(spec: CustomSpec, cell: Cell, text: str) -> str:
         try:
             number = Decimal(text.replace(",", "."))
         except InvalidOperation:
-            raise CellRejected(f"{text!r} is not a number") from None
+            raise CellRejected(N_("%(value)s is not a number"), value=repr(text)) from None
         if not number.is_finite():
-            raise CellRejected(f"{text!r} is not a number")
+            raise CellRejected(N_("%(value)s is not a number"), value=repr(text))
         return str(number)
     if spec.kind == "date":
         if isinstance(cell, datetime):
@@ -380,7 +401,13 @@ def _custom_value(spec: CustomSpec, cell: Cell, text: str) -> str:
         try:
             return date.fromisoformat(text).isoformat()
         except ValueError:
-            raise CellRejected(f"{text!r} is not a date (YYYY-MM-DD)") from None
+            raise CellRejected(
+                N_("%(value)s is not a date (YYYY-MM-DD)"), value=repr(text)
+            ) from None
     if spec.kind == "choice" and text not in spec.choices:
-        raise CellRejected(f"{text!r} is not one of: {', '.join(spec.choices)}")
+        raise CellRejected(
+            N_("%(value)s is not one of: %(choices)s"),
+            value=repr(text),
+            choices=", ".join(spec.choices),
+        )
     return text

@@ -100,6 +100,19 @@ async def test_rejected_rows_name_row_column_and_reason_and_the_rest_is_imported
     assert "unknown status" in reasons[(5, "status")]
     assert "no name" in reasons[(6, "")]
 
+    # Each reason is also kept as a message and its values, for the reader's language.
+    from models.importing import rejection_reason
+    from web.i18n import Catalogs
+
+    spanish = Catalogs().get("es").gettext
+    by_row = {r["row"]: r for r in batch.rejected}
+    assert rejection_reason(by_row[5], spanish) == (
+        "estado desconocido 'frozen' (activo, potencial o inactivo)"
+    )
+    assert rejection_reason(by_row[5]) == reasons[(5, "status")]  # no translator: English
+    stored_before = {k: v for k, v in by_row[4].items() if k not in ("message", "params")}
+    assert rejection_reason(stored_before, spanish) == reasons[(4, "email")]
+
 
 @pytest.mark.parametrize(
     ("content", "reason"),

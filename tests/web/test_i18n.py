@@ -12,12 +12,16 @@ from web.i18n import Catalogs, pick_language
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {"_": None, "gettext": (2,), "gettext_for": (3,), "N_": None, "ngettext": (1, 2)}
-# The same files as web/babel.cfg: the panel, and the domain's words and timeline sentences.
+# The same files as web/babel.cfg: the panel, the domain's words, timeline sentences and the
+# reasons an import refuses a row.
 METHODS = [
     ("web/**.py", "python"),
     ("web/templates/**.html", "jinja2"),
     ("models/labels.py", "python"),
     ("models/timeline_text.py", "python"),
+    ("models/importing/cells.py", "python"),
+    ("models/importing/readers.py", "python"),
+    ("models/importing/rows.py", "python"),
 ]
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 

@@ -76,7 +76,9 @@ async def test_upload_map_progress_report_and_cancel(import_server, world, page,
     assert await page.locator("[data-count=updated]").inner_text() == "1"
     assert await page.locator("[data-count=rejected]").inner_text() == "2"
     report = await page.locator("table.rejected").inner_text()
-    assert "fraction" in report and "not a valid email" in report
+    # Reasons in the reader's language (Spanish here), with the cell's own text.
+    assert "911234567.5, no un teléfono (tiene decimales)" in report
+    assert "no es una dirección de email válida: 'solo@'" in report
     assert await Client.filter(name="Duplicado").count() == 1  # merged into "Existente"
 
     batch = await ImportBatch.get()
@@ -86,11 +88,14 @@ async def test_upload_map_progress_report_and_cancel(import_server, world, page,
     response = await page.request.get(f"{import_server.url}/imports/{batch.id}/rejected.csv")
     text = (await response.body()).decode("utf-8-sig")
     assert text.splitlines()[0] == "row,column,reason,Nombre,Móvil,Correo,Notas"
+    assert "no es una dirección de email válida" in text
 
     page.on("dialog", lambda dialog: dialog.accept())
     await page.click("form.cancel-import button")
     await page.wait_for_selector(".flash")
-    assert "cancelled" in (await page.locator(".import-status").inner_text())
+    # The page speaks the user's language (Spanish here), status included.
+    assert await page.locator(".import-status").inner_text() == "cancelada"
+    assert (await page.locator("h1").inner_text()).startswith("Importación n.º")
     assert sorted(await Client.all().values_list("name", flat=True)) == ["Existente"]
 
 
@@ -102,7 +107,7 @@ async def test_a_bad_file_is_refused_on_the_upload_page(import_server, world, pa
     await page.set_input_files("#f-file", str(bad))
     await page.click("form.import-upload button[type=submit]")
     await page.wait_for_selector(".field-error")
-    assert "empty" in await page.locator(".field-error").inner_text()
+    assert await page.locator(".field-error").inner_text() == "el archivo está vacío"
     assert await ImportBatch.all().count() == 0
 
 

@@ -20,10 +20,11 @@
       return;
     }
     box.querySelector(".import-bar").value = data.percent;
-    box.querySelector(".import-status").textContent = data.status;
-    box.querySelector(".import-count").textContent = data.processed_rows + " / " + data.total_rows;
+    // Labels come translated and with the language's digit grouping from the server.
+    box.querySelector(".import-status").textContent = data.labels.status;
+    box.querySelector(".import-count").textContent = data.labels.count;
     for (const key of ["created", "updated", "skipped", "rejected"]) {
-      box.querySelector('[data-count="' + key + '"]').textContent = data[key];
+      box.querySelector('[data-count="' + key + '"]').textContent = data.labels[key];
     }
     const error = box.querySelector(".import-error");
     error.textContent = data.error;

@@ -25,7 +25,7 @@ from models.importing.mapping import KINDS as IMPORT_KINDS
 from models.permissions import require
 from models.schema.imports import ImportBatch
 from web.keys import CLOCK, SETTINGS
-from web.templating import flash, gettext, render
+from web.templating import flash, formatter, gettext, render, translator
 from web.views.common import current_user, int_param, path_id
 
 IMPORT_RUNNER = web.AppKey("import_runner", importing.ImportRunner)
@@ -107,6 +107,10 @@ async def upload(request: web.Request) -> web.Response:
     await asyncio.to_thread(_save, field.file, path)
     try:
         preview = await importing.preview_import(path, kind=kind, max_bytes=_max_bytes(request))
+    except importing.FileRejected as err:
+        path.unlink(missing_ok=True)
+        error = gettext(request, err.template, **err.params)  # in the reader's language
+        return await new_import_page(request, errors={"file": error}, status=422)
     except ValidationFailed as err:
         path.unlink(missing_ok=True)
         return await new_import_page(request, errors=err.fields, status=422)
@@ -173,9 +177,22 @@ async def start(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/imports/{batch.id}")
 
 
-def progress_of(batch: ImportBatch) -> dict:
+def progress_of(request: web.Request, batch: ImportBatch) -> dict:
     total = max(batch.total_rows, batch.processed_rows)
     finished = batch.status in ("done", "failed", "cancelled")
+    fmt = formatter(request)
+    counts = {
+        "created": batch.created_count,
+        "updated": batch.updated_count,
+        "skipped": batch.skipped_count,
+        "rejected": batch.rejected_count,
+    }
+    # What the page shows, in the reader's language: "running", "15.000 / 30.001".
+    labels = {
+        "status": gettext(request, batch.status),
+        "count": f"{fmt.number(batch.processed_rows)} / {fmt.number(total)}",
+        **{key: fmt.number(value) for key, value in counts.items()},
+    }
     return {
         "id": batch.id,
         "status": batch.status,
@@ -184,12 +201,10 @@ def progress_of(batch: ImportBatch) -> dict:
         "percent": 100
         if finished and batch.status != "failed"
         else (int(batch.processed_rows * 100 / total) if total else 0),
-        "created": batch.created_count,
-        "updated": batch.updated_count,
-        "skipped": batch.skipped_count,
-        "rejected": batch.rejected_count,
+        **counts,
         "error": batch.error,
         "finished": finished,
+        "labels": labels,
     }
 
 
@@ -200,26 +215,30 @@ async def _batch(request: web.Request) -> ImportBatch:
 
 async def show(request: web.Request) -> web.Response:
     batch = await _batch(request)
+    translate = translator(request).gettext
     return render(
         request,
         "imports/show.html",
         {
             "batch": batch,
-            "progress": progress_of(batch),
-            "rejections": batch.rejected[:SHOWN_REJECTIONS],
+            "progress": progress_of(request, batch),
+            "rejections": [
+                {**r, "reason": importing.rejection_reason(r, translate)}
+                for r in batch.rejected[:SHOWN_REJECTIONS]
+            ],
             "running": request.app[IMPORT_RUNNER].is_running(batch.id),
         },
     )
 
 
 async def progress(request: web.Request) -> web.Response:
-    return web.json_response(progress_of(await _batch(request)))
+    return web.json_response(progress_of(request, await _batch(request)))
 
 
 async def rejected_csv(request: web.Request) -> web.Response:
     batch = await _batch(request)
     return web.Response(
-        body=importing.rejected_rows_csv(batch).encode("utf-8-sig"),
+        body=importing.rejected_rows_csv(batch, translator(request).gettext).encode("utf-8-sig"),
         content_type="text/csv",
         charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="import-{batch.id}-rejected.csv"'},
