@@ -38,7 +38,7 @@ DUPLICATE_POLICIES = ("skip", "update", "create")
 # Rows per transaction. Big enough that each index page an import dirties is written once
 # per many rows (SQLite rewrites every dirtied page at commit); one chunk holds SQLite's
 # write lock for about a second.
-CHUNK_ROWS = 5000
+CHUNK_ROWS = 5_000
 GC_THRESHOLD = 50_000
 # Kept for the report and its CSV download; past it only the count grows.
 MAX_KEPT_REJECTIONS = 20_000
