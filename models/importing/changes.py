@@ -13,7 +13,7 @@ from typing import Any
 from tortoise.models import Model
 
 from models.contact_details import replace_words
-from models.importing.rows import ENTITY_FIELDS, LISTS, PHONE_FIELDS, Record
+from models.importing.rows import UTM_FIELDS, Record
 from models.importing.store import BulkWriter, Param
 from models.schema.activity import Note, TimelineEntry
 from models.schema.clients import Client, ClientWord, CustomFieldValue, Email, Phone, Tag
@@ -55,48 +55,71 @@ async def create_records(
     batch_id: int,
     user_id: int | None,
     default_responsible_id: int | None,
+    tag_ids: dict[str, int],
 ) -> None:
     """Insert the new clients (or leads) of one chunk with their phones, emails, values, tags.
 
-    Each record carries its columns and lists already as JSON (rows.ENTITY_FIELDS and
-    rows.LISTS); with the ids put in front they make one document per table, and each
-    table is one INSERT over its document.
+    Each table is one statement (or a few on SQLite) over plain tuples made from the
+    records' own fields: see BulkWriter.insert_values.
     """
     if not records:
         return
-    default = "null" if default_responsible_id is None else str(int(default_responsible_id))
-    rows = ",".join(
-        [
-            f"[{i},{default if r.responsible_id is None else r.responsible_id},{r.doc[1:]}"
-            for i, r in zip(ids, records, strict=True)
-        ]
-    )
-    doc = f"[{rows}]"
-    r = {name: writer.item("r", index) for index, name in enumerate(ENTITY_FIELDS)}
+    pairs = list(zip(ids, records, strict=True))
     owner = owner_column(kind)
     now = Param(writer.db_value(writer.now))
-    entity: dict[str, str | Param] = {
-        "id": r["id"],
-        "name": r["name"],
-        "name_key": r["name_key"],
-        "company_name": r["company_name"],
-        "responsible_id": r["responsible_id"],
+    stamps = {
         "created_by_id": Param(user_id),
         "import_batch_id": Param(batch_id),
         "created_at": now,
         "updated_at": now,
     }
+
+    def responsible(r: Record) -> int | None:
+        return default_responsible_id if r.responsible_id is None else r.responsible_id
+
     if kind == "clients":
-        entity.update(status=r["status"], type=r["type"])
+        columns: tuple[str, ...] = (
+            "id",
+            "responsible_id",
+            "name",
+            "name_key",
+            "company_name",
+            "status",
+            "type",
+        )
+        rows = [
+            (
+                i,
+                responsible(r),
+                r.name,
+                r.name_key,
+                r.company_name,
+                r.status or "active",
+                r.type or "person",
+            )
+            for i, r in pairs
+        ]
+        await writer.insert_values(Client, columns, rows, stamps)
         summary = "Client imported: "
     else:
-        entity.update({name: r[name] for name in ENTITY_FIELDS if name.startswith("utm_")})
-        entity.update(status=Param("open"), source=Param("import"))
+        columns = ("id", "responsible_id", "name", "name_key", "company_name", *UTM_FIELDS)
+        rows = [
+            (
+                i,
+                responsible(r),
+                r.name,
+                r.name_key,
+                r.company_name,
+                *[r.utm.get(name, "") for name in UTM_FIELDS],
+            )
+            for i, r in pairs
+        ]
+        lead = {"status": Param("open"), "source": Param("import"), **stamps}
+        await writer.insert_values(Lead, columns, rows, lead)
         summary = "Lead imported: "
-    await writer.insert_from_json(entity_model(kind), entity, doc)
     # What happened, as models/timeline_text.py reads it in each viewer's language. Read
     # back from the rows just written (this batch's, within this chunk's ids): an index
-    # range, cheaper than parsing the document once more.
+    # range, cheaper than sending every name once more.
     build = "jsonb_build_object" if writer.is_postgres else "json_object"
     entry = {
         "kind": Param(kind[:-1]),
@@ -114,40 +137,36 @@ async def create_records(
         f'"{table}" AS e',
         f"e.id BETWEEN {min(ids):d} AND {max(ids):d} AND e.import_batch_id = {batch_id:d}",
     )
-
-    lists = dict(zip(LISTS, zip(*(r.lists for r in records), strict=True), strict=True))
-
-    def grouped(name: str) -> str | None:
-        members = ",".join(
-            [f'"{i}":{items}' for i, items in zip(ids, lists[name], strict=True) if items]
-        )
-        return f"{{{members}}}" if members else None
-
-    g = writer.key("g")
-    if doc := grouped("phones"):
-        phone = {name: writer.item("i", index) for index, name in enumerate(PHONE_FIELDS)}
-        await writer.insert_from_json(Phone, {**phone, owner: g}, doc, grouped=True)
-    if doc := grouped("emails"):
-        email = {"address": writer.item("i", 0), "position": writer.item("i", 1), owner: g}
-        await writer.insert_from_json(Email, email, doc, grouped=True)
-    if doc := grouped("custom"):
-        value = {"field_id": writer.item("i", 0), "value": writer.item("i", 1), owner: g}
-        await writer.insert_from_json(CustomFieldValue, value, doc, grouped=True)
+    await writer.insert_values(
+        Phone,
+        ("typed", "e164", "digits_rev", "is_valid", "position", owner),
+        [
+            (typed[:64], e164, rev[:32], e164 is not None, position, i)
+            for i, r in pairs
+            for position, (typed, e164, rev) in enumerate(r.phones)
+        ],
+    )
+    await writer.insert_values(
+        Email,
+        ("address", "position", owner),
+        [(address, position, i) for i, r in pairs for position, address in enumerate(r.emails)],
+    )
+    await writer.insert_values(
+        CustomFieldValue,
+        ("field_id", "value", owner),
+        [(field_id, value, i) for i, r in pairs for field_id, value in r.custom.items() if value],
+    )
     if kind != "clients":
         return
-    if doc := grouped("tags"):
-        await writer.insert_from_json(
-            "client_tag",
-            {"client_id": g, "tag_id": '"tag"."id"'},
-            doc,
-            grouped=True,
-            also='"tag"',
-            where=f'"tag"."name" = {writer.text("i")}',
-        )
-    if doc := grouped("words"):
-        # Searchable by any word of the name or company as soon as the chunk commits.
-        word = {"word": writer.text("i"), "client_id": g}
-        await writer.insert_from_json(ClientWord, word, doc, grouped=True)
+    await writer.insert_values(
+        "client_tag",
+        ("client_id", "tag_id"),
+        [(i, tag_ids[name]) for i, r in pairs for name in r.tags],
+    )
+    # Searchable by any word of the name or company as soon as the chunk commits.
+    await writer.insert_values(
+        ClientWord, ("word", "client_id"), [(word, i) for i, r in pairs for word in r.words]
+    )
 
 
 async def _snapshot(kind: str, entity: Model) -> dict[str, Any]:

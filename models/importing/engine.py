@@ -269,6 +269,7 @@ class ImportEngine:
             batch_id=job.batch_id or 0,
             user_id=job.user_id,
             default_responsible_id=job.default_responsible_id,
+            tag_ids=self._tag_ids,
         )
         for entity_id, rec in updates:
             await update_record(

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from json.encoder import encode_basestring as _quoted  # C; non-ASCII kept as is
 from typing import NamedTuple
 
 from models.importing.cells import CellRejected, cell_text, phone_texts
@@ -71,36 +70,8 @@ class Rejection:
     params: tuple[tuple[str, str], ...] = ()
 
 
-# How a new client or lead reaches the database: its own columns as one JSON array (after
-# the two the writer puts first: the id, and the responsible user with the import's
-# default applied), and each list that goes to another table (phones, words...) as a JSON
-# array of its own. The database reads a whole chunk out of one such document per table
-# (see changes.py), so the writing process does no per-row work.
-ENTITY_FIELDS = (
-    "id",
-    "responsible_id",
-    "name",
-    "name_key",
-    "company_name",
-    "status",
-    "type",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-)
-LISTS = ("phones", "emails", "custom", "tags", "words")
-PHONE_FIELDS = ("typed", "e164", "digits_rev", "is_valid", "position")
-_UTM = ENTITY_FIELDS[-5:]
-
-
-_NO_UTM = ",".join(['""'] * len(_UTM))
-
-
-def _array(items: list[str]) -> str:
-    """A JSON array of JSON values; "" when there are none."""
-    return f"[{','.join(items)}]" if items else ""
+# A lead's campaign fields, in the order the writer inserts them.
+UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
 
 Phone = tuple[str, str | None, str]  # typed, E.164 (None: not readable), reversed digits
@@ -111,8 +82,8 @@ class Record(NamedTuple):
 
     Primitives only: records travel from the checking processes to the writing one, and a
     tuple of strings pickles several times faster than objects. What the writer needs is
-    computed where the row is checked: the keys that find duplicates and the JSON
-    the new row is written from.
+    computed where the row is checked: the keys that find duplicates, the name's search
+    key and words.
     """
 
     row: int
@@ -130,8 +101,6 @@ class Record(NamedTuple):
     name_key: str  # what name searches compare
     words: tuple[str, ...]  # search words of name and company
     keys: tuple[str, ...]  # what identifies the same person: "p" + E.164, "e" + email
-    doc: str  # ENTITY_FIELDS but the first two, as a JSON array
-    lists: tuple[str, ...]  # LISTS, each a JSON array ("" when empty)
 
 
 @dataclass(slots=True)
@@ -156,59 +125,24 @@ class _Draft:
         name_key = search_key(self.name)
         words = tuple(words_in(name_key, search_key(self.company_name)))
         name_key = name_key[:200]
-        phones, emails, custom, tags, utm = (
-            self.phones,
-            self.emails,
-            self.custom,
-            self.tags,
-            self.utm,
-        )
+        phones, emails = self.phones, self.emails
         keys = tuple(["p" + p[1] for p in phones if p[1]] + ["e" + e for e in emails])
-        # JSON written by hand from C-quoted strings: json.dumps costs ten times more
-        # for such small arrays, and it would be a fifth of the checking's time.
-        doc = (
-            f"[{_quoted(self.name)},{_quoted(name_key)},{_quoted(self.company_name)},"
-            f"{_quoted(self.status or 'active')},{_quoted(self.type or 'person')},"
-            + (",".join([_quoted(utm.get(name, "")) for name in _UTM]) if utm else _NO_UTM)
-            + "]"
-        )
-        lists = (
-            _array(
-                [
-                    f"[{_quoted(typed[:64])},{_quoted(e164) if e164 else 'null'},"
-                    f"{_quoted(rev[:32])},{'true' if e164 else 'false'},{position}]"
-                    for position, (typed, e164, rev) in enumerate(phones)
-                ]
-            )
-            if phones
-            else "",
-            _array([f"[{_quoted(a)},{position}]" for position, a in enumerate(emails)])
-            if emails
-            else "",
-            _array([f"[{int(fid)},{_quoted(v)}]" for fid, v in custom.items() if v])
-            if custom
-            else "",
-            _array(list(map(_quoted, tags))) if tags else "",
-            _array(list(map(_quoted, words))) if words else "",
-        )
         return Record(
             self.row,
             self.name,
             self.company_name,
             tuple(phones),
             tuple(emails),
-            tuple(tags),
+            tuple(self.tags),
             self.status,
             self.type,
             self.responsible_id,
-            utm,
-            custom,
+            self.utm,
+            self.custom,
             self.name_from_company,
             name_key,
             words,
             keys,
-            doc,
-            lists,
         )
 
 

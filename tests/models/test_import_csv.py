@@ -192,52 +192,41 @@ async def test_a_file_changed_between_upload_and_run_is_checked_again(world, tmp
     assert await Client.filter(name="Íñigo").exists()
 
 
-def test_the_json_a_record_is_written_from_holds_exactly_its_values():
-    import json
+async def test_every_field_of_an_imported_lead_reaches_the_database_intact(world, tmp_path):
+    from models.schema.clients import CustomField, CustomFieldValue, Email
+    from models.schema.leads import Lead
 
-    from models.importing.rows import ENTITY_FIELDS, LISTS, CustomSpec, RowChecker
-
-    headers = ["name", "phones", "emails", "company", "tags", "source", "dni"]
-    checker = RowChecker(
-        headers,
-        {
-            0: "name",
-            1: "phones",
-            2: "emails",
-            3: "company_name",
-            4: "tags",
-            5: "utm_source",
-            6: "custom.dni",
-        },
-        region="ES",
-        custom={"dni": CustomSpec(7, "text", ())},
-        users={},
-    )
+    field = await CustomField.create(key="dni", label="DNI", kind="text", applies_to="lead")
     name = 'Zoë "la jefa" O\\Brien\ttab \u2028 ñ 山田'
-    rec = checker.check(
-        2,
+    path = write_csv(
+        tmp_path / "leads.csv",
         [
-            name,
-            "+34 911 234 567, 600-111-222",
-            'a"b@x.es',
-            "Cía \\ S.L.",
-            'vip, "q"',
-            "€",
-            "x\u0001y",
+            ["name", "phones", "emails", "company", "source", "dni"],
+            [name, "+34 911 234 567, 600-111-222, 12", 'a"b@x.es', "Cía \\ S.L.", "€", "x\u0001y"],
         ],
     )
-    entity = json.loads(rec.doc)
-    assert entity == [name, rec.name_key, "Cía \\ S.L.", "active", "person", "€", "", "", "", ""]
-    assert len(entity) == len(ENTITY_FIELDS) - 2
-    lists = dict(zip(LISTS, [json.loads(x) if x else [] for x in rec.lists], strict=True))
-    assert lists["phones"] == [
-        ["+34 911 234 567", "+34911234567", "76543211943", True, 0],
-        ["600-111-222", "+34600111222", "22211100643", True, 1],
+    mapping = {
+        "name": "name",
+        "phones": "phones",
+        "emails": "emails",
+        "company": "company_name",
+        "source": "utm_source",
+        "dni": f"custom.{field.key}",
+    }
+    batch = await import_file(path, mapping, user=world.ana, kind="leads")
+    assert (batch.status, batch.created_count) == ("done", 1), batch.error
+    lead = await Lead.get(name=name)
+    assert (lead.company_name, lead.utm_source, lead.utm_medium) == ("Cía \\ S.L.", "€", "")
+    assert (lead.status, lead.source, lead.responsible_id) == ("open", "import", world.ana.id)
+    phones = await Phone.filter(lead_id=lead.id).order_by("position")
+    assert [(p.typed, p.e164, p.digits_rev, p.is_valid, p.position) for p in phones] == [
+        ("+34 911 234 567", "+34911234567", "76543211943", True, 0),
+        ("600-111-222", "+34600111222", "22211100643", True, 1),
+        ("12", None, "21", False, 2),  # kept as typed, flagged, never dropped
     ]
-    assert lists["emails"] == [['a"b@x.es', 0]]
-    assert lists["custom"] == [[7, "x\u0001y"]]
-    assert lists["tags"] == ["vip", '"q"']
-    assert lists["words"] == list(rec.words)
+    assert await Email.filter(lead_id=lead.id).values_list("address", flat=True) == ['a"b@x.es']
+    value = await CustomFieldValue.get(lead_id=lead.id, field_id=field.id)
+    assert value.value == "x\u0001y"
 
 
 async def test_quotes_backslashes_and_control_characters_reach_the_database_intact(world, tmp_path):
