@@ -116,5 +116,6 @@ def test_a_worker_process_loads_no_orm():
 def test_the_package_names_every_export():
     import models.importing as importing
 
+    assert sorted(importing.__all__) == sorted(importing._EXPORTS)  # the two lists agree
     for name in importing.__all__:
         assert getattr(importing, name) is not None, name
