@@ -17,10 +17,10 @@ from bot import build_bot  # noqa: E402
 from bot.delivery import KIND, TelegramOutbox, TelegramSender, chat_key  # noqa: E402
 from bot.notifier import CallNotifier  # noqa: E402
 from daemon.outbox_worker import OutboxWorker, RateLimit  # noqa: E402
-from models import users as user_ops  # noqa: E402
-from models.clock import SystemClock  # noqa: E402
-from models.db import close_db, open_db  # noqa: E402
-from models.hub import Hub  # noqa: E402
+from models.core.clock import SystemClock  # noqa: E402
+from models.core.db import close_db, open_db  # noqa: E402
+from models.core.hub import Hub  # noqa: E402
+from models.people import users as user_ops  # noqa: E402
 from models.schema.company import Company, TelephonySettings  # noqa: E402
 from models.schema.users import User  # noqa: E402
 from tests.bot.fake_bot_api import FakeBotApi  # noqa: E402

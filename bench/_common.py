@@ -83,7 +83,7 @@ async def bench_database(backend: str, args: argparse.Namespace) -> AsyncIterato
 
 async def top_up_demo_data(backend: str, clients: int, **counts: int | None) -> None:
     """demo-data until the open database holds `clients` clients (a reused one may already)."""
-    from models.demo import DemoCounts, load_demo_data
+    from daemon.demo import DemoCounts, load_demo_data
     from models.schema.clients import Client
 
     have = await Client.all().count()
@@ -100,7 +100,7 @@ async def seed_agents(count: int, first_extension: int, password: str = "bench-p
 
     One real password hash shared by all: argon2 per user would dominate the set-up.
     """
-    from models import users as user_ops
+    from models.people import users as user_ops
     from models.schema.company import Company, TelephonySettings
     from models.schema.users import User
 

@@ -34,7 +34,7 @@ from panoramisk import Manager  # noqa: E402
 from daemon.ami.link import AmiLink  # noqa: E402
 from daemon.ami.traces import load_events  # noqa: E402
 from daemon.ami.tracker import CallTracker  # noqa: E402
-from models.settings import AmiSettings  # noqa: E402
+from models.core.settings import AmiSettings  # noqa: E402
 
 CORPUS = ROOT / "tests" / "fixtures" / "cacofonisk-traces"
 _IDS = ("Uniqueid", "Linkedid", "DestUniqueid", "DestLinkedid")

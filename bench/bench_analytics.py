@@ -4,7 +4,7 @@
     python bench/bench_analytics.py --backend postgres
     python bench/bench_analytics.py --clients 100000 --calls 200000 --backend both
 
-The database is filled by the demo-data loader (models.demo) in a private database, then
+The database is filled by the demo-data loader (daemon.demo) in a private database, then
 every report is run for an admin (everyone's figures) and for an agent (own figures) over
 "this month", "last 30 days" and a whole year. The limit printed with them is a bare
 `SELECT COUNT(*)` of the calls in the same range: the cost of reading the period's index
@@ -22,13 +22,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import DEFAULT_PG, private_database, run_each_backend  # noqa: E402
-from models import analytics, analytics_team  # noqa: E402
-from models.analytics_time import resolve_period  # noqa: E402
-from models.db import close_db, open_db  # noqa: E402
-from models.demo import DemoCounts, load_demo_data  # noqa: E402
+from daemon.demo import DemoCounts, load_demo_data  # noqa: E402
+from models.core.db import close_db, open_db  # noqa: E402
+from models.people.users import create_user  # noqa: E402
+from models.reporting import analytics
+from models.reporting import team_analytics as analytics_team  # noqa: E402
+from models.reporting.periods import resolve_period  # noqa: E402
 from models.schema.calls import Call  # noqa: E402
 from models.schema.users import User  # noqa: E402
-from models.users import create_user  # noqa: E402
 
 
 async def _reports(user, period, now) -> list[tuple[str, float]]:

@@ -18,9 +18,9 @@ import time
 from _bot_setup import CHAT_BASE, bot_rig
 
 from bench._common import DEFAULT_PG
-from models import outbox
-from models.caller import caller_card
-from models.events import CallRang
+from models.core.events import CallRang
+from models.messaging import outbox
+from models.telephony.caller_directory import caller_card
 
 
 def busiest_second(times: list[float]) -> int:

@@ -20,10 +20,10 @@ from _bot_setup import bot_rig
 
 from bench._common import DEFAULT_PG, summary
 from bot import build_bot
-from models.caller import caller_card
-from models.clients import ClientInput, create_client
-from models.deals import create_deal
-from models.events import CallRang
+from models.contacts.clients import ClientInput, create_client
+from models.core.events import CallRang
+from models.sales.deals import create_deal
+from models.telephony.caller_directory import caller_card
 
 
 async def bare_send(api, samples: int) -> list[float]:

@@ -28,15 +28,15 @@ from daemon.ami.calls_service import CallsService  # noqa: E402
 from daemon.ami.traces import load_events  # noqa: E402
 from daemon.ami.tracker import CallTracker  # noqa: E402
 from daemon.ami.tracker_types import ChannelRoles  # noqa: E402
-from models.caller import CallerDirectory  # noqa: E402
-from models.clock import SystemClock  # noqa: E402
-from models.db import close_db, open_db  # noqa: E402
-from models.hub import Hub  # noqa: E402
+from models.core.clock import SystemClock  # noqa: E402
+from models.core.db import close_db, open_db  # noqa: E402
+from models.core.hub import Hub  # noqa: E402
+from models.people.users import create_user, ensure_standard_groups  # noqa: E402
 from models.schema.activity import TimelineEntry  # noqa: E402
 from models.schema.calls import Call  # noqa: E402
 from models.schema.company import Company, TelephonySettings  # noqa: E402
 from models.schema.leads import Lead  # noqa: E402
-from models.users import create_user, ensure_standard_groups  # noqa: E402
+from models.telephony.caller_directory import CallerDirectory  # noqa: E402
 
 TRACE = ROOT / "tests" / "fixtures" / "ami-traces" / "inbound_unknown_answered.ami"
 ROLES = dict(

@@ -31,12 +31,12 @@ from _common import DEFAULT_PG, private_database, seed_agents, summary  # noqa: 
 from daemon.ami.calls_service import CallsService  # noqa: E402
 from daemon.ami.link import AmiLink  # noqa: E402
 from daemon.pbxsim import PbxSimulator  # noqa: E402
-from models.caller import CallerDirectory  # noqa: E402
-from models.clock import SystemClock  # noqa: E402
-from models.db import close_db, open_db  # noqa: E402
-from models.events import CallRang  # noqa: E402
-from models.hub import Hub  # noqa: E402
-from models.settings import AmiSettings  # noqa: E402
+from models.core.clock import SystemClock  # noqa: E402
+from models.core.db import close_db, open_db  # noqa: E402
+from models.core.events import CallRang  # noqa: E402
+from models.core.hub import Hub  # noqa: E402
+from models.core.settings import AmiSettings  # noqa: E402
+from models.telephony.caller_directory import CallerDirectory  # noqa: E402
 
 
 async def run(args: argparse.Namespace, url: str) -> None:

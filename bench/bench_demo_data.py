@@ -24,11 +24,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import DEFAULT_PG, private_database, run_each_backend  # noqa: E402
-from models.db import close_db, open_db  # noqa: E402
-from models.demo import DemoCounts, load_demo_data  # noqa: E402
-from models.demo.context import Agent, DemoContext  # noqa: E402
-from models.demo.loader import _specs  # noqa: E402
-from models.demo.people import client_batch  # noqa: E402
+from daemon.demo import DemoCounts, load_demo_data  # noqa: E402
+from daemon.demo.context import Agent, DemoContext  # noqa: E402
+from daemon.demo.loader import _specs  # noqa: E402
+from daemon.demo.people import client_batch  # noqa: E402
+from models.core.db import close_db, open_db  # noqa: E402
 
 TARGET = 50_000
 

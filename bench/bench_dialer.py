@@ -35,13 +35,13 @@ from _common import DEFAULT_PG, private_database, seed_agents  # noqa: E402
 from daemon.dialer import DialerRunner, channel_calls, live_calls  # noqa: E402
 from daemon.pbxsim import PbxSimulator  # noqa: E402
 from daemon.telephony import start_telephony  # noqa: E402
-from models import dialer as dialer_ops  # noqa: E402
-from models.clock import SystemClock  # noqa: E402
-from models.db import close_db, open_db  # noqa: E402
-from models.hub import Hub  # noqa: E402
+from models.core.clock import SystemClock  # noqa: E402
+from models.core.db import close_db, open_db  # noqa: E402
+from models.core.hub import Hub  # noqa: E402
+from models.core.settings import AmiSettings, Settings  # noqa: E402
 from models.schema.dialer import DialerEntry  # noqa: E402
 from models.schema.users import User  # noqa: E402
-from models.settings import AmiSettings, Settings  # noqa: E402
+from models.telephony import dialer as dialer_ops  # noqa: E402
 
 
 class TimedSimulator(PbxSimulator):

@@ -107,7 +107,7 @@ def bare_read(path: Path, reader: str) -> tuple[int, float]:
 
 
 async def _import(path: Path, url: str, workers: int | None) -> dict:
-    from models.db import close_db, open_db
+    from models.core.db import close_db, open_db
     from models.importing import create_import, run_import
     from models.schema.company import Company
 

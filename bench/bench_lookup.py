@@ -9,7 +9,8 @@ kept by bench_demo_data.py --keep/--keep-sqlite with --reuse), picks random exis
 numbers and types them the ways people and PBXs do (E.164, as stored, 00-prefixed,
 national, spaced international), then times per lookup:
 - CallerDirectory.find_by_phone (what the daemon runs on every ringing call);
-- models.caller.find_by_phone (the one-off helper, which also reads the company);
+- models.telephony.caller_directory.find_by_phone (the one-off helper, which also reads the
+  company);
 - the limit: `SELECT client_id FROM phone WHERE e164 = $1` sent straight through the
   driver on the same connection, with the E.164 already known;
 - the same SQL through Tortoise's execute_query, to split ORM cost from driver cost.
@@ -42,10 +43,10 @@ from bench._common import (  # noqa: E402
     summary,
     top_up_demo_data,
 )
-from models import caller  # noqa: E402
-from models.caller import CallerDirectory  # noqa: E402
-from models.db import close_db, open_db  # noqa: E402
+from models.core.db import close_db, open_db  # noqa: E402
 from models.schema.clients import Client  # noqa: E402
+from models.telephony import caller_directory as caller  # noqa: E402
+from models.telephony.caller_directory import CallerDirectory  # noqa: E402
 
 
 def formats(e164: str, typed: str, rng: random.Random) -> str:

@@ -30,13 +30,13 @@ sys.path.insert(0, str(ROOT))
 from aiohttp import ClientSession, TCPConnector, WSMsgType, web  # noqa: E402
 
 from bench._common import seed_agents  # noqa: E402
-from models import users as user_ops  # noqa: E402
-from models.clock import SystemClock  # noqa: E402
-from models.db import close_db, open_db  # noqa: E402
-from models.events import CallEnded, CallerCard, CallRang  # noqa: E402
-from models.hub import Hub  # noqa: E402
+from models.core.clock import SystemClock  # noqa: E402
+from models.core.db import close_db, open_db  # noqa: E402
+from models.core.events import CallEnded, CallerCard, CallRang  # noqa: E402
+from models.core.hub import Hub  # noqa: E402
+from models.core.settings import Settings, WebSettings  # noqa: E402
+from models.people import users as user_ops  # noqa: E402
 from models.schema.users import User  # noqa: E402
-from models.settings import Settings, WebSettings  # noqa: E402
 from web.app import create_app  # noqa: E402
 from web.keys import SESSIONS  # noqa: E402
 from web.security import COOKIE_NAME, password_mark  # noqa: E402

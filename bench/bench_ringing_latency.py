@@ -29,8 +29,8 @@ from daemon.ami.link import AmiLink  # noqa: E402
 from daemon.ami.tracker import CallTracker  # noqa: E402
 from daemon.ami.tracker_types import Ringing  # noqa: E402
 from daemon.pbxsim import PbxSimulator  # noqa: E402
-from models.hub import Hub  # noqa: E402
-from models.settings import AmiSettings  # noqa: E402
+from models.core.hub import Hub  # noqa: E402
+from models.core.settings import AmiSettings  # noqa: E402
 
 
 def _extension(channel: str) -> str:

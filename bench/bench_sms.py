@@ -27,14 +27,14 @@ from _common import DEFAULT_PG, private_database  # noqa: E402
 
 from daemon.outbox_worker import OutboxWorker  # noqa: E402
 from daemon.sms.wiring import policy_of, register_sms  # noqa: E402
-from models import outbox  # noqa: E402
-from models import sms as sms_ops  # noqa: E402
-from models.clock import SystemClock  # noqa: E402
-from models.db import close_db, open_db  # noqa: E402
+from models.core.clock import SystemClock  # noqa: E402
+from models.core.db import close_db, open_db  # noqa: E402
+from models.core.settings import SmsSettings  # noqa: E402
+from models.messaging import outbox  # noqa: E402
+from models.messaging import sms as sms_ops  # noqa: E402
+from models.people.users import create_user, ensure_standard_groups  # noqa: E402
 from models.schema.clients import Client, Phone  # noqa: E402
 from models.schema.company import Company, TelephonySettings  # noqa: E402
-from models.settings import SmsSettings  # noqa: E402
-from models.users import create_user, ensure_standard_groups  # noqa: E402
 
 
 class Gateway:

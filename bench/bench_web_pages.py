@@ -43,13 +43,13 @@ from bench._common import (  # noqa: E402
     run_each_backend,
     top_up_demo_data,
 )
-from models import users as user_ops  # noqa: E402
-from models.clock import SystemClock  # noqa: E402
-from models.db import close_db, open_db  # noqa: E402
-from models.hub import Hub  # noqa: E402
+from models.core.clock import SystemClock  # noqa: E402
+from models.core.db import close_db, open_db  # noqa: E402
+from models.core.hub import Hub  # noqa: E402
+from models.core.settings import Settings, WebSettings  # noqa: E402
+from models.people import users as user_ops  # noqa: E402
 from models.schema.clients import Client, Phone  # noqa: E402
 from models.schema.users import User  # noqa: E402
-from models.settings import Settings, WebSettings  # noqa: E402
 from web.app import create_app  # noqa: E402
 
 BENCH_USER = "bench-admin"

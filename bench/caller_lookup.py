@@ -24,16 +24,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tortoise import connections  # noqa: E402
 
-from models.caller import CallerDirectory  # noqa: E402
-from models.calls import CallRecord  # noqa: E402
-from models.clients import list_clients  # noqa: E402
-from models.clock import FixedClock  # noqa: E402
-from models.contact_details import search_key, words_of  # noqa: E402
-from models.db import close_db, open_db  # noqa: E402
+from models.contacts.clients import list_clients  # noqa: E402
+from models.contacts.contact_details import search_key, words_of  # noqa: E402
+from models.core.clock import FixedClock  # noqa: E402
+from models.core.db import close_db, open_db  # noqa: E402
+from models.people.users import create_user, ensure_standard_groups  # noqa: E402
 from models.schema.clients import Client  # noqa: E402
 from models.schema.company import Company, TelephonySettings  # noqa: E402
 from models.schema.users import User  # noqa: E402
-from models.users import create_user, ensure_standard_groups  # noqa: E402
+from models.telephony.call_record import CallRecord  # noqa: E402
+from models.telephony.caller_directory import CallerDirectory  # noqa: E402
 
 FIRST = ["Ana", "Luis", "Marta", "Pedro", "Sara", "Jorge", "Lucía", "Pablo", "Elena", "Íñigo"]
 LAST = ["García", "Pérez", "Núñez", "Ruiz", "López", "Martín", "Sánchez", "Gómez", "Díaz", "Moreno"]

@@ -21,8 +21,8 @@ from bot.routers.linking import linking_router
 from bot.routers.notes import notes_router
 from bot.routers.search import search_router
 from bot.routers.tasks import tasks_router
-from models.clock import Clock
-from models.hub import Hub
+from models.core.clock import Clock
+from models.core.hub import Hub
 
 __all__ = ["build_bot", "build_dispatcher", "bot_commands"]
 

@@ -13,7 +13,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from babel.numbers import format_currency
 
 from bot.texts import text
-from models.events import CallerCard
+from models.core.events import CallerCard
 
 _LOCALES = {"es": "es_ES", "en": "en_US"}
 

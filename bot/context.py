@@ -15,8 +15,9 @@ from aiogram.types import InlineKeyboardMarkup, TelegramObject, Update
 
 from bot.delivery import TelegramOutbox
 from bot.texts import language_of, text
-from models import outbox, telegram
-from models.errors import Conflict, CrmError, NotFound, PermissionDenied, ValidationFailed
+from models.core.errors import Conflict, CrmError, NotFound, PermissionDenied, ValidationFailed
+from models.messaging import outbox
+from models.messaging import telegram_links as telegram
 
 logger = logging.getLogger(__name__)
 

@@ -26,9 +26,10 @@ from aiogram.exceptions import (
 from aiogram.methods import EditMessageText, SendMessage
 from aiogram.types import InlineKeyboardMarkup, Message
 
-from models import outbox, telegram
-from models.clock import Clock
-from models.errors import NotFound
+from models.core.clock import Clock
+from models.core.errors import NotFound
+from models.messaging import outbox
+from models.messaging import telegram_links as telegram
 from models.schema.outbox import OutboxMessage
 
 logger = logging.getLogger(__name__)

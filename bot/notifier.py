@@ -16,8 +16,7 @@ from tortoise.transactions import in_transaction
 from bot.cards import call_keyboard, call_text, card_to_dict, who
 from bot.delivery import TelegramOutbox
 from bot.texts import language_of, text
-from models import outbox, telegram
-from models.events import (
+from models.core.events import (
     CallAnswered,
     CallEnded,
     CallerCard,
@@ -25,7 +24,9 @@ from models.events import (
     CallRang,
     CallStoppedRinging,
 )
-from models.hub import Hub, Subscription
+from models.core.hub import Hub, Subscription
+from models.messaging import outbox
+from models.messaging import telegram_links as telegram
 from models.schema.telegram import TelegramMessage
 from models.schema.users import User
 

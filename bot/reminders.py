@@ -13,10 +13,11 @@ from typing import Any
 from bot.cards import local_time, zone
 from bot.delivery import TelegramOutbox
 from bot.texts import language_of, text
-from models import outbox, telegram
-from models.clock import Clock
-from models.dashboard import dashboard_numbers
-from models.schedule import is_working_at, validate_schedule
+from models.core.clock import Clock
+from models.messaging import outbox
+from models.messaging import telegram_links as telegram
+from models.people.schedule import is_working_at, validate_schedule
+from models.reporting.dashboard import dashboard_numbers
 from models.schema.users import User
 
 logger = logging.getLogger(__name__)

@@ -16,12 +16,12 @@ from daemon.outreach import sms_task_job, start_outreach
 from daemon.scheduler import Scheduler
 from daemon.signals import stop_event
 from daemon.supervisor import Supervisor
-from models.clock import Clock, SystemClock
-from models.db import close_db, open_db
-from models.hub import Hub
-from models.outbox import purge_finished
-from models.settings import Settings
-from models.telegram import purge_link_guesses
+from models.core.clock import Clock, SystemClock
+from models.core.db import close_db, open_db
+from models.core.hub import Hub
+from models.core.settings import Settings
+from models.messaging.outbox import purge_finished
+from models.messaging.telegram_links import purge_link_guesses
 from web.app import create_app
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from models.settings import Settings
+from models.core.settings import Settings
 
 ENV_PREFIX = "CENTRALITA_"
 

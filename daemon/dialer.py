@@ -3,7 +3,8 @@
 One named task per running list. Each round it resolves the entry left `dialing` (by a
 restart, from the stored call), waits `gap_seconds` after the last call's hang-up, waits while
 the agent is on another call or outside working hours (G3) or the PBX link is down, claims
-the next entry atomically (models/dialer.py), and places the call as a click-to-call command
+the next entry atomically (models/telephony/dialer.py), and places the call as a click-to-call
+command
 on the hub: the agent's extension rings first, then the number. It learns the outcome from
 the hub: ClickToCallProgress (its request id gives the call's linked id, or the failure),
 then CallEnded for that linked id (the stored call with its result).
@@ -24,10 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from daemon.ami.directory import ChannelDirectory
-from models import dialer as dialer_ops
-from models.clock import Clock
-from models.errors import CrmError
-from models.events import (
+from models.core.clock import Clock
+from models.core.errors import CrmError
+from models.core.events import (
     CallAnswered,
     CallEnded,
     CallMissed,
@@ -37,10 +37,11 @@ from models.events import (
     ClickToCall,
     ClickToCallProgress,
 )
-from models.hub import Hub, Subscription
-from models.live_calls import LiveBoard
-from models.schedule import is_working
+from models.core.hub import Hub, Subscription
+from models.people.schedule import is_working
 from models.schema.dialer import DialerEntry
+from models.telephony import dialer as dialer_ops
+from models.telephony.live_board import LiveBoard
 
 logger = logging.getLogger(__name__)
 

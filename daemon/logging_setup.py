@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from models.settings import Settings
+from models.core.settings import Settings
 
 
 def configure_logging(settings: Settings) -> None:

@@ -17,9 +17,9 @@ from typing import Any
 import aiosmtplib
 
 from daemon.outbox_worker import OutboxWorker
-from models import outbox
-from models.mail import KIND
-from models.settings import MailSettings
+from models.core.settings import MailSettings
+from models.messaging import outbox
+from models.messaging.mail import KIND
 
 logger = logging.getLogger(__name__)
 

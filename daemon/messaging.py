@@ -19,9 +19,9 @@ from bot.runner import PollingRunner
 from bot.webhook import mount_webhook, register_webhook
 from daemon.mail import register_mail
 from daemon.outbox_worker import OutboxWorker, RateLimit
-from models.clock import Clock
-from models.hub import Hub
-from models.settings import Settings
+from models.core.clock import Clock
+from models.core.hub import Hub
+from models.core.settings import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The outbox worker: sends due outbox rows through the sender registered for their kind.
 
-Guarantees (see models/outbox.py for the row life):
+Guarantees (see models/messaging/outbox.py for the row life):
 - a row is sent at most once while the process lives: it is claimed by a conditional update
   and marked sent right after the remote side accepted it;
 - nothing is lost: a row claimed by a process that died becomes due again when its lease
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from models import outbox
-from models.clock import Clock
+from models.core.clock import Clock
+from models.messaging import outbox
 from models.schema.outbox import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ class OutboxWorker:
         self._wake.set()
 
     def hand_over(self, row: OutboxMessage) -> None:
-        """Send a row written already claimed by this process (models.outbox.FastLane).
+        """Send a row written already claimed by this process (models.messaging.outbox.FastLane).
 
         It is sent from memory, within the rate limits, without the claim's round trip. If
         its lease runs out first it is left to the table path; if the process dies, the

@@ -15,10 +15,10 @@ from daemon.dialer import DialerRunner, channel_calls, live_calls
 from daemon.outbox_worker import OutboxWorker
 from daemon.sms.dongle import DongleEvents
 from daemon.sms.wiring import policy_of, register_sms
-from models.clock import Clock
-from models.hub import Hub
-from models.settings import Settings
-from models.sms import send_due_sms_tasks
+from models.core.clock import Clock
+from models.core.hub import Hub
+from models.core.settings import Settings
+from models.messaging.sms import send_due_sms_tasks
 
 logger = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from daemon.ami.link import AmiLink
 from daemon.ami.presence import PresenceRelay, device_extension
 from daemon.pbxsim.demo import DemoTraffic, crm_extensions
 from daemon.pbxsim.server import PbxSimulator
-from models.caller import CallerDirectory
-from models.clock import Clock
-from models.hub import Hub
+from models.core.clock import Clock
+from models.core.hub import Hub
+from models.core.settings import AmiSettings, Settings
 from models.schema.company import SourceTag
-from models.settings import AmiSettings, Settings
+from models.telephony.caller_directory import CallerDirectory
 
 logger = logging.getLogger(__name__)
 

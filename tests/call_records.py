@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from models.calls import CallRecord
+from models.telephony.call_record import CallRecord
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 

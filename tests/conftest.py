@@ -17,10 +17,10 @@ import asyncpg
 import pytest
 from tortoise import Tortoise, connections
 
-from models import users as user_ops
-from models.clock import FixedClock
-from models.db import close_db, open_db
-from models.hub import Hub
+from models.core.clock import FixedClock
+from models.core.db import close_db, open_db
+from models.core.hub import Hub
+from models.people import users as user_ops
 from models.schema.company import Company, SourceTag, TelephonySettings
 from models.schema.users import User
 

@@ -12,9 +12,9 @@ from types import ModuleType
 
 from aiohttp import web
 
-from models.clock import Clock
-from models.hub import Hub
-from models.settings import Settings
+from models.core.clock import Clock
+from models.core.hub import Hub
+from models.core.settings import Settings
 from web import middlewares, static
 from web.i18n import Catalogs
 from web.keys import CATALOGS, CLOCK, HUB, LOGIN_LIMITER, SERVICES, SESSIONS, SETTINGS

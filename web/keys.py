@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from models.clock import Clock
-from models.hub import Hub
+from models.core.clock import Clock
+from models.core.hub import Hub
+from models.core.settings import Settings
 from models.schema.users import User
-from models.settings import Settings
 
 if TYPE_CHECKING:
     pass

@@ -59,7 +59,7 @@ DOMAIN_WORDS = [
     # standard groups
     N_("Admin"),
     N_("Agent"),
-    # rights (models.permissions.RIGHTS)
+    # rights (models.people.permissions.RIGHTS)
     N_("See every client, not only own ones"),
     N_("Edit and delete any client"),
     N_("See every lead, not only own and unhandled ones"),

@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from models import users as user_ops
-from models.errors import CrmError, NotFound, PermissionDenied, ValidationFailed
+from models.core.errors import CrmError, NotFound, PermissionDenied, ValidationFailed
+from models.people import users as user_ops
 from web.i18n import pick_language
 from web.keys import CLOCK, REQ_LANG, REQ_SESSION, REQ_USER, SESSIONS
 from web.security import COOKIE_NAME, SAFE_METHODS, check_csrf, password_mark

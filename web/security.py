@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from models.settings import Settings
+from models.core.settings import Settings
 
 logger = logging.getLogger(__name__)
 

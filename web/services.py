@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.db import ping
+from models.core.db import ping
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 

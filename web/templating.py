@@ -10,10 +10,10 @@ import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
-from models import timeline_text
-from models.labels import CALL_RESULT_LABELS
-from models.permissions import RIGHTS, is_admin, rights_of
-from models.timeline import TimelineItem
+from models.contacts import timeline_text
+from models.contacts.timeline import TimelineItem
+from models.core.labels import CALL_RESULT_LABELS
+from models.people.permissions import RIGHTS, is_admin, rights_of
 from web.i18n import LANGUAGES, Formatter
 from web.keys import CATALOGS, REQ_LANG, REQ_SESSION, REQ_USER, SETTINGS
 
@@ -96,7 +96,7 @@ def _field_errors(context: Any, errors: dict[str, str] | None, name: str) -> Mar
 
 @jinja2.pass_context
 def _timeline_text(context: Any, item: TimelineItem) -> str:
-    """A timeline entry in the reader's language and time zone (models/timeline_text.py).
+    """A timeline entry in the reader's language and time zone (models/contacts/timeline_text.py).
 
     Plain text: the page escapes it, names typed by users included.
     """

@@ -16,14 +16,14 @@ from bot.delivery import TelegramOutbox
 from bot.notifier import edit_notification
 from bot.routers.states import NoteForCall, TaskDialog
 from bot.texts import text
-from models import telegram
-from models.clock import Clock
-from models.errors import CrmError, TelephonyError
-from models.events import ClickToCall
-from models.hub import Hub
-from models.phones import to_e164
+from models.contacts.phones import to_e164
+from models.core.clock import Clock
+from models.core.errors import CrmError, TelephonyError
+from models.core.events import ClickToCall
+from models.core.hub import Hub
+from models.messaging import telegram_links as telegram
+from models.people.users import get_company
 from models.schema.users import User
-from models.users import get_company
 
 logger = logging.getLogger(__name__)
 

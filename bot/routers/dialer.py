@@ -13,10 +13,10 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.context import Replier, error_text
-from models import dialer as dialer_ops
-from models.clock import Clock
-from models.errors import CrmError
+from models.core.clock import Clock
+from models.core.errors import CrmError
 from models.schema.users import User
+from models.telephony import dialer as dialer_ops
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from aiogram.types import Message
 
 from bot.context import Replier
 from bot.texts import text
-from models import telegram
-from models.clock import Clock
+from models.core.clock import Clock
+from models.messaging import telegram_links as telegram
 from models.schema.users import User
 
 logger = logging.getLogger(__name__)

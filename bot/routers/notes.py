@@ -14,10 +14,10 @@ from bot.cards import who
 from bot.context import Replier, error_text
 from bot.routers.states import NoteForCall
 from bot.texts import text
-from models import telegram
-from models.clock import Clock
-from models.errors import CrmError
-from models.notes import add_note
+from models.contacts.notes import add_note
+from models.core.clock import Clock
+from models.core.errors import CrmError
+from models.messaging import telegram_links as telegram
 from models.schema.users import User
 
 logger = logging.getLogger(__name__)

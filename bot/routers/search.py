@@ -8,7 +8,7 @@ from aiogram.types import Message
 
 from bot.context import Replier
 from bot.texts import text
-from models import telegram
+from models.messaging import telegram_links as telegram
 from models.schema.users import User
 
 

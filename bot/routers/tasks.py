@@ -16,13 +16,13 @@ from bot.context import Replier, error_text
 from bot.dates import parse_due
 from bot.routers.states import TaskDialog
 from bot.texts import text
-from models import telegram
-from models.clock import Clock
-from models.dashboard import periods
-from models.errors import CrmError
+from models.core.clock import Clock
+from models.core.errors import CrmError
+from models.messaging import telegram_links as telegram
+from models.reporting.dashboard import periods
 from models.schema.tasks import Task
 from models.schema.users import User
-from models.tasks import (
+from models.work.tasks import (
     TaskInput,
     complete_task,
     create_task,

@@ -38,9 +38,8 @@ from daemon.ami.tracker_types import (
     Transferred,
     Transition,
 )
-from models.caller import CallerDirectory
-from models.clock import Clock, SystemClock
-from models.events import (
+from models.core.clock import Clock, SystemClock
+from models.core.events import (
     CallAnswered,
     CallEnded,
     CallerCard,
@@ -50,9 +49,10 @@ from models.events import (
     CallTransferred,
     LeadCreated,
 )
-from models.hub import Hub
+from models.core.hub import Hub
+from models.core.settings import AmiSettings
 from models.schema.users import User
-from models.settings import AmiSettings
+from models.telephony.caller_directory import CallerDirectory
 
 logger = logging.getLogger(__name__)
 

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from daemon.ami.directory import ChannelDirectory
-from models import users as user_ops
-from models.errors import TelephonyError
-from models.events import ClickToCall, ClickToCallProgress, HangupCall, TransferCall
-from models.hub import Hub
-from models.phones import dial_string, parse_phone
-from models.settings import AmiSettings
+from models.contacts.phones import dial_string, parse_phone
+from models.core.errors import TelephonyError
+from models.core.events import ClickToCall, ClickToCallProgress, HangupCall, TransferCall
+from models.core.hub import Hub
+from models.core.settings import AmiSettings
+from models.people import users as user_ops
 
 logger = logging.getLogger(__name__)
 

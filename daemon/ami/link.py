@@ -24,9 +24,9 @@ from daemon.ami.guards import (
     GuardedProtocol,
     message_to_dict,
 )
-from models.clock import Clock, SystemClock
-from models.errors import TelephonyError
-from models.settings import AmiSettings
+from models.core.clock import Clock, SystemClock
+from models.core.errors import TelephonyError
+from models.core.settings import AmiSettings
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-from models.events import ExtensionStateChanged
-from models.hub import Hub
+from models.core.events import ExtensionStateChanged
+from models.core.hub import Hub
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from daemon.ami.tracker_state import Call, Chan
-from models.calls import CallRecord
+from models.telephony.call_record import CallRecord
 
 # Q.850 causes that mean the number or the network failed, not the person.
 FAILED_CAUSES = frozenset({1, 2, 3, 20, 22, 27, 28, 31, 34, 38, 41, 42, 44, 47, 58, 65, 66, 79, 88})

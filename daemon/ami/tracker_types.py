@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase
 
-from models.calls import CallRecord
+from models.telephony.call_record import CallRecord
 
 # Channel roles: an agent's phone, an outside party (trunk), or a dialplan helper
 # (the halves of Local channels that only glue legs together).
@@ -142,7 +142,7 @@ class ChannelRoles:
     def _known(self, ext: str) -> bool:
         known = self.agent_extensions() if self.agent_extensions is not None else None
         if known is None:
-            # Extensions are digits (models.users enforces it): `carrier` is a trunk.
+            # Extensions are digits (models.people.users enforces it): `carrier` is a trunk.
             return ext.isdigit()
         return ext in known
 

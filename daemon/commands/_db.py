@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from models.db import close_db, open_db
-from models.settings import Settings
+from models.core.db import close_db, open_db
+from models.core.settings import Settings
 
 T = TypeVar("T")
 

@@ -13,11 +13,11 @@ import uuid
 from daemon.ami.commands import TelephonyCommands
 from daemon.ami.link import AmiLink
 from daemon.commands._db import with_db
-from models.errors import TelephonyError
-from models.events import ClickToCall, ClickToCallProgress
-from models.hub import Hub
-from models.settings import Settings
-from models.users import find_user
+from models.core.errors import TelephonyError
+from models.core.events import ClickToCall, ClickToCallProgress
+from models.core.hub import Hub
+from models.core.settings import Settings
+from models.people.users import find_user
 
 _EXPLAIN = {
     "ringing_agent": "ringing extension {ext}: pick up the phone",

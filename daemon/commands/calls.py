@@ -8,8 +8,8 @@ import sys
 from datetime import UTC, datetime
 
 from daemon.commands._db import with_db
-from models.call_log import iter_calls, iter_leads
-from models.settings import Settings
+from models.core.settings import Settings
+from models.reporting.json_listing import iter_calls, iter_leads
 
 
 def _since(value: str) -> datetime:

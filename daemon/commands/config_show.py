@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from models.settings import Settings
+from models.core.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from daemon.commands._db import with_db
-from models.demo import DemoCounts, DemoReport, load_demo_data
-from models.settings import Settings
+from daemon.demo import DemoCounts, DemoReport, load_demo_data
+from models.core.settings import Settings
 
 _EPILOG = """\
 Counts not given are proportional to --clients: leads N/10, deals N/5, tasks N/10,

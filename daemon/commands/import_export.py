@@ -8,11 +8,11 @@ from pathlib import Path
 
 from daemon.commands._db import with_db
 from models import importing
-from models.errors import CrmError, NotFound, ValidationFailed
-from models.exporting import FORMATS, KINDS, ExportFilters, export_to_path
+from models.core.errors import CrmError, NotFound, ValidationFailed
+from models.core.settings import Settings
 from models.importing.mapping import KINDS as IMPORT_KINDS
+from models.reporting.export import FORMATS, KINDS, ExportFilters, export_to_path
 from models.schema.users import User
-from models.settings import Settings
 
 SHOWN_REJECTIONS = 20
 

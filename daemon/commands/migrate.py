@@ -6,8 +6,8 @@ import argparse
 import asyncio
 
 from daemon.commands._db import ensure_data_dir
-from models.db import migrate
-from models.settings import Settings
+from models.core.db import migrate
+from models.core.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -16,8 +16,8 @@ from daemon.pbxsim import PbxSimulator
 from daemon.pbxsim.demo import DemoTraffic, ExtensionSource, crm_extensions
 from daemon.pbxsim.replay import Trace
 from daemon.signals import stop_event
-from models.db import close_db, open_db
-from models.settings import Settings
+from models.core.db import close_db, open_db
+from models.core.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:

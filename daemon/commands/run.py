@@ -6,7 +6,7 @@ import argparse
 import asyncio
 
 from daemon.logging_setup import configure_logging
-from models.settings import Settings
+from models.core.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from daemon.commands._db import with_db
-from models import users as user_ops
-from models.settings import Settings
+from models.core.settings import Settings
+from models.people import users as user_ops
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from daemon.commands._db import with_db
-from models import telegram
-from models.clock import SystemClock
-from models.errors import NotFound
-from models.settings import Settings
+from models.core.clock import SystemClock
+from models.core.errors import NotFound
+from models.core.settings import Settings
+from models.messaging import telegram_links as telegram
 
 
 def register(sub: argparse._SubParsersAction) -> None:

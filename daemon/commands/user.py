@@ -7,9 +7,9 @@ import getpass
 import sys
 
 from daemon.commands._db import with_db
-from models import users as user_ops
-from models.errors import CrmError, ValidationFailed
-from models.settings import Settings
+from models.core.errors import CrmError, ValidationFailed
+from models.core.settings import Settings
+from models.people import users as user_ops
 
 
 def register(sub: argparse._SubParsersAction) -> None:

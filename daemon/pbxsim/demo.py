@@ -14,7 +14,7 @@ import random
 from collections.abc import Awaitable, Callable
 
 from daemon.pbxsim.server import PbxSimulator
-from models.users import list_users
+from models.people.users import list_users
 
 logger = logging.getLogger(__name__)
 

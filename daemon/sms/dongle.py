@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from models import outbox
-from models import sms as sms_ops
-from models.clock import Clock
-from models.errors import TelephonyError
+from models.core.clock import Clock
+from models.core.errors import TelephonyError
+from models.messaging import outbox
+from models.messaging import sms as sms_ops
 
 logger = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from typing import Any, Protocol
 
 from tortoise.transactions import in_transaction
 
-from models import outbox
-from models import sms as sms_ops
-from models.clock import Clock
+from models.core.clock import Clock
+from models.messaging import outbox
+from models.messaging import sms as sms_ops
 
 logger = logging.getLogger(__name__)
 

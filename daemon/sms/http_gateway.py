@@ -14,8 +14,8 @@ from urllib.parse import quote_plus
 
 import aiohttp
 
-from models import outbox
-from models.settings import SmsSettings
+from models.core.settings import SmsSettings
+from models.messaging import outbox
 
 logger = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from daemon.outbox_worker import OutboxWorker, RateLimit
 from daemon.sms.dongle import ActionSender, DongleGateway
 from daemon.sms.gateway import SmsGateway, SmsSender
 from daemon.sms.http_gateway import HttpGateway
-from models.clock import Clock
-from models.settings import SmsSettings
-from models.sms import KIND, SmsPolicy
+from models.core.clock import Clock
+from models.core.settings import SmsSettings
+from models.messaging.sms import KIND, SmsPolicy
 
 
 def policy_of(settings: SmsSettings) -> SmsPolicy:

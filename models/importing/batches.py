@@ -17,8 +17,8 @@ from pathlib import Path
 
 from tortoise.transactions import in_transaction
 
-from models.clock import Clock, SystemClock
-from models.errors import Conflict, NotFound, ValidationFailed
+from models.core.clock import Clock, SystemClock
+from models.core.errors import Conflict, NotFound, ValidationFailed
 from models.importing.cells import cell_text, escape_formula
 from models.importing.changes import entity_model, in_use, restore
 from models.importing.engine import DUPLICATE_POLICIES, ImportCounts, ImportEngine, ImportJob
@@ -32,11 +32,11 @@ from models.importing.mapping import (
 )
 from models.importing.readers import Table, open_table, reopen_table
 from models.importing.rows import CustomSpec, RowChecker
-from models.permissions import require
+from models.people.permissions import require
+from models.people.users import get_company
 from models.schema.clients import Client, CustomField, Tag
 from models.schema.imports import ImportBatch, ImportChange
 from models.schema.users import User
-from models.users import get_company
 
 logger = logging.getLogger(__name__)
 

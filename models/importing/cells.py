@@ -6,9 +6,9 @@ import math
 import re
 from datetime import date, datetime, time, timedelta
 
+from models.contacts.phones import split_phones
+from models.core.labels import N_
 from models.importing.readers import Cell
-from models.labels import N_
-from models.phones import split_phones
 
 # Past 15 significant digits a spreadsheet number has already been rounded by Excel.
 MAX_EXACT_DIGITS = 15

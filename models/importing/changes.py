@@ -12,7 +12,7 @@ from typing import Any
 
 from tortoise.models import Model
 
-from models.contact_details import replace_words
+from models.contacts.contact_details import replace_words
 from models.importing.rows import UTM_FIELDS, Record
 from models.importing.store import BulkWriter, Param
 from models.schema.activity import Note, TimelineEntry
@@ -117,7 +117,7 @@ async def create_records(
         lead = {"status": Param("open"), "source": Param("import"), **stamps}
         await writer.insert_values(Lead, columns, rows, lead)
         summary = "Lead imported: "
-    # What happened, as models/timeline_text.py reads it in each viewer's language. Read
+    # What happened, as models/contacts/timeline_text.py reads it in each viewer's language. Read
     # back from the rows just written (this batch's, within this chunk's ids): an index
     # range, cheaper than sending every name once more.
     build = "jsonb_build_object" if writer.is_postgres else "json_object"

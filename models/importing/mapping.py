@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from models.errors import ValidationFailed
+from models.core.errors import ValidationFailed
 
 KINDS = ("clients", "leads")
 IGNORE = ""

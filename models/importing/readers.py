@@ -21,8 +21,8 @@ from typing import Any
 
 import python_calamine
 
-from models.errors import ValidationFailed
-from models.labels import N_
+from models.core.errors import ValidationFailed
+from models.core.labels import N_
 
 # Wider than any real contact list: beyond it a file is a mistake, not data.
 MAX_COLUMNS = 100

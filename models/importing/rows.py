@@ -15,12 +15,12 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import NamedTuple
 
+from models.contacts.search_text import search_key, words_in
+from models.core.labels import N_
 from models.importing.cells import CellRejected, cell_text, phone_texts
 from models.importing.mapping import CUSTOM_PREFIX
 from models.importing.phonefast import fast_parse_phone
 from models.importing.readers import Cell
-from models.labels import N_
-from models.search_text import search_key, words_in
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _EMAIL_SPLIT = re.compile(r"[,;\s]+")

@@ -7,7 +7,7 @@ import contextlib
 import logging
 from pathlib import Path
 
-from models.clock import Clock, SystemClock
+from models.core.clock import Clock, SystemClock
 from models.importing.batches import get_import, mark_interrupted, run_import
 from models.schema.imports import ImportBatch
 

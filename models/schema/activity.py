@@ -90,7 +90,8 @@ class TimelineEntry(Model):
 
     Denormalised on purpose: the card shows it with one indexed query.
     When a lead converts, its entries are re-pointed at the new client.
-    `detail` says what happened as data ({"msg": key, **params}, see models/timeline_text.py)
+    `detail` says what happened as data ({"msg": key, **params}, see
+    models/contacts/timeline_text.py)
     so each reader sees it in their language; `summary` is the same in English, for search,
     exports and the rows written before `detail` existed (their `detail` is empty).
     """

@@ -31,7 +31,7 @@ class User(Model):
     photo_path = fields.CharField(max_length=255, default="")
     time_zone = fields.CharField(max_length=64, default="Europe/Madrid")
     first_weekday = fields.SmallIntField(default=0)  # 0 = Monday
-    # The working-hours schedule (G3), validated by models/schedule.py: a weekly grid
+    # The working-hours schedule (G3), validated by models/people/schedule.py: a weekly grid
     # {"kind": "weekly", "days": {"0": [["09:00","18:00"]], ...}} or a rotation such as
     # day-night-48 {"kind": "rotation", "start": "2026-01-01",
     #               "pattern": [[["08:00","20:00"]], [["20:00","08:00"]], [], []]}

@@ -15,7 +15,7 @@ from bot import build_bot, build_dispatcher
 from bot.delivery import KIND, TelegramOutbox, TelegramSender, chat_key
 from bot.notifier import CallNotifier
 from daemon.outbox_worker import OutboxWorker, RateLimit
-from models import telegram
+from models.messaging import telegram_links as telegram
 from models.schema.users import User
 from tests.bot.fake_bot_api import ChatMessage, FakeBotApi
 

@@ -3,15 +3,15 @@ edited as the call is answered and ends; missed calls send an alert; buttons wor
 
 from __future__ import annotations
 
-from models.caller import caller_card, record_call
-from models.calls import CallRecord
-from models.clients import ClientInput, create_client
-from models.deals import create_deal
-from models.events import CallAnswered, CallEnded, CallMissed, CallRang, CallStoppedRinging
-from models.notes import add_note
+from models.contacts.clients import ClientInput, create_client
+from models.contacts.notes import add_note
+from models.core.events import CallAnswered, CallEnded, CallMissed, CallRang, CallStoppedRinging
+from models.sales.deals import create_deal
 from models.schema.activity import Note
 from models.schema.leads import Lead
 from models.schema.users import User
+from models.telephony.call_record import CallRecord
+from models.telephony.caller_directory import caller_card, record_call
 from tests.bot import updates
 from tests.bot.conftest import LUIS_CHAT, MARTA_CHAT, Chat, eventually
 

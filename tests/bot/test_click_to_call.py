@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from models.caller import caller_card
-from models.clients import ClientInput, create_client
-from models.events import CallRang, ClickToCall
+from models.contacts.clients import ClientInput, create_client
+from models.core.events import CallRang, ClickToCall
+from models.telephony.caller_directory import caller_card
 from tests.bot import updates
 from tests.bot.conftest import LUIS_CHAT, Chat
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models import dialer as dialer_ops
+from models.telephony import dialer as dialer_ops
 from tests.bot import updates
 from tests.bot.conftest import LUIS_CHAT, Chat
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models import telegram
+from models.messaging import telegram_links as telegram
 from models.schema.users import User
 from tests.bot import updates
 from tests.bot.conftest import LUIS_CHAT, Chat

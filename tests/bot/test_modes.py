@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot import build_bot
 from bot.runner import PollingRunner
 from bot.webhook import mount_webhook, register_webhook
-from models import telegram
+from models.messaging import telegram_links as telegram
 from tests.bot import updates
 from tests.bot.conftest import LUIS_CHAT, eventually
 

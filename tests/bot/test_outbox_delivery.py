@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.delivery import KIND, TelegramOutbox, TelegramSender, chat_key
 from daemon.outbox_worker import OutboxWorker, RateLimit
-from models import outbox
+from models.messaging import outbox
 from models.schema.outbox import OutboxMessage
 from tests.bot.conftest import eventually, make_worker
 

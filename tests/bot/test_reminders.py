@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 from bot.delivery import TelegramOutbox
 from bot.reminders import send_daily_digests, send_due_reminders
-from models.clients import ClientInput, create_client
-from models.schedule import validate_schedule
+from models.contacts.clients import ClientInput, create_client
+from models.people.schedule import validate_schedule
 from models.schema.users import User
-from models.tasks import TaskInput, create_task
+from models.work.tasks import TaskInput, create_task
 from tests.bot.conftest import LUIS_CHAT, MARTA_CHAT, eventually
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from models.clients import ClientInput, create_client
-from models.leads import LeadInput, create_lead
+from models.contacts.clients import ClientInput, create_client
+from models.sales.leads import LeadInput, create_lead
 from models.schema.activity import Note
 from models.schema.tasks import Task
-from models.tasks import TaskInput, create_task
+from models.work.tasks import TaskInput, create_task
 from tests.bot import updates
 from tests.bot.conftest import LUIS_CHAT, Chat, eventually
 

@@ -14,7 +14,7 @@ import pytest
 
 from daemon.ami.link import AmiLink
 from daemon.pbxsim import PbxSimulator
-from models.settings import AmiSettings
+from models.core.settings import AmiSettings
 
 SPEED = 200.0  # a 30 s simulated call lasts 0.15 s
 

@@ -8,8 +8,7 @@ import logging
 from daemon.ami.calls_service import CallsService, extensions_of
 from daemon.ami.link import AmiLink
 from daemon.ami.traces import load_events, load_messages
-from models.caller import CallerDirectory
-from models.events import (
+from models.core.events import (
     CallAnswered,
     CallEnded,
     CallMissed,
@@ -20,6 +19,7 @@ from models.events import (
 )
 from models.schema.calls import Call
 from models.schema.leads import Lead
+from models.telephony.caller_directory import CallerDirectory
 from tests.daemon.pbxsim_fixtures import ami_settings, sim  # noqa: F401
 from tests.daemon.test_tracker_corpora import AMI_DIR, ami_tracker
 

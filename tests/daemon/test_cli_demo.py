@@ -111,8 +111,8 @@ async def test_demo_data_fills_a_fresh_database(tmp_path, cli_db):
 
 LOGIN_CHECK = """
 import asyncio, sys
-from models.db import open_db, close_db
-from models.users import authenticate
+from models.core.db import open_db, close_db
+from models.people.users import authenticate
 async def main(url, username, password):
     await open_db(url)
     try:

@@ -8,8 +8,8 @@ import pytest
 
 from daemon.ami.commands import TelephonyCommands
 from daemon.ami.link import AmiLink, fan_out
-from models.errors import TelephonyError
-from models.events import ClickToCall, ClickToCallProgress, HangupCall, TransferCall
+from models.core.errors import TelephonyError
+from models.core.events import ClickToCall, ClickToCallProgress, HangupCall, TransferCall
 from models.schema.company import TelephonySettings
 from tests.daemon import pbxsim_fixtures as fx
 from tests.daemon.pbxsim_fixtures import Recorder, RecordingSleep, ami_settings, eventually

@@ -7,12 +7,12 @@ import pytest
 
 from daemon.dialer import DialerRunner, channel_calls, live_calls
 from daemon.telephony import start_telephony
-from models import dialer as dialer_ops
-from models.clients import ClientInput, create_client
-from models.errors import Conflict, ValidationFailed
+from models.contacts.clients import ClientInput, create_client
+from models.core.errors import Conflict, ValidationFailed
+from models.core.settings import Settings
 from models.schema.company import TelephonySettings
 from models.schema.dialer import DialerEntry
-from models.settings import Settings
+from models.telephony import dialer as dialer_ops
 from tests.daemon import pbxsim_fixtures as fx
 from tests.daemon.pbxsim_fixtures import ami_settings, eventually
 

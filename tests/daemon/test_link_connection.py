@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from models.errors import TelephonyError
+from models.core.errors import TelephonyError
 from tests.daemon import pbxsim_fixtures as fx
 from tests.daemon.pbxsim_fixtures import eventually
 

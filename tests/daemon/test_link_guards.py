@@ -11,7 +11,7 @@ import asyncio
 import pytest
 from panoramisk import Manager
 
-from models.errors import TelephonyError
+from models.core.errors import TelephonyError
 from tests.daemon import pbxsim_fixtures as fx
 from tests.daemon.pbxsim_fixtures import eventually
 

@@ -12,11 +12,11 @@ from pydantic import SecretStr
 
 from daemon.mail import register_mail
 from daemon.outbox_worker import OutboxWorker
-from models import mail, outbox
-from models.clock import SystemClock
-from models.errors import ValidationFailed
+from models.core.clock import SystemClock
+from models.core.errors import ValidationFailed
+from models.core.settings import MailSettings
+from models.messaging import mail, outbox
 from models.schema.outbox import OutboxMessage
-from models.settings import MailSettings
 from tests.smtp_server import free_port, smtp, smtp_with_login  # noqa: F401 (fixtures)
 
 PASSWORD = "Sm7p-pa55-never-logged"

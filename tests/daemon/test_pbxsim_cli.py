@@ -12,7 +12,7 @@ import pytest
 
 from daemon.ami.link import AmiLink
 from daemon.ami.traces import load_events
-from models.settings import AmiSettings
+from models.core.settings import AmiSettings
 from tests.daemon import pbxsim_fixtures as fx
 from tests.daemon.pbxsim_fixtures import Recorder, RecordingSleep, eventually
 

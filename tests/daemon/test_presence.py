@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from daemon.ami.presence import PresenceRelay, device_extension
 from daemon.ami.tracker_types import ChannelRoles
-from models.events import ExtensionStateChanged
+from models.core.events import ExtensionStateChanged
 
 
 async def test_agent_device_states_are_published_once_per_change(hub):

@@ -7,9 +7,9 @@ import asyncio
 import aiohttp
 
 from daemon import app as root
+from models.core.settings import Settings
 from models.schema.calls import Call
 from models.schema.leads import Lead
-from models.settings import Settings
 
 
 async def test_run_starts_web_and_records_a_simulated_call(world, tmp_path, database):
@@ -54,7 +54,7 @@ async def test_run_starts_web_and_records_a_simulated_call(world, tmp_path, data
 
 async def test_run_with_a_bot_token_notifies_the_linked_agent_of_a_call(world, tmp_path, database):
     """The whole product: simulated PBX -> tracker -> hub -> notifier -> outbox -> Bot API."""
-    from models import telegram
+    from models.messaging import telegram_links as telegram
     from tests.bot.fake_bot_api import FakeBotApi
 
     api = FakeBotApi()
@@ -88,7 +88,7 @@ async def test_run_with_a_bot_token_notifies_the_linked_agent_of_a_call(world, t
 
 
 def _clock():
-    from models.clock import SystemClock
+    from models.core.clock import SystemClock
 
     return SystemClock()
 

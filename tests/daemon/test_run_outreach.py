@@ -9,10 +9,10 @@ import asyncio
 import aiohttp
 
 from daemon import app as root
+from models.core.settings import Settings
 from models.schema.activity import Sms
 from models.schema.dialer import DialerEntry
 from models.schema.leads import Lead
-from models.settings import Settings
 from tests.web.conftest import csrf_from, http_login
 
 

@@ -14,15 +14,15 @@ from daemon.outbox_worker import OutboxWorker
 from daemon.sms.dongle import DongleEvents, DongleGateway
 from daemon.sms.gateway import SmsSender
 from daemon.sms.http_gateway import HttpGateway
-from models import outbox
-from models import sms as sms_ops
-from models.clients import ClientInput, create_client
-from models.clock import SystemClock
-from models.errors import PermissionDenied, ValidationFailed
+from models.contacts.clients import ClientInput, create_client
+from models.core.clock import SystemClock
+from models.core.errors import PermissionDenied, ValidationFailed
+from models.core.settings import SmsSettings
+from models.messaging import outbox
+from models.messaging import sms as sms_ops
 from models.schema.activity import Sms, TimelineEntry
 from models.schema.leads import Lead
 from models.schema.tasks import Task
-from models.settings import SmsSettings
 from tests.daemon import pbxsim_fixtures as fx
 from tests.daemon.pbxsim_fixtures import Recorder, RecordingSleep, ami_settings, eventually
 

@@ -21,7 +21,7 @@ import pytest
 from daemon.ami.traces import load_events
 from daemon.ami.tracker import CallTracker
 from daemon.ami.tracker_types import Answered, ChannelRoles, Ended, Ringing, StoppedRinging
-from models.calls import CallRecord
+from models.telephony.call_record import CallRecord
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 AMI_DIR = FIXTURES / "ami-traces"

@@ -4,17 +4,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from models import analytics, analytics_team
-from models.analytics_time import offset_spans, resolve_period
-from models.caller import CallerDirectory
-from models.calls import CallRecord
-from models.clients import ClientInput, create_client
-from models.clock import FixedClock
-from models.deals import create_deal, move_deal
-from models.errors import PermissionDenied, ValidationFailed
-from models.leads import LeadInput, convert_lead, create_lead
-from models.tasks import TaskInput, complete_task, create_task
-from models.users import create_group, create_user
+from models.contacts.clients import ClientInput, create_client
+from models.core.clock import FixedClock
+from models.core.errors import PermissionDenied, ValidationFailed
+from models.people.users import create_group, create_user
+from models.reporting import analytics
+from models.reporting import team_analytics as analytics_team
+from models.reporting.periods import offset_spans, resolve_period
+from models.sales.deals import create_deal, move_deal
+from models.sales.leads import LeadInput, convert_lead, create_lead
+from models.telephony.call_record import CallRecord
+from models.telephony.caller_directory import CallerDirectory
+from models.work.tasks import TaskInput, complete_task, create_task
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 END = datetime(2026, 12, 1, tzinfo=UTC)

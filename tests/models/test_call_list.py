@@ -2,9 +2,9 @@
 
 from datetime import timedelta
 
-from models import call_list
-from models.call_list import CallFilter, list_calls
 from models.schema.calls import Call
+from models.telephony import call_history as call_list
+from models.telephony.call_history import CallFilter, list_calls
 
 
 async def _calls(clock, agent, n: int) -> list[int]:

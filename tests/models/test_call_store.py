@@ -5,14 +5,14 @@ from dataclasses import replace
 
 import pytest
 
-from models import clients as client_ops
-from models.caller import CallerDirectory
-from models.clients import ClientInput
+from models.contacts import clients as client_ops
+from models.contacts.clients import ClientInput
+from models.contacts.timeline import lead_timeline
 from models.schema.activity import TimelineEntry
 from models.schema.calls import Call
 from models.schema.clients import Phone
 from models.schema.leads import Lead
-from models.timeline import lead_timeline
+from models.telephony.caller_directory import CallerDirectory
 from tests.call_records import inbound
 
 
@@ -98,7 +98,7 @@ async def test_updating_a_call_in_the_batch_that_makes_its_numbers_lead(world, c
 
 
 async def world_telephony():
-    from models.users import get_telephony
+    from models.people.users import get_telephony
 
     return await get_telephony()
 

@@ -1,15 +1,15 @@
 from dataclasses import replace
 
-from models import clients as client_ops
-from models.caller import CallerDirectory
-from models.calls import CallRecord
-from models.clients import ClientInput
-from models.deals import create_deal
-from models.notes import add_note
+from models.contacts import clients as client_ops
+from models.contacts.clients import ClientInput
+from models.contacts.notes import add_note
+from models.contacts.timeline import client_timeline, lead_timeline
+from models.people.users import get_telephony
+from models.sales.deals import create_deal
 from models.schema.calls import Call
 from models.schema.leads import Lead
-from models.timeline import client_timeline, lead_timeline
-from models.users import get_telephony
+from models.telephony.call_record import CallRecord
+from models.telephony.caller_directory import CallerDirectory
 from tests.call_records import T0, inbound
 
 

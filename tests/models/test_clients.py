@@ -1,9 +1,9 @@
 import pytest
 
-from models import clients as client_ops
-from models.clients import ClientInput
-from models.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from models.timeline import client_timeline
+from models.contacts import clients as client_ops
+from models.contacts.clients import ClientInput
+from models.contacts.timeline import client_timeline
+from models.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
 
 async def test_client_without_name_is_refused_with_a_field_message(world, clock):
@@ -148,7 +148,7 @@ async def test_update_and_delete(world, clock):
 
 
 async def test_clients_written_in_bulk_become_searchable_after_indexing(world, clock):
-    from models.contact_details import index_missing_client_words, search_key
+    from models.contacts.contact_details import index_missing_client_words, search_key
     from models.schema.clients import Client
 
     await client_ops.create_client(world.luis, ClientInput(name="Indexed One"), clock=clock)

@@ -6,7 +6,7 @@ import random
 import re
 import unicodedata
 
-from models.contact_details import search_key, words_in, words_of
+from models.contacts.contact_details import search_key, words_in, words_of
 
 
 def _reference_key(text: str) -> str:

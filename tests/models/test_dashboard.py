@@ -1,12 +1,12 @@
 from datetime import UTC, datetime, timedelta
 
-from models.caller import CallerDirectory
-from models.calls import CallRecord
-from models.clients import ClientInput, create_client
-from models.clock import FixedClock
-from models.dashboard import dashboard_numbers, periods
-from models.leads import LeadInput, create_lead
-from models.tasks import TaskInput, complete_task, create_task
+from models.contacts.clients import ClientInput, create_client
+from models.core.clock import FixedClock
+from models.reporting.dashboard import dashboard_numbers, periods
+from models.sales.leads import LeadInput, create_lead
+from models.telephony.call_record import CallRecord
+from models.telephony.caller_directory import CallerDirectory
+from models.work.tasks import TaskInput, complete_task, create_task
 
 WED = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 

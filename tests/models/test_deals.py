@@ -2,9 +2,9 @@ from decimal import Decimal
 
 import pytest
 
-from models import deals as deal_ops
-from models.clients import ClientInput, create_client
-from models.errors import NotFound, PermissionDenied, ValidationFailed
+from models.contacts.clients import ClientInput, create_client
+from models.core.errors import NotFound, PermissionDenied, ValidationFailed
+from models.sales import deals as deal_ops
 
 
 @pytest.fixture

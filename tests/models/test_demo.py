@@ -8,17 +8,16 @@ import phonenumbers
 import pytest
 from tortoise import connections
 
-from models import timeline_text
-from models import users as user_ops
-from models.caller import CallerDirectory
-from models.clients import list_clients
-from models.clock import FixedClock
-from models.contact_details import search_key, words_of
-from models.deals import STATUSES
-from models.demo import DemoCounts, load_demo_data
-from models.demo import loader as demo_loader
-from models.demo.numbers import BLOCK_LIST, BLOCKS, block_is_unique, make_invalid_phone, make_phone
-from models.phones import parse_phone
+from daemon.demo import DemoCounts, load_demo_data
+from daemon.demo import loader as demo_loader
+from daemon.demo.numbers import BLOCK_LIST, BLOCKS, block_is_unique, make_invalid_phone, make_phone
+from models.contacts import timeline_text
+from models.contacts.clients import list_clients
+from models.contacts.contact_details import search_key, words_of
+from models.contacts.phones import parse_phone
+from models.core.clock import FixedClock
+from models.people import users as user_ops
+from models.sales.deals import STATUSES
 from models.schema.activity import Note, TimelineEntry
 from models.schema.calls import Call
 from models.schema.clients import Client, ClientWord, Email, Phone
@@ -27,7 +26,8 @@ from models.schema.deals import Deal, DealHistory
 from models.schema.leads import Lead
 from models.schema.tasks import Task
 from models.schema.users import User
-from models.tasks import KINDS as TASK_KINDS
+from models.telephony.caller_directory import CallerDirectory
+from models.work.tasks import KINDS as TASK_KINDS
 from tests.conftest import truncate_all
 
 SMALL = DemoCounts(clients=300, leads=60, deals=200, tasks=120, calls=400, notes=80)

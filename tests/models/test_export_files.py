@@ -7,12 +7,12 @@ import csv
 import pytest
 from openpyxl import load_workbook
 
-from models import clients as client_ops
-from models import deals as deal_ops
-from models import leads as lead_ops
-from models.errors import PermissionDenied
-from models.exporting import ExportFilters, export_csv_chunks, export_to_path
+from models.contacts import clients as client_ops
+from models.core.errors import PermissionDenied
 from models.importing import preview_import
+from models.reporting.export import ExportFilters, export_csv_chunks, export_to_path
+from models.sales import deals as deal_ops
+from models.sales import leads as lead_ops
 from models.schema.clients import Client
 from tests.models.import_helpers import MAX_BYTES, client_named, e164s, import_file
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from models import clients as client_ops
-from models.errors import Conflict, PermissionDenied
+from models.contacts import clients as client_ops
+from models.core.errors import Conflict, PermissionDenied
 from models.importing import (
     ImportRunner,
     cancel_import,
@@ -155,7 +155,7 @@ async def test_leads_import_with_source_import_and_cancel(world, tmp_path):
 
 
 async def test_cancel_keeps_imported_clients_people_have_worked_on(world, tmp_path):
-    from models import deals as deal_ops
+    from models.sales import deals as deal_ops
 
     path = write_csv(
         tmp_path / "c.csv",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from models import timeline_text
+from models.contacts import timeline_text
 from models.importing import FileRejected, preview_import
 from models.schema.activity import TimelineEntry
 from models.schema.clients import Client, Phone

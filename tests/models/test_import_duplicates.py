@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models import clients as client_ops
+from models.contacts import clients as client_ops
 from models.importing import dry_run_import
 from models.schema.clients import Client
 from tests.models.import_helpers import MAX_BYTES, client_named, e164s, import_file, write_csv

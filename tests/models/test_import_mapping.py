@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.errors import ValidationFailed
+from models.core.errors import ValidationFailed
 from models.importing.mapping import check_mapping, parse_map_spec, suggest_mapping, targets
 
 CLIENT_TARGETS = targets("clients", [("dni", "DNI / NIF"), ("birthday", "Fecha de nacimiento")])

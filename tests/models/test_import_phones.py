@@ -1,4 +1,4 @@
-"""The import's fast phone reader gives exactly what models.phones.parse_phone gives."""
+"""The import's fast phone reader gives exactly what models.contacts.phones.parse_phone gives."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import random
 
 import pytest
 
+from models.contacts.phones import parse_phone
 from models.importing.phonefast import fast_parse_phone
-from models.phones import parse_phone
 
 REGIONS = ["ES", "GB", "US", "MX", "AR", "DE", "FR", "IT", "BR", "IN", "RU", "AU", "CH", "PT", "CO"]
 PREFIXES = ["6", "7", "9", "0", "1", "34", "44", "52", "54", "39", "0034", "011", "00", "0", "+"]

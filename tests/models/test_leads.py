@@ -1,17 +1,17 @@
 import pytest
 
-from models import leads as lead_ops
-from models.caller import CallerDirectory
-from models.calls import CallRecord
-from models.clients import ClientInput, create_client, get_client
-from models.deals import DealInput, list_deals
-from models.errors import Conflict, PermissionDenied, ValidationFailed
-from models.leads import LeadInput
-from models.notes import add_note
+from models.contacts.clients import ClientInput, create_client, get_client
+from models.contacts.notes import add_note
+from models.contacts.timeline import client_timeline
+from models.core.errors import Conflict, PermissionDenied, ValidationFailed
+from models.sales import leads as lead_ops
+from models.sales.deals import DealInput, list_deals
+from models.sales.leads import LeadInput
 from models.schema.calls import Call
 from models.schema.leads import Lead
-from models.tasks import TaskInput, create_task
-from models.timeline import client_timeline
+from models.telephony.call_record import CallRecord
+from models.telephony.caller_directory import CallerDirectory
+from models.work.tasks import TaskInput, create_task
 
 
 async def test_manual_lead_belongs_to_its_creator(world, clock):

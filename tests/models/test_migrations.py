@@ -24,7 +24,7 @@ MIGRATIONS = sorted(p.stem for p in (REPO / "models" / "migrations").glob("0*.py
 SCENARIO = r"""
 import asyncio, json, sys
 from tortoise import Tortoise, connections
-from models.db import migrate, tortoise_config
+from models.core.db import migrate, tortoise_config
 
 url, first = sys.argv[1], sys.argv[2]
 

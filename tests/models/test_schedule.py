@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from models import profile
-from models.errors import ValidationFailed
-from models.schedule import day_night_rotation, is_working, is_working_at, validate_schedule
+from models.core.errors import ValidationFailed
+from models.people import profile
+from models.people.schedule import day_night_rotation, is_working, is_working_at, validate_schedule
 
 MADRID = ZoneInfo("Europe/Madrid")
 

@@ -12,13 +12,13 @@ from decimal import Decimal
 
 from tortoise import connections
 
-from models import deals
-from models.deal_board import board
-from models.demo import DemoCounts, load_demo_data
+from daemon.demo import DemoCounts, load_demo_data
+from models.contacts.tallies import client_total
+from models.sales import deals
+from models.sales.board import board
 from models.schema.clients import Client
 from models.schema.deals import Deal
 from models.schema.tallies import ClientTally, DealTally
-from models.tallies import client_total
 
 
 async def _client_counts() -> tuple[Counter, Counter]:

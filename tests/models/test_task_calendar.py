@@ -3,9 +3,9 @@
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from models import tasks as task_ops
-from models.task_calendar import calendar_days
-from models.tasks import TaskInput
+from models.work import tasks as task_ops
+from models.work.calendar import calendar_days
+from models.work.tasks import TaskInput
 
 MADRID = ZoneInfo("Europe/Madrid")
 WEEK_START = datetime(2026, 11, 23, tzinfo=MADRID)

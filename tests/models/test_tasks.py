@@ -2,12 +2,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models import tasks as task_ops
-from models.clients import ClientInput, create_client
-from models.errors import PermissionDenied, ValidationFailed
-from models.tasks import TaskInput
-from models.timeline import client_timeline
-from models.users import create_group, create_user
+from models.contacts.clients import ClientInput, create_client
+from models.contacts.timeline import client_timeline
+from models.core.errors import PermissionDenied, ValidationFailed
+from models.people.users import create_group, create_user
+from models.work import tasks as task_ops
+from models.work.tasks import TaskInput
 
 NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

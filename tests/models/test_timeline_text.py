@@ -6,16 +6,16 @@ from datetime import timedelta
 
 import pytest
 
-from models import clients as client_ops
-from models import timeline_text
-from models.caller import CallerDirectory
-from models.clients import ClientInput
-from models.deals import create_deal, move_deal
-from models.leads import LeadInput, create_lead
-from models.notes import add_note
+from models.contacts import clients as client_ops
+from models.contacts import timeline_text
+from models.contacts.clients import ClientInput
+from models.contacts.notes import add_note
+from models.contacts.timeline import client_timeline, lead_timeline
+from models.sales.deals import create_deal, move_deal
+from models.sales.leads import LeadInput, create_lead
 from models.schema.activity import TimelineEntry
-from models.tasks import TaskInput, create_task
-from models.timeline import client_timeline, lead_timeline
+from models.telephony.caller_directory import CallerDirectory
+from models.work.tasks import TaskInput, create_task
 from tests.call_records import T0, inbound
 
 # A stand-in for a gettext catalog: just the messages these tests need.

@@ -1,8 +1,8 @@
 import pytest
 
-from models import users as user_ops
-from models.errors import AuthenticationFailed, Conflict, ValidationFailed
-from models.permissions import has_right, is_admin
+from models.core.errors import AuthenticationFailed, Conflict, ValidationFailed
+from models.people import users as user_ops
+from models.people.permissions import has_right, is_admin
 
 
 async def test_setup_creates_company_and_admin(db):

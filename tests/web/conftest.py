@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
-from models.settings import Settings, WebSettings
+from models.core.settings import Settings, WebSettings
 from web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from models.caller import CallerDirectory
-from models.calls import CallRecord
-from models.clients import ClientInput, create_client
-from models.clock import FixedClock
-from models.deals import create_deal, move_deal
-from models.users import create_group, create_user
+from models.contacts.clients import ClientInput, create_client
+from models.core.clock import FixedClock
+from models.people.users import create_group, create_user
+from models.sales.deals import create_deal, move_deal
+from models.telephony.call_record import CallRecord
+from models.telephony.caller_directory import CallerDirectory
 from tests.web.conftest import http_login, login, screenshot
 
 

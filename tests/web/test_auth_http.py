@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import aiohttp
 
-from models import team
+from models.people import team
 from tests.web.conftest import LOGIN_LIMIT, csrf_from, http_login
 
 

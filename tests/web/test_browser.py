@@ -8,13 +8,13 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from models import clients as client_ops
-from models import deals as deal_ops
-from models import tasks as task_ops
+from models.contacts import clients as client_ops
+from models.sales import deals as deal_ops
 from models.schema.clients import Client
 from models.schema.deals import DealHistory
 from models.schema.tasks import Task
 from models.schema.users import User
+from models.work import tasks as task_ops
 from tests.web.conftest import LOGIN_LIMIT, login, screenshot
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from models.clients import ClientInput, create_client
+from models.contacts.clients import ClientInput, create_client
+from models.core.settings import SmsSettings
 from models.schema.activity import Sms
 from models.schema.dialer import DialerEntry, DialerList
 from models.schema.outbox import OutboxMessage
-from models.settings import SmsSettings
 from tests.web.conftest import csrf_from, http_login, start_server, web_settings
 
 

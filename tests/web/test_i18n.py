@@ -17,8 +17,8 @@ KEYWORDS = {"_": None, "gettext": (2,), "gettext_for": (3,), "N_": None, "ngette
 METHODS = [
     ("web/**.py", "python"),
     ("web/templates/**.html", "jinja2"),
-    ("models/labels.py", "python"),
-    ("models/timeline_text.py", "python"),
+    ("models/core/labels.py", "python"),
+    ("models/contacts/timeline_text.py", "python"),
     ("models/importing/cells.py", "python"),
     ("models/importing/readers.py", "python"),
     ("models/importing/rows.py", "python"),

@@ -10,7 +10,7 @@ import re
 import openpyxl
 import pytest
 
-from models import clients as client_ops
+from models.contacts import clients as client_ops
 from models.schema.clients import Client
 from models.schema.imports import ImportBatch
 from tests.web.conftest import (

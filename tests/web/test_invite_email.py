@@ -13,11 +13,11 @@ from pydantic import SecretStr
 
 from daemon.mail import register_mail
 from daemon.outbox_worker import OutboxWorker
-from models import mail, outbox
-from models.clock import SystemClock
+from models.core.clock import SystemClock
+from models.core.settings import MailSettings, Settings, WebSettings
+from models.messaging import mail, outbox
 from models.schema.outbox import OutboxMessage
 from models.schema.users import Invite, User
-from models.settings import MailSettings, Settings, WebSettings
 from tests.smtp_server import smtp  # noqa: F401 (fixture)
 from tests.web.conftest import LOGIN_LIMIT, csrf_from, http_login, start_server
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.events import (
+from models.core.events import (
     CallAnswered,
     CallEnded,
     CallerCard,
@@ -11,7 +11,7 @@ from models.events import (
     CallTransferred,
     ExtensionStateChanged,
 )
-from models.live_calls import LiveBoard
+from models.telephony.live_board import LiveBoard
 
 CARD = CallerCard(number="+34911234567")
 

@@ -10,7 +10,7 @@ import asyncio
 import pytest
 
 from daemon.telephony import start_telephony
-from models.clients import ClientInput, create_client
+from models.contacts.clients import ClientInput, create_client
 from models.schema.calls import Call
 from models.schema.leads import Lead
 from tests.web.widget_support import (  # noqa: F401  (fixtures)

@@ -1,16 +1,15 @@
 """Live pop-ups (L3) in headless Chromium: the right user's tabs, following the call.
 
 The tracker that turns AMI events into call events is another engineer's and not wired yet, so
-these tests publish on the hub exactly the events it publishes (models.events), with the caller
+these tests publish on the hub exactly the events it publishes (models.core.events), with the caller
 card computed by the real `caller_card`.
 """
 
 # ruff: noqa: F811  (pytest fixtures imported from widget_support are parameters here)
 from __future__ import annotations
 
-from models.caller import caller_card
-from models.clients import ClientInput, create_client
-from models.events import (
+from models.contacts.clients import ClientInput, create_client
+from models.core.events import (
     CallAnswered,
     CallEnded,
     CallMissed,
@@ -19,6 +18,7 @@ from models.events import (
 )
 from models.schema.company import TelephonySettings
 from models.schema.users import User
+from models.telephony.caller_directory import caller_card
 from tests.web.widget_support import (  # noqa: F401  (fixtures)
     chromium,
     contexts,

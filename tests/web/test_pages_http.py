@@ -7,16 +7,16 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import asyncpg
 
-from models import clients as client_ops
-from models import leads as lead_ops
-from models import tasks as task_ops
-from models.events import ClickToCall
+from models.contacts import clients as client_ops
+from models.core.events import ClickToCall
+from models.sales import leads as lead_ops
 from models.schema.clients import Client
 from models.schema.company import Company
 from models.schema.deals import Deal
 from models.schema.leads import Lead
 from models.schema.users import Group, User
-from models.tasks import TaskInput
+from models.work import tasks as task_ops
+from models.work.tasks import TaskInput
 from tests.web.conftest import csrf_from, http_login, start_server, web_settings
 from web.services import WebServices
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from models import clients as client_ops
-from models.caller import CallerDirectory
-from models.clients import ClientInput
-from models.deals import create_deal, move_deal
-from models.leads import LeadInput, create_lead
+from models.contacts import clients as client_ops
+from models.contacts.clients import ClientInput
+from models.sales.deals import create_deal, move_deal
+from models.sales.leads import LeadInput, create_lead
 from models.schema.activity import TimelineEntry
+from models.telephony.caller_directory import CallerDirectory
 from tests.call_records import T0, inbound
 from tests.web.conftest import http_login
 

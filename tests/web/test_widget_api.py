@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from aiohttp import ClientSession
 
-from models.caller import caller_card
-from models.events import CallRang
+from models.core.events import CallRang
 from models.schema.leads import Lead
+from models.telephony.caller_directory import caller_card
 from tests.web.widget_support import (  # noqa: F401  (fixtures)
     chromium,
     contexts,

@@ -10,10 +10,10 @@ import pytest
 from daemon.ami.commands import TelephonyCommands
 from daemon.ami.link import AmiLink
 from daemon.pbxsim import PbxSimulator
-from models.caller import caller_card
-from models.clients import ClientInput, create_client
-from models.events import CallAnswered, CallRang, CallTransferred
-from models.settings import AmiSettings
+from models.contacts.clients import ClientInput, create_client
+from models.core.events import CallAnswered, CallRang, CallTransferred
+from models.core.settings import AmiSettings
+from models.telephony.caller_directory import caller_card
 from tests.web.widget_support import (  # noqa: F401  (fixtures)
     chromium,
     contexts,

@@ -4,8 +4,8 @@ found, started and paused from the tab, each number's result on the list's page.
 # ruff: noqa: F811  (pytest fixtures imported from widget_support are parameters here)
 from __future__ import annotations
 
-from models import dialer as dialer_ops
-from models.clients import ClientInput, create_client
+from models.contacts.clients import ClientInput, create_client
+from models.telephony import dialer as dialer_ops
 from tests.web.widget_support import (  # noqa: F401  (fixtures)
     chromium,
     contexts,

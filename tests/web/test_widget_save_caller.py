@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from models.caller import caller_card, record_call
-from models.calls import CallRecord
-from models.events import CallAnswered, CallRang
-from models.live_calls import save_caller
+from models.core.events import CallAnswered, CallRang
 from models.schema.activity import Note, TimelineEntry
 from models.schema.calls import Call
 from models.schema.clients import Client
 from models.schema.leads import Lead
+from models.telephony.call_record import CallRecord
+from models.telephony.caller_directory import caller_card, record_call
+from models.telephony.live_board import save_caller
 from tests.web.widget_support import (  # noqa: F401  (fixtures)
     chromium,
     contexts,

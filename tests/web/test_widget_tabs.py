@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from models.caller import caller_card
-from models.clients import ClientInput, create_client
-from models.events import CallRang, ExtensionStateChanged
+from models.contacts.clients import ClientInput, create_client
+from models.core.events import CallRang, ExtensionStateChanged
 from models.schema.calls import Call
 from models.schema.company import TelephonySettings
+from models.telephony.caller_directory import caller_card
 from tests.web.widget_support import (  # noqa: F401  (fixtures)
     chromium,
     contexts,

@@ -15,9 +15,9 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from models.hub import Hub
+from models.core.hub import Hub
+from models.core.settings import AmiSettings, Settings, WebSettings
 from models.schema.users import User
-from models.settings import AmiSettings, Settings, WebSettings
 from web.app import create_app
 from web.views.live import LIVE, LiveRelay
 

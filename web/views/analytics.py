@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from models import analytics, analytics_team, team
-from models.analytics_time import PERIODS, resolve_period
-from models.deals import STATUS_LABELS
-from models.errors import ValidationFailed
-from models.permissions import has_right, require
+from models.core.errors import ValidationFailed
+from models.people import team
+from models.people.permissions import has_right, require
+from models.reporting import analytics
+from models.reporting import team_analytics as analytics_team
+from models.reporting.periods import PERIODS, resolve_period
+from models.sales.deals import STATUS_LABELS
 from web.templating import render
 from web.views.common import current_user, int_param, now
 

@@ -6,9 +6,9 @@ import logging
 
 from aiohttp import web
 
-from models import team
-from models import users as user_ops
-from models.errors import AuthenticationFailed, Conflict, ValidationFailed
+from models.core.errors import AuthenticationFailed, Conflict, ValidationFailed
+from models.people import team
+from models.people import users as user_ops
 from models.schema.users import User
 from web.keys import LOGIN_LIMITER, REQ_LANG, REQ_SESSION, REQ_USER
 from web.middlewares import SETUP_DONE

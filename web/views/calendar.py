@@ -6,10 +6,10 @@ from datetime import date, datetime, time, timedelta
 
 from aiohttp import web
 
-from models import tasks as task_ops
-from models import team
-from models.permissions import has_right
-from models.task_calendar import calendar_days
+from models.people import team
+from models.people.permissions import has_right
+from models.work import tasks as task_ops
+from models.work.calendar import calendar_days
 from web.templating import formatter, render
 from web.views.common import current_user, int_param, now
 

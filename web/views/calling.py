@@ -7,8 +7,8 @@ import uuid
 
 from aiohttp import web
 
-from models.errors import TelephonyError
-from models.events import ClickToCall
+from models.core.errors import TelephonyError
+from models.core.events import ClickToCall
 from models.schema.users import User
 from web.keys import HUB, SERVICES
 from web.templating import gettext

@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from models import call_list
-from models.call_list import DIRECTIONS, RESULTS, CallFilter
-from models.errors import ValidationFailed
-from models.permissions import has_right
-from models.schedule import zone_of
+from models.core.errors import ValidationFailed
+from models.people.permissions import has_right
+from models.people.schedule import zone_of
+from models.people.team import list_users
 from models.schema.users import User
-from models.team import list_users
+from models.telephony import call_history as call_list
+from models.telephony.call_history import DIRECTIONS, RESULTS, CallFilter
 from web.keys import SETTINGS
 from web.templating import render
 from web.views.common import current_user, int_param, now, path_id

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from models import clients as client_ops
-from models import deals as deal_ops
-from models import notes as note_ops
-from models import team
-from models import timeline as timeline_ops
-from models.errors import Conflict, ValidationFailed
-from models.permissions import can_edit_owned, has_right
-from models.tag_list import all_tags
+from models.contacts import clients as client_ops
+from models.contacts import notes as note_ops
+from models.contacts import timeline as timeline_ops
+from models.contacts.tags import all_tags
+from models.core.errors import Conflict, ValidationFailed
+from models.people import team
+from models.people.permissions import can_edit_owned, has_right
+from models.sales import deals as deal_ops
 from web.templating import flash, gettext, render
 from web.views.calling import click_to_call, pbx_is_up
 from web.views.common import clock, current_user, form_data, has_route, int_param, path_id

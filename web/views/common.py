@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from models.clock import Clock
-from models.errors import NotFound
+from models.core.clock import Clock
+from models.core.errors import NotFound
 from models.schema.users import User
 from web.keys import CLOCK, REQ_USER
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from models import clients as client_ops
-from models.errors import Conflict, ValidationFailed
-from models.permissions import require
+from models.contacts import clients as client_ops
+from models.core.errors import Conflict, ValidationFailed
+from models.people.permissions import require
 from web.templating import flash, gettext, render
 from web.views.common import current_user, form_data, path_id, text_values
 

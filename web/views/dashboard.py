@@ -6,9 +6,9 @@ import json
 
 from aiohttp import web
 
-from models import profile
-from models.dashboard import dashboard_numbers
-from models.tasks import KIND_LABELS
+from models.people import profile
+from models.reporting.dashboard import dashboard_numbers
+from models.work.tasks import KIND_LABELS
 from web.templating import render
 from web.views.common import clock, current_user
 

@@ -6,12 +6,14 @@ import json
 
 from aiohttp import web
 
-from models import clients as client_ops
-from models import deal_board, settings_ops, team
-from models import deals as deal_ops
-from models import notes as note_ops
-from models.errors import ValidationFailed
-from models.permissions import can_edit_owned
+from models.contacts import clients as client_ops
+from models.contacts import notes as note_ops
+from models.core.errors import ValidationFailed
+from models.people import company_settings as settings_ops
+from models.people import team
+from models.people.permissions import can_edit_owned
+from models.sales import board as deal_board
+from models.sales import deals as deal_ops
 from web.templating import flash, gettext, render
 from web.views.common import clock, current_user, form_data, int_param, path_id, text_values
 

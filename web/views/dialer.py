@@ -11,9 +11,9 @@ from typing import Any
 
 from aiohttp import web
 
-from models import dialer as dialer_ops
-from models.errors import Conflict, ValidationFailed
+from models.core.errors import Conflict, ValidationFailed
 from models.schema.dialer import DialerEntry
+from models.telephony import dialer as dialer_ops
 from web.templating import flash, gettext, render
 from web.views.common import clock, current_user, form_data, path_id
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from multidict import MultiDictProxy
 
-from models.clients import ClientInput
+from models.contacts.clients import ClientInput
 from models.schema.clients import CustomField
 from web.views.common import int_param
 

@@ -19,10 +19,10 @@ from aiohttp import web
 from aiohttp.web_request import FileField
 
 from models import importing
-from models.errors import NotFound, ValidationFailed
-from models.exporting import FORMATS, KINDS, ExportFilters, export_csv_chunks, export_to_path
+from models.core.errors import NotFound, ValidationFailed
 from models.importing.mapping import KINDS as IMPORT_KINDS
-from models.permissions import require
+from models.people.permissions import require
+from models.reporting.export import FORMATS, KINDS, ExportFilters, export_csv_chunks, export_to_path
 from models.schema.imports import ImportBatch
 from web.keys import CLOCK, SETTINGS
 from web.templating import flash, formatter, gettext, render, translator

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from markupsafe import escape
 
-from models.mail import OutgoingEmail
+from models.messaging.mail import OutgoingEmail
 from models.schema.users import User
 from web.templating import translator
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from models import clients as client_ops
-from models import deals as deal_ops
-from models import leads as lead_ops
-from models import notes as note_ops
-from models import settings_ops
-from models import timeline as timeline_ops
-from models.errors import Conflict, ValidationFailed
-from models.permissions import can_edit_owned, has_right
+from models.contacts import clients as client_ops
+from models.contacts import notes as note_ops
+from models.contacts import timeline as timeline_ops
+from models.core.errors import Conflict, ValidationFailed
+from models.people import company_settings as settings_ops
+from models.people.permissions import can_edit_owned, has_right
+from models.sales import deals as deal_ops
+from models.sales import leads as lead_ops
 from web.templating import flash, gettext, render
 from web.views.common import clock, current_user, form_data, has_route, int_param, path_id
 from web.views.forms import custom_of, many, typed_back

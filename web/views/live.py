@@ -16,9 +16,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from models import users as user_ops
-from models.clock import Clock
-from models.events import (
+from models.core.clock import Clock
+from models.core.events import (
     CallAnswered,
     CallEnded,
     CallerCard,
@@ -29,10 +28,11 @@ from models.events import (
     ClickToCallProgress,
     ExtensionStateChanged,
 )
-from models.hub import Hub, Subscription
-from models.live_calls import LiveBoard, LiveCall
-from models.schedule import is_working
+from models.core.hub import Hub, Subscription
+from models.people import users as user_ops
+from models.people.schedule import is_working
 from models.schema.users import User
+from models.telephony.live_board import LiveBoard, LiveCall
 from web.keys import CLOCK, HUB, SETTINGS
 from web.views.common import current_user
 

@@ -6,10 +6,11 @@ from zoneinfo import available_timezones
 
 from aiohttp import web
 
-from models import profile, schedule, settings_ops, team
-from models import users as user_ops
-from models.errors import AuthenticationFailed, Conflict, ValidationFailed
-from models.permissions import RIGHTS, require
+from models.core.errors import AuthenticationFailed, Conflict, ValidationFailed
+from models.people import company_settings as settings_ops
+from models.people import profile, schedule, team
+from models.people import users as user_ops
+from models.people.permissions import RIGHTS, require
 from web.i18n import LANGUAGES
 from web.keys import SERVICES, SETTINGS
 from web.templating import flash, gettext, gettext_for, render

@@ -12,9 +12,9 @@ import logging
 
 from aiohttp import web
 
-from models import sms as sms_ops
-from models.errors import ValidationFailed
-from models.settings import SmsSettings
+from models.core.errors import ValidationFailed
+from models.core.settings import SmsSettings
+from models.messaging import sms as sms_ops
 from web.keys import SETTINGS
 from web.templating import flash, gettext, render
 from web.views.common import clock, current_user, form_data, int_param, path_id, safe_next

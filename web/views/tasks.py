@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from models import tasks as task_ops
-from models import team
-from models.errors import ValidationFailed
-from models.permissions import has_right
+from models.core.errors import ValidationFailed
+from models.people import team
+from models.people.permissions import has_right
+from models.work import tasks as task_ops
 from web.templating import flash, formatter, gettext, render
 from web.views.common import clock, current_user, form_data, int_param, now, path_id, safe_next
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from models import team
-from models import users as user_ops
-from models.errors import Conflict, ValidationFailed
-from models.permissions import has_right
-from models.users import get_company
+from models.core.errors import Conflict, ValidationFailed
+from models.messaging import invitation_mail
+from models.people import team
+from models.people import users as user_ops
+from models.people.permissions import has_right
+from models.people.users import get_company
 from web.keys import SETTINGS
 from web.templating import flash, gettext, render
 from web.views.calling import click_to_call
@@ -33,7 +34,7 @@ async def _context(request: web.Request, **extra) -> dict:
         "groups": await team.list_groups(),
         "manage": manage,
         "invites": invites,
-        "deliveries": await team.invite_deliveries(invites),
+        "deliveries": await invitation_mail.invite_deliveries(invites),
         "mail_configured": request.app[SETTINGS].mail.is_configured,
         "form": {},
         "errors": {},
@@ -97,7 +98,7 @@ async def create_invite(request: web.Request) -> web.Response:
     try:
         if by_email:
             company = (await get_company()).name
-            invite, token = await team.invite_by_email(
+            invite, token = await invitation_mail.invite_by_email(
                 user,
                 clock(request),
                 email=email,

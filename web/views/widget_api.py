@@ -13,14 +13,15 @@ from typing import Any
 
 from aiohttp import web
 
-from models import call_list, live_calls
-from models.errors import NotFound, PermissionDenied, TelephonyError, ValidationFailed
-from models.events import ClickToCall, ClickToCallProgress, HangupCall, TransferCall
-from models.live_calls import may_handle_call
-from models.schedule import is_working
+from models.core.errors import NotFound, PermissionDenied, TelephonyError, ValidationFailed
+from models.core.events import ClickToCall, ClickToCallProgress, HangupCall, TransferCall
+from models.people.schedule import is_working
+from models.people.team import list_users
+from models.people.users import get_telephony
 from models.schema.users import User
-from models.team import list_users
-from models.users import get_telephony
+from models.telephony import call_history as call_list
+from models.telephony import live_board as live_calls
+from models.telephony.live_board import may_handle_call
 from web.keys import CLOCK, HUB, SERVICES, SETTINGS
 from web.views.calling import pbx_is_up
 from web.views.common import current_user, now

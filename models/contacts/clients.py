@@ -1,0 +1,418 @@
+"""Clients (C1-C6): create, edit, find, delete, and the admin's custom fields.
+
+Who may see a client: its responsible user, anyone when it has none, and groups with
+"clients.view_all". Who may change or delete it: the same with "clients.edit_all".
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from tortoise.expressions import Q, Subquery
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from models.contacts import contact_details as details
+from models.contacts import timeline_text
+from models.contacts.phones import digits, tail_range, to_e164
+from models.contacts.tallies import client_total
+from models.contacts.timeline import add_entry
+from models.core.clock import Clock, SystemClock
+from models.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from models.core.sql import Sql
+from models.people.permissions import can_edit_owned, can_see_owned, has_right
+from models.people.users import get_company
+from models.schema.clients import Client, ClientWord, CustomField, Email, Phone, Tag
+from models.schema.company import SourceTag
+from models.schema.users import User
+
+logger = logging.getLogger(__name__)
+
+STATUSES = ("active", "potential", "inactive")
+TYPES = ("person", "company")
+FIELD_KINDS = ("text", "number", "date", "choice")
+_PHONE_CHARS = set("0123456789+-() ./")
+_TAIL_MATCHES = 5000
+# A search reports its total exactly up to this; beyond, it reports SEARCH_COUNT_CAP + 1.
+SEARCH_COUNT_CAP = 10_000
+
+
+@dataclass
+class ClientInput:
+    """What the "+ client" form (or an import row, or the API) gives."""
+
+    name: str
+    phones: list[str] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)
+    company_name: str = ""
+    status: str = "active"
+    type: str = "person"
+    tags: list[str] = field(default_factory=list)
+    responsible_id: int | None = None  # None: the creating user (on create), unchanged (on update)
+    custom: dict[str, object] = field(default_factory=dict)  # custom field key -> value
+    source_tag_id: int | None = None
+    import_batch_id: int | None = None
+
+
+async def _check_input(data: ClientInput) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not (data.name or "").strip():
+        errors["name"] = "the client needs a name"
+    elif len(data.name.strip()) > 200:
+        errors["name"] = "at most 200 characters"
+    if data.status not in STATUSES:
+        errors["status"] = f"must be one of: {', '.join(STATUSES)}"
+    if data.type not in TYPES:
+        errors["type"] = f"must be one of: {', '.join(TYPES)}"
+    if (
+        data.responsible_id is not None
+        and not await User.filter(id=data.responsible_id, is_active=True).exists()
+    ):
+        errors["responsible_id"] = "no active user with this id"
+    if (
+        data.source_tag_id is not None
+        and not await SourceTag.filter(id=data.source_tag_id).exists()
+    ):
+        errors["source_tag_id"] = "no such source tag"
+    return errors
+
+
+async def _tags(names: list[str]) -> list[Tag]:
+    tags: list[Tag] = []
+    for name in dict.fromkeys(n.strip()[:60] for n in names if n and n.strip()):
+        tag, _ = await Tag.get_or_create(name=name)
+        tags.append(tag)
+    return tags
+
+
+async def _validated(data: ClientInput, client_id: int | None):
+    """Everything checked before anything is written, so a refusal changes nothing."""
+    errors = await _check_input(data)
+    emails, custom = await details.check_emails_and_custom(
+        data.emails, data.custom, "client", errors
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    company = await get_company()
+    phones = details.parse_phones(data.phones, company.default_region)
+    await details.check_phone_owners(phones, client_id=client_id)
+    return phones, emails, custom
+
+
+async def create_client(
+    user: User | None, data: ClientInput, *, clock: Clock | None = None
+) -> Client:
+    """A new client; `user` None means the system (an import or an integration)."""
+    clock = clock or SystemClock()
+    phones, emails, custom = await _validated(data, None)
+    responsible_id = (
+        data.responsible_id if data.responsible_id is not None else (user.id if user else None)
+    )
+    now = clock.now()
+    async with in_transaction():
+        client = await Client.create(
+            name=data.name.strip(),
+            name_key=details.search_key(data.name)[:200],
+            status=data.status,
+            type=data.type,
+            company_name=data.company_name.strip()[:200],
+            responsible_id=responsible_id,
+            created_by_id=user.id if user else None,
+            source_tag_id=data.source_tag_id,
+            import_batch_id=data.import_batch_id,
+            created_at=now,
+        )
+        await details.replace_words(client.id, client.name, client.company_name)
+        await details.replace_phones(phones, client_id=client.id)
+        await details.replace_emails(emails, client_id=client.id)
+        await details.replace_custom_values(custom, client_id=client.id)
+        tags = await _tags(data.tags)
+        if tags:
+            await client.tags.add(*tags)
+        await add_entry(
+            "client",
+            now,
+            client_id=client.id,
+            ref_id=client.id,
+            detail=timeline_text.detail("client_created", name=client.name),
+            user_id=user.id if user else None,
+        )
+    logger.info("client %s created by %s", client.id, user.username if user else "system")
+    return client
+
+
+async def _visible(user: User, client_id: int) -> Client:
+    client = await Client.get_or_none(id=client_id)
+    if client is None:
+        raise NotFound(f"client {client_id} not found")
+    if not can_see_owned(user, client.responsible_id, "clients.view_all"):  # type: ignore[attr-defined]
+        raise PermissionDenied("this client belongs to another user")
+    return client
+
+
+async def _editable(user: User, client_id: int) -> Client:
+    client = await _visible(user, client_id)
+    if not can_edit_owned(user, client.responsible_id, "clients.edit_all"):  # type: ignore[attr-defined]
+        raise PermissionDenied("your group may not change another user's client")
+    return client
+
+
+async def get_client(user: User, client_id: int) -> Client:
+    """The client with phones, emails, tags, responsible and custom values (as `custom`) fetched."""
+    client = await _visible(user, client_id)
+    await client.fetch_related("phones", "emails", "tags", "responsible", "source_tag")
+    client.custom = await details.custom_values_of(client_id=client.id)  # type: ignore[attr-defined]
+    return client
+
+
+async def update_client(user: User, client_id: int, data: ClientInput) -> Client:
+    """Replace the client's details with `data` (phones, emails, tags and given custom values)."""
+    client = await _editable(user, client_id)
+    phones, emails, custom = await _validated(data, client.id)
+    async with in_transaction():
+        client.name = data.name.strip()
+        client.name_key = details.search_key(data.name)[:200]
+        client.status = data.status
+        client.type = data.type
+        client.company_name = data.company_name.strip()[:200]
+        if data.responsible_id is not None:
+            client.responsible_id = data.responsible_id  # type: ignore[attr-defined]
+        if data.source_tag_id is not None:
+            client.source_tag_id = data.source_tag_id  # type: ignore[attr-defined]
+        await client.save()
+        await details.replace_words(client.id, client.name, client.company_name)
+        await details.replace_phones(phones, client_id=client.id)
+        await details.replace_emails(emails, client_id=client.id)
+        await details.replace_custom_values(custom, client_id=client.id)
+        await client.tags.clear()
+        tags = await _tags(data.tags)
+        if tags:
+            await client.tags.add(*tags)
+    return await get_client(user, client.id)
+
+
+async def delete_client(user: User, client_id: int) -> None:
+    client = await _editable(user, client_id)
+    await client.delete()
+    logger.info("client %s deleted by %s", client_id, user.username)
+
+
+def _looks_like_phone(query: str) -> bool:
+    return bool(digits(query)) and all(c in _PHONE_CHARS for c in query)
+
+
+async def _search_filter(query: str, region: str) -> Q:
+    """Universal search (C1): phone in any format or its tail, email, name, tag, company."""
+    text = query.strip()
+    if "@" in text:
+        ids = Email.filter(address=text.lower(), client_id__isnull=False).values_list(
+            "client_id", flat=True
+        )
+        return Q(id__in=await ids)
+    if _looks_like_phone(text):
+        number_digits = digits(text)
+        phones = Phone.filter(client_id__isnull=False)
+        e164 = to_e164(text, region) if len(number_digits) >= 6 else None
+        if e164:
+            ids = await phones.filter(e164=e164).values_list("client_id", flat=True)
+            if ids:
+                return Q(id__in=ids)
+        if len(number_digits) < 3:
+            return Q(id__in=[])
+        # Tail digits: an indexed range on the reversed digits, bounded so a short tail stays cheap.
+        low, high = tail_range(number_digits)
+        ids = await (
+            phones.filter(digits_rev__gte=low, digits_rev__lt=high)
+            .limit(_TAIL_MATCHES)
+            .values_list("client_id", flat=True)
+        )
+        return Q(id__in=ids)
+    words = details.words_of(text)
+    if not words:
+        return Q(company_name__icontains=text)
+    # The longest word typed (likely the rarest) is an indexed prefix range on the words of
+    # names and companies; the other words then only filter those few rows.
+    words.sort(key=len, reverse=True)
+    first = words[0]
+    upper = first[:-1] + chr(ord(first[-1]) + 1)
+    matching = ClientWord.filter(word__gte=first, word__lt=upper).values("client_id")
+    condition = Q(id__in=Subquery(matching))
+    for word in words[1:]:
+        condition &= Q(name_key__contains=word) | Q(company_name__icontains=word)
+    if await Tag.filter(name=text).exists():
+        condition |= _tagged_with(text)
+    return condition
+
+
+def _tagged_with(tag: str) -> Q:
+    """Clients carrying a tag: a subquery from the tag's rows (index on client_tag (tag_id,
+    client_id)) rather than a join from every client that then needs DISTINCT."""
+    return Q(id__in=Subquery(Tag.filter(name=tag).values("clients__id")))
+
+
+async def _tagged(tag: str, limit: int, offset: int) -> tuple[int, list[int]]:
+    """How many clients carry a tag, and one page of their ids, newest first."""
+    sql = Sql()
+    rows = await sql.rows(
+        f'SELECT COUNT(*) AS n FROM "client_tag" WHERE tag_id = {_tag_id(sql, tag)}'
+    )
+    total = int(rows[0]["n"])
+    rows = await sql.rows(
+        f'SELECT client_id FROM "client_tag" WHERE tag_id = {_tag_id(sql, tag)} '
+        f"ORDER BY client_id DESC LIMIT {sql.p(limit)} OFFSET {sql.p(offset)}"
+    )
+    return total, [int(r["client_id"]) for r in rows]
+
+
+def _tag_id(sql: Sql, tag: str) -> str:
+    return f'(SELECT id FROM "tag" WHERE name = {sql.p(tag)})'
+
+
+async def _page(ids: list[int]) -> list[Client]:
+    """These clients, in this order, with what the list shows of them."""
+    by_id = {
+        c.id: c
+        for c in await Client.filter(id__in=ids).prefetch_related("phones", "tags", "responsible")
+    }
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _tally_scope(user: User, *, mine: bool, responsible_id: int | None) -> list[int | None] | None:
+    """The responsibles (None = nobody) whose clients the list shows; None means everyone's."""
+    if mine:
+        allowed: list[int | None] | None = [user.id]
+    elif not has_right(user, "clients.view_all"):
+        allowed = [user.id, None]
+    else:
+        allowed = None
+    if responsible_id is not None:
+        allowed = [responsible_id] if allowed is None or responsible_id in allowed else []
+    return allowed
+
+
+async def clients_matching(
+    user: User | None,
+    *,
+    mine: bool = False,
+    query: str | None = None,
+    tag: str | None = None,
+    status: str | None = None,
+    responsible_id: int | None = None,
+) -> QuerySet[Client]:
+    """The clients the list's filters select among those `user` may see (None: the system,
+    who sees all): the list page and the export read the same rows."""
+    qs = Client.all()
+    if user is not None and mine:
+        qs = qs.filter(responsible_id=user.id)
+    elif user is not None and not has_right(user, "clients.view_all"):
+        qs = qs.filter(Q(responsible_id=user.id) | Q(responsible_id__isnull=True))
+    if responsible_id is not None:
+        qs = qs.filter(responsible_id=responsible_id)
+    if status:
+        qs = qs.filter(status=status)
+    if tag:
+        qs = qs.filter(_tagged_with(tag))
+    if query and query.strip():
+        company = await get_company()
+        qs = qs.filter(await _search_filter(query, company.default_region))
+    return qs
+
+
+async def list_clients(
+    user: User,
+    *,
+    mine: bool = False,
+    query: str | None = None,
+    tag: str | None = None,
+    status: str | None = None,
+    responsible_id: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Client], int]:
+    """One page of the clients this user may see, newest first, and how many match in all.
+
+    With a search `query` the total is exact up to SEARCH_COUNT_CAP; a larger one is reported
+    as SEARCH_COUNT_CAP + 1 (show it as "more than 10 000").
+    """
+    qs = await clients_matching(
+        user, mine=mine, query=query, tag=tag, status=status, responsible_id=responsible_id
+    )
+    limit = max(1, min(limit, 500))
+    offset = max(0, offset)
+    searching = bool(query and query.strip())
+    if searching and offset + limit <= SEARCH_COUNT_CAP:
+        # A broad word ("garcia" among a million) would make an exact COUNT scan the table:
+        # read at most SEARCH_COUNT_CAP + 1 matching ids instead, newest first, and page in them.
+        ids = await qs.order_by("-id").limit(SEARCH_COUNT_CAP + 1).values_list("id", flat=True)
+        return await _page(ids[offset : offset + limit]), len(ids)
+    scope = _tally_scope(user, mine=mine, responsible_id=responsible_id)
+    if not tag and not searching:
+        # Kept by the database as clients change: no count over a million rows per page view.
+        total = await client_total(responsible_ids=scope, status=status)
+    elif tag and scope is None and not status and not searching:
+        # Everyone's clients with one tag: both the count and the page are ranges of
+        # client_tag's (tag_id, client_id) index.
+        total, page_ids = await _tagged(tag, limit, offset)
+        return await _page(page_ids), total
+    else:
+        total = await qs.count()
+    rows = (
+        await qs.order_by("-id")
+        .offset(offset)
+        .limit(limit)
+        .prefetch_related("phones", "tags", "responsible")
+    )
+    return list(rows), total
+
+
+async def define_custom_field(
+    user: User,
+    key: str,
+    label: str,
+    kind: str = "text",
+    *,
+    choices: list[str] | None = None,
+    applies_to: str = "client",
+) -> CustomField:
+    """An admin adds a field to clients or leads (C5)."""
+    if not has_right(user, "settings.manage"):
+        raise PermissionDenied("only admins define custom fields")
+    errors: dict[str, str] = {}
+    key = (key or "").strip().lower()
+    if not key or not key.replace("_", "").isalnum() or len(key) > 60:
+        errors["key"] = "letters, digits and _ (up to 60)"
+    if not (label or "").strip():
+        errors["label"] = "required"
+    if kind not in FIELD_KINDS:
+        errors["kind"] = f"must be one of: {', '.join(FIELD_KINDS)}"
+    clean_choices = [c.strip() for c in (choices or []) if c and c.strip()]
+    if kind == "choice" and not clean_choices:
+        errors["choices"] = "a choice field needs at least one choice"
+    if applies_to not in ("client", "lead"):
+        errors["applies_to"] = "client or lead"
+    if errors:
+        raise ValidationFailed(errors)
+    if await CustomField.filter(applies_to=applies_to, key=key).exists():
+        raise Conflict(f"a {applies_to} field {key!r} exists", field="key")
+    position = await CustomField.filter(applies_to=applies_to).count()
+    return await CustomField.create(
+        key=key,
+        label=label.strip()[:100],
+        kind=kind,
+        choices=clean_choices if kind == "choice" else [],
+        applies_to=applies_to,
+        position=position,
+    )
+
+
+async def list_custom_fields(applies_to: str = "client") -> list[CustomField]:
+    return list(await CustomField.filter(applies_to=applies_to).order_by("position", "id"))
+
+
+async def delete_custom_field(user: User, field_id: int) -> None:
+    if not has_right(user, "settings.manage"):
+        raise PermissionDenied("only admins remove custom fields")
+    deleted = await CustomField.filter(id=field_id).delete()
+    if not deleted:
+        raise NotFound(f"custom field {field_id} not found")

@@ -1,0 +1,140 @@
+"""Notes on clients, leads, deals and calls (C7).
+
+A note lands on the timeline of whoever it concerns: a note on a deal on its client's, a note
+on a call on the call's client's or lead's.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from models.contacts.timeline import add_entry
+from models.core.clock import Clock, SystemClock
+from models.core.errors import NotFound, PermissionDenied, ValidationFailed
+from models.people.permissions import can_see_owned, has_right
+from models.schema.activity import Note
+from models.schema.calls import Call
+from models.schema.clients import Client
+from models.schema.deals import Deal
+from models.schema.leads import Lead
+from models.schema.users import User
+
+logger = logging.getLogger(__name__)
+
+MAX_NOTE = 10_000
+
+
+async def _target(
+    user: User, client_id: int | None, lead_id: int | None, deal_id: int | None, call_id: int | None
+) -> tuple[int | None, int | None]:
+    """The client and lead the note belongs to, after checking the user may see them."""
+    if call_id is not None:
+        call = await Call.get_or_none(id=call_id)
+        if call is None:
+            raise NotFound(f"call {call_id} not found")
+        if call.agent_id not in (None, user.id) and not has_right(user, "calls.view_all"):  # type: ignore[attr-defined]
+            raise PermissionDenied("this call belongs to another user")
+        client_id = client_id or call.client_id  # type: ignore[attr-defined]
+        lead_id = lead_id or call.lead_id  # type: ignore[attr-defined]
+    if deal_id is not None:
+        deal = await Deal.get_or_none(id=deal_id)
+        if deal is None:
+            raise NotFound(f"deal {deal_id} not found")
+        if not can_see_owned(user, deal.responsible_id, "deals.view_all"):  # type: ignore[attr-defined]
+            raise PermissionDenied("this deal belongs to another user")
+        client_id = client_id or deal.client_id  # type: ignore[attr-defined]
+    if client_id is not None and call_id is None and deal_id is None:
+        client = await Client.get_or_none(id=client_id)
+        if client is None:
+            raise NotFound(f"client {client_id} not found")
+        if not can_see_owned(user, client.responsible_id, "clients.view_all"):  # type: ignore[attr-defined]
+            raise PermissionDenied("this client belongs to another user")
+    if lead_id is not None and call_id is None:
+        lead = await Lead.get_or_none(id=lead_id)
+        if lead is None:
+            raise NotFound(f"lead {lead_id} not found")
+        if not can_see_owned(user, lead.responsible_id, "leads.view_all"):  # type: ignore[attr-defined]
+            raise PermissionDenied("this lead belongs to another user")
+        if lead.converted_client_id and client_id is None:  # type: ignore[attr-defined]
+            client_id = lead.converted_client_id  # type: ignore[attr-defined]
+    return client_id, lead_id
+
+
+async def add_note(
+    user: User,
+    text: str,
+    *,
+    client_id: int | None = None,
+    lead_id: int | None = None,
+    deal_id: int | None = None,
+    call_id: int | None = None,
+    clock: Clock | None = None,
+) -> Note:
+    """Add a note; it needs text and something to be about."""
+    clock = clock or SystemClock()
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed({"text": "the note is empty"})
+    if len(text) > MAX_NOTE:
+        raise ValidationFailed({"text": f"at most {MAX_NOTE} characters"})
+    if client_id is None and lead_id is None and deal_id is None and call_id is None:
+        raise ValidationFailed({"target": "a note is about a client, a lead, a deal or a call"})
+    client_id, lead_id = await _target(user, client_id, lead_id, deal_id, call_id)
+    now = clock.now()
+    note = await Note.create(
+        text=text,
+        author_id=user.id,
+        client_id=client_id,
+        lead_id=lead_id,
+        deal_id=deal_id,
+        call_id=call_id,
+        created_at=now,
+    )
+    first_line = text.splitlines()[0]
+    await add_entry(
+        "note",
+        now,
+        client_id=client_id,
+        lead_id=lead_id,
+        ref_id=note.id,
+        user_id=user.id,
+        summary=first_line if len(first_line) <= 200 else first_line[:199] + "…",
+    )
+    logger.info(
+        "note %s added by %s (client=%s lead=%s call=%s)",
+        note.id,
+        user.username,
+        client_id,
+        lead_id,
+        call_id,
+    )
+    return note
+
+
+async def notes_of(
+    *,
+    client_id: int | None = None,
+    lead_id: int | None = None,
+    deal_id: int | None = None,
+    call_id: int | None = None,
+    limit: int = 50,
+) -> list[Note]:
+    """Notes of one object, newest first (the caller has already checked it may see it)."""
+    filters = {
+        k: v
+        for k, v in {
+            "client_id": client_id,
+            "lead_id": lead_id,
+            "deal_id": deal_id,
+            "call_id": call_id,
+        }.items()
+        if v is not None
+    }
+    if not filters:
+        return []
+    return list(
+        await Note.filter(**filters)
+        .order_by("-created_at", "-id")
+        .limit(limit)
+        .select_related("author")
+    )

@@ -1,0 +1,406 @@
+"""SMS (C8, T2, G4): single and bulk sends, scheduled SMS tasks, inbound SMS, delivery reports.
+
+Every outgoing SMS is one `Sms` row plus one outbox row of kind "sms" written in the same
+transaction, so that a gateway outage only delays it and a restart neither loses nor repeats
+it; the daemon's sender (daemon/sms) hands it to the configured gateway and records the
+gateway's reference, and delivery reports move it to sent, delivered or failed. Every SMS,
+in or out, is on the client's or lead's timeline.
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.transactions import in_transaction
+
+from models.contacts import timeline_text
+from models.contacts.phones import parse_phone
+from models.contacts.timeline import add_entry
+from models.core.clock import Clock
+from models.core.errors import NotFound, PermissionDenied, ValidationFailed
+from models.messaging import outbox
+from models.people.permissions import can_see_owned, require
+from models.people.users import get_company, get_telephony
+from models.sales.leads import create_auto_lead
+from models.schema.activity import Sms
+from models.schema.clients import Client, Phone
+from models.schema.dialer import SmsBatch, SmsBatchItem
+from models.schema.leads import Lead
+from models.schema.tasks import Task
+from models.schema.users import User
+from models.work.tasks import due_sms_tasks
+
+logger = logging.getLogger(__name__)
+
+KIND = "sms"
+QUEUED, SENT, DELIVERED, FAILED, RECEIVED = "queued", "sent", "delivered", "failed", "received"
+_ORDER = {QUEUED: 0, SENT: 1, DELIVERED: 2, FAILED: 2}
+TEMPLATE_FIELDS = ("name", "first_name", "company")
+
+
+@dataclass(frozen=True)
+class SmsPolicy:
+    """What the gateway takes: the longest message and what to do with a longer one."""
+
+    max_length: int = 160
+    long_messages: str = "split"  # split | refuse
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    batch: SmsBatch
+    counts: dict[str, int]
+    rows: list[Sms]
+
+
+def split_text(text: str, policy: SmsPolicy) -> list[str]:
+    """The parts the gateway sends; a message too long for a gateway that refuses is refused."""
+    text = text.strip()
+    if not text:
+        raise ValidationFailed({"text": "the message is empty"})
+    if len(text) <= policy.max_length:
+        return [text]
+    if policy.long_messages == "refuse":
+        raise ValidationFailed(
+            {
+                "text": f"the message has {len(text)} characters and the gateway takes at most "
+                f"{policy.max_length}"
+            }
+        )
+    size = policy.max_length
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+async def _owner_of(e164: str) -> tuple[int | None, int | None]:
+    phone = await Phone.filter(e164=e164).order_by("client_id", "id").first()
+    if phone is None:
+        return None, None
+    return phone.client_id, phone.lead_id  # type: ignore[attr-defined]
+
+
+async def _queue(
+    number: str,
+    text: str,
+    *,
+    policy: SmsPolicy,
+    clock: Clock,
+    user_id: int | None,
+    client_id: int | None,
+    lead_id: int | None,
+    region: str,
+) -> Sms:
+    """One Sms row, its outbox row and its timeline entry (in the caller's transaction)."""
+    e164 = parse_phone(number, region).e164
+    if e164 is None:
+        raise ValidationFailed({"number": f"{number!r} is not a valid phone number"})
+    parts = split_text(text, policy)
+    if client_id is None and lead_id is None:
+        client_id, lead_id = await _owner_of(e164)
+    now = clock.now()
+    sms = await Sms.create(
+        direction="out",
+        number=e164,
+        text=text.strip(),
+        status=QUEUED,
+        user_id=user_id,
+        client_id=client_id,
+        lead_id=lead_id,
+        created_at=now,
+    )
+    await outbox.enqueue(
+        KIND,
+        {"sms_id": sms.id, "to": e164, "parts": parts},
+        clock=clock,
+        dedupe_key=f"sms:{sms.id}",
+    )
+    await add_entry(
+        "sms",
+        now,
+        client_id=client_id,
+        lead_id=lead_id,
+        ref_id=sms.id,
+        detail=timeline_text.detail("sms_out", number=e164, text=text.strip()[:500]),
+        user_id=user_id,
+    )
+    return sms
+
+
+async def send_sms(
+    user: User,
+    number: str,
+    text: str,
+    *,
+    clock: Clock,
+    policy: SmsPolicy,
+    client_id: int | None = None,
+    lead_id: int | None = None,
+) -> Sms:
+    """One SMS from the card or the widget; queued at once, sent by the daemon."""
+    region = (await get_company()).default_region
+    async with in_transaction():
+        return await _queue(
+            number,
+            text,
+            policy=policy,
+            clock=clock,
+            user_id=user.id,
+            client_id=client_id,
+            lead_id=lead_id,
+            region=region,
+        )
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def check_template(template: str) -> None:
+    """Only the known variables: a typo such as {nmae} is refused, not sent as is."""
+    try:
+        names = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+    except ValueError as err:
+        raise ValidationFailed({"template": f"the template is malformed: {err}"}) from None
+    unknown = names - set(TEMPLATE_FIELDS)
+    if unknown:
+        known = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
+        raise ValidationFailed(
+            {"template": f"unknown variable {{{sorted(unknown)[0]}}}: use {known}"}
+        )
+
+
+def render(template: str, client: Client) -> str:
+    name = client.name.strip()
+    values = _Blank(name=name, first_name=name.split(" ")[0], company=client.company_name)
+    return template.format_map(values)
+
+
+async def send_bulk(
+    user: User,
+    client_ids: Iterable[int],
+    template: str,
+    *,
+    clock: Clock,
+    policy: SmsPolicy,
+) -> tuple[SmsBatch, list[str]]:
+    """Bulk SMS (C8): one message per selected client from the template, to its first number.
+
+    Returns the batch (for the delivery report) and the clients left out with the reason.
+    """
+    require(user, "sms.bulk")
+    check_template(template)
+    ids = list(dict.fromkeys(client_ids))
+    if not ids:
+        raise ValidationFailed({"clients": "select at least one client"})
+    region = (await get_company()).default_region
+    clients = {c.id: c for c in await Client.filter(id__in=ids)}
+    first_phone: dict[int, str] = {}
+    for phone in await Phone.filter(client_id__in=ids).order_by("-position", "-id"):
+        first_phone[phone.client_id] = phone.e164 or phone.typed  # type: ignore[attr-defined]
+    left_out: list[str] = []
+    async with in_transaction():
+        batch = await SmsBatch.create(author_id=user.id, template=template, created_at=clock.now())
+        items = []
+        for client_id in ids:
+            client = clients.get(client_id)
+            if client is None:
+                continue
+            if not can_see_owned(user, client.responsible_id, "clients.view_all"):  # type: ignore[attr-defined]
+                left_out.append(f"{client.name}: not your client")
+                continue
+            number = first_phone.get(client_id)
+            if not number:
+                left_out.append(f"{client.name}: no phone number")
+                continue
+            try:
+                sms = await _queue(
+                    number,
+                    render(template, client),
+                    policy=policy,
+                    clock=clock,
+                    user_id=user.id,
+                    client_id=client_id,
+                    lead_id=None,
+                    region=region,
+                )
+            except ValidationFailed as err:
+                left_out.append(f"{client.name}: {'; '.join(err.fields.values())}")
+                continue
+            items.append(SmsBatchItem(batch_id=batch.id, sms_id=sms.id))
+        await SmsBatchItem.bulk_create(items, batch_size=500)
+    logger.info("bulk SMS %s: %d queued, %d left out", batch.id, len(items), len(left_out))
+    return batch, left_out
+
+
+async def batch_report(user: User, batch_id: int) -> BatchReport:
+    """The delivery report of a bulk SMS: how many queued, sent, delivered, failed, and each."""
+    batch = await SmsBatch.get_or_none(id=batch_id)
+    if batch is None:
+        raise NotFound(f"bulk SMS {batch_id} does not exist")
+    if batch.author_id != user.id:  # type: ignore[attr-defined]
+        require(user, "sms.bulk")
+    sms_ids = await SmsBatchItem.filter(batch_id=batch_id).values_list("sms_id", flat=True)
+    rows = list(await Sms.filter(id__in=list(sms_ids)).order_by("id").prefetch_related("client"))
+    counts = {s: 0 for s in (QUEUED, SENT, DELIVERED, FAILED)}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    return BatchReport(batch, counts, rows)
+
+
+async def sms_of(user: User, *, client_id: int | None = None, lead_id: int | None = None):
+    """The SMS exchanged with a client or a lead, newest first."""
+    if client_id is not None:
+        client = await Client.get_or_none(id=client_id)
+        if client is None:
+            raise NotFound("no such client")
+        if not can_see_owned(user, client.responsible_id, "clients.view_all"):  # type: ignore[attr-defined]
+            raise PermissionDenied("this client is not yours")
+        return list(await Sms.filter(client_id=client_id).order_by("-created_at", "-id"))
+    lead = await Lead.get_or_none(id=lead_id)
+    if lead is None:
+        raise NotFound("no such lead")
+    if not can_see_owned(user, lead.responsible_id, "leads.view_all"):  # type: ignore[attr-defined]
+        raise PermissionDenied("this lead is not yours")
+    return list(await Sms.filter(lead_id=lead_id).order_by("-created_at", "-id"))
+
+
+# -- the daemon's side -------------------------------------------------------------------
+
+
+async def mark_sent(sms_id: int, gateway_ref: str, *, clock: Clock) -> None:
+    """The gateway took the message; a delivery report may already have moved it further."""
+    updated = await Sms.filter(id=sms_id, status=QUEUED).update(
+        status=SENT, gateway_ref=gateway_ref[:100], sent_at=clock.now()
+    )
+    if not updated:
+        await Sms.filter(id=sms_id, gateway_ref="").update(gateway_ref=gateway_ref[:100])
+
+
+async def mark_failed(sms_id: int, error: str) -> None:
+    await Sms.filter(id=sms_id).exclude(status=DELIVERED).update(status=FAILED, error=error[:255])
+
+
+async def apply_status(
+    status: str,
+    *,
+    clock: Clock,
+    sms_id: int | None = None,
+    gateway_ref: str | None = None,
+    error: str = "",
+) -> bool:
+    """A delivery report: sent, delivered or failed, by our id or the gateway's reference.
+
+    Reports may arrive out of order or twice: a message never goes back (delivered stays).
+    """
+    if status not in (SENT, DELIVERED, FAILED):
+        raise ValidationFailed({"status": f"expected sent, delivered or failed, not {status!r}"})
+    if sms_id is not None:
+        sms = await Sms.get_or_none(id=sms_id, direction="out")
+    elif gateway_ref:
+        sms = await Sms.filter(gateway_ref=gateway_ref, direction="out").first()
+    else:
+        raise ValidationFailed({"ref": "the report names no message"})
+    if sms is None:
+        return False
+    if _ORDER.get(sms.status, 0) >= _ORDER[status] and sms.status != QUEUED:
+        return sms.status == status
+    changes: dict = {"status": status}
+    if status == DELIVERED:
+        changes["delivered_at"] = clock.now()
+    if status in (SENT, DELIVERED) and sms.sent_at is None:
+        changes["sent_at"] = clock.now()
+    if status == FAILED:
+        changes["error"] = (error or "the gateway reported a failure")[:255]
+    await Sms.filter(id=sms.id).update(**changes)
+    return True
+
+
+async def receive_sms(number: str, text: str, *, clock: Clock, at: datetime | None = None) -> Sms:
+    """An inbound SMS: stored, on the sender's timeline; from an unknown number it creates a
+    lead when the telephony settings say so (G4)."""
+    region = (await get_company()).default_region
+    e164 = parse_phone(number, region).e164
+    client_id, lead_id = await _owner_of(e164) if e164 else (None, None)
+    if client_id is None and lead_id is None and (await get_telephony()).is_autolead_sms:
+        lead = await create_auto_lead(number, source="sms", clock=clock, region=region)
+        lead_id = lead.id
+    now = at or clock.now()
+    async with in_transaction():
+        sms = await Sms.create(
+            direction="in",
+            number=(e164 or number)[:32],
+            text=text,
+            status=RECEIVED,
+            client_id=client_id,
+            lead_id=lead_id,
+            created_at=now,
+        )
+        await add_entry(
+            "sms",
+            now,
+            client_id=client_id,
+            lead_id=lead_id,
+            ref_id=sms.id,
+            detail=timeline_text.detail("sms_in", number=e164 or number, text=text[:500]),
+        )
+    return sms
+
+
+async def send_due_sms_tasks(clock: Clock, policy: SmsPolicy) -> int:
+    """SMS tasks (T2) whose time has come: each sends its text once, then is done.
+
+    Called by the scheduler every minute. Sending and closing the task are one transaction,
+    and the outbox key is the task's, so a crash in between cannot send it twice.
+    """
+    sent = 0
+    region = (await get_company()).default_region
+    for task in await due_sms_tasks(clock):
+        number = await _task_number(task)
+        async with in_transaction():
+            updated = await Task.filter(id=task.id, is_done=False).update(
+                is_done=True, done_at=clock.now()
+            )
+            if not updated:
+                continue
+            if number is None:
+                await add_entry(
+                    "sms",
+                    clock.now(),
+                    client_id=task.client_id,  # type: ignore[attr-defined]
+                    lead_id=task.lead_id,  # type: ignore[attr-defined]
+                    ref_id=task.id,
+                    detail=timeline_text.detail("sms_task_no_phone", title=task.title),
+                )
+                continue
+            try:
+                await _queue(
+                    number,
+                    task.sms_text or task.title,
+                    policy=policy,
+                    clock=clock,
+                    user_id=task.author_id,  # type: ignore[attr-defined]
+                    client_id=task.client_id,  # type: ignore[attr-defined]
+                    lead_id=task.lead_id,  # type: ignore[attr-defined]
+                    region=region,
+                )
+            except ValidationFailed as err:
+                logger.warning("SMS task %s not sent: %s", task.id, err.fields)
+                continue
+            sent += 1
+    return sent
+
+
+async def _task_number(task: Task) -> str | None:
+    owner = (
+        {"client_id": task.client_id}  # type: ignore[attr-defined]
+        if task.client_id  # type: ignore[attr-defined]
+        else {"lead_id": task.lead_id}  # type: ignore[attr-defined]
+    )
+    if not any(owner.values()):
+        return None
+    phone = await Phone.filter(**owner).order_by("position", "id").first()
+    return (phone.e164 or phone.typed) if phone else None

@@ -1,0 +1,308 @@
+"""Linking Telegram chats to users (B1) and the call notifications sent to them (B2).
+
+A user asks for a one-time code (web profile page, or `centralita telegram-link USER`) and
+sends `/start CODE` to the bot. Codes are valid for ten minutes and used once. Wrong codes
+are counted per chat: after `MAX_GUESSES` wrong ones within `GUESS_WINDOW` the chat must wait.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from models.contacts.clients import list_clients
+from models.core.clock import Clock
+from models.core.errors import CrmError, NotFound
+from models.sales.leads import LeadInput, create_lead, list_leads
+from models.schema.calls import Call
+from models.schema.tasks import Task
+from models.schema.telegram import TelegramLinkGuess, TelegramMessage
+from models.schema.users import TelegramLinkCode, User
+from models.telephony.caller_directory import CallerDirectory
+
+logger = logging.getLogger(__name__)
+
+CODE_TTL = timedelta(minutes=10)
+GUESS_WINDOW = timedelta(minutes=10)
+MAX_GUESSES = 5
+# No 0/O, 1/I/L: codes are read off a screen and typed on a phone.
+_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 8
+
+
+class LinkCodeInvalid(CrmError):
+    """The code is unknown, already used or expired."""
+
+
+class TooManyGuesses(CrmError):
+    """Too many wrong codes from this chat recently; `retry_after` says how long to wait."""
+
+    def __init__(self, retry_after: timedelta) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"too many wrong codes; try again in {int(retry_after.total_seconds())} s")
+
+
+async def create_link_code(user: User, *, clock: Clock) -> str:
+    """A fresh one-time code for `user`; earlier unused codes of the user stop working."""
+    now = clock.now()
+    async with in_transaction():
+        await TelegramLinkCode.filter(user_id=user.id, used_at=None).update(used_at=now)
+        while True:
+            code = "".join(secrets.choice(_ALPHABET) for _ in range(CODE_LENGTH))
+            if not await TelegramLinkCode.exists(code=code):
+                break
+        await TelegramLinkCode.create(code=code, user_id=user.id, expires_at=now + CODE_TTL)
+    return code
+
+
+async def create_link_code_for_username(username: str, *, clock: Clock) -> tuple[User, str]:
+    user = await User.get_or_none(username=username, is_active=True)
+    if user is None:
+        raise NotFound(f"no active user named {username!r}")
+    return user, await create_link_code(user, clock=clock)
+
+
+def normalize_code(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+async def link_chat(code: str, chat_id: int, *, clock: Clock) -> User:
+    """Link `chat_id` to the owner of `code`; raises TooManyGuesses or LinkCodeInvalid.
+
+    A chat linked to another user before is moved to this one (one chat per user and one
+    user per chat).
+    """
+    now = clock.now()
+    since = now - GUESS_WINDOW
+    wrong = await TelegramLinkGuess.filter(chat_id=chat_id, at__gte=since).order_by("at")
+    if len(wrong) >= MAX_GUESSES:
+        raise TooManyGuesses(wrong[-MAX_GUESSES].at + GUESS_WINDOW - now)
+    normalized = normalize_code(code)
+    user: User | None = None
+    async with in_transaction():
+        row = (
+            await TelegramLinkCode.filter(code=normalized, used_at=None).select_for_update().first()
+        )
+        if row is not None and row.expires_at > now and normalized:
+            row.used_at = now
+            await row.save(update_fields=["used_at"])
+            user = await User.get(id=row.user_id)  # type: ignore[attr-defined]
+            if user.is_active:
+                await (
+                    User.filter(telegram_chat_id=chat_id)
+                    .exclude(id=user.id)
+                    .update(telegram_chat_id=None)
+                )
+                user.telegram_chat_id = chat_id
+                await user.save(update_fields=["telegram_chat_id"])
+            else:
+                user = None
+    if user is None:
+        # Recorded outside the transaction above, which a wrong code leaves untouched.
+        await TelegramLinkGuess.create(chat_id=chat_id, at=now)
+        raise LinkCodeInvalid("unknown, used or expired code")
+    await TelegramLinkGuess.filter(chat_id=chat_id).delete()
+    logger.info("telegram chat linked to user %s", user.username)
+    return user
+
+
+async def unlink_user(user: User) -> bool:
+    """Forget the user's chat; True when there was one."""
+    updated = (
+        await User.filter(id=user.id).exclude(telegram_chat_id=None).update(telegram_chat_id=None)
+    )
+    user.telegram_chat_id = None
+    return bool(updated)
+
+
+async def unlink_chat(chat_id: int) -> User | None:
+    user = await User.get_or_none(telegram_chat_id=chat_id)
+    if user is not None:
+        await unlink_user(user)
+    return user
+
+
+async def user_for_chat(chat_id: int) -> User | None:
+    """The active user linked to this chat, or None (the chat may see no CRM data)."""
+    return await User.get_or_none(telegram_chat_id=chat_id, is_active=True).prefetch_related(
+        "group"
+    )
+
+
+async def linked_user(user_id: int) -> User | None:
+    """The user if active and linked to a chat."""
+    return await User.filter(id=user_id, is_active=True).exclude(telegram_chat_id=None).first()
+
+
+async def linked_users(user_ids: list[int]) -> list[User]:
+    return await User.filter(id__in=user_ids, is_active=True).exclude(telegram_chat_id=None)
+
+
+# Call notifications ---------------------------------------------------------------------
+
+
+async def remember_notification(
+    linkedid: str, user: User, *, direction: str, card: dict[str, Any]
+) -> TelegramMessage | None:
+    """Record the notification of this call for this user; None when there is one already.
+
+    Call it inside the transaction that also enqueues the message.
+    """
+    if await TelegramMessage.exists(linkedid=linkedid, user_id=user.id):
+        return None
+    return await TelegramMessage.create(
+        linkedid=linkedid,
+        user_id=user.id,
+        chat_id=user.telegram_chat_id,
+        direction=direction,
+        card=card,
+    )
+
+
+async def notification_for(linkedid: str, user_id: int) -> TelegramMessage | None:
+    return await TelegramMessage.get_or_none(linkedid=linkedid, user_id=user_id)
+
+
+async def update_notification(
+    row: TelegramMessage, *, state: str | None = None, card: dict[str, Any] | None = None
+) -> None:
+    """Change the call's state or the caller's card shown in a notification."""
+    fields = []
+    if state is not None:
+        row.state = state
+        fields.append("state")
+    if card is not None:
+        row.card = card
+        fields.append("card")
+    if fields:
+        await row.save(update_fields=fields)
+
+
+async def record_sent_message(notification_id: int, message_id: int) -> None:
+    """The outbox sent the notification: keep its message id to edit it and route replies."""
+    await TelegramMessage.filter(id=notification_id).update(message_id=message_id)
+
+
+async def message_id_of(notification_id: int) -> int | None:
+    row = await TelegramMessage.filter(id=notification_id).only("id", "message_id").first()
+    if row is None:
+        raise NotFound(f"no telegram notification {notification_id}")
+    return row.message_id
+
+
+async def notification_replied_to(chat_id: int, message_id: int) -> TelegramMessage | None:
+    """The call notification a chat message replies to, if it is one."""
+    return await TelegramMessage.get_or_none(chat_id=chat_id, message_id=message_id)
+
+
+async def notification_by_id(notification_id: int, user: User) -> TelegramMessage:
+    """A notification of `user` (buttons carry its id); NotFound for someone else's."""
+    row = await TelegramMessage.get_or_none(id=notification_id, user_id=user.id)
+    if row is None:
+        raise NotFound("this call notification is not yours")
+    return row
+
+
+async def contact_for_notification(
+    notification_id: int, user: User, *, clock: Clock
+) -> tuple[dict[str, Any], bool]:
+    """Make sure the caller of a notification is a client or lead; return (card, lead created).
+
+    Pressing "create lead" twice (or on two devices) creates one lead: the notification row
+    is locked while we look up the number and create the lead, and the lead is written into
+    the card, so the second press finds it.
+    """
+    async with in_transaction():
+        row = (
+            await TelegramMessage.filter(id=notification_id, user_id=user.id)
+            .select_for_update()
+            .first()
+        )
+        if row is None:
+            raise NotFound("this call notification is not yours")
+        card = dict(row.card)
+        if card.get("client_id") is not None or card.get("lead_id") is not None:
+            return card, False
+        number = card.get("e164") or card.get("number") or ""
+        directory = await CallerDirectory.load()
+        client, lead = await directory.find_by_phone(number)
+        created = False
+        if client is None and lead is None:
+            lead = await create_lead(user, LeadInput(phones=[number], source="call"), clock=clock)
+            created = True
+        if client is not None:
+            card.update(client_id=client.id, name=client.name, company=client.company_name)
+        elif lead is not None:
+            card.update(lead_id=lead.id, name=lead.name, company=lead.company_name)
+        row.card = card
+        await row.save(update_fields=["card"])
+    return card, created
+
+
+async def search_contacts(user: User, query: str, *, limit: int = 10) -> list[tuple[str, Any]]:
+    """Clients and open leads this user may see matching `query`: [("client"|"lead", obj)]."""
+    clients, _ = await list_clients(user, query=query, limit=limit)
+    leads, _ = await list_leads(user, view="all", query=query, limit=limit)
+    found: list[tuple[str, Any]] = [("client", c) for c in clients] + [("lead", ld) for ld in leads]
+    return found[:limit]
+
+
+async def phones_of(contact: Any) -> list[str]:
+    """The E.164 (or typed) phones of a client or lead, in their order."""
+    await contact.fetch_related("phones")
+    return [p.e164 or p.typed for p in sorted(contact.phones, key=lambda p: p.position)]
+
+
+async def reminders_due(
+    clock: Clock, *, horizon: timedelta = timedelta(days=1)
+) -> list[tuple[Task, User, int]]:
+    """(task, assignee, minutes before) for every reminder whose time has come, for linked users.
+
+    The lead time is the task's own `remind_minutes_before`, else the user's `reminder_minutes`
+    (0 turns reminders off). Only tasks not yet due are reminded: a reminder after the fact
+    is noise. The caller deduplicates (per task, user and due time) through the outbox.
+    """
+    now = clock.now()
+    tasks = (
+        await Task.filter(is_done=False, due_at__gt=now, due_at__lte=now + horizon)
+        .order_by("due_at", "id")
+        .prefetch_related("assignees", "client", "lead")
+    )
+    due: list[tuple[Task, User, int]] = []
+    for task in tasks:
+        for user in task.assignees:
+            if user.telegram_chat_id is None or not user.is_active:
+                continue
+            minutes = task.remind_minutes_before
+            if minutes is None:
+                minutes = user.reminder_minutes
+            if minutes and task.due_at - timedelta(minutes=minutes) <= now:
+                due.append((task, user, minutes))
+    return due
+
+
+async def linked_active_users() -> list[User]:
+    return (
+        await User.filter(is_active=True).exclude(telegram_chat_id=None).prefetch_related("group")
+    )
+
+
+async def call_for_note(linkedid: str, user: User) -> int | None:
+    """The stored call a note from this notification should also point at, if the user may.
+
+    A colleague's call (someone else answered) is left out: the note still lands on the
+    client or lead, which the notification's buttons were about.
+    """
+    call = await Call.filter(linkedid=linkedid).only("id", "agent_id").first()
+    if call is None or call.agent_id not in (None, user.id):  # type: ignore[attr-defined]
+        return None
+    return call.id
+
+
+async def purge_link_guesses(*, clock: Clock) -> int:
+    """Forget wrong link codes older than the guessing window (they no longer count)."""
+    return await TelegramLinkGuess.filter(at__lt=clock.now() - GUESS_WINDOW).delete()

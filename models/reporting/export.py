@@ -1,0 +1,281 @@
+"""Export of clients, leads and deals to CSV and .xlsx (C10), with the list page's filters.
+
+Rows are read a page at a time by id and written as they come (openpyxl in write-only mode
+for .xlsx), so memory stays flat whatever the number of rows. CSV cells that a spreadsheet
+would run as a formula (starting with = + - @) get a leading apostrophe; our importer strips
+it again, so an export can be imported back unchanged. In .xlsx every text is stored as text,
+never as a formula.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import csv
+import io
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from tortoise.queryset import QuerySet
+
+from models.contacts import clients as client_ops
+from models.core.errors import ValidationFailed
+from models.importing.cells import escape_formula
+from models.people.permissions import has_right, require
+from models.sales import leads as lead_ops
+from models.schema.clients import Client, CustomField, CustomFieldValue, Email, Phone
+from models.schema.deals import Deal
+from models.schema.users import User
+
+KINDS = ("clients", "leads", "deals")
+FORMATS = ("csv", "xlsx")
+PAGE = 1000
+
+
+@dataclass(frozen=True)
+class ExportFilters:
+    """The filters of the list page being exported (unset ones do not filter)."""
+
+    query: str | None = None
+    mine: bool = False  # clients: only mine; leads: the "mine" view
+    lead_view: str | None = None  # leads: mine|unhandled|all
+    status: str | None = None
+    tag: str | None = None  # clients
+    responsible_id: int | None = None
+    client_id: int | None = None  # deals
+
+
+def _stamp(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+async def _clients_query(user: User | None, f: ExportFilters) -> QuerySet:
+    # The list page's own filters and search, so the file holds what the page shows.
+    return await client_ops.clients_matching(
+        user,
+        mine=f.mine,
+        query=f.query,
+        tag=f.tag,
+        status=f.status,
+        responsible_id=f.responsible_id,
+    )
+
+
+async def _leads_query(user: User | None, f: ExportFilters) -> QuerySet:
+    # The rows the leads page lists with the same filters (one definition for both).
+    return await lead_ops.leads_matching(
+        user,
+        view=f.lead_view or ("mine" if f.mine else "all"),
+        status=f.status,
+        query=f.query,
+        responsible_id=f.responsible_id,
+    )
+
+
+def _deals_query(user: User | None, f: ExportFilters) -> QuerySet:
+    qs = Deal.all()
+    if user is not None and (f.mine or not has_right(user, "deals.view_all")):
+        qs = qs.filter(responsible_id=user.id)
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.client_id is not None:
+        qs = qs.filter(client_id=f.client_id)
+    if f.responsible_id is not None:
+        qs = qs.filter(responsible_id=f.responsible_id)
+    if f.query and f.query.strip():
+        qs = qs.filter(title__icontains=f.query.strip())
+    return qs
+
+
+async def _pages(qs: QuerySet, fields: list[str]) -> AsyncIterator[list[dict[str, Any]]]:
+    last = 0
+    while True:
+        page = await qs.filter(id__gt=last).order_by("id").limit(PAGE).values(*fields)
+        if not page:
+            return
+        yield page
+        last = page[-1]["id"]
+
+
+async def _details(kind: str, ids: list[int]) -> dict[str, dict[int, list]]:
+    owner = "client_id" if kind == "clients" else "lead_id"
+    found: dict[str, dict[int, list]] = {
+        k: defaultdict(list) for k in ("phones", "emails", "tags", "custom")
+    }
+    phones = Phone.filter(**{f"{owner}__in": ids}).order_by("position", "id")
+    for owner_id, e164, typed in await phones.values_list(owner, "e164", "typed"):
+        found["phones"][owner_id].append(e164 or typed)
+    emails = Email.filter(**{f"{owner}__in": ids}).order_by("position", "id")
+    for owner_id, address in await emails.values_list(owner, "address"):
+        found["emails"][owner_id].append(address)
+    values = CustomFieldValue.filter(**{f"{owner}__in": ids})
+    for owner_id, field_id, value in await values.values_list(owner, "field_id", "value"):
+        found["custom"][owner_id].append((field_id, value))
+    if kind == "clients":
+        for client_id, tag in await Client.filter(id__in=ids).values_list("id", "tags__name"):
+            if tag:
+                found["tags"][client_id].append(tag)
+    return found
+
+
+async def export_rows(
+    user: User | None, kind: str, filters: ExportFilters | None = None
+) -> AsyncIterator[list[str]]:
+    """The header, then one list of texts per visible row. `user` None: everything (the CLI)."""
+    if kind not in KINDS:
+        raise ValidationFailed({"kind": f"must be one of: {', '.join(KINDS)}"})
+    if user is not None:
+        require(user, "import_export")
+    f = filters or ExportFilters()
+    if kind == "deals":
+        yield [
+            "ID",
+            "Title",
+            "Client",
+            "Status",
+            "Amount",
+            "Currency",
+            "Responsible",
+            "Created at",
+            "Closed at",
+        ]
+        fields = [
+            "id",
+            "title",
+            "client__name",
+            "status",
+            "amount",
+            "currency",
+            "responsible__username",
+            "created_at",
+            "closed_at",
+        ]
+        async for page in _pages(_deals_query(user, f), fields):
+            for r in page:
+                yield [
+                    str(r["id"]),
+                    r["title"],
+                    r["client__name"] or "",
+                    r["status"],
+                    str(r["amount"]),
+                    r["currency"],
+                    r["responsible__username"] or "",
+                    _stamp(r["created_at"]),
+                    _stamp(r["closed_at"]),
+                ]
+        return
+    custom = list(await CustomField.filter(applies_to=kind[:-1]).order_by("position", "id"))
+    common = ["ID", "Name", "Phones", "Emails", "Company"]
+    if kind == "clients":
+        yield [
+            *common,
+            "Status",
+            "Type",
+            "Tags",
+            "Responsible",
+            "Created at",
+            *[c.label for c in custom],
+        ]
+        qs = await _clients_query(user, f)
+        extra = ["status", "type"]
+    else:
+        utm = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"]
+        yield [
+            *common,
+            "Status",
+            "Source",
+            *utm,
+            "Responsible",
+            "Created at",
+            *[c.label for c in custom],
+        ]
+        qs = await _leads_query(user, f)
+        extra = ["status", "source", *utm]
+    fields = ["id", "name", "company_name", *extra, "responsible__username", "created_at"]
+    async for page in _pages(qs, fields):
+        found = await _details(kind, [r["id"] for r in page])
+        for r in page:
+            values = dict(found["custom"].get(r["id"], []))
+            row = [
+                str(r["id"]),
+                r["name"],
+                ", ".join(found["phones"].get(r["id"], [])),
+                ", ".join(found["emails"].get(r["id"], [])),
+                r["company_name"],
+                *[r[name] for name in extra],
+            ]
+            if kind == "clients":
+                row.append(", ".join(found["tags"].get(r["id"], [])))
+            row += [r["responsible__username"] or "", _stamp(r["created_at"])]
+            row += [values.get(c.id, "") for c in custom]
+            yield row
+
+
+async def export_csv_chunks(
+    user: User | None, kind: str, filters: ExportFilters | None = None
+) -> AsyncIterator[bytes]:
+    """The CSV file in pieces (UTF-8 with BOM, so Excel reads accents), for a streamed answer."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    yield codecs.BOM_UTF8
+    count = 0
+    async for row in export_rows(user, kind, filters):
+        writer.writerow([escape_formula(cell) for cell in row])
+        count += 1
+        if count % PAGE == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+def _xlsx_row(sheet, row: list[str]) -> list:
+    cells: list = []
+    for value in row:
+        if value.startswith("="):
+            # openpyxl would store it as a formula: force a text cell.
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            cells.append(cell)
+        else:
+            cells.append(value)
+    return cells
+
+
+async def export_to_path(
+    user: User | None, kind: str, fmt: str, path: Path, filters: ExportFilters | None = None
+) -> int:
+    """Write the export to `path`; returns the number of data rows."""
+    if fmt not in FORMATS:
+        raise ValidationFailed({"format": f"must be one of: {', '.join(FORMATS)}"})
+    count = -1
+    if fmt == "csv":
+        with path.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            async for row in export_rows(user, kind, filters):
+                writer.writerow([escape_formula(cell) for cell in row])
+                count += 1
+        return count
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(kind.capitalize())
+    page: list[list[str]] = []
+    async for row in export_rows(user, kind, filters):
+        page.append(row)
+        count += 1
+        if len(page) >= PAGE:
+            await asyncio.to_thread(_append_rows, sheet, page)
+            page = []
+    await asyncio.to_thread(_append_rows, sheet, page)
+    await asyncio.to_thread(workbook.save, path)
+    return count
+
+
+def _append_rows(sheet, rows: list[list[str]]) -> None:
+    for row in rows:
+        sheet.append(_xlsx_row(sheet, row))

@@ -1,0 +1,4 @@
+"""Sales: leads becoming clients, and deals moving along the funnel.
+
+Owns leads (`leads`), deals and their history (`deals`) and the kanban's columns (`board`).
+"""

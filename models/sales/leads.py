@@ -1,0 +1,380 @@
+"""Leads (E1-E4): prospects, unhandled until someone takes them, converted into clients.
+
+A lead with no responsible user is "unhandled": anyone may see and claim it. Otherwise it is
+its responsible user's, and groups with "leads.view_all" / "leads.edit_all" see / change it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from models.contacts import contact_details as details
+from models.contacts import timeline_text
+from models.contacts.phones import digits, parse_phone, tail_range, to_e164
+from models.contacts.timeline import add_entry
+from models.core.clock import Clock, SystemClock
+from models.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from models.people.permissions import can_edit_owned, can_see_owned, has_right
+from models.people.users import get_company
+from models.sales.deals import DealInput, create_deal
+from models.schema.activity import EmailMessage, Note, Sms, TimelineEntry
+from models.schema.calls import Call
+from models.schema.clients import Client, Email, Phone
+from models.schema.company import SourceTag
+from models.schema.leads import Lead
+from models.schema.tasks import Task
+from models.schema.users import User
+
+logger = logging.getLogger(__name__)
+
+SOURCES = ("manual", "call", "import", "sms", "email", "api", "webhook")
+VIEWS = ("mine", "unhandled", "all")
+
+
+@dataclass
+class LeadInput:
+    name: str = ""  # empty: the first phone (or email) stands for the name
+    phones: list[str] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)
+    company_name: str = ""
+    source: str = "manual"
+    source_tag_id: int | None = None
+    utm: dict[str, str] = field(default_factory=dict)  # utm_source, utm_medium, ... (API, N3)
+    custom: dict[str, object] = field(default_factory=dict)
+    import_batch_id: int | None = None
+
+
+async def create_lead(
+    user: User | None,
+    data: LeadInput,
+    *,
+    unhandled: bool = False,
+    responsible_id: int | None = None,
+    clock: Clock | None = None,
+) -> Lead:
+    """A new lead (E2): its creator is responsible, or nobody when created as unhandled."""
+    clock = clock or SystemClock()
+    errors: dict[str, str] = {}
+    if data.source not in SOURCES:
+        errors["source"] = f"must be one of: {', '.join(SOURCES)}"
+    emails, custom = await details.check_emails_and_custom(data.emails, data.custom, "lead", errors)
+    company = await get_company()
+    phones = details.parse_phones(data.phones, company.default_region)
+    name = (
+        (data.name or "").strip()
+        or (phones[0].typed if phones else "")
+        or (emails[0] if emails else "")
+    )
+    if not name:
+        errors["name"] = "the lead needs a name, a phone or an email"
+    if (
+        data.source_tag_id is not None
+        and not await SourceTag.filter(id=data.source_tag_id).exists()
+    ):
+        errors["source_tag_id"] = "no such source tag"
+    if errors:
+        raise ValidationFailed(errors)
+    await details.check_phone_owners(phones)
+    if responsible_id is None and not unhandled and user is not None:
+        responsible_id = user.id
+    now = clock.now()
+    utm = {k: str(v)[:100] for k, v in (data.utm or {}).items() if k.startswith("utm_")}
+    async with in_transaction():
+        lead = await Lead.create(
+            name=name[:200],
+            name_key=details.search_key(name)[:200],
+            company_name=data.company_name.strip()[:200],
+            source=data.source,
+            source_tag_id=data.source_tag_id,
+            responsible_id=None if unhandled else responsible_id,
+            created_by_id=user.id if user else None,
+            import_batch_id=data.import_batch_id,
+            created_at=now,
+            **{k: v for k, v in utm.items() if k in _UTM_FIELDS},
+        )
+        await details.replace_phones(phones, lead_id=lead.id)
+        await details.replace_emails(emails, lead_id=lead.id)
+        await details.replace_custom_values(custom, lead_id=lead.id)
+        await add_entry(
+            "lead",
+            now,
+            lead_id=lead.id,
+            ref_id=lead.id,
+            user_id=user.id if user else None,
+            detail=timeline_text.detail("lead_created", source=data.source, name=lead.name),
+        )
+    logger.info("lead %s created (source %s)", lead.id, data.source)
+    return lead
+
+
+_UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+async def create_auto_lead(
+    number: str,
+    *,
+    source: str,
+    source_tag_id: int | None = None,
+    responsible_id: int | None = None,
+    clock: Clock | None = None,
+    region: str | None = None,
+) -> Lead:
+    """A lead for an unknown number that called, was called or sent an SMS (E3, G4).
+
+    The number is the lead's name until someone renames it; an unreadable number is kept
+    as typed and flagged.
+    """
+    clock = clock or SystemClock()
+    if region is None:
+        region = (await get_company()).default_region
+    phone = parse_phone(number, region)
+    now = clock.now()
+    async with in_transaction():
+        lead = await Lead.create(
+            name=(phone.e164 or phone.typed or "?")[:200],
+            name_key=details.search_key(phone.e164 or phone.typed)[:200],
+            source=source,
+            source_tag_id=source_tag_id,
+            responsible_id=responsible_id,
+            created_at=now,
+        )
+        if phone.typed:
+            await details.replace_phones([phone], lead_id=lead.id)
+        await add_entry(
+            "lead",
+            now,
+            lead_id=lead.id,
+            ref_id=lead.id,
+            detail=timeline_text.detail(
+                "lead_auto", source=source, number=phone.e164 or phone.typed
+            ),
+        )
+    logger.info(
+        "auto-lead %s created for %s (source %s)", lead.id, phone.e164 or phone.typed, source
+    )
+    return lead
+
+
+async def _visible(user: User, lead_id: int) -> Lead:
+    lead = await Lead.get_or_none(id=lead_id)
+    if lead is None:
+        raise NotFound(f"lead {lead_id} not found")
+    if not can_see_owned(user, lead.responsible_id, "leads.view_all"):  # type: ignore[attr-defined]
+        raise PermissionDenied("this lead belongs to another user")
+    return lead
+
+
+async def get_lead(user: User, lead_id: int) -> Lead:
+    lead = await _visible(user, lead_id)
+    await lead.fetch_related("phones", "emails", "responsible", "source_tag")
+    lead.custom = await details.custom_values_of(lead_id=lead.id)  # type: ignore[attr-defined]
+    return lead
+
+
+async def claim_lead(user: User, lead_id: int) -> Lead:
+    """Take an unhandled lead (E1); the second user to try gets a Conflict naming the first."""
+    lead = await Lead.get_or_none(id=lead_id)
+    if lead is None:
+        raise NotFound(f"lead {lead_id} not found")
+    # A conditional update, so that two users clicking at once cannot both win.
+    taken = await Lead.filter(id=lead_id, responsible_id__isnull=True).update(
+        responsible_id=user.id
+    )
+    if not taken:
+        await lead.refresh_from_db()
+        owner = await User.get_or_none(id=lead.responsible_id)  # type: ignore[attr-defined]
+        raise Conflict(
+            f"this lead was already taken by {owner or 'another user'}",
+            field="responsible",
+            other=owner,
+        )
+    await lead.refresh_from_db()
+    return lead
+
+
+async def update_lead(user: User, lead_id: int, data: LeadInput) -> Lead:
+    lead = await _visible(user, lead_id)
+    if not can_edit_owned(user, lead.responsible_id, "leads.edit_all"):  # type: ignore[attr-defined]
+        raise PermissionDenied("your group may not change another user's lead")
+    errors: dict[str, str] = {}
+    if not (data.name or "").strip():
+        errors["name"] = "the lead needs a name"
+    emails, custom = await details.check_emails_and_custom(data.emails, data.custom, "lead", errors)
+    if errors:
+        raise ValidationFailed(errors)
+    company = await get_company()
+    phones = details.parse_phones(data.phones, company.default_region)
+    await details.check_phone_owners(phones)
+    async with in_transaction():
+        lead.name = data.name.strip()[:200]
+        lead.name_key = details.search_key(lead.name)[:200]
+        lead.company_name = data.company_name.strip()[:200]
+        await lead.save()
+        await details.replace_phones(phones, lead_id=lead.id)
+        await details.replace_emails(emails, lead_id=lead.id)
+        await details.replace_custom_values(custom, lead_id=lead.id)
+    return lead
+
+
+async def list_leads(
+    user: User,
+    *,
+    view: str = "mine",
+    query: str | None = None,
+    status: str | None = "open",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Lead], int]:
+    """ "My leads", "Unhandled" or (with leads.view_all) all leads, newest first, and the total."""
+    if view not in VIEWS:
+        raise ValidationFailed({"view": f"must be one of: {', '.join(VIEWS)}"})
+    qs = await leads_matching(user, view=view, status=status, query=query)
+    total = await qs.count()
+    rows = (
+        await qs.order_by("-id")
+        .offset(max(0, offset))
+        .limit(max(1, min(limit, 500)))
+        .prefetch_related("phones", "responsible", "source_tag")
+    )
+    return list(rows), total
+
+
+async def leads_matching(
+    user: User | None,
+    *,
+    view: str = "mine",
+    status: str | None = None,
+    query: str | None = None,
+    responsible_id: int | None = None,
+) -> QuerySet[Lead]:
+    """The leads a list or an export shows: the view ("mine", "unhandled", "all" within
+    what `user` may see; `user` None is the system, which sees all), status, a search."""
+    qs = Lead.all()
+    if user is not None and view == "mine":
+        qs = qs.filter(responsible_id=user.id)
+    elif view == "unhandled":
+        qs = qs.filter(responsible_id__isnull=True)
+    elif user is not None and not has_right(user, "leads.view_all"):
+        qs = qs.filter(Q(responsible_id=user.id) | Q(responsible_id__isnull=True))
+    if responsible_id is not None:
+        qs = qs.filter(responsible_id=responsible_id)
+    if status:
+        qs = qs.filter(status=status)
+    if query and query.strip():
+        qs = qs.filter(await _search(query.strip())).distinct()
+    return qs
+
+
+async def _search(text: str) -> Q:
+    if "@" in text:
+        owners = Email.filter(address=text.lower(), lead_id__isnull=False)
+        return Q(id__in=await owners.values_list("lead_id", flat=True))
+    number_digits = digits(text)
+    if number_digits and len(number_digits) * 2 >= len(text.replace(" ", "")):
+        region = (await get_company()).default_region
+        e164 = to_e164(text, region) if len(number_digits) >= 6 else None
+        phones = Phone.filter(lead_id__isnull=False)
+        if e164:
+            ids = await phones.filter(e164=e164).values_list("lead_id", flat=True)
+            if ids:
+                return Q(id__in=ids)
+        if len(number_digits) >= 3:
+            low, high = tail_range(number_digits)
+            ids = (
+                await phones.filter(digits_rev__gte=low, digits_rev__lt=high)
+                .limit(5000)
+                .values_list("lead_id", flat=True)
+            )
+            return Q(id__in=ids)
+    key = details.search_key(text)
+    if not key:
+        return Q(company_name__icontains=text)
+    return Q(name_key__contains=key) | Q(company_name__icontains=text)
+
+
+async def convert_lead(
+    user: User, lead_id: int, *, deal: DealInput | None = None, clock: Clock | None = None
+) -> Client:
+    """Turn a lead into a client (E4), optionally with a deal, keeping its whole history.
+
+    Phones, emails, notes, calls, tasks, SMS, emails and timeline entries are re-pointed at the
+    new client; the lead stays as "converted" with a link to it.
+    """
+    clock = clock or SystemClock()
+    lead = await _visible(user, lead_id)
+    if not can_edit_owned(user, lead.responsible_id, "leads.edit_all"):  # type: ignore[attr-defined]
+        raise PermissionDenied("your group may not convert another user's lead")
+    if lead.status == "converted":
+        raise Conflict(f"this lead was already converted (client #{lead.converted_client_id})")  # type: ignore[attr-defined]
+    numbers = await Phone.filter(lead_id=lead.id, e164__isnull=False).values_list("e164", flat=True)
+    if numbers:
+        owner = await Phone.filter(e164__in=numbers, client_id__isnull=False).first()
+        if owner is not None:
+            other = await Client.get(id=owner.client_id)  # type: ignore[attr-defined]
+            raise Conflict(
+                f"the number {owner.e164} belongs to the client {other.name} (#{other.id})",
+                field="phones",
+                other=other,
+            )
+    now = clock.now()
+    responsible_id = lead.responsible_id or user.id  # type: ignore[attr-defined]
+    async with in_transaction():
+        client = await Client.create(
+            name=lead.name,
+            name_key=lead.name_key or details.search_key(lead.name),
+            company_name=lead.company_name,
+            type="company" if lead.company_name and lead.company_name == lead.name else "person",
+            responsible_id=responsible_id,
+            created_by_id=user.id,
+            source_tag_id=lead.source_tag_id,  # type: ignore[attr-defined]
+            created_at=now,
+        )
+        await details.replace_words(client.id, client.name, client.company_name)
+        await Phone.filter(lead_id=lead.id).update(client_id=client.id, lead_id=None)
+        await Email.filter(lead_id=lead.id).update(client_id=client.id, lead_id=None)
+        for model in (Note, Call, Task, Sms, EmailMessage, TimelineEntry):
+            await model.filter(lead_id=lead.id).update(client_id=client.id)
+        lead.status = "converted"
+        lead.converted_client_id = client.id  # type: ignore[attr-defined]
+        lead.converted_at = now
+        if lead.responsible_id is None:  # type: ignore[attr-defined]
+            lead.responsible_id = user.id  # type: ignore[attr-defined]
+        await lead.save()
+        await add_entry(
+            "converted",
+            now,
+            client_id=client.id,
+            lead_id=lead.id,
+            ref_id=lead.id,
+            user_id=user.id,
+            detail=timeline_text.detail("lead_converted", lead_id=lead.id),
+        )
+        if deal is not None:
+            await create_deal(
+                user,
+                client.id,
+                deal.title,
+                deal.amount,
+                deal.currency,
+                responsible_id=deal.responsible_id,
+                clock=clock,
+            )
+    logger.info("lead %s converted into client %s by %s", lead.id, client.id, user.username)
+    return client
+
+
+async def close_lead(user: User, lead_id: int) -> Lead:
+    """Mark a lead as not worth pursuing (it leaves the lists, stays findable with status=None)."""
+    lead = await _visible(user, lead_id)
+    if not can_edit_owned(user, lead.responsible_id, "leads.edit_all"):  # type: ignore[attr-defined]
+        raise PermissionDenied("your group may not change another user's lead")
+    if lead.status == "converted":
+        raise Conflict("a converted lead cannot be closed")
+    lead.status = "closed"
+    await lead.save(update_fields=["status", "updated_at"])
+    return lead

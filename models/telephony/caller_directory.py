@@ -1,0 +1,265 @@
+"""Who is calling, what the agent sees when it rings, and storing the call once it ends.
+
+`CallerDirectory` is created once by the daemon (it keeps the company's region, so a lookup
+is one indexed query on Phone.e164, not two) and shared by the AMI path and the bot/web.
+It also serialises auto-lead creation per number, so that two calls from the same unknown
+number arriving together make one lead, not two.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from tortoise import connections
+
+from models.contacts.phones import digits, tail_range, to_e164
+from models.core.clock import Clock, SystemClock
+from models.core.events import CallerCard
+from models.people.users import get_company, get_telephony
+from models.sales.deals import OPEN_STATUSES
+from models.sales.leads import create_auto_lead
+from models.schema.activity import Note
+from models.schema.calls import Call
+from models.schema.clients import Client, Phone
+from models.schema.deals import Deal
+from models.schema.leads import Lead
+from models.telephony.call_record import CallRecord
+from models.telephony.call_store import CallStore, Pending, RecordedCall
+from models.telephony.number_locks import NumberLocks
+
+logger = logging.getLogger(__name__)
+
+# An unreadable number matches others by its last digits only when it has at least this many.
+_MIN_TAIL = 7
+# Numbers whose E.164 form is remembered (then forgotten all at once: a simple bound).
+_E164_CACHE = 4096
+
+
+class CallerDirectory:
+    """Caller lookup and call recording with the company's region read once."""
+
+    def __init__(self, region: str, *, writers: int = 1, max_batch: int = 32) -> None:
+        self.region = region
+        self.number_locks = NumberLocks()
+        # Writers storing calls at once: SQLite has one connection that a transaction holds
+        # whole, so one; PostgreSQL writes in parallel. `max_batch` bounds how long one
+        # transaction may keep SQLite's connection from the pop-up lookups.
+        self._writers = asyncio.Semaphore(max(1, writers))
+        self.max_batch = max(1, max_batch)
+        self._pending: list[Pending] = []
+        self.store = CallStore(self)
+        self._e164: dict[str, str | None] = {}
+
+    @classmethod
+    async def load(cls) -> CallerDirectory:
+        company = await get_company()
+        return cls(company.default_region, writers=_writers_for_database())
+
+    def forget_cached(self) -> None:
+        """Drop the cached extension -> agent and DID -> source tag maps (they also expire
+        on their own after a minute)."""
+        self.store.forget_cached()
+
+    async def reload(self) -> None:
+        """Read the company's region again (after an admin changed it)."""
+        self.region = (await get_company()).default_region
+        self._e164.clear()
+
+    def e164(self, number: str) -> str | None:
+        """The number in E.164 for the company's region. Remembered: a call's number is
+        normalised at ringing, on storing and for the missed-call card, and parsing is the
+        costliest Python step of the path (about 0.2 ms)."""
+        try:
+            return self._e164[number]
+        except KeyError:
+            pass
+        if len(self._e164) >= _E164_CACHE:
+            self._e164.clear()
+        found = self._e164[number] = to_e164(number, self.region)
+        return found
+
+    async def find_by_phone(self, number: str) -> tuple[Client | None, Lead | None]:
+        """The client (preferred) or open lead with this number, by indexed E.164 equality.
+
+        Only a number that cannot be normalised falls back to its last digits.
+        """
+        e164 = self.e164(number)
+        if e164:
+            client = await _client_with_e164(e164)
+            if client is not None:  # the common case: one indexed join, one round trip
+                return client, None
+            phones = await Phone.filter(e164=e164).order_by("id").limit(10)
+        else:
+            number_digits = digits(number)
+            if not number_digits:
+                return None, None
+            # Same digits as typed first (indexed equality), then, for a long enough number
+            # in an odd format, its last digits.
+            phones = await Phone.filter(digits_rev=number_digits[::-1]).order_by("id").limit(10)
+            if not phones and len(number_digits) >= _MIN_TAIL:
+                low, high = tail_range(number_digits)
+                phones = (
+                    await Phone.filter(digits_rev__gte=low, digits_rev__lt=high)
+                    .order_by("id")
+                    .limit(10)
+                )
+        client_ids = [p.client_id for p in phones if p.client_id]  # type: ignore[attr-defined]
+        if client_ids:
+            return await Client.get_or_none(id=client_ids[0]), None
+        lead_ids = [p.lead_id for p in phones if p.lead_id]  # type: ignore[attr-defined]
+        if lead_ids:
+            lead = (
+                await Lead.filter(id__in=lead_ids)
+                .exclude(status="converted")
+                .order_by("id")
+                .first()
+            )
+            return None, lead
+        return None, None
+
+    async def caller_card(self, number: str) -> CallerCard:
+        """The pop-up card (name, company, open deals, last note, last call)."""
+        client, lead = await self.find_by_phone(number)
+        e164 = self.e164(number)
+        if client is None and lead is None:
+            return CallerCard(number=number, e164=e164)
+        if client is not None:
+            owner = {"client_id": client.id}
+            deals = (
+                await Deal.filter(client_id=client.id, status__in=OPEN_STATUSES)
+                .order_by("-id")
+                .limit(5)
+            )
+            open_deals = tuple(
+                {
+                    "id": d.id,
+                    "title": d.title,
+                    "amount": str(d.amount),
+                    "currency": d.currency,
+                    "status": d.status,
+                }
+                for d in deals
+            )
+            name, company_name = client.name, client.company_name
+        else:
+            assert lead is not None
+            owner = {"lead_id": lead.id}
+            open_deals = ()
+            name, company_name = lead.name, lead.company_name
+        note = await Note.filter(**owner).order_by("-created_at", "-id").first()
+        last_call = await Call.filter(**owner).order_by("-started_at", "-id").first()
+        return CallerCard(
+            number=number,
+            e164=e164,
+            client_id=client.id if client else None,
+            lead_id=lead.id if lead else None,
+            name=name,
+            company=company_name,
+            open_deals=open_deals,
+            last_note=note.text if note else "",
+            last_call_at=last_call.started_at if last_call else None,
+            last_call_result=last_call.result if last_call else "",
+        )
+
+    async def record_call(self, rec: CallRecord, *, clock: Clock | None = None) -> RecordedCall:
+        """Store a call once per linkedid, match it to a client or lead, auto-create a lead.
+
+        A second record with the same linkedid (a resync, or the tracker's final word after an
+        early save) updates the stored call; it never duplicates it nor its lead.
+
+        Calls recorded concurrently are written together (group commit): whoever gets a
+        writer slot stores everything queued by then in one transaction, so a burst of
+        finished calls costs one commit and a few shared lookups instead of all of them each.
+        """
+        item = Pending(rec, clock or SystemClock(), asyncio.get_running_loop().create_future())
+        self._pending.append(item)
+        while not item.taken:
+            async with self._writers:
+                if item.taken:  # another writer has it in the batch it is storing
+                    break
+                batch = self._pending[: self.max_batch]
+                del self._pending[: self.max_batch]
+                for queued in batch:
+                    queued.taken = True
+                writing = asyncio.get_running_loop().create_task(
+                    self.store.store(batch), name="caller-directory-store-batch"
+                )
+                # The batch holds other callers' calls too: cancelling this caller (its lane
+                # stopping) must neither cancel nor roll back theirs.
+                await asyncio.shield(writing)
+        return await item.done
+
+    async def contact_for_sms(
+        self,
+        number: str,
+        *,
+        responsible_id: int | None = None,
+        clock: Clock | None = None,
+    ) -> tuple[Client | None, Lead | None, bool]:
+        """The client or lead an SMS from `number` belongs to; an unknown number becomes a lead
+        when the telephony setting "auto-lead on SMS" is on (E3, G4).
+
+        Returns (client, lead, created); serialised per number like calls, so an SMS and a call
+        from the same new number at the same moment still make one lead.
+        """
+        clock = clock or SystemClock()
+        key = self.e164(number) or number
+        async with self.number_locks.hold([key]):
+            client, lead = await self.find_by_phone(number)
+            if client is not None or lead is not None or not digits(number):
+                return client, lead, False
+            if not (await get_telephony()).is_autolead_sms:
+                return None, None, False
+            lead = await create_auto_lead(
+                number,
+                source="sms",
+                responsible_id=responsible_id,
+                clock=clock,
+                region=self.region,
+            )
+            return None, lead, True
+
+
+_CLIENT_BY_E164 = (
+    "SELECT c.* FROM phone p JOIN client c ON c.id = p.client_id "
+    "WHERE p.e164 = {param} ORDER BY p.id LIMIT 1"
+)
+
+
+async def _client_with_e164(e164: str) -> Client | None:
+    """The first client owning this E.164 number, in one parameterised query.
+
+    Written once instead of built by the query builder on every ringing call: building the
+    SQL cost more than running it (bench/bench_lookup.py).
+    """
+    conn = connections.get("default")
+    param = "$1" if conn.capabilities.dialect == "postgres" else "?"
+    rows = await conn.execute_query_dict(_CLIENT_BY_E164.format(param=param), [e164])
+    return Client._init_from_db(**rows[0]) if rows else None
+
+
+async def find_by_phone(number: str) -> tuple[Client | None, Lead | None]:
+    """One-off lookup; long-lived callers should keep a `CallerDirectory`."""
+    return await (await CallerDirectory.load()).find_by_phone(number)
+
+
+async def caller_card(number: str) -> CallerCard:
+    return await (await CallerDirectory.load()).caller_card(number)
+
+
+async def record_call(rec: CallRecord, *, clock: Clock | None = None) -> RecordedCall:
+    return await (await CallerDirectory.load()).record_call(rec, clock=clock)
+
+
+def _writers_for_database() -> int:
+    """SQLite writes one transaction at a time on its one connection; PostgreSQL stores
+    batches in parallel."""
+    try:
+        dialect = connections.get("default").capabilities.dialect
+    except Exception:  # no database opened yet: be conservative
+        return 1
+    return 1 if dialect == "sqlite" else 4
+
+
+__all__ = ["CallerDirectory", "RecordedCall", "caller_card", "find_by_phone", "record_call"]

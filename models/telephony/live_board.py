@@ -1,0 +1,387 @@
+"""Calls in progress as the front-ends see them, and what an agent does with a call (L1-L4).
+
+`LiveBoard` is the in-memory picture of the calls ringing or under way and of every extension's
+state, kept up to date from the hub's call events. It does no I/O: a front-end owns one and feeds
+it every event it receives, so the pop-ups, the team tab and the permission checks agree.
+
+The rest are the domain operations of the widget and the calls page: save an unknown caller as a
+client or a lead during the call (reusing the auto-lead), a note during the call, and the call
+list with its filters, visibility rule and recording file.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from models.contacts import timeline_text
+from models.contacts.clients import ClientInput, create_client, list_clients
+from models.contacts.contact_details import open_lead_with_number, search_key
+from models.contacts.notes import add_note
+from models.contacts.phones import to_e164
+from models.contacts.timeline import add_entry
+from models.core.clock import Clock, SystemClock
+from models.core.errors import PermissionDenied, ValidationFailed
+from models.core.events import (
+    CallAnswered,
+    CallEnded,
+    CallerCard,
+    CallMissed,
+    CallRang,
+    CallStoppedRinging,
+    CallTransferred,
+    ExtensionStateChanged,
+)
+from models.people.permissions import has_right
+from models.people.schedule import is_working
+from models.people.users import get_company
+from models.sales.leads import LeadInput, convert_lead, create_lead, list_leads
+from models.schema.activity import TimelineEntry
+from models.schema.calls import Call
+from models.schema.clients import Client, Phone
+from models.schema.leads import Lead
+from models.schema.users import User
+
+logger = logging.getLogger(__name__)
+
+# What the PBX may call a device state, and what the team tab shows for it.
+_DEVICE_STATES = {
+    "free": "free",
+    "not_inuse": "free",
+    "idle": "free",
+    "ringing": "ringing",
+    "ringinuse": "on_call",
+    "busy": "on_call",
+    "inuse": "on_call",
+    "onhold": "on_call",
+    "unavailable": "offline",
+    "invalid": "offline",
+    "unknown": "free",
+}
+STALE_CALL_SECONDS = 6 * 3600
+
+
+@dataclass
+class LiveCall:
+    """One call under way: who it rings or talks to, and the caller's card."""
+
+    linkedid: str
+    direction: str
+    card: CallerCard
+    did: str = ""
+    started_at: datetime | None = None
+    answered_at: datetime | None = None
+    # extension -> "ringing" | "talking"
+    legs: dict[str, str] = field(default_factory=dict)
+    seen: float = field(default_factory=time.monotonic)
+
+    @property
+    def number(self) -> str:
+        return self.card.number
+
+
+class LiveBoard:
+    """Calls ringing or under way, and the device state of every extension."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, LiveCall] = {}
+        self.devices: dict[str, str] = {}
+
+    def apply(self, event: Any) -> LiveCall | None:
+        """Take one hub event into account; returns the call it concerns (before removal)."""
+        if isinstance(event, ExtensionStateChanged):
+            state = event.state.strip().lower().replace(" ", "_")
+            self.devices[event.extension] = _DEVICE_STATES.get(state, "free")
+            return None
+        if isinstance(event, CallRang):
+            call = self.calls.get(event.linkedid)
+            if call is None:
+                self._forget_stale()
+                call = self.calls[event.linkedid] = LiveCall(
+                    event.linkedid, event.direction, event.card, event.did, event.at
+                )
+            elif event.card.is_known or not call.card.is_known:
+                call.card = event.card
+            call.legs[event.extension] = "ringing"
+            return call
+        call = self.calls.get(getattr(event, "linkedid", ""))
+        if call is None:
+            return None
+        if isinstance(event, CallAnswered):
+            call.answered_at = call.answered_at or event.at
+            call.legs = {event.extension: "talking"}
+        elif isinstance(event, CallStoppedRinging):
+            call.legs.pop(event.extension, None)
+        elif isinstance(event, CallTransferred):
+            state = call.legs.pop(event.from_extension, "talking")
+            call.legs[event.to_extension] = state
+        elif isinstance(event, CallEnded | CallMissed):
+            call.legs.pop(event.extension, None)
+            if not call.legs or isinstance(event, CallEnded):
+                self.calls.pop(call.linkedid, None)
+        return call
+
+    def _forget_stale(self) -> None:
+        """A call whose end was never reported (a lost link) must not ring forever."""
+        oldest = time.monotonic() - STALE_CALL_SECONDS
+        for linkedid in [k for k, c in self.calls.items() if c.seen < oldest]:
+            del self.calls[linkedid]
+
+    def state_of(self, extension: str) -> str:
+        """free, ringing, on_call or offline: live calls first, then the device state."""
+        states = {c.legs.get(extension) for c in self.calls.values()}
+        if "talking" in states:
+            return "on_call"
+        if "ringing" in states:
+            return "ringing"
+        return self.devices.get(extension, "free")
+
+    def calls_of(self, extension: str) -> list[LiveCall]:
+        return [c for c in self.calls.values() if extension in c.legs]
+
+    def set_card(self, linkedid: str, card: CallerCard) -> None:
+        call = self.calls.get(linkedid)
+        if call is not None:
+            call.card = card
+
+
+def may_handle_call(user: User, call: LiveCall | None, stored: Call | None) -> bool:
+    """An agent acts on a call that rings or rang for them; calls.view_all acts on any."""
+    if has_right(user, "calls.view_all"):
+        return True
+    if call is not None and user.extension and user.extension in call.legs:
+        return True
+    return stored is not None and stored.agent_id == user.id  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class SavedCaller:
+    client_id: int | None
+    lead_id: int | None
+    reused: bool  # an existing lead (the auto-lead) was used rather than a new one made
+    call_id: int | None  # the stored call it was linked to, when the call is already stored
+
+
+async def save_caller(
+    user: User,
+    *,
+    linkedid: str,
+    number: str,
+    kind: str,
+    name: str,
+    company_name: str = "",
+    clock: Clock | None = None,
+) -> SavedCaller:
+    """Save the caller of a call under way as a client or a lead (L3), and link the call to it.
+
+    An open lead with the number (the auto-lead the PBX link made for this call, or an earlier
+    one) is reused: renamed, taken by the agent, or converted when a client is asked for. A call
+    not stored yet is matched to the saved caller by its number when it is recorded.
+    """
+    clock = clock or SystemClock()
+    if kind not in ("client", "lead"):
+        raise ValidationFailed({"kind": "choose client or lead"})
+    name = (name or "").strip()
+    if kind == "client" and not name:
+        raise ValidationFailed({"name": "the client needs a name"})
+    region = (await get_company()).default_region
+    e164 = to_e164(number, region)
+    if e164 is None:
+        raise ValidationFailed({"number": f"{number!r} is not a phone number"})
+    stored = await Call.get_or_none(linkedid=linkedid)
+    owner = await Phone.filter(e164=e164, client_id__isnull=False).first()
+    if owner is not None:
+        # Known meanwhile (a colleague saved it): link, never duplicate.
+        client_id, lead_id, reused = owner.client_id, None, True  # type: ignore[attr-defined]
+    else:
+        lead = await _lead_of(stored) or await open_lead_with_number(e164)
+        reused = lead is not None
+        if lead is not None:
+            lead = await _take_lead(user, lead, name, company_name)
+            if kind == "client":
+                client = await convert_lead(user, lead.id, clock=clock)
+                client_id, lead_id = client.id, lead.id
+            else:
+                client_id, lead_id = None, lead.id
+        elif kind == "client":
+            client = await create_client(
+                user, ClientInput(name=name, phones=[e164], company_name=company_name), clock=clock
+            )
+            client_id, lead_id = client.id, None
+        else:
+            made = await create_lead(
+                user,
+                LeadInput(name=name, phones=[e164], company_name=company_name, source="call"),
+                clock=clock,
+            )
+            client_id, lead_id = None, made.id
+    if stored is not None:
+        await _link(stored, client_id, lead_id, clock)
+    logger.info(
+        "caller %s of call %s saved by %s as %s (client=%s lead=%s reused=%s)",
+        e164,
+        linkedid,
+        user.username,
+        kind,
+        client_id,
+        lead_id,
+        reused,
+    )
+    return SavedCaller(client_id, lead_id, reused, stored.id if stored else None)
+
+
+async def _lead_of(stored: Call | None) -> Lead | None:
+    if stored is None or stored.lead_id is None:  # type: ignore[attr-defined]
+        return None
+    return await Lead.get_or_none(id=stored.lead_id, status="open")  # type: ignore[attr-defined]
+
+
+async def _take_lead(user: User, lead: Lead, name: str, company_name: str) -> Lead:
+    """The agent names the lead and takes it when nobody has it (an unhandled auto-lead)."""
+    if lead.responsible_id not in (None, user.id) and not has_right(user, "leads.edit_all"):  # type: ignore[attr-defined]
+        raise PermissionDenied("this number is a lead of another user")
+    changed = []
+    if name and name != lead.name:
+        lead.name = name[:200]
+        changed.append("name")
+    if company_name and company_name != lead.company_name:
+        lead.company_name = company_name[:200]
+        changed.append("company_name")
+    if lead.responsible_id is None:  # type: ignore[attr-defined]
+        lead.responsible_id = user.id  # type: ignore[attr-defined]
+        changed.append("responsible_id")
+    if changed:
+        if "name" in changed:
+            lead.name_key = search_key(lead.name)[:200]
+            changed.append("name_key")
+        await lead.save(update_fields=changed)
+    return lead
+
+
+async def _link(call: Call, client_id: int | None, lead_id: int | None, clock: Clock) -> None:
+    if call.client_id == client_id and call.lead_id == lead_id:  # type: ignore[attr-defined]
+        return
+    call.client_id = client_id  # type: ignore[attr-defined]
+    call.lead_id = lead_id  # type: ignore[attr-defined]
+    await call.save(update_fields=["client_id", "lead_id"])
+    updated = await TimelineEntry.filter(kind="call", ref_id=call.id).update(
+        client_id=client_id, lead_id=lead_id
+    )
+    if not updated:
+        await add_entry(
+            "call",
+            call.started_at or clock.now(),
+            client_id=client_id,
+            lead_id=lead_id,
+            ref_id=call.id,
+            user_id=call.agent_id,  # type: ignore[attr-defined]
+            detail=timeline_text.detail("call_with", number=call.peer_e164 or call.from_number),
+        )
+
+
+async def add_call_note(
+    user: User,
+    text: str,
+    *,
+    linkedid: str,
+    card: CallerCard | None,
+    clock: Clock | None = None,
+):
+    """A note typed during the call: on the stored call if there is one, else on its caller."""
+    stored = await Call.get_or_none(linkedid=linkedid)
+    if stored is not None and (stored.client_id or stored.lead_id):  # type: ignore[attr-defined]
+        return await add_note(user, text, call_id=stored.id, clock=clock)
+    client_id = card.client_id if card else None
+    lead_id = card.lead_id if card else None
+    if client_id is None and lead_id is None:
+        raise ValidationFailed({"text": "save the caller as a client or a lead first"})
+    return await add_note(
+        user,
+        text,
+        client_id=client_id,
+        lead_id=None if client_id else lead_id,
+        call_id=stored.id if stored else None,
+        clock=clock,
+    )
+
+
+async def card_for(client_id: int | None, lead_id: int | None, number: str) -> CallerCard:
+    """The pop-up card after the caller was saved."""
+    if client_id is not None:
+        client = await Client.get(id=client_id)
+        return CallerCard(
+            number=number, client_id=client.id, name=client.name, company=client.company_name
+        )
+    if lead_id is not None:
+        lead = await Lead.get(id=lead_id)
+        return CallerCard(number=number, lead_id=lead.id, name=lead.name, company=lead.company_name)
+    return CallerCard(number=number)
+
+
+def check_may_place_call(user: User, widget_mode: str, now: datetime) -> None:
+    """Calls need the agent's extension, and working hours when the widget mode says so."""
+    if not user.extension:
+        raise ValidationFailed({"extension": "set your PBX extension in your profile to call"})
+    if widget_mode == "working_hours" and not is_working(user, now):
+        raise PermissionDenied(
+            "outside your working hours the web phone is off: calls cannot be placed now"
+        )
+
+
+async def dial_target(number: str) -> str:
+    """What the widget asks the PBX to dial: a colleague's extension as is, else E.164."""
+    text = (number or "").strip()
+    if not text:
+        raise ValidationFailed({"number": "type a number to call"})
+    if (
+        text.isdigit()
+        and len(text) <= 6
+        and await User.filter(extension=text, is_active=True).exists()
+    ):
+        return text
+    e164 = to_e164(text, (await get_company()).default_region)
+    if e164 is None:
+        raise ValidationFailed({"number": f"{text} is not a phone number"})
+    return e164
+
+
+@dataclass(frozen=True)
+class Contact:
+    kind: str  # client | lead
+    id: int
+    name: str
+    company: str
+    phones: tuple[str, ...]
+
+
+async def search_contacts(user: User, query: str, limit: int = 10) -> list[Contact]:
+    """The widget's contacts tab: clients, then open leads, the user may see."""
+    if len((query or "").strip()) < 2:
+        return []
+    clients, _ = await list_clients(user, query=query, limit=limit)
+    leads, _ = await list_leads(user, view="all", query=query, limit=limit)
+    found = [
+        Contact("client", c.id, c.name, c.company_name, _phones(c.phones))  # type: ignore[attr-defined]
+        for c in clients
+    ]
+    found += [
+        Contact("lead", lead.id, lead.name, lead.company_name, _phones(lead.phones))  # type: ignore[attr-defined]
+        for lead in leads
+    ]
+    return found[:limit]
+
+
+def _phones(rows: Iterable[Phone]) -> tuple[str, ...]:
+    return tuple(p.e164 or p.typed for p in sorted(rows, key=lambda p: p.position))
+
+
+async def stored_call(linkedid: str) -> Call | None:
+    return await Call.get_or_none(linkedid=linkedid)
+
+
+async def colleague_with_extension(extension: str) -> User | None:
+    return await User.get_or_none(extension=extension, is_active=True)

@@ -1,0 +1,370 @@
+"""Tasks and the calendar (K1, T1-T3): tasks, planned calls, videoconferences, SMS reminders.
+
+Anyone plans tasks for themselves; for colleagues the group needs "tasks.assign_others".
+A user sees the tasks they are assigned to or wrote; "tasks.view_all" sees everyone's.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from tortoise.expressions import Q, RawSQL, Subquery
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from models.contacts import timeline_text
+from models.contacts.timeline import add_entry
+from models.core.clock import Clock, SystemClock
+from models.core.errors import NotFound, PermissionDenied, ValidationFailed
+from models.core.labels import TASK_KIND_LABELS
+from models.people.permissions import can_see_owned, has_right
+from models.schema.clients import Client
+from models.schema.deals import Deal
+from models.schema.leads import Lead
+from models.schema.tasks import Task
+from models.schema.users import User
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("task", "call", "video", "sms")
+KIND_LABELS = TASK_KIND_LABELS  # their English names (models/core/labels.py)
+SCOPES = ("mine", "all")
+STATUS_FILTERS = ("open", "done", "overdue", "any")
+# A reminder whose due time passed longer ago than this is stale: it is not sent late.
+STALE_REMINDER = timedelta(hours=1)
+
+
+@dataclass
+class TaskInput:
+    title: str
+    due_at: datetime  # UTC (naive values are taken as UTC)
+    kind: str = "task"
+    description: str = ""
+    duration_minutes: int = 30
+    assignee_ids: list[int] = field(default_factory=list)  # empty: the acting user
+    client_id: int | None = None
+    lead_id: int | None = None
+    deal_id: int | None = None
+    remind_minutes_before: int | None = None
+    sms_text: str = ""  # kind "sms": the text sent to the client at the due time (T2)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+async def _check(user: User, data: TaskInput) -> tuple[list[int], dict[str, int | None]]:
+    errors: dict[str, str] = {}
+    if not (data.title or "").strip():
+        errors["title"] = "the task needs a title"
+    if data.kind not in KINDS:
+        errors["kind"] = f"must be one of: {', '.join(KINDS)}"
+    if not isinstance(data.due_at, datetime):
+        errors["due_at"] = "the task needs a due date and time"
+    if data.duration_minutes < 0 or data.duration_minutes > 24 * 60 * 31:
+        errors["duration_minutes"] = "between 0 and 44640"
+    if (
+        data.remind_minutes_before is not None
+        and not 0 <= data.remind_minutes_before <= 60 * 24 * 30
+    ):
+        errors["remind_minutes_before"] = "between 0 and 43200 minutes"
+    if data.kind == "sms":
+        if not data.sms_text.strip():
+            errors["sms_text"] = "an SMS task needs the text to send"
+        if data.client_id is None and data.lead_id is None:
+            errors["client_id"] = "an SMS task needs a client or a lead to send it to"
+    assignees = list(dict.fromkeys(data.assignee_ids or [user.id]))
+    if errors:
+        raise ValidationFailed(errors)
+    if any(a != user.id for a in assignees) and not has_right(user, "tasks.assign_others"):
+        raise PermissionDenied("your group may not create tasks for other users")
+    found = await User.filter(id__in=assignees, is_active=True).count()
+    if found != len(assignees):
+        raise ValidationFailed({"assignee_ids": "some of these users do not exist"})
+    links = await _links(user, data.client_id, data.lead_id, data.deal_id)
+    return assignees, links
+
+
+async def _links(
+    user: User, client_id: int | None, lead_id: int | None, deal_id: int | None
+) -> dict[str, int | None]:
+    """The client/lead/deal the task is about, checked visible; a deal implies its client."""
+    if deal_id is not None:
+        deal = await Deal.get_or_none(id=deal_id)
+        if deal is None:
+            raise NotFound(f"deal {deal_id} not found")
+        if not can_see_owned(user, deal.responsible_id, "deals.view_all"):  # type: ignore[attr-defined]
+            raise PermissionDenied("this deal belongs to another user")
+        client_id = client_id or deal.client_id  # type: ignore[attr-defined]
+    if client_id is not None:
+        client = await Client.get_or_none(id=client_id)
+        if client is None:
+            raise NotFound(f"client {client_id} not found")
+        if not can_see_owned(user, client.responsible_id, "clients.view_all"):  # type: ignore[attr-defined]
+            raise PermissionDenied("this client belongs to another user")
+    if lead_id is not None:
+        lead = await Lead.get_or_none(id=lead_id)
+        if lead is None:
+            raise NotFound(f"lead {lead_id} not found")
+        if not can_see_owned(user, lead.responsible_id, "leads.view_all"):  # type: ignore[attr-defined]
+            raise PermissionDenied("this lead belongs to another user")
+    return {"client_id": client_id, "lead_id": lead_id, "deal_id": deal_id}
+
+
+async def create_task(user: User, data: TaskInput, *, clock: Clock | None = None) -> Task:
+    """Plan a task for oneself or (with the right) for colleagues."""
+    clock = clock or SystemClock()
+    assignees, links = await _check(user, data)
+    async with in_transaction():
+        task = await Task.create(
+            title=data.title.strip()[:200],
+            description=data.description.strip(),
+            kind=data.kind,
+            due_at=_utc(data.due_at),
+            duration_minutes=data.duration_minutes,
+            author_id=user.id,
+            sms_text=data.sms_text.strip(),
+            remind_minutes_before=data.remind_minutes_before,
+            created_at=clock.now(),
+            **links,
+        )
+        await task.assignees.add(*await User.filter(id__in=assignees))
+        await add_entry(
+            "task",
+            clock.now(),
+            client_id=links["client_id"],
+            lead_id=links["lead_id"],
+            ref_id=task.id,
+            user_id=user.id,
+            detail=timeline_text.detail(
+                "task_planned", kind=task.kind, title=task.title, due=task.due_at
+            ),
+        )
+    logger.info("task %s created by %s for %s", task.id, user.username, assignees)
+    return task
+
+
+async def _visible(user: User, task_id: int) -> Task:
+    task = await Task.get_or_none(id=task_id).prefetch_related("assignees")
+    if task is None:
+        raise NotFound(f"task {task_id} not found")
+    assignee_ids = {a.id for a in task.assignees}
+    if (
+        user.id not in assignee_ids
+        and task.author_id != user.id  # type: ignore[attr-defined]
+        and not has_right(user, "tasks.view_all")
+    ):
+        raise PermissionDenied("this task belongs to other users")
+    return task
+
+
+async def get_task(user: User, task_id: int) -> Task:
+    """The task with assignees, client, lead and deal fetched."""
+    task = await _visible(user, task_id)
+    await task.fetch_related("client", "lead", "deal", "author")
+    return task
+
+
+async def complete_task(user: User, task_id: int, *, clock: Clock | None = None) -> Task:
+    """Tick a task as done (T1); ticking a done task again changes nothing."""
+    clock = clock or SystemClock()
+    task = await _visible(user, task_id)
+    if not task.is_done:
+        task.is_done = True
+        task.done_at = clock.now()
+        task.done_by_id = user.id  # type: ignore[attr-defined]
+        await task.save(update_fields=["is_done", "done_at", "done_by_id", "updated_at"])
+    return task
+
+
+async def reopen_task(user: User, task_id: int) -> Task:
+    task = await _visible(user, task_id)
+    task.is_done = False
+    task.done_at = None
+    task.done_by_id = None  # type: ignore[attr-defined]
+    await task.save(update_fields=["is_done", "done_at", "done_by_id", "updated_at"])
+    return task
+
+
+async def reschedule_task(user: User, task_id: int, due_at: datetime) -> Task:
+    """Move a task in time; its reminder will be sent again before the new time."""
+    task = await _visible(user, task_id)
+    task.due_at = _utc(due_at)
+    task.reminded_at = None
+    await task.save(update_fields=["due_at", "reminded_at", "updated_at"])
+    return task
+
+
+async def update_task(user: User, task_id: int, data: TaskInput) -> Task:
+    task = await _visible(user, task_id)
+    assignees, links = await _check(user, data)
+    async with in_transaction():
+        due = _utc(data.due_at)
+        if due != task.due_at:
+            task.reminded_at = None
+        task.update_from_dict(
+            {
+                "title": data.title.strip()[:200],
+                "description": data.description.strip(),
+                "kind": data.kind,
+                "due_at": due,
+                "duration_minutes": data.duration_minutes,
+                "remind_minutes_before": data.remind_minutes_before,
+                "sms_text": data.sms_text.strip(),
+                **links,
+            }
+        )
+        await task.save()
+        await task.assignees.clear()
+        await task.assignees.add(*await User.filter(id__in=assignees))
+    return task
+
+
+async def delete_task(user: User, task_id: int) -> None:
+    task = await _visible(user, task_id)
+    await task.delete()
+
+
+def _scoped(user: User, scope: str):
+    if scope not in SCOPES:
+        raise ValidationFailed({"scope": f"must be one of: {', '.join(SCOPES)}"})
+    if scope == "all":
+        if not has_right(user, "tasks.view_all"):
+            raise PermissionDenied("your group may not see other users' tasks")
+        return Task.all()
+    # Assignments as an IN list: planned as a union of two index ranges (the user's
+    # task_assignee rows, their authored tasks), cheap for the usual user.
+    assigned = Subquery(User.filter(id=user.id).values("tasks__id"))
+    return Task.filter(Q(id__in=assigned) | Q(author_id=user.id))
+
+
+def _mine(qs: QuerySet[Task], user_id: int) -> QuerySet[Task]:
+    """Tasks assigned to or written by a user.
+
+    Checked row by row against task_assignee's (task_id, user_id) key, for the calendar: the
+    day's range picks the rows, instead of an outer join from every task or the list of all
+    of the user's assignments (a busy agent has tens of thousands).
+    """
+    uid = int(user_id)  # written into the SQL: an int only
+    mine = RawSQL(
+        '(EXISTS (SELECT 1 FROM "task_assignee" ta WHERE ta.task_id = "task"."id" '
+        f'AND ta.user_id = {uid}) OR "task"."author_id" = {uid})'
+    )
+    return qs.annotate(mine=mine).filter(mine=True)
+
+
+async def list_tasks(
+    user: User,
+    *,
+    scope: str = "mine",
+    status: str = "open",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    query: str | None = None,
+    client_id: int | None = None,
+    lead_id: int | None = None,
+    deal_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    clock: Clock | None = None,
+) -> tuple[list[Task], int]:
+    """The task list (T1) by due time; done and old tasks stay findable with status="done"/"any"."""
+    clock = clock or SystemClock()
+    if status not in STATUS_FILTERS:
+        raise ValidationFailed({"status": f"must be one of: {', '.join(STATUS_FILTERS)}"})
+    qs = _scoped(user, scope)
+    if status == "open":
+        qs = qs.filter(is_done=False)
+    elif status == "done":
+        qs = qs.filter(is_done=True)
+    elif status == "overdue":
+        qs = qs.filter(is_done=False, due_at__lt=clock.now())
+    if start is not None:
+        qs = qs.filter(due_at__gte=_utc(start))
+    if end is not None:
+        qs = qs.filter(due_at__lt=_utc(end))
+    if query and query.strip():
+        qs = qs.filter(title__icontains=query.strip())
+    for name, value in (("client_id", client_id), ("lead_id", lead_id), ("deal_id", deal_id)):
+        if value is not None:
+            qs = qs.filter(**{name: value})
+    total = await qs.count()
+    order = ("-due_at", "-id") if status == "done" else ("due_at", "id")
+    rows = (
+        await qs.order_by(*order)
+        .offset(max(0, offset))
+        .limit(max(1, min(limit, 500)))
+        .prefetch_related("assignees", "client", "lead")
+    )
+    return list(rows), total
+
+
+def is_overdue(task: Task, now: datetime) -> bool:
+    """Not done and its due time has passed (T3)."""
+    return not task.is_done and task.due_at < now
+
+
+def calendar_query(user: User, start: datetime, end: datetime, user_ids: list[int] | None = None):
+    """Tasks due in [start, end) that the calendar shows this user (K1).
+
+    One's own; with "tasks.view_all" everyone's, or only the chosen users'.
+    """
+    if end <= start:
+        raise ValidationFailed({"end": "the end must be after the start"})
+    qs = Task.filter(due_at__gte=_utc(start), due_at__lt=_utc(end))
+    can_see_all = has_right(user, "tasks.view_all")
+    if user_ids:
+        if any(uid != user.id for uid in user_ids) and not can_see_all:
+            raise PermissionDenied("your group may not see other users' calendars")
+        qs = qs.filter(assignees__id__in=user_ids)
+        return qs.distinct()
+    if not can_see_all:
+        qs = _mine(qs, user.id)
+    return qs
+
+
+async def due_reminders(clock: Clock) -> list[Task]:
+    """Open tasks whose reminder time has come and that were not reminded yet (T3).
+
+    Assignees (and client/lead) are fetched, so that the sender knows whom to tell.
+    """
+    now = clock.now()
+    pending = Task.filter(
+        is_done=False, reminded_at__isnull=True, remind_minutes_before__isnull=False
+    )
+    widest = (
+        await pending.order_by("-remind_minutes_before")
+        .first()
+        .values_list("remind_minutes_before", flat=True)
+    )
+    if widest is None:
+        return []
+    window_end = now + timedelta(minutes=int(widest))
+    candidates = (
+        await pending.filter(due_at__lte=window_end, due_at__gte=now - STALE_REMINDER)
+        .order_by("due_at", "id")
+        .prefetch_related("assignees", "client", "lead")
+    )
+    return [
+        t for t in candidates if t.due_at - timedelta(minutes=t.remind_minutes_before or 0) <= now
+    ]
+
+
+async def mark_reminded(task_ids: list[int], clock: Clock) -> int:
+    """Record that these reminders went out, so they are never sent twice."""
+    if not task_ids:
+        return 0
+    return await Task.filter(id__in=task_ids, reminded_at__isnull=True).update(
+        reminded_at=clock.now()
+    )
+
+
+async def due_sms_tasks(clock: Clock) -> list[Task]:
+    """SMS tasks (T2) whose due time has come and that were not sent (done) yet."""
+    return list(
+        await Task.filter(kind="sms", is_done=False, due_at__lte=clock.now())
+        .order_by("due_at", "id")
+        .prefetch_related("client", "lead")
+    )
