@@ -7,6 +7,7 @@ every part of the product. Secrets are ``SecretStr``: they print as ``**********
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
@@ -142,6 +143,6 @@ class Settings(_Section):
     def uses_simulator(self) -> bool:
         return not self.ami.host
 
-    def redacted(self) -> dict:
+    def redacted(self) -> dict[str, Any]:
         """The settings as a dict, secrets masked, for printing and logging."""
         return self.model_dump(mode="json")
