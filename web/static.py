@@ -1,13 +1,16 @@
-"""Our own static files, and the npm libraries served from node_modules under /static/vendor.
+"""Our own static files, and the npm libraries served under /static/vendor.
 
-Only packages listed in the repository's package.json are served (pinned there, installed
-by `npm ci`); a path can never leave its package's directory.
+The libraries come from the package's own copy in web/static/vendor when it has one (an
+installed wheel: setup.py writes it at build time), else from the repository's node_modules
+(a checkout or an editable install, after `npm ci`). Either way only the packages named in
+package.json are served (pinned there), and a path can never leave its package's folder.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
@@ -17,33 +20,54 @@ from web.keys import SERVICES
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-VENDOR_PACKAGES = web.AppKey("vendor_packages", frozenset)
+# Written only into a built package (setup.py); never present in the repository.
+PACKAGED_LIBRARIES = STATIC_DIR / "vendor"
 
 
-def declared_packages(node_modules: Path) -> frozenset[str]:
-    manifest = node_modules.parent / "package.json"
+@dataclass(frozen=True)
+class Libraries:
+    """Where the front-end libraries are, and which packages may be served from there."""
+
+    root: Path
+    packages: frozenset[str]
+
+    def file(self, package: str, path: str, *, under: str = "") -> Path | None:
+        """The file `path` of `package` (inside its folder `under`), or None if not served."""
+        if package not in self.packages:
+            return None
+        base = (self.root / package / under).resolve()
+        found = (base / path).resolve()
+        if not found.is_relative_to(base) or not found.is_file():
+            return None
+        return found
+
+
+LIBRARIES = web.AppKey("front_end_libraries", Libraries)
+
+
+def find_libraries(node_modules: Path) -> Libraries:
+    """The package's own copy when present, else `node_modules` with the project's package.json."""
+    if (PACKAGED_LIBRARIES / "package.json").is_file():
+        manifest, root = PACKAGED_LIBRARIES / "package.json", PACKAGED_LIBRARIES
+    else:
+        manifest, root = node_modules.parent / "package.json", node_modules
     try:
         data = json.loads(manifest.read_text())
     except (OSError, ValueError):
         logger.warning("no readable %s: front-end libraries will not be served", manifest)
-        return frozenset()
-    return frozenset(data.get("dependencies", {}))
+        return Libraries(root, frozenset())
+    return Libraries(root, frozenset(data.get("dependencies", {})))
 
 
 async def vendor_file(request: web.Request) -> web.StreamResponse:
     package = request.match_info["package"]
-    if package not in request.app[VENDOR_PACKAGES]:
-        raise web.HTTPNotFound()
-    root = (request.app[SERVICES].node_modules / package).resolve()
-    path = (root / request.match_info["path"]).resolve()
-    if not path.is_relative_to(root):
-        raise web.HTTPNotFound()
-    if not path.is_file():
-        raise web.HTTPNotFound(text=f"{package} is not installed: run `npm ci` in the project")
+    path = request.app[LIBRARIES].file(package, request.match_info["path"])
+    if path is None:
+        raise web.HTTPNotFound(text=f"{package} has no such file: run `npm ci` in the project")
     return web.FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})
 
 
 def setup_routes(app: web.Application) -> None:
-    app[VENDOR_PACKAGES] = declared_packages(app[SERVICES].node_modules)
+    app[LIBRARIES] = find_libraries(app[SERVICES].node_modules)
     app.router.add_get(r"/static/vendor/{package:(@[\w.-]+/)?[\w.-]+}/{path:.+}", vendor_file)
     app.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)
