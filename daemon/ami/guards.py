@@ -11,21 +11,26 @@ panoramisk 1.4 (the PyPI release, 2021) has four defects that bite a CRM:
     event stream like any other event).
 (b) Each TCP chunk is decoded on its own with errors ignored, so a UTF-8 character split
     across two reads vanishes ("José" arrives as "Jos").
-    ``GuardedProtocol`` decodes with an incremental decoder.
+    ``GuardedProtocol`` reads through daemon.ami.wire's ``Framer``: one incremental decoder.
 (c) After a reconnect, actions that got no answer are sent again (a click-to-call would ring
     twice), and actions that got one answer of several never complete.
     ``GuardedProtocol.close`` fails every pending action with ``AmiConnectionLost`` and
     ``GuardedManager`` never re-sends; the link also puts a timeout on every request.
 (d) Ping answers are never checked. The link runs a watchdog (see ``daemon.ami.link``).
 
-The protocol also parses events itself, straight into ``dict[str, str]`` (panoramisk builds a
-case-insensitive ``Message`` per event and matches it against fnmatch patterns; we only need
-plain dicts), which is what lets the link beat bare panoramisk on ingest.
+The protocol frames, parses and writes messages with daemon.ami.wire (the module the PBX
+simulator and the trace loaders use too), straight into ``dict[str, str]`` for events
+(panoramisk builds a case-insensitive ``Message`` per event and matches it against fnmatch
+patterns; we only need plain dicts), which is what lets the link beat bare panoramisk on
+ingest. Answers to actions still become panoramisk ``Message`` objects, because its
+``Action`` decides from them when an action is complete.
+
+These classes override or lean on panoramisk 1.4's internals; pyproject.toml pins that
+exact version and tests/daemon/test_panoramisk_pin.py fails when they change.
 """
 
 from __future__ import annotations
 
-import codecs
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -35,11 +40,11 @@ from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.manager import Manager
 from panoramisk.message import Message
 
+from daemon.ami.wire import Framer, encode, parse_message
+
 logger = logging.getLogger(__name__)
 
-EOL = "\r\n"
-SEPARATOR = "\r\n\r\n"
-BANNER_PREFIX = "Asterisk Call Manager/"
+PANORAMISK_VERSION = "1.4"  # the release whose defects and internals this module knows
 # Events that belong to a list action's answer; they go to that action, not to the stream.
 _LIST_EVENTS = frozenset(
     {"CoreShowChannel", "CoreShowChannelsComplete", "Status", "StatusComplete"}
@@ -72,31 +77,6 @@ class GuardedAction(actions.Action):
         return msg.startswith("added") and msg.endswith("to queue")
 
 
-def parse_block(block: str) -> dict[str, str] | None:
-    """One AMI message as a dict; repeated keys are joined with a newline. None if no header."""
-    # Fast path (nearly every event): each line is "Key: Value", no value holds ": ", no key
-    # repeats. Two C-level passes over the block instead of one split per line. A value with
-    # ": " breaks the count or shifts keys into values (caught by the key check), and takes
-    # the slow path.
-    flat = block.replace(EOL, ": ").split(": ")
-    if len(flat) == 2 * (block.count(EOL) + 1):
-        pairs = iter(flat)
-        headers = dict(zip(pairs, pairs, strict=False))
-        if 2 * len(headers) == len(flat) and "" not in headers and " " not in "".join(headers):
-            return headers
-    headers = {}
-    for line in block.split(EOL):
-        key, sep, value = line.partition(":")
-        if not sep or not key or " " in key:
-            continue
-        value = value[1:] if value.startswith(" ") else value
-        if key in headers:
-            headers[key] = f"{headers[key]}\n{value}"
-        else:
-            headers[key] = value
-    return headers or None
-
-
 def message_to_dict(message: Message) -> dict[str, str]:
     """A panoramisk Message (from an action's answer) as a plain dict."""
     out: dict[str, str] = {}
@@ -114,6 +94,10 @@ class GuardedProtocol(AMIProtocol):
     and the completed in-stream actions (resync) as the ``GuardedAction`` itself.
     """
 
+    # Set by AMIProtocol.connection_made (untyped in panoramisk).
+    version: str | None
+    closed: bool
+
     def __init__(self, sink: Callable[[Any], None], encoding: str = "utf-8") -> None:
         super().__init__()
         self.sink = sink
@@ -124,8 +108,7 @@ class GuardedProtocol(AMIProtocol):
         super().connection_made(transport)
         self.log = logger
         # Defect (b): one decoder for the whole stream keeps a split character's first bytes.
-        self._decoder = codecs.getincrementaldecoder(self.encoding)("replace")
-        self._buffer = ""
+        self._framer = Framer(self.encoding)
 
     def send(self, data: Any, as_list: Any = None) -> Any:
         if not isinstance(data, actions.Action):
@@ -138,34 +121,27 @@ class GuardedProtocol(AMIProtocol):
             return data.future
         self.responses[data.id] = data
         try:
-            self.transport.write(str(data).encode(self.encoding))
+            self.transport.write(encode(data, self.encoding))
         except Exception:
             logger.exception("cannot send AMI action %s", data.get("action"))
         return data.future
 
     def data_received(self, data: bytes) -> None:
-        text = self._buffer + self._decoder.decode(data)
-        if self.version is None and text.startswith(BANNER_PREFIX):
-            banner, sep, rest = text.partition(EOL)
-            if not sep:
-                self._buffer = text
-                return
-            self.version = banner[len(BANNER_PREFIX) :].strip()
+        blocks = self._framer.feed(data)
+        if self.version is None and self._framer.version is not None:
+            self.version = self._framer.version
             logger.info("AMI server speaks protocol %s", self.version)
-            text = rest
-        blocks = text.split(SEPARATOR)
-        self._buffer = blocks.pop()
         out: list[Any] = []
         for block in blocks:
             try:
-                headers = parse_block(block)
+                headers = parse_message(block)
                 # The common case inline: an event that belongs to no action.
                 if headers is not None and "ActionID" not in headers and "Event" in headers:
                     if headers["Event"] == "Shutdown":
                         logger.warning("the PBX announced a shutdown")
                     out.append(headers)
                 else:
-                    self._handle_block(block, out)
+                    self._handle_message(headers, block, out)
             except Exception:
                 # One bad message must never take the connection down with it.
                 self.malformed += 1
@@ -175,11 +151,9 @@ class GuardedProtocol(AMIProtocol):
         if out:
             self.sink(out)
 
-    def _handle_block(self, block: str, out: list[Any]) -> None:
-        block = block.strip(EOL)
-        if not block:
+    def _handle_message(self, headers: dict[str, str] | None, block: str, out: list[Any]) -> None:
+        if headers is None and not block.strip():
             return
-        headers = parse_block(block)
         if headers is None or ("Event" not in headers and "Response" not in headers):
             self.malformed += 1
             logger.warning("skipping a malformed AMI message: %r", block[:500])
@@ -192,10 +166,7 @@ class GuardedProtocol(AMIProtocol):
             else:
                 logger.debug("answer to an action nobody waits for: %r", headers)
             return
-        message = Message.from_line(block)
-        if message is None:
-            return
-        self.handle_message(message)
+        self.handle_message(Message(headers))
         event = headers.get("Event")
         if event and event not in _LIST_EVENTS and not event.endswith("Complete"):
             # Events tied to an action (OriginateResponse of a multi action) are events too.

@@ -4,7 +4,8 @@ It logs in, resyncs the live channels (CoreShowChannels) after every (re)connect
 event as ``dict[str, str]`` to ``on_event`` in stream order, pings with a watchdog, and
 reconnects with exponential backoff. A refused login is reported once at ERROR and retried
 slowly. ``send_action`` gives every request a timeout. See daemon.ami.guards for the
-panoramisk defects this works around.
+panoramisk defects this works around, and daemon.ami.wire for how messages are framed, read
+and written (the same module the PBX simulator and the trace loaders use).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from daemon.ami.traces import load_events, to_wire
+from daemon.ami.traces import load_events
+from daemon.ami.wire import encode
 
 # Our own login already sends FullyBooted; the recording's login is not replayed.
 _SKIPPED = frozenset({"FullyBooted", "SuccessfulAuth"})
@@ -24,7 +25,7 @@ class Trace:
 
     def __init__(self, events: list[dict[str, str]], *, paced: bool = False, grace: float = 0.5):
         kept = [e for e in events if e.get("Event") not in _SKIPPED]
-        self.wire = [to_wire(e) for e in kept]
+        self.wire = [encode(e) for e in kept]
         self.times = [_timestamp(e) for e in kept]
         self.paced = paced
         self.grace = grace

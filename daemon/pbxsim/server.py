@@ -14,17 +14,18 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from daemon.ami.wire import BANNER_PREFIX, Fields, Framer, encode, parse_fields
 from daemon.pbxsim.actions import PbxScripts
 from daemon.pbxsim.calls import RemoteOutcome, SimCall
 from daemon.pbxsim.clock import SimClock
 from daemon.pbxsim.dongle import DongleModem
 from daemon.pbxsim.pbx import Pbx
 from daemon.pbxsim.replay import Trace
-from daemon.pbxsim.wire import Action, ActionReader, Fields, encode
+from daemon.pbxsim.wire import Action
 
 logger = logging.getLogger(__name__)
 
-BANNER = "Asterisk Call Manager/11.0.0"
+BANNER = f"{BANNER_PREFIX}11.0.0"
 
 
 @dataclass
@@ -175,14 +176,14 @@ class PbxSimulator:
         self._sessions_seq += 1
         session = Session(writer, self._sessions_seq)
         self.sessions.append(session)
-        parser = ActionReader()
+        framer = Framer()
         try:
             session.send(f"{self.banner}\r\n".encode())
             while not writer.is_closing():
                 data = await reader.read(65536)
                 if not data:
                     break
-                for action in parser.feed(data):
+                for action in _actions(framer.feed(data)):
                     if not self._handle(session, action):
                         await writer.drain()
                         writer.close()
@@ -347,3 +348,7 @@ class PbxSimulator:
             action,
             [("Response", "Success"), ("Events", "On" if session.wants_events else "Off")],
         )
+
+
+def _actions(blocks: list[str]) -> list[Action]:
+    return [Action(fields) for fields in map(parse_fields, blocks) if fields]

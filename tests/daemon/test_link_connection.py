@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -121,3 +122,23 @@ async def test_a_refused_resync_keeps_the_tracked_calls(sim, make_link, caplog, 
     assert link.is_ready
     assert rec.resyncs == []  # not "no live calls": nothing is resynced at all
     assert "resync impossible (CoreShowChannels: Permission denied)" in caplog.text
+
+
+async def test_an_asterisk_13_command_answer_reaches_the_caller_whole(sim, make_link):
+    # Asterisk 13 and older: raw output lines (one blank) up to --END COMMAND--, then an event.
+    link, rec, _ = await make_link()
+    sim.answer_actions = False
+    asking = asyncio.ensure_future(
+        link.send_action({"Action": "Command", "Command": "core show channels", "ActionID": "c-1"})
+    )
+    await eventually(lambda: sim.received("Command"))
+    sim.send_raw(
+        b"Response: Follows\r\nPrivilege: Command\r\nActionID: c-1\r\n"
+        b"Channel              Location     State: Up\n\n1 active channel\n"
+        b"--END COMMAND--\r\n\r\nEvent: UserEvent\r\nUserEvent: After\r\n\r\n"
+    )
+    answer = await asking
+    assert answer["Response"] == "Follows"
+    assert answer["Output"] == "Channel              Location     State: Up\n\n1 active channel"
+    await eventually(lambda: rec.named("UserEvent"))
+    assert link.is_ready

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from daemon.ami.traces import parse_ami_text
+from daemon.ami.wire import parse_stream
 from tests.daemon import pbxsim_fixtures as fx
 
 sim = fx.sim
@@ -56,7 +56,7 @@ async def test_login_ping_list_and_logoff(sim):
     )
     text = received.decode()
     assert text.startswith("Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nActionID: t-1\r\n")
-    messages = parse_ami_text(text)
+    messages = parse_stream(text)
     kinds = [m.get("Event") or m.get("Response") for m in messages]
     assert kinds == [
         "Success",  # login; Events: off, so no FullyBooted and no call events
@@ -70,7 +70,7 @@ async def test_login_ping_list_and_logoff(sim):
     assert messages[1]["Ping"] == "Pong" and messages[1]["ActionID"] == "t-2"
     assert messages[2]["EventList"] == "start"
     channel = messages[3]
-    recorded = parse_ami_text((TRACES / "show_channels.ami").read_text())
+    recorded = parse_stream((TRACES / "show_channels.ami").read_text())
     recorded_channel = next(m for m in recorded if m.get("Event") == "CoreShowChannel")
     assert list(channel) == list(recorded_channel)  # the same fields in the same order
     assert messages[5]["ListItems"] == "2" and messages[5]["ActionID"] == "t-3"
@@ -85,7 +85,7 @@ async def test_unknown_action_and_unknown_channel_are_errors(sim):
         action(Action="Hangup", ActionID="x-2", Channel="PJSIP/999-00000000"),
         action(Action="Logoff"),
     )
-    messages = parse_ami_text(received.decode())
+    messages = parse_stream(received.decode())
     assert messages[1] == {
         "Response": "Error",
         "ActionID": "x-1",
@@ -103,9 +103,9 @@ async def test_events_carry_the_fields_of_the_recordings(sim):
     writer.write(action(Action="Logoff"))
     text = (await asyncio.wait_for(reader.read(-1), 5)).decode()
     writer.close()
-    ours = {m["Event"]: list(m) for m in parse_ami_text(text) if "Event" in m}
+    ours = {m["Event"]: list(m) for m in parse_stream(text) if "Event" in m}
     recorded = {}
-    for m in parse_ami_text((TRACES / "inbound_unknown_answered.ami").read_text()):
+    for m in parse_stream((TRACES / "inbound_unknown_answered.ami").read_text()):
         if "Event" in m and m.get("Channel") and m["Event"] not in recorded:
             recorded[m["Event"]] = list(m)
     for name in ("Newchannel", "Newstate", "DialBegin", "DialEnd", "BridgeEnter", "Hangup"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from daemon.ami.traces import load_events, load_messages, parse_ami_text, to_wire
+from daemon.ami.traces import load_events, load_messages
 from daemon.ami.tracker import CallTracker
 from daemon.ami.tracker_types import (
     AGENT,
@@ -18,6 +18,7 @@ from daemon.ami.tracker_types import (
     StoppedRinging,
     Transferred,
 )
+from daemon.ami.wire import encode, parse_stream
 from tests.daemon.test_tracker_corpora import (
     AMI_DIR,
     CACO_DIR,
@@ -214,10 +215,10 @@ def test_channel_roles():
 
 def test_raw_trace_parsing_keeps_every_header_and_round_trips():
     text = (AMI_DIR / "show_channels.ami").read_bytes().decode()
-    messages = parse_ami_text(text)
+    messages = parse_stream(text)
     outputs = [m["Output"] for m in messages if m.get("Message") == "Command output follows"]
     assert max(len(o.split("\n")) for o in outputs) > 3  # one Output: header per line, all kept
-    assert parse_ami_text(b"".join(to_wire(m) for m in messages).decode()) == messages
+    assert parse_stream(b"".join(encode(m) for m in messages).decode()) == messages
     # A CRLF-exact file: the banner is dropped, no frame is lost.
     assert text.startswith("Asterisk Call Manager/11.0.0\r\n")
     assert len(load_messages(AMI_DIR / "show_channels.ami")) == text.count("\r\n\r\n")

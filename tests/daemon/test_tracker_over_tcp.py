@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from daemon.ami.link import AmiLink
-from daemon.ami.traces import load_events, to_wire
+from daemon.ami.traces import load_events
 from daemon.ami.tracker_types import Ended
+from daemon.ami.wire import encode
 from daemon.pbxsim import PbxSimulator
 from daemon.pbxsim.replay import Trace
 from tests.daemon.pbxsim_fixtures import ami_settings, eventually, sim  # noqa: F401
@@ -34,7 +35,7 @@ def wire_bytes(path: Path) -> bytes:
     if path.suffix == ".ami":
         frames = path.read_bytes().split(b"\r\n\r\n")
         return b"".join(f + b"\r\n\r\n" for f in frames if f.startswith(b"Event: "))
-    return b"".join(to_wire(event) for event in load_events(path))
+    return b"".join(encode(event) for event in load_events(path))
 
 
 @pytest.mark.parametrize("path", all_traces(), ids=trace_name)
@@ -61,7 +62,7 @@ async def test_a_recording_replayed_through_the_link_gives_the_same_calls(path, 
     await link.start()
     try:
         await link.wait_ready(10)
-        sim.send_raw(to_wire(START_MARK) + wire_bytes(path) + to_wire(END_MARK))
+        sim.send_raw(encode(START_MARK) + wire_bytes(path) + encode(END_MARK))
         await eventually(lambda: done, within=20)
     finally:
         await link.stop()
