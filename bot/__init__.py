@@ -12,9 +12,11 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand
+from aiogram.utils.i18n import lazy_gettext as __
 
-from bot.context import LinkedUserMiddleware
+from bot.context import LinkedUserMiddleware, UserLocaleMiddleware
 from bot.delivery import TelegramOutbox
+from bot.i18n import bot_i18n, speaking
 from bot.routers.calls import calls_router
 from bot.routers.dialer import dialer_router
 from bot.routers.linking import linking_router
@@ -23,6 +25,7 @@ from bot.routers.search import search_router
 from bot.routers.tasks import tasks_router
 from models.core.clock import Clock
 from models.core.hub import Hub
+from models.telephony.caller_directory import CallerDirectory
 
 __all__ = ["build_bot", "build_dispatcher", "bot_commands"]
 
@@ -39,11 +42,20 @@ def build_dispatcher(
     hub: Hub,
     telegram_outbox: TelegramOutbox,
     storage: BaseStorage | None = None,
+    callers: CallerDirectory | None = None,
 ) -> Dispatcher:
-    """The dispatcher with every router; `clock`, `hub` and `outbox` reach handlers as arguments."""
+    """The dispatcher with every router; `clock`, `hub`, `outbox` and `callers` (the daemon's
+    caller directory, whose per-number locks the call path holds too) reach handlers as
+    arguments."""
     dp = Dispatcher(
-        storage=storage or MemoryStorage(), clock=clock, hub=hub, outbox=telegram_outbox
+        storage=storage or MemoryStorage(),
+        clock=clock,
+        hub=hub,
+        outbox=telegram_outbox,
+        callers=callers,
     )
+    # The user and their language first: the linking hint is in it too.
+    dp.update.outer_middleware(UserLocaleMiddleware(bot_i18n()))
     dp.update.outer_middleware(LinkedUserMiddleware())
     # Linking first; notes before tasks so that a reply to a call message is a note, and the
     # dialogs' state handlers see their text before any catch-all.
@@ -58,24 +70,17 @@ def build_dispatcher(
     return dp
 
 
+_COMMANDS = {
+    "tasks": __("Today's and overdue tasks"),
+    "task": __("Create a task"),
+    "find": __("Search clients and leads"),
+    "note": __("Add a note"),
+    "call": __("Call a number or client"),
+    "unlink": __("Unlink this chat"),
+}
+
+
 def bot_commands(lang: str) -> list[BotCommand]:
-    """The command menu (setMyCommands), per language."""
-    names = {
-        "es": {
-            "tasks": "Tareas de hoy y atrasadas",
-            "task": "Crear una tarea",
-            "find": "Buscar clientes y leads",
-            "note": "Añadir una nota",
-            "call": "Llamar a un número o cliente",
-            "unlink": "Desvincular este chat",
-        },
-        "en": {
-            "tasks": "Today's and overdue tasks",
-            "task": "Create a task",
-            "find": "Search clients and leads",
-            "note": "Add a note",
-            "call": "Call a number or client",
-            "unlink": "Unlink this chat",
-        },
-    }[lang]
-    return [BotCommand(command=c, description=d) for c, d in names.items()]
+    """The command menu (setMyCommands) in `lang`."""
+    with speaking(lang):
+        return [BotCommand(command=c, description=str(d)) for c, d in _COMMANDS.items()]

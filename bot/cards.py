@@ -1,4 +1,8 @@
-"""How a call looks in a chat: the caller's card, the call's state and its buttons (B2)."""
+"""How a call looks in a chat: the caller's card, the call's state and its buttons (B2).
+
+The texts read in the current locale (bot/i18n.py): the recipient's, which the notifier sets
+with `speaking` and the dispatcher per update.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,29 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 from babel.numbers import format_currency
 
-from bot.texts import text
 from models.core.events import CallerCard
 
 _LOCALES = {"es": "es_ES", "en": "en_US"}
+
+_STATES = {
+    "ringing": __("🔔 Ringing…"),
+    "answered": __("🟢 In progress"),
+    "missed": __("❌ Missed"),
+    "unanswered": __("📵 Not answered"),
+    "elsewhere": __("↪️ Answered by another agent"),
+}
+# How the last call ended (Call.result); a result not listed here shows as stored.
+_RESULTS = {
+    "answered": __("answered"),
+    "missed": __("missed"),
+    "busy": __("busy"),
+    "failed": __("failed"),
+    "no_answer": __("no answer"),
+}
 
 
 class CallButton(CallbackData, prefix="call"):
@@ -58,11 +79,11 @@ def duration(seconds: int) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def who(card: dict[str, Any], lang: str) -> str:
+def who(card: dict[str, Any]) -> str:
     """The caller's name (with company), or the number when unknown."""
     name = card.get("name") or ""
     if not name:
-        return card.get("e164") or card.get("number") or text(lang, "call_unknown")
+        return card.get("e164") or card.get("number") or _("Unknown number")
     company = card.get("company") or ""
     return f"{name} · {company}" if company and company != name else name
 
@@ -77,56 +98,55 @@ def call_text(
     talk_seconds: int = 0,
 ) -> str:
     number = card.get("e164") or card.get("number") or ""
-    lines = [text(lang, "call_out" if direction == "out" else "call_in"), number]
+    lines = [_("📞 Outgoing call") if direction == "out" else _("📞 Incoming call"), number]
     known = card.get("client_id") is not None or card.get("lead_id") is not None
     if known:
-        kind = text(lang, "kind_client" if card.get("client_id") is not None else "kind_lead")
-        lines.append(f"👤 {who(card, lang)} ({kind})")
+        kind = _("client") if card.get("client_id") is not None else _("lead")
+        lines.append(f"👤 {who(card)} ({kind})")
     else:
-        lines.append(f"👤 {text(lang, 'call_unknown')}")
+        lines.append("👤 " + _("Unknown number"))
     deals = card.get("open_deals") or []
     if deals:
-        lines.append(text(lang, "call_deals"))
+        lines.append(_("💼 Open deals:"))
         for deal in deals:
             amount = money(deal.get("amount", 0), deal.get("currency", ""), lang)
             lines.append(f"  • {deal.get('title', '')}: {amount}")
     if card.get("last_note"):
         note = str(card["last_note"]).strip().replace("\n", " ")
-        lines.append(
-            text(lang, "call_last_note", text=note if len(note) <= 200 else note[:199] + "…")
-        )
+        shown = note if len(note) <= 200 else note[:199] + "…"
+        lines.append(_("📝 Last note: %(text)s") % {"text": shown})
     if card.get("last_call_at"):
         at = datetime.fromisoformat(card["last_call_at"])
         result = card.get("last_call_result") or ""
-        label = text(lang, f"result_{result}") if f"result_{result}" in _RESULTS else result
-        lines.append(text(lang, "call_last_call", at=local_time(at, tz_name), result=label))
+        label = str(_RESULTS[result]) if result in _RESULTS else result
+        lines.append(
+            _("🕘 Last call: %(at)s (%(result)s)")
+            % {"at": local_time(at, tz_name), "result": label}
+        )
     lines.append("")
     if state == "ended":
-        lines.append(text(lang, "state_ended", duration=duration(talk_seconds)))
+        lines.append(_("✅ Ended, duration %(duration)s") % {"duration": duration(talk_seconds)})
     else:
-        lines.append(text(lang, f"state_{state}"))
+        lines.append(str(_STATES[state]))
     return "\n".join(lines)
 
 
-_RESULTS = {"result_answered", "result_missed", "result_busy", "result_failed", "result_no_answer"}
-
-
-def call_keyboard(notification_id: int, card: dict[str, Any], lang: str) -> InlineKeyboardMarkup:
+def call_keyboard(notification_id: int, card: dict[str, Any]) -> InlineKeyboardMarkup:
     """Buttons: create lead (unknown number only), note, task, call back."""
     known = card.get("client_id") is not None or card.get("lead_id") is not None
     first_row = []
     if not known:
-        first_row.append(_button(lang, "btn_create_lead", "lead", notification_id))
+        first_row.append(_button(_("➕ Create lead"), "lead", notification_id))
     else:
-        first_row.append(_button(lang, "btn_add_note", "note", notification_id))
-    first_row.append(_button(lang, "btn_create_task", "task", notification_id))
+        first_row.append(_button(_("📝 Note"), "note", notification_id))
+    first_row.append(_button(_("📅 Task"), "task", notification_id))
     rows = [first_row]
     if card.get("e164") or card.get("number"):
-        rows.append([_button(lang, "btn_call_back", "back", notification_id)])
+        rows.append([_button(_("📞 Call back"), "back", notification_id)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def _button(lang: str, label: str, action: str, notification_id: int) -> InlineKeyboardButton:
+def _button(label: str, action: str, notification_id: int) -> InlineKeyboardButton:
     return InlineKeyboardButton(
-        text=text(lang, label), callback_data=CallButton(action=action, n=notification_id).pack()
+        text=label, callback_data=CallButton(action=action, n=notification_id).pack()
     )

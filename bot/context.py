@@ -1,7 +1,9 @@
 """What every update needs: the linked user, their language, and a way to reply (the outbox).
 
-`LinkedUserMiddleware` resolves the CRM user of the chat. A chat that is not linked gets the
-linking hint and nothing else: its update reaches no handler except /start CODE.
+`UserLocaleMiddleware` (aiogram's I18n middleware) resolves the CRM user of the chat and makes
+the update speak their language: the bot's texts (`_`, bot/i18n.py) and the domain's messages.
+`LinkedUserMiddleware` then gates the update: a chat that is not linked gets the linking hint
+and nothing else, its update reaching no handler except /start CODE.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import InlineKeyboardMarkup, TelegramObject, Update
+from aiogram.types import Chat, InlineKeyboardMarkup, TelegramObject, Update
+from aiogram.utils.i18n import I18nMiddleware
+from aiogram.utils.i18n import gettext as _
 
 from bot.delivery import TelegramOutbox
-from bot.texts import language_of, text
-from models.core.errors import Conflict, CrmError, NotFound, PermissionDenied, ValidationFailed
+from bot.i18n import language_of
+from models.core.errors import CrmError, NotFound, PermissionDenied, ValidationFailed, in_language
+from models.core.translation import set_reader_language
 from models.messaging import outbox
 from models.messaging import telegram_links as telegram
 
@@ -72,8 +77,43 @@ def _is_linking(update: Update) -> bool:
     return first == "/start" or first.startswith("/start@")
 
 
+def _private_chat(data: dict[str, Any]) -> Chat | None:
+    chat: Chat | None = data.get("event_chat")
+    return chat if chat is not None and chat.type == "private" else None
+
+
+class UserLocaleMiddleware(I18nMiddleware):
+    """Outer middleware on updates, first: puts `user` and `lang` into the handler data and
+    makes the update read in `lang`.
+
+    The language is the linked user's setting, else the Telegram app's, else Spanish.
+    """
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        chat = _private_chat(data)
+        user = await telegram.user_for_chat(chat.id) if chat is not None else None
+        from_user = data.get("event_from_user")
+        lang = language_of(
+            user.language if user else (from_user.language_code if from_user else None)
+        )
+        data.update(user=user, lang=lang)
+        # What the domain says while handling this update reads in the same language.
+        set_reader_language(lang)
+        return lang
+
+
+def link_hint() -> str:
+    """What an unlinked chat is told, whatever it sends."""
+    return _(
+        "This chat is not linked to Centralita CRM.\n"
+        "Get a code on your profile page (or ask an administrator for "
+        "`centralita telegram-link USER`) and send here: /start CODE"
+    )
+
+
 class LinkedUserMiddleware(BaseMiddleware):
-    """Outer middleware on updates: puts `user`, `lang` and `reply` into the handler data."""
+    """Outer middleware on updates, after `UserLocaleMiddleware`: puts `reply` into the handler
+    data, drops updates handled before, and stops those of unlinked chats with the hint."""
 
     async def __call__(
         self,
@@ -82,23 +122,18 @@ class LinkedUserMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         assert isinstance(event, Update)
-        chat = data.get("event_chat")
-        if chat is None or chat.type != "private":
+        chat = _private_chat(data)
+        if chat is None:
             return None  # the bot talks to agents in private chats only
-        from_user = data.get("event_from_user")
-        user = await telegram.user_for_chat(chat.id)
-        lang = language_of(
-            user.language if user else (from_user.language_code if from_user else None)
-        )
         reply = Replier(data["outbox"], chat.id, _update_key(event, chat.id))
         if await reply.answered_before():
             # A webhook retry or a polling restart: its changes (a note, a moved task) are
             # made already, and doing them again would duplicate them.
             logger.info("telegram update %s handled already; skipped", event.update_id)
             return None
-        data.update(user=user, lang=lang, reply=reply)
-        if user is None and not _is_linking(event):
-            hint = text(lang, "link_hint")
+        data["reply"] = reply
+        if data["user"] is None and not _is_linking(event):
+            hint = link_hint()
             if event.callback_query is not None:
                 await event.callback_query.answer(hint[:200], show_alert=True)
             else:
@@ -108,13 +143,13 @@ class LinkedUserMiddleware(BaseMiddleware):
 
 
 def error_text(err: CrmError, lang: str) -> str:
-    """A domain error as a chat reply."""
+    """A domain error as a chat reply (in the update's locale; `lang` for the domain's part)."""
     if isinstance(err, PermissionDenied):
-        return text(lang, "error_denied")
+        return _("You are not allowed to do that.")
     if isinstance(err, NotFound):
-        return text(lang, "error_not_found")
+        return _("It no longer exists.")
     if isinstance(err, ValidationFailed):
-        return text(lang, "error_invalid", reason="; ".join(err.fields.values()))
-    if isinstance(err, Conflict):
-        return text(lang, "error_invalid", reason=str(err))
-    return text(lang, "error_invalid", reason=str(err))
+        reason = "; ".join(in_language(message, lang) for message in err.fields.values())
+    else:
+        reason = err.in_language(lang)
+    return _("Could not do it: %(reason)s") % {"reason": reason}

@@ -3,7 +3,8 @@
 A ringing call sends the caller's card with buttons to the linked agent; the same message is
 edited when the call is answered, answered elsewhere, or ends; a missed call also sends an
 alert. Every message is an outbox row with a dedupe key, so an event delivered twice never
-sends twice.
+sends twice. The messages are made outside any update, so each is rendered in its recipient's
+language explicitly (`speaking`).
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from aiogram.utils.i18n import gettext as _
 from tortoise.transactions import in_transaction
 
 from bot.cards import call_keyboard, call_text, card_to_dict, who
 from bot.delivery import TelegramOutbox
-from bot.texts import language_of, text
+from bot.i18n import language_of, speaking
 from models.core.events import (
     CallAnswered,
     CallEnded,
@@ -98,13 +100,19 @@ class CallNotifier:
             )
             if row is None:
                 return None
-            body = call_text(
-                row.card, direction=direction, state="ringing", lang=lang, tz_name=user.time_zone
-            )
+            with speaking(lang):
+                body = call_text(
+                    row.card,
+                    direction=direction,
+                    state="ringing",
+                    lang=lang,
+                    tz_name=user.time_zone,
+                )
+                keyboard = call_keyboard(row.id, row.card)
             message = await self._outbox.send(
                 row.chat_id,
                 body,
-                keyboard=call_keyboard(row.id, row.card, lang),
+                keyboard=keyboard,
                 dedupe_key=_ring_key(row.id),
                 key_is_new=True,  # the notification row was created just now
                 notification_id=row.id,
@@ -149,12 +157,17 @@ class CallNotifier:
         if row.state == "ringing":
             await telegram.update_notification(row, state="missed")
             await edit_notification(self._outbox, row, user)
-        lang = language_of(user.language)
         number = row.card.get("e164") or row.card.get("number") or "?"
+        with speaking(user.language):
+            body = _("❌ Missed call from %(who)s (%(number)s)") % {
+                "who": who(row.card),
+                "number": number,
+            }
+            keyboard = call_keyboard(row.id, row.card)
         await self._outbox.send(
             row.chat_id,
-            text(lang, "missed_alert", who=who(row.card, lang), number=number),
-            keyboard=call_keyboard(row.id, row.card, lang),
+            body,
+            keyboard=keyboard,
             dedupe_key=f"tg:call:{row.id}:missed-alert",
         )
 
@@ -164,14 +177,16 @@ async def edit_notification(
 ) -> None:
     """Re-render a call notification (its state or card changed) as an edit of the message."""
     lang = language_of(user.language)
-    body = call_text(
-        row.card,
-        direction=row.direction,
-        state=row.state,
-        lang=lang,
-        tz_name=user.time_zone,
-        talk_seconds=int(row.card.get("talk_seconds") or 0),
-    )
+    with speaking(lang):
+        body = call_text(
+            row.card,
+            direction=row.direction,
+            state=row.state,
+            lang=lang,
+            tz_name=user.time_zone,
+            talk_seconds=int(row.card.get("talk_seconds") or 0),
+        )
+        keyboard = call_keyboard(row.id, row.card)
     marker = f"{row.state}:{row.card.get('client_id')}:{row.card.get('lead_id')}"
     await telegram_outbox.edit(
         row.chat_id,
@@ -179,6 +194,6 @@ async def edit_notification(
         message_id=row.message_id,
         edit_of=None if row.message_id else row.id,
         after=await outbox.id_by_dedupe_key(_ring_key(row.id)),
-        keyboard=call_keyboard(row.id, row.card, lang),
+        keyboard=keyboard,
         dedupe_key=f"tg:call:{row.id}:edit:{marker}",
     )

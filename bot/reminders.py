@@ -1,7 +1,8 @@
 """Reminders before a task is due and the daily digest (B4), as outbox rows.
 
 The composition root calls these every minute (APScheduler). Each message has a dedupe key,
-so running them again, twice, or from two processes sends nothing twice.
+so running them again, twice, or from two processes sends nothing twice. Each is rendered in
+its recipient's language (`speaking`): they are made outside any update.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from aiogram.utils.i18n import gettext as _
+
 from bot.cards import local_time, zone
 from bot.delivery import TelegramOutbox
-from bot.texts import language_of, text
+from bot.i18n import speaking
 from models.core.clock import Clock
 from models.messaging import outbox
 from models.messaging import telegram_links as telegram
@@ -39,17 +42,15 @@ async def send_due_reminders(clock: Clock, telegram_outbox: TelegramOutbox) -> i
         key = f"tg:remind:{task.id}:{user.id}:{task.due_at.isoformat()}"
         if await outbox.id_by_dedupe_key(key) is not None:
             continue  # reminded already (for this due time)
-        lang = language_of(user.language)
         about = task.client or task.lead
-        body = text(
-            lang,
-            "reminder",
-            minutes=max(1, int((task.due_at - clock.now()).total_seconds() + 59) // 60),
-            title=task.title,
-            due=local_time(task.due_at, user.time_zone, "%H:%M"),
-            who=f" — {about.name}" if about is not None else "",
-        )
-        await telegram_outbox.send(user.telegram_chat_id, body, dedupe_key=key, wake=False)  # type: ignore[arg-type]
+        with speaking(user.language):
+            body = _("⏰ In %(minutes)s min: %(title)s (%(due)s)%(who)s") % {
+                "minutes": max(1, int((task.due_at - clock.now()).total_seconds() + 59) // 60),
+                "title": task.title,
+                "due": local_time(task.due_at, user.time_zone, "%H:%M"),
+                "who": f" — {about.name}" if about is not None else "",
+            }
+        await telegram_outbox.send(user.telegram_chat_id, body, dedupe_key=key, wake=False)
         written += 1
     if written:
         telegram_outbox.wake()
@@ -69,41 +70,28 @@ def shift_starts(user: User, now: datetime) -> bool:
     )
 
 
-def digest_text(user: User, numbers: dict[str, Any], lang: str) -> str:
+def digest_text(user: User, numbers: dict[str, Any]) -> str:
+    """The digest in the current locale (the caller says whose with `speaking`)."""
     lines = [
-        text(lang, "digest_header", name=str(user)),
-        text(
-            lang, "digest_tasks", current=numbers["tasks_current"], overdue=numbers["tasks_overdue"]
-        ),
+        _("☀️ Good morning, %(name)s. Your digest:") % {"name": str(user)},
+        _("📋 Tasks today: %(current)s, overdue: %(overdue)s")
+        % {"current": numbers["tasks_current"], "overdue": numbers["tasks_overdue"]},
     ]
     for task in numbers["current_tasks"]:
         lines.append(f"  • {local_time(task['due_at'], user.time_zone, '%H:%M')} {task['title']}")
     lines += [
-        text(
-            lang,
-            "digest_week_tasks",
-            done=numbers["tasks_week_done"],
-            total=numbers["tasks_week_total"],
-        ),
-        text(
-            lang,
-            "digest_leads",
-            handled=numbers["leads_handled"],
-            unhandled=numbers["leads_unhandled"],
-            new_week=numbers["leads_new_week"],
-        ),
-        text(
-            lang,
-            "digest_clients",
-            total=numbers["clients_total"],
-            new_week=numbers["clients_new_week"],
-        ),
-        text(
-            lang,
-            "digest_calls",
-            calls_in=numbers["calls_in_week"],
-            calls_out=numbers["calls_out_week"],
-        ),
+        _("✅ Tasks done this week: %(done)s of %(total)s")
+        % {"done": numbers["tasks_week_done"], "total": numbers["tasks_week_total"]},
+        _("🧲 Leads: %(handled)s yours open, %(unhandled)s unassigned, %(new_week)s new this week")
+        % {
+            "handled": numbers["leads_handled"],
+            "unhandled": numbers["leads_unhandled"],
+            "new_week": numbers["leads_new_week"],
+        },
+        _("👥 Clients: %(total)s, new this week: %(new_week)s")
+        % {"total": numbers["clients_total"], "new_week": numbers["clients_new_week"]},
+        _("📞 Calls this week: %(calls_in)s inbound, %(calls_out)s outbound")
+        % {"calls_in": numbers["calls_in_week"], "calls_out": numbers["calls_out_week"]},
     ]
     return "\n".join(lines)
 
@@ -119,9 +107,10 @@ async def send_daily_digests(clock: Clock, telegram_outbox: TelegramOutbox) -> i
         key = f"tg:digest:{user.id}:{local_day}"
         if await outbox.id_by_dedupe_key(key) is not None:
             continue
-        lang = language_of(user.language)
-        body = digest_text(user, await dashboard_numbers(user, clock), lang)
-        await telegram_outbox.send(user.telegram_chat_id, body, dedupe_key=key, wake=False)  # type: ignore[arg-type]
+        numbers = await dashboard_numbers(user, clock)
+        with speaking(user.language):
+            body = digest_text(user, numbers)
+        await telegram_outbox.send(user.telegram_chat_id, body, dedupe_key=key, wake=False)
         written += 1
     if written:
         telegram_outbox.wake()

@@ -9,11 +9,12 @@ from urllib.parse import quote
 from aiohttp import web
 
 from models.core.errors import CrmError, NotFound, PermissionDenied, ValidationFailed
+from models.core.translation import set_reader_language
 from models.people import users as user_ops
 from web.i18n import pick_language
 from web.keys import CLOCK, REQ_LANG, REQ_SESSION, REQ_USER, SESSIONS
 from web.security import COOKIE_NAME, SAFE_METHODS, check_csrf, password_mark
-from web.templating import gettext, render
+from web.templating import gettext, render, say
 
 logger = logging.getLogger(__name__)
 
@@ -44,20 +45,24 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     try:
         return await handler(request)
     except PermissionDenied as err:
-        # The domain's words are in web/labels.py, so they read in the user's language.
-        return error_page(request, 403, gettext(request, str(err) or "Access denied"))
+        # The domain's messages (models/locale) read in the user's language.
+        message = say(request, err.args[0]) if err.args else gettext(request, "Access denied")
+        return error_page(request, 403, message)
     except NotFound:
         return error_page(request, 404, gettext(request, "This page does not exist."))
     except ValidationFailed as err:
+        fields = {name: say(request, text) for name, text in err.fields.items()}
+        text = "; ".join(f"{name}: {message}" for name, message in fields.items())
         if _wants_json(request):
-            return web.json_response({"error": str(err), "fields": err.fields}, status=422)
-        return error_page(request, 422, str(err))
+            return web.json_response({"error": text, "fields": fields}, status=422)
+        return error_page(request, 422, text)
     except CrmError as err:
-        return error_page(request, 409, str(err))
+        return error_page(request, 409, say(request, err.args[0]) if err.args else "")
     except web.HTTPNotFound:
         return error_page(request, 404, gettext(request, "This page does not exist."))
-    except web.HTTPForbidden as err:
-        return error_page(request, 403, err.text or gettext(request, "Access denied"))
+    except web.HTTPForbidden:
+        # aiohttp's own text ("403: Forbidden") is English: the page says it in the reader's.
+        return error_page(request, 403, gettext(request, "Access denied"))
     except web.HTTPRequestEntityTooLarge:
         return error_page(request, 413, gettext(request, "The upload is too large."))
 
@@ -101,6 +106,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         else:
             request[REQ_USER] = user
             request[REQ_LANG] = user.language or request[REQ_LANG]
+    # What the domain says while serving this request reads in the reader's language; set on
+    # every request, so a value left by the previous request of a connection never lingers.
+    set_reader_language(request[REQ_LANG])
     path = request.path
     if path.startswith("/static/") or path == "/healthz" or path in MACHINE_PATHS:
         return await handler(request)
@@ -116,7 +124,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         )
     if user is None and not path.startswith(PUBLIC_PREFIXES):
         if _wants_json(request):
-            return web.json_response({"error": "login required"}, status=401)
+            return web.json_response({"error": gettext(request, "Log in first.")}, status=401)
         target = request.path_qs if request.method == "GET" else "/"
         raise web.HTTPSeeOther(f"/login?next={quote(target)}")
     return await handler(request)

@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from models.contacts import timeline_text
 from models.contacts.timeline import TimelineItem
+from models.core.errors import Message
 from models.core.labels import CALL_RESULT_LABELS
 from models.people.permissions import RIGHTS, is_admin, rights_of
 from web.i18n import LANGUAGES, Formatter
@@ -49,6 +50,17 @@ def gettext(request: web.Request, message: str, **variables: Any) -> str:
     """Translate a message in Python code (flash messages, errors)."""
     text = translator(request).gettext(message)
     return text % variables if variables else text
+
+
+def say(request: web.Request, message: str) -> str:
+    """A message from the domain or a view in the reader's language.
+
+    A domain Message (models/core/errors.py) is rendered from its msgid and values with the
+    domain catalog (models/locale); any other text is looked up in the panel's catalog.
+    """
+    if isinstance(message, Message):
+        return message.in_language(request.get(REQ_LANG, "es"))
+    return translator(request).gettext(message)
 
 
 def gettext_for(request: web.Request, lang: str, message: str) -> str:
@@ -89,8 +101,7 @@ def _context(request: web.Request) -> dict[str, Any]:
 def _field_errors(context: Any, errors: dict[str, str] | None, name: str) -> Markup:
     if not errors or name not in errors:
         return Markup("")
-    # The domain's fixed messages are listed in web/labels.py, so they read translated.
-    message = translator(context["request"]).gettext(errors[name])
+    message = say(context["request"], errors[name])
     return Markup('<p class="field-error" role="alert">%s</p>') % message
 
 

@@ -9,13 +9,13 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
 
 from bot.cards import CallButton, who
 from bot.context import Replier, error_text
 from bot.delivery import TelegramOutbox
 from bot.notifier import edit_notification
 from bot.routers.states import NoteForCall, TaskDialog
-from bot.texts import text
 from models.contacts.phones import to_e164
 from models.core.clock import Clock
 from models.core.errors import CrmError, TelephonyError
@@ -23,7 +23,9 @@ from models.core.events import ClickToCall
 from models.core.hub import Hub
 from models.messaging import telegram_links as telegram
 from models.people.users import get_company
+from models.sales.contact_search import search_contacts
 from models.schema.users import User
+from models.telephony.caller_directory import CallerDirectory
 
 logger = logging.getLogger(__name__)
 
@@ -35,15 +37,17 @@ async def create_lead(
     lang: str,
     clock: Clock,
     outbox: TelegramOutbox,
+    callers: CallerDirectory | None = None,
 ) -> None:
     try:
-        card, created = await telegram.contact_for_notification(callback_data.n, user, clock=clock)
+        card, created = await telegram.contact_for_notification(
+            callback_data.n, user, clock=clock, callers=callers
+        )
     except CrmError as err:
         await query.answer(error_text(err, lang)[:200], show_alert=True)
         return
-    await query.answer(
-        text(lang, "lead_created" if created else "lead_exists", name=who(card, lang))[:200]
-    )
+    done = _("Lead created: %(name)s") if created else _("Already exists: %(name)s")
+    await query.answer((done % {"name": who(card)})[:200])
     # The card now names the lead: re-render the notification (its buttons change too).
     row = await telegram.notification_by_id(callback_data.n, user)
     await edit_notification(outbox, row, user)
@@ -72,12 +76,14 @@ async def ask_note(
     if row is None:
         return
     if row.card.get("client_id") is None and row.card.get("lead_id") is None:
-        await query.answer(text(lang, "note_needs_contact"), show_alert=True)
+        await query.answer(
+            _("This call has no client or lead. Create the lead first."), show_alert=True
+        )
         return
     await state.set_state(NoteForCall.text)
     await state.update_data(notification_id=row.id)
     await query.answer()
-    await reply.send(text(lang, "note_prompt", who=who(row.card, lang)))
+    await reply.send(_("Reply to this message with the note for %(who)s.") % {"who": who(row.card)})
 
 
 async def start_task(
@@ -96,11 +102,11 @@ async def start_task(
         {
             "client_id": row.card.get("client_id"),
             "lead_id": row.card.get("lead_id"),
-            "who": who(row.card, lang),
+            "who": who(row.card),
         }
     )
     await query.answer()
-    await reply.send(text(lang, "task_ask_title"))
+    await reply.send(_("New task. Title? (/cancel to stop)"))
 
 
 async def call_back(
@@ -119,15 +125,15 @@ async def call_command(
 ) -> None:
     target = (command.args or "").strip()
     if not target:
-        await reply.send(text(lang, "call_usage"))
+        await reply.send(_("Usage: /call NUMBER or client name"))
         return
     company = await get_company()
     number = to_e164(target, company.default_region)
     if number is None:
-        found = await telegram.search_contacts(user, target, limit=2)
-        phones = [p for _, obj in found[:1] for p in await telegram.phones_of(obj)]
+        found = await search_contacts(user, target, limit=2)
+        phones = [p for contact in found[:1] for p in contact.phones]
         if not phones:
-            await reply.send(text(lang, "not_found", query=target))
+            await reply.send(_("Nothing found for “%(query)s”.") % {"query": target})
             return
         number = phones[0]
     await _click_to_call(user, number, lang, reply, hub)
@@ -135,7 +141,7 @@ async def call_command(
 
 async def _click_to_call(user: User, number: str, lang: str, reply: Replier, hub: Hub) -> None:
     if not user.extension:
-        await reply.send(text(lang, "no_extension"))
+        await reply.send(_("Your user has no extension."))
         return
     request = ClickToCall(
         user_id=user.id, extension=user.extension, number=number, request_id=uuid.uuid4().hex
@@ -143,10 +149,10 @@ async def _click_to_call(user: User, number: str, lang: str, reply: Replier, hub
     try:
         await hub.send(request)
     except TelephonyError as err:
-        await reply.send(text(lang, "call_failed", reason=str(err)))
+        await reply.send(_("Could not call: %(reason)s") % {"reason": err})
         return
     logger.info("click-to-call %s from telegram by %s", request.request_id, user.username)
-    await reply.send(text(lang, "calling", number=number))
+    await reply.send(_("Calling %(number)s… your extension rings first.") % {"number": number})
 
 
 def calls_router() -> Router:

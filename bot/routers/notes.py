@@ -9,15 +9,16 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
 
 from bot.cards import who
 from bot.context import Replier, error_text
 from bot.routers.states import NoteForCall
-from bot.texts import text
 from models.contacts.notes import add_note
 from models.core.clock import Clock
 from models.core.errors import CrmError
 from models.messaging import telegram_links as telegram
+from models.sales.contact_search import search_contacts
 from models.schema.users import User
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ async def _save(
     call_id: int | None = None,
 ) -> None:
     if card.get("client_id") is None and card.get("lead_id") is None:
-        await reply.send(text(lang, "note_needs_contact"))
+        await reply.send(_("This call has no client or lead. Create the lead first."))
         return
     try:
         await add_note(
@@ -47,7 +48,7 @@ async def _save(
     except CrmError as err:
         await reply.send(error_text(err, lang))
         return
-    await reply.send(text(lang, "note_added", who=who(card, lang)))
+    await reply.send(_("📝 Note saved on %(who)s.") % {"who": who(card)})
 
 
 async def note_after_button(
@@ -71,7 +72,7 @@ async def note_by_reply(
     row = await telegram.notification_replied_to(
         message.chat.id, message.reply_to_message.message_id
     )
-    if row is None or row.user_id != user.id:  # type: ignore[attr-defined]
+    if row is None or row.user_id != user.id:
         return  # a reply to something else: nothing to do
     call_id = await telegram.call_for_note(row.linkedid, user)
     await _save(user, row.card, message.text or "", lang, reply, clock, call_id)
@@ -82,20 +83,23 @@ async def note_command(
 ) -> None:
     parts = (command.args or "").split(maxsplit=1)
     if len(parts) < 2:
-        await reply.send(text(lang, "note_usage"))
+        await reply.send(_("Usage: /note CLIENT-OR-PHONE note text"))
         return
     query, body = parts
-    found = await telegram.search_contacts(user, query, limit=5)
+    found = await search_contacts(user, query, limit=5)
     if not found:
-        await reply.send(text(lang, "not_found", query=query))
+        await reply.send(_("Nothing found for “%(query)s”.") % {"query": query})
         return
     if len(found) > 1:
-        names = ", ".join(obj.name for _, obj in found)
-        await reply.send(text(lang, "note_ambiguous", query=query, names=names))
+        names = ", ".join(contact.name for contact in found)
+        await reply.send(
+            _("Several matches for “%(query)s”: %(names)s. Be more specific.")
+            % {"query": query, "names": names}
+        )
         return
-    kind, obj = found[0]
-    card = {"client_id": obj.id} if kind == "client" else {"lead_id": obj.id}
-    card.update(name=obj.name, company=obj.company_name)
+    contact = found[0]
+    card = {"client_id": contact.id} if contact.kind == "client" else {"lead_id": contact.id}
+    card.update(name=contact.name, company=contact.company_name)
     await _save(user, card, body, lang, reply, clock)
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
 
 from bot.context import Replier
-from bot.texts import text
-from models.messaging import telegram_links as telegram
+from models.sales.contact_search import search_contacts
 from models.schema.users import User
 
 
@@ -17,18 +17,18 @@ async def find(
 ) -> None:
     query = (command.args or "").strip()
     if not query:
-        await reply.send(text(lang, "find_usage"))
+        await reply.send(_("Usage: /find name, company or phone"))
         return
-    found = await telegram.search_contacts(user, query, limit=10)
+    found = await search_contacts(user, query, limit=10)
     if not found:
-        await reply.send(text(lang, "not_found", query=query))
+        await reply.send(_("Nothing found for “%(query)s”.") % {"query": query})
         return
-    lines = [text(lang, "find_header", query=query)]
-    for kind, obj in found:
-        phones = await telegram.phones_of(obj)
-        company = f" · {obj.company_name}" if obj.company_name else ""
-        phone = f" — {', '.join(phones[:2])}" if phones else ""
-        lines.append(f"• {obj.name}{company} ({text(lang, 'kind_' + kind)}){phone}")
+    lines = [_("🔎 Results for “%(query)s”:") % {"query": query}]
+    for contact in found:
+        company = f" · {contact.company_name}" if contact.company_name else ""
+        phone = f" — {', '.join(contact.phones[:2])}" if contact.phones else ""
+        kind = _("client") if contact.kind == "client" else _("lead")
+        lines.append(f"• {contact.name}{company} ({kind}){phone}")
     await reply.send("\n".join(lines))
 
 

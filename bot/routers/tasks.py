@@ -10,16 +10,16 @@ from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
 
 from bot.cards import local_time, zone
 from bot.context import Replier, error_text
 from bot.dates import parse_due
 from bot.routers.states import TaskDialog
-from bot.texts import text
 from models.core.clock import Clock
 from models.core.errors import CrmError
-from models.messaging import telegram_links as telegram
 from models.reporting.dashboard import periods
+from models.sales.contact_search import search_contacts
 from models.schema.tasks import Task
 from models.schema.users import User
 from models.work.tasks import (
@@ -56,7 +56,7 @@ def _task_line(task: Task, user: User, lang: str, now: datetime) -> str:
     if about is not None:
         line += f" — {about.name}"
     if is_overdue(task, now):
-        line += f" {text(lang, 'task_overdue')}"
+        line += " " + _("⚠️ overdue")
     return line
 
 
@@ -64,23 +64,23 @@ def _render(
     tasks: list[Task], user: User, lang: str, now: datetime
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     if not tasks:
-        return text(lang, "tasks_none"), None
-    lines = [text(lang, "tasks_header", count=len(tasks))]
+        return _("No tasks for today and nothing overdue. 🎉"), None
+    lines = [_("📋 Your tasks (%(count)s):") % {"count": len(tasks)}]
     rows = []
     for task in tasks:
         lines.append(_task_line(task, user, lang, now))
-        label = f"{text(lang, 'btn_done')} {task.title}"
+        label = _("✅ Done") + " " + task.title
         rows.append(
             [
                 InlineKeyboardButton(
                     text=label[:40], callback_data=TaskButton(action="done", id=task.id).pack()
                 ),
                 InlineKeyboardButton(
-                    text=text(lang, "btn_plus_hour"),
+                    text=_("⏩ +1 h"),
                     callback_data=TaskButton(action="hour", id=task.id).pack(),
                 ),
                 InlineKeyboardButton(
-                    text=text(lang, "btn_tomorrow"),
+                    text=_("📆 Tomorrow"),
                     callback_data=TaskButton(action="tomorrow", id=task.id).pack(),
                 ),
             ]
@@ -114,14 +114,15 @@ async def task_button(
     try:
         if callback_data.action == "done":
             task = await complete_task(user, callback_data.id, clock=clock)
-            notice = text(lang, "task_done", title=task.title)
+            notice = _("✅ Done: %(title)s") % {"title": task.title}
         else:
             task = await get_task(user, callback_data.id)
             due = _new_due(task, callback_data.action, user, clock.now())
             task = await reschedule_task(user, task.id, due)
-            notice = text(
-                lang, "task_moved", title=task.title, due=local_time(task.due_at, user.time_zone)
-            )
+            notice = _("📆 %(title)s → %(due)s") % {
+                "title": task.title,
+                "due": local_time(task.due_at, user.time_zone),
+            }
     except CrmError as err:
         await query.answer(error_text(err, lang)[:200], show_alert=True)
         return
@@ -136,19 +137,19 @@ async def task_button(
 
 async def cancel(message: Message, lang: str, reply: Replier, state: FSMContext) -> None:
     await state.clear()
-    await reply.send(text(lang, "cancelled"))
+    await reply.send(_("Cancelled."))
 
 
 async def task_start(message: Message, lang: str, reply: Replier, state: FSMContext) -> None:
     await state.set_state(TaskDialog.title)
     await state.set_data({})
-    await reply.send(text(lang, "task_ask_title"))
+    await reply.send(_("New task. Title? (/cancel to stop)"))
 
 
 async def task_title(message: Message, lang: str, reply: Replier, state: FSMContext) -> None:
     await state.update_data(title=(message.text or "").strip()[:200])
     await state.set_state(TaskDialog.due)
-    await reply.send(text(lang, "task_ask_due"))
+    await reply.send(_("When? For example “tomorrow 10:00”, “friday 15:30”, “in 2 hours”."))
 
 
 async def task_due(
@@ -157,10 +158,12 @@ async def task_due(
     typed = (message.text or "").strip()
     due = parse_due(typed, tz_name=user.time_zone, now=clock.now(), lang=lang)
     if due is None:
-        await reply.send(text(lang, "task_bad_due", text=typed))
+        await reply.send(
+            _("I can't read “%(text)s” as a date. Try “tomorrow 10:00”.") % {"text": typed}
+        )
         return
     if due < clock.now() - timedelta(minutes=1):
-        await reply.send(text(lang, "task_past_due"))
+        await reply.send(_("That time is in the past. When?"))
         return
     await state.update_data(due_at=due.isoformat())
     data = await state.get_data()
@@ -168,7 +171,7 @@ async def task_due(
         await _create(user, lang, reply, state, clock)  # started from a call: we know whom
         return
     await state.set_state(TaskDialog.contact)
-    await reply.send(text(lang, "task_ask_client"))
+    await reply.send(_("For which client or lead? Type a name or phone, or /skip."))
 
 
 async def task_skip_contact(
@@ -181,16 +184,19 @@ async def task_contact(
     message: Message, user: User, lang: str, reply: Replier, state: FSMContext, clock: Clock
 ) -> None:
     query = (message.text or "").strip()
-    found = await telegram.search_contacts(user, query, limit=5)
+    found = await search_contacts(user, query, limit=5)
     if not found:
-        await reply.send(text(lang, "not_found", query=query))
+        await reply.send(_("Nothing found for “%(query)s”.") % {"query": query})
         return
     if len(found) > 1:
-        names = ", ".join(obj.name for _, obj in found)
-        await reply.send(text(lang, "note_ambiguous", query=query, names=names))
+        names = ", ".join(contact.name for contact in found)
+        await reply.send(
+            _("Several matches for “%(query)s”: %(names)s. Be more specific.")
+            % {"query": query, "names": names}
+        )
         return
-    kind, obj = found[0]
-    await state.update_data(**{f"{kind}_id": obj.id, "who": obj.name})
+    contact = found[0]
+    await state.update_data(**{f"{contact.kind}_id": contact.id, "who": contact.name})
     await _create(user, lang, reply, state, clock)
 
 
@@ -216,7 +222,10 @@ async def _create(user: User, lang: str, reply: Replier, state: FSMContext, cloc
     await state.clear()
     whom = f" — {data['who']}" if data.get("who") else ""
     due_text = local_time(task.due_at, user.time_zone, "%d/%m/%Y %H:%M")
-    await reply.send(text(lang, "task_created", title=task.title, due=due_text, who=whom))
+    await reply.send(
+        _("📅 Task created: %(title)s, %(due)s%(who)s")
+        % {"title": task.title, "due": due_text, "who": whom}
+    )
 
 
 def tasks_router() -> Router:

@@ -4,7 +4,8 @@ Rows are read a page at a time by id and written as they come (openpyxl in write
 for .xlsx), so memory stays flat whatever the number of rows. CSV cells that a spreadsheet
 would run as a formula (starting with = + - @) get a leading apostrophe; our importer strips
 it again, so an export can be imported back unchanged. In .xlsx every text is stored as text,
-never as a formula.
+never as a formula. Column headers are in the language of the person exporting (`lang`, by
+default the reader being served; English from the CLI), with the words our importer recognises.
 """
 
 from __future__ import annotations
@@ -18,24 +19,60 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from tortoise.queryset import QuerySet
 
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet as Worksheet
+
 from models.contacts import clients as client_ops
-from models.core.errors import ValidationFailed
+from models.core.errors import Message, ValidationFailed, msg
+from models.core.translation import reader_language
 from models.importing.cells import escape_formula
-from models.people.permissions import has_right, require
+from models.people.permissions import DEALS, require, visible
 from models.sales import leads as lead_ops
 from models.schema.clients import Client, CustomField, CustomFieldValue, Email, Phone
 from models.schema.deals import Deal
+from models.schema.leads import Lead
 from models.schema.users import User
 
 KINDS = ("clients", "leads", "deals")
 FORMATS = ("csv", "xlsx")
 PAGE = 1000
+
+# The column headers, by field; UTM fields keep their technical names (utm_source ...).
+HEADERS: dict[str, Message] = {
+    "id": msg("ID"),
+    "title": msg("Title"),
+    "client": msg("Client"),
+    "status": msg("Status"),
+    "amount": msg("Amount"),
+    "currency": msg("Currency"),
+    "responsible": msg("Responsible"),
+    "created_at": msg("Created at"),
+    "closed_at": msg("Closed at"),
+    "name": msg("Name"),
+    "phones": msg("Phones"),
+    "emails": msg("Emails"),
+    "company": msg("Company"),
+    "type": msg("Type"),
+    "tags": msg("Tags"),
+    "source": msg("Source"),
+}
+
+SHEETS: dict[str, Message] = {
+    "clients": msg("Clients"),
+    "leads": msg("Leads"),
+    "deals": msg("Deals"),
+}
+
+
+def _headers(keys: list[str], lang: str | None) -> list[str]:
+    lang = lang or reader_language()
+    return [HEADERS[key].in_language(lang) if key in HEADERS else key for key in keys]
 
 
 @dataclass(frozen=True)
@@ -55,7 +92,7 @@ def _stamp(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-async def _clients_query(user: User | None, f: ExportFilters) -> QuerySet:
+async def _clients_query(user: User | None, f: ExportFilters) -> QuerySet[Client]:
     # The list page's own filters and search, so the file holds what the page shows.
     return await client_ops.clients_matching(
         user,
@@ -67,7 +104,7 @@ async def _clients_query(user: User | None, f: ExportFilters) -> QuerySet:
     )
 
 
-async def _leads_query(user: User | None, f: ExportFilters) -> QuerySet:
+async def _leads_query(user: User | None, f: ExportFilters) -> QuerySet[Lead]:
     # The rows the leads page lists with the same filters (one definition for both).
     return await lead_ops.leads_matching(
         user,
@@ -78,9 +115,9 @@ async def _leads_query(user: User | None, f: ExportFilters) -> QuerySet:
     )
 
 
-def _deals_query(user: User | None, f: ExportFilters) -> QuerySet:
-    qs = Deal.all()
-    if user is not None and (f.mine or not has_right(user, "deals.view_all")):
+def _deals_query(user: User | None, f: ExportFilters) -> QuerySet[Deal]:
+    qs = visible(user, DEALS, Deal.all())
+    if user is not None and f.mine:
         qs = qs.filter(responsible_id=user.id)
     if f.status:
         qs = qs.filter(status=f.status)
@@ -93,7 +130,7 @@ def _deals_query(user: User | None, f: ExportFilters) -> QuerySet:
     return qs
 
 
-async def _pages(qs: QuerySet, fields: list[str]) -> AsyncIterator[list[dict[str, Any]]]:
+async def _pages(qs: QuerySet[Any], fields: list[str]) -> AsyncIterator[list[dict[str, Any]]]:
     last = 0
     while True:
         page = await qs.filter(id__gt=last).order_by("id").limit(PAGE).values(*fields)
@@ -103,9 +140,9 @@ async def _pages(qs: QuerySet, fields: list[str]) -> AsyncIterator[list[dict[str
         last = page[-1]["id"]
 
 
-async def _details(kind: str, ids: list[int]) -> dict[str, dict[int, list]]:
+async def _details(kind: str, ids: list[int]) -> dict[str, dict[int, list[Any]]]:
     owner = "client_id" if kind == "clients" else "lead_id"
-    found: dict[str, dict[int, list]] = {
+    found: dict[str, dict[int, list[Any]]] = {
         k: defaultdict(list) for k in ("phones", "emails", "tags", "custom")
     }
     phones = Phone.filter(**{f"{owner}__in": ids}).order_by("position", "id")
@@ -125,26 +162,32 @@ async def _details(kind: str, ids: list[int]) -> dict[str, dict[int, list]]:
 
 
 async def export_rows(
-    user: User | None, kind: str, filters: ExportFilters | None = None
+    user: User | None, kind: str, filters: ExportFilters | None = None, *, lang: str | None = None
 ) -> AsyncIterator[list[str]]:
-    """The header, then one list of texts per visible row. `user` None: everything (the CLI)."""
+    """The header (in `lang`), then one list of texts per visible row. `user` None: everything
+    (the CLI)."""
     if kind not in KINDS:
-        raise ValidationFailed({"kind": f"must be one of: {', '.join(KINDS)}"})
+        raise ValidationFailed(
+            {"kind": msg("must be one of: %(choices)s", choices=", ".join(KINDS))}
+        )
     if user is not None:
         require(user, "import_export")
     f = filters or ExportFilters()
     if kind == "deals":
-        yield [
-            "ID",
-            "Title",
-            "Client",
-            "Status",
-            "Amount",
-            "Currency",
-            "Responsible",
-            "Created at",
-            "Closed at",
-        ]
+        yield _headers(
+            [
+                "id",
+                "title",
+                "client",
+                "status",
+                "amount",
+                "currency",
+                "responsible",
+                "created_at",
+                "closed_at",
+            ],
+            lang,
+        )
         fields = [
             "id",
             "title",
@@ -171,28 +214,18 @@ async def export_rows(
                 ]
         return
     custom = list(await CustomField.filter(applies_to=kind[:-1]).order_by("position", "id"))
-    common = ["ID", "Name", "Phones", "Emails", "Company"]
+    common = ["id", "name", "phones", "emails", "company"]
     if kind == "clients":
         yield [
-            *common,
-            "Status",
-            "Type",
-            "Tags",
-            "Responsible",
-            "Created at",
+            *_headers([*common, "status", "type", "tags", "responsible", "created_at"], lang),
             *[c.label for c in custom],
         ]
-        qs = await _clients_query(user, f)
+        qs: QuerySet[Any] = await _clients_query(user, f)
         extra = ["status", "type"]
     else:
         utm = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"]
         yield [
-            *common,
-            "Status",
-            "Source",
-            *utm,
-            "Responsible",
-            "Created at",
+            *_headers([*common, "status", "source", *utm, "responsible", "created_at"], lang),
             *[c.label for c in custom],
         ]
         qs = await _leads_query(user, f)
@@ -218,14 +251,14 @@ async def export_rows(
 
 
 async def export_csv_chunks(
-    user: User | None, kind: str, filters: ExportFilters | None = None
+    user: User | None, kind: str, filters: ExportFilters | None = None, *, lang: str | None = None
 ) -> AsyncIterator[bytes]:
     """The CSV file in pieces (UTF-8 with BOM, so Excel reads accents), for a streamed answer."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     yield codecs.BOM_UTF8
     count = 0
-    async for row in export_rows(user, kind, filters):
+    async for row in export_rows(user, kind, filters, lang=lang):
         writer.writerow([escape_formula(cell) for cell in row])
         count += 1
         if count % PAGE == 0:
@@ -235,8 +268,8 @@ async def export_csv_chunks(
     yield buffer.getvalue().encode("utf-8")
 
 
-def _xlsx_row(sheet, row: list[str]) -> list:
-    cells: list = []
+def _xlsx_row(sheet: Worksheet, row: list[str]) -> list[Any]:
+    cells: list[Any] = []
     for value in row:
         if value.startswith("="):
             # openpyxl would store it as a formula: force a text cell.
@@ -249,23 +282,32 @@ def _xlsx_row(sheet, row: list[str]) -> list:
 
 
 async def export_to_path(
-    user: User | None, kind: str, fmt: str, path: Path, filters: ExportFilters | None = None
+    user: User | None,
+    kind: str,
+    fmt: str,
+    path: Path,
+    filters: ExportFilters | None = None,
+    *,
+    lang: str | None = None,
 ) -> int:
     """Write the export to `path`; returns the number of data rows."""
     if fmt not in FORMATS:
-        raise ValidationFailed({"format": f"must be one of: {', '.join(FORMATS)}"})
+        raise ValidationFailed(
+            {"format": msg("must be one of: %(choices)s", choices=", ".join(FORMATS))}
+        )
     count = -1
     if fmt == "csv":
         with path.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
-            async for row in export_rows(user, kind, filters):
+            async for row in export_rows(user, kind, filters, lang=lang):
                 writer.writerow([escape_formula(cell) for cell in row])
                 count += 1
         return count
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(kind.capitalize())
+    title = SHEETS[kind].in_language(lang or reader_language()) if kind in SHEETS else kind
+    sheet = workbook.create_sheet(title)
     page: list[list[str]] = []
-    async for row in export_rows(user, kind, filters):
+    async for row in export_rows(user, kind, filters, lang=lang):
         page.append(row)
         count += 1
         if len(page) >= PAGE:
@@ -276,6 +318,6 @@ async def export_to_path(
     return count
 
 
-def _append_rows(sheet, rows: list[list[str]]) -> None:
+def _append_rows(sheet: Worksheet, rows: list[list[str]]) -> None:
     for row in rows:
         sheet.append(_xlsx_row(sheet, row))

@@ -21,7 +21,7 @@ async def test_dialer_pause_resume_and_status_from_chat(linked, clock, luis_chat
 
     await luis_chat.feed(updates.message(LUIS_CHAT, "/dialer pause"))
     refused = (await luis_chat.wait_messages(3))[-1].text
-    assert "paused" in refused or "pausa" in refused
+    assert "pausa" in refused and "paused" not in refused
     assert (await dialer_ops.get_list(dialer.id)).status == "paused"
 
     await luis_chat.feed(updates.message(LUIS_CHAT, "/dialer resume"))
@@ -31,3 +31,4 @@ async def test_dialer_pause_resume_and_status_from_chat(linked, clock, luis_chat
     await luis_chat.feed(updates.message(LUIS_CHAT, "/dialer"))
     status = (await luis_chat.wait_messages(5))[-1].text
     assert "Lunes" in status and "pendientes 2" in status and "omitidos 1" in status
+    assert "en marcha" in status and "running" not in status  # the status, in Spanish

@@ -59,7 +59,8 @@ async def test_widget_dialer_api_builds_starts_pauses_and_refuses_an_empty_list(
             empty = (await resp.json())["id"]
         async with http.post(f"{srv.url}/api/dialer/lists/{empty}/start", headers=headers) as resp:
             assert resp.status in (400, 422)
-            assert "no number left" in await resp.text()
+            # the agent reads Spanish: the domain's refusal comes in Spanish
+            assert "no quedan números" in (await resp.json())["fields"]["list"]
     finally:
         await runner.cleanup()
 
@@ -125,7 +126,7 @@ async def test_the_sms_form_queues_and_refuses_a_too_long_message(
             data={"csrf_token": token, "to": "+34600000001", "text": "x" * 30},
         ) as resp:
             assert resp.status == 422
-            assert "at most 20" in await resp.text()
+            assert "admite como máximo 20" in await resp.text()
         async with http.post(
             f"{srv.url}/sms/new", data={"csrf_token": token, "to": "+34600000001", "text": "Hola"}
         ) as resp:

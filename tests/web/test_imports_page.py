@@ -87,7 +87,7 @@ async def test_upload_map_progress_report_and_cancel(import_server, world, page,
     # The page's context does not accept downloads: fetch the link with the page's session.
     response = await page.request.get(f"{import_server.url}/imports/{batch.id}/rejected.csv")
     text = (await response.body()).decode("utf-8-sig")
-    assert text.splitlines()[0] == "row,column,reason,Nombre,Móvil,Correo,Notas"
+    assert text.splitlines()[0] == "fila,columna,motivo,Nombre,Móvil,Correo,Notas"
     assert "no es una dirección de email válida" in text
 
     page.on("dialog", lambda dialog: dialog.accept())

@@ -20,7 +20,8 @@ window.crm = {
     let body = {};
     try { body = await response.json(); } catch (e) { body = {}; }
     if (!response.ok) {
-      throw new Error(body.error || response.statusText);
+      // The server's own message is in the user's language; so is the page's fallback.
+      throw new Error(body.error || document.body.dataset.tError);
     }
     return body;
   },

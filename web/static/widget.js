@@ -5,6 +5,10 @@
   const root = document.getElementById("call-widget");
   if (!root) return;
   const t = root.dataset; // translated texts (data-t-*)
+  // Words for the codes the server sends (call results, click-to-call stages), rendered into
+  // the page in the user's language by widget.html; a code never reaches the user as is.
+  const labels = JSON.parse(document.getElementById("cw-labels").textContent);
+  const resultText = (code) => labels.result[code] || code || "";
   const $ = (sel, el) => (el || root).querySelector(sel);
   const popups = document.getElementById("cw-popups");
   const template = document.getElementById("cw-popup-template");
@@ -14,7 +18,7 @@
   async function getJSON(url) {
     const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
     const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(body.error || response.statusText);
+    if (!response.ok) throw new Error(body.error || document.body.dataset.tError);
     return body;
   }
 
@@ -96,7 +100,7 @@
       const item = el("li", { class: "cw-hist result-" + c.result });
       item.append(el("span", { class: "dir" }, c.direction === "in" ? "↙" : c.direction === "out" ? "↗" : "↔"));
       item.append(phoneButton(c.number, c.name || c.number));
-      item.append(el("span", { class: "muted" }, ` ${new Date(c.started_at).toLocaleString()} · ${c.result}` + (c.talk_seconds ? ` · ${clock(c.talk_seconds)}` : "")));
+      item.append(el("span", { class: "muted" }, ` ${new Date(c.started_at).toLocaleString()} · ${resultText(c.result)}` + (c.talk_seconds ? ` · ${clock(c.talk_seconds)}` : "")));
       return item;
     }));
     if (!body.calls.length) list.append(el("li", { class: "muted" }, t.tNoCalls));
@@ -127,14 +131,14 @@
       const name = $(".cw-dialer-name");
       name.textContent = current.name;
       name.href = "/dialer/" + current.id;
-      $(".cw-dialer-status").textContent = current.status;
+      $(".cw-dialer-status").textContent = current.status_label;
       $(".cw-dialer-counts").textContent = `${current.pending} / ${current.done} / ${current.skipped} (${t.tDialerCounts})`;
       $(".cw-dialer-dialing").textContent = current.dialing ? `${t.tCalling} ${current.dialing.name || ""} ${current.dialing.number}` : "";
     }
     $("#cw-dialer-lists").replaceChildren(...body.lists.filter((d) => !current || d.id !== current.id).map((d) => {
       const item = el("li");
       item.append(el("a", { href: "/dialer/" + d.id }, d.name));
-      item.append(el("span", { class: "badge" }, d.status));
+      item.append(el("span", { class: "badge" }, d.status_label));
       return item;
     }));
   }
@@ -185,7 +189,8 @@
   function onProgress(msg) {
     const number = pending.get(msg.request_id) || "";
     const texts = { ringing_agent: t.tRingingAgent, dialing: `${t.tDialing} ${number}`, connected: t.tConnected };
-    const text = msg.stage === "failed" ? `${t.tFailed}: ${msg.reason}` : (texts[msg.stage] || msg.stage);
+    const failed = msg.reason ? `${t.tFailed}: ${msg.reason}` : t.tFailed;
+    const text = msg.stage === "failed" ? failed : (texts[msg.stage] || labels.stage[msg.stage] || "");
     progress(msg.stage, text);
     if (msg.stage === "failed" || msg.stage === "connected") pending.delete(msg.request_id);
   }
@@ -213,7 +218,7 @@
       el("li", {}, `${d.title} · ${d.amount} ${d.currency}`)));
     const last = [];
     if (card.last_note) last.push(card.last_note);
-    if (card.last_call_at) last.push(`${new Date(card.last_call_at).toLocaleString()} (${card.last_call_result})`);
+    if (card.last_call_at) last.push(`${new Date(card.last_call_at).toLocaleString()} (${resultText(card.last_call_result)})`);
     pop.querySelector(".cw-pop-last").textContent = last.join(" · ");
     pop.querySelector(".cw-pop-save").hidden = Boolean(card.known) && !card.unnamed;
     pop.dataset.known = card.known ? "1" : "";
