@@ -48,7 +48,7 @@ async def generator_rate(clients: int) -> float:
         tag_ids=[1, 2, 3],
         company_did="+34910000100",
         specs=_specs(datetime.fromtimestamp(now, UTC)),
-        next_ids={t: 1 for t in ("client", "client_word", "phone", "email")},
+        next_ids={t: 1 for t in ("client", "phone", "email")},
     )
     started = time.perf_counter()
     rows = 0

@@ -133,7 +133,7 @@ async def _import(path: Path, url: str, workers: int | None) -> dict:
 
 
 # What a client import writes, parents first: the floor measures writing these rows again.
-WRITTEN = ("client", "timeline_entry", "phone", "email", "client_tag", "client_word")
+WRITTEN = ("client", "timeline_entry", "phone", "email", "client_tag")
 
 
 def _floor_sqlite(url: str) -> dict:

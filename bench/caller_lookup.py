@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tortoise import connections  # noqa: E402
 
 from models.contacts.clients import list_clients  # noqa: E402
-from models.contacts.contact_details import search_key, words_of  # noqa: E402
+from models.contacts.contact_details import search_key  # noqa: E402
 from models.core.clock import FixedClock  # noqa: E402
 from models.core.db import close_db, open_db  # noqa: E402
 from models.people.users import create_user, ensure_standard_groups  # noqa: E402
@@ -58,11 +58,10 @@ async def fill(n: int) -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC).isoformat()
     rnd = random.Random(7)
     for base in range(have, n, BATCH):
-        clients, phones, words = [], [], []
+        clients, phones = [], []
         for i in range(base, min(n, base + BATCH)):
             name = f"{rnd.choice(FIRST)} {rnd.choice(LAST)} {i}"
             clients.append((i + 1, name, search_key(name), now, now))
-            words += [(w, i + 1) for w in words_of(name)]
             e164 = number_of(i)
             phones.append((e164, e164, e164[1:][::-1], i + 1))
         await conn.execute_many(
@@ -75,7 +74,6 @@ async def fill(n: int) -> None:
             " VALUES (?, ?, ?, 1, 0, ?)",
             phones,
         )
-        await conn.execute_many("INSERT INTO client_word (word, client_id) VALUES (?, ?)", words)
     print(f"filled {n - have} clients in {time.perf_counter() - started:.1f} s")
 
 

@@ -17,7 +17,6 @@ DAY = 86_400
 # Tables whose ids the generator assigns.
 ID_TABLES = (
     "client",
-    "client_word",
     "phone",
     "email",
     "lead",

@@ -22,7 +22,7 @@ from models.core.clock import Clock, SystemClock
 from models.people import users as user_ops
 from models.schema.activity import Note, TimelineEntry
 from models.schema.calls import Call
-from models.schema.clients import Client, ClientWord, Email, Phone, Tag
+from models.schema.clients import Client, Email, Phone, Tag
 from models.schema.company import SourceTag
 from models.schema.deals import Deal, DealHistory
 from models.schema.leads import Lead
@@ -156,6 +156,7 @@ def _specs(now) -> dict:
                 "status",
                 "type",
                 "company_name",
+                "company_key",
                 "responsible_id",
                 "created_by_id",
                 "source_tag_id",
@@ -171,7 +172,6 @@ def _specs(now) -> dict:
         ),
         "email": table_spec(Email, ("id", "address", "position", "client_id", "lead_id"), now),
         "client_tag": link_spec("client_tag", ("client_id", "tag_id")),
-        "client_word": table_spec(ClientWord, ("id", "word", "client_id"), now),
         "lead": table_spec(
             Lead,
             (

@@ -7,7 +7,7 @@ from functools import lru_cache
 from daemon.demo import vocab
 from daemon.demo.context import DAY, DemoContext, at, cumulate, entry_text, pick, weighted
 from daemon.demo.numbers import DemoPhone, make_invalid_phone, make_phone
-from models.contacts.contact_details import search_key, words_of
+from models.contacts.contact_details import search_key
 
 _FOREIGN = cumulate(("GB", 3), ("FR", 2), ("DE", 2), ("US", 2), ("MX", 1.5), ("PT", 1), ("IT", 1))
 _CLIENT_STATUS = cumulate(("active", 70), ("potential", 20), ("inactive", 10))
@@ -30,19 +30,10 @@ def _slug(text: str) -> str:
     return "".join(c for c in search_key(text) if c.isalnum())
 
 
-@lru_cache(maxsize=4096)
-def _words(part: str) -> tuple[str, ...]:
-    return tuple(words_of(part))
-
-
-def _client_words(name: str, company_name: str) -> list[str]:
-    """words_of(name, company_name), from the cached words of each vocabulary part."""
-    words: dict[str, None] = {}
-    for text in (name, company_name):
-        for part in text.split(" "):
-            for word in _words(part):
-                words[word] = None
-    return list(words)
+@lru_cache(maxsize=65536)
+def _company_key(company_name: str) -> str:
+    # Company names repeat (vocabulary combinations): each key is computed once.
+    return search_key(company_name)[:200]
 
 
 @lru_cache(maxsize=4096)
@@ -131,7 +122,7 @@ def client_batch(ctx: DemoContext, count: int) -> Batch:
     """`count` clients with 1-2 phones each (1.5 on average), emails and tags."""
     rng = ctx.rng
     r = rng.random
-    clients, phones, emails, links, words = [], [], [], [], []
+    clients, phones, emails, links = [], [], [], []
     made = ctx.clients
     if not len(made):
         made.first_id = ctx.next_ids["client"]
@@ -162,6 +153,7 @@ def client_batch(ctx: DemoContext, count: int) -> Batch:
                 weighted(rng, _CLIENT_STATUS),
                 "company" if is_company else "person",
                 company_name,
+                _company_key(company_name),
                 owner.id,
                 owner.id,
                 tag,
@@ -206,8 +198,6 @@ def client_batch(ctx: DemoContext, count: int) -> Batch:
                 second_tag = ctx.tag_ids[int(r() * len(ctx.tag_ids))]
                 if second_tag != first_tag:
                     links.append((cid, second_tag))
-        for word in _client_words(name, company_name):
-            words.append((ctx.take_id("client_word"), word, cid))
         made.created.append(created)
         made.responsible.append(owner.id)
         made.phone_id.append(first_id)
@@ -218,7 +208,6 @@ def client_batch(ctx: DemoContext, count: int) -> Batch:
         (s["phone"], phones),
         (s["email"], emails),
         (s["client_tag"], links),
-        (s["client_word"], words),
     ]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import cast
 
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
@@ -15,15 +16,16 @@ from tortoise.transactions import in_transaction
 
 from models.contacts import contact_details as details
 from models.contacts import timeline_text
-from models.contacts.phones import digits, tail_range, to_e164
+from models.contacts.client_search import email_filter, text_filter
+from models.contacts.phones import ParsedPhone, digits, tail_range, to_e164
 from models.contacts.tallies import client_total
 from models.contacts.timeline import add_entry
 from models.core.clock import Clock, SystemClock
-from models.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from models.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, msg
 from models.core.sql import Sql
-from models.people.permissions import can_edit_owned, can_see_owned, has_right
+from models.people.permissions import CLIENTS, has_right, may_edit, may_see, visible
 from models.people.users import get_company
-from models.schema.clients import Client, ClientWord, CustomField, Email, Phone, Tag
+from models.schema.clients import Client, CustomField, Phone, Tag
 from models.schema.company import SourceTag
 from models.schema.users import User
 
@@ -58,23 +60,23 @@ class ClientInput:
 async def _check_input(data: ClientInput) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not (data.name or "").strip():
-        errors["name"] = "the client needs a name"
+        errors["name"] = msg("the client needs a name")
     elif len(data.name.strip()) > 200:
-        errors["name"] = "at most 200 characters"
+        errors["name"] = msg("at most 200 characters")
     if data.status not in STATUSES:
-        errors["status"] = f"must be one of: {', '.join(STATUSES)}"
+        errors["status"] = msg("must be one of: %(choices)s", choices=", ".join(STATUSES))
     if data.type not in TYPES:
-        errors["type"] = f"must be one of: {', '.join(TYPES)}"
+        errors["type"] = msg("must be one of: %(choices)s", choices=", ".join(TYPES))
     if (
         data.responsible_id is not None
         and not await User.filter(id=data.responsible_id, is_active=True).exists()
     ):
-        errors["responsible_id"] = "no active user with this id"
+        errors["responsible_id"] = msg("no active user with this id")
     if (
         data.source_tag_id is not None
         and not await SourceTag.filter(id=data.source_tag_id).exists()
     ):
-        errors["source_tag_id"] = "no such source tag"
+        errors["source_tag_id"] = msg("no such source tag")
     return errors
 
 
@@ -86,7 +88,9 @@ async def _tags(names: list[str]) -> list[Tag]:
     return tags
 
 
-async def _validated(data: ClientInput, client_id: int | None):
+async def _validated(
+    data: ClientInput, client_id: int | None
+) -> tuple[list[ParsedPhone], list[str], dict[int, str]]:
     """Everything checked before anything is written, so a refusal changes nothing."""
     errors = await _check_input(data)
     emails, custom = await details.check_emails_and_custom(
@@ -117,13 +121,13 @@ async def create_client(
             status=data.status,
             type=data.type,
             company_name=data.company_name.strip()[:200],
+            company_key=details.search_key(data.company_name)[:200],
             responsible_id=responsible_id,
             created_by_id=user.id if user else None,
             source_tag_id=data.source_tag_id,
             import_batch_id=data.import_batch_id,
             created_at=now,
         )
-        await details.replace_words(client.id, client.name, client.company_name)
         await details.replace_phones(phones, client_id=client.id)
         await details.replace_emails(emails, client_id=client.id)
         await details.replace_custom_values(custom, client_id=client.id)
@@ -145,16 +149,16 @@ async def create_client(
 async def _visible(user: User, client_id: int) -> Client:
     client = await Client.get_or_none(id=client_id)
     if client is None:
-        raise NotFound(f"client {client_id} not found")
-    if not can_see_owned(user, client.responsible_id, "clients.view_all"):  # type: ignore[attr-defined]
-        raise PermissionDenied("this client belongs to another user")
+        raise NotFound(msg("client %(id)s not found", id=client_id))
+    if not may_see(user, CLIENTS, client.responsible_id):
+        raise PermissionDenied(msg("this client belongs to another user"))
     return client
 
 
 async def _editable(user: User, client_id: int) -> Client:
     client = await _visible(user, client_id)
-    if not can_edit_owned(user, client.responsible_id, "clients.edit_all"):  # type: ignore[attr-defined]
-        raise PermissionDenied("your group may not change another user's client")
+    if not may_edit(user, CLIENTS, client.responsible_id):
+        raise PermissionDenied(msg("your group may not change another user's client"))
     return client
 
 
@@ -162,7 +166,7 @@ async def get_client(user: User, client_id: int) -> Client:
     """The client with phones, emails, tags, responsible and custom values (as `custom`) fetched."""
     client = await _visible(user, client_id)
     await client.fetch_related("phones", "emails", "tags", "responsible", "source_tag")
-    client.custom = await details.custom_values_of(client_id=client.id)  # type: ignore[attr-defined]
+    client.custom = await details.custom_values_of(client_id=client.id)
     return client
 
 
@@ -176,12 +180,12 @@ async def update_client(user: User, client_id: int, data: ClientInput) -> Client
         client.status = data.status
         client.type = data.type
         client.company_name = data.company_name.strip()[:200]
+        client.company_key = details.search_key(data.company_name)[:200]
         if data.responsible_id is not None:
-            client.responsible_id = data.responsible_id  # type: ignore[attr-defined]
+            client.responsible_id = data.responsible_id
         if data.source_tag_id is not None:
-            client.source_tag_id = data.source_tag_id  # type: ignore[attr-defined]
+            client.source_tag_id = data.source_tag_id
         await client.save()
-        await details.replace_words(client.id, client.name, client.company_name)
         await details.replace_phones(phones, client_id=client.id)
         await details.replace_emails(emails, client_id=client.id)
         await details.replace_custom_values(custom, client_id=client.id)
@@ -206,10 +210,7 @@ async def _search_filter(query: str, region: str) -> Q:
     """Universal search (C1): phone in any format or its tail, email, name, tag, company."""
     text = query.strip()
     if "@" in text:
-        ids = Email.filter(address=text.lower(), client_id__isnull=False).values_list(
-            "client_id", flat=True
-        )
-        return Q(id__in=await ids)
+        return email_filter(text)
     if _looks_like_phone(text):
         number_digits = digits(text)
         phones = Phone.filter(client_id__isnull=False)
@@ -228,18 +229,7 @@ async def _search_filter(query: str, region: str) -> Q:
             .values_list("client_id", flat=True)
         )
         return Q(id__in=ids)
-    words = details.words_of(text)
-    if not words:
-        return Q(company_name__icontains=text)
-    # The longest word typed (likely the rarest) is an indexed prefix range on the words of
-    # names and companies; the other words then only filter those few rows.
-    words.sort(key=len, reverse=True)
-    first = words[0]
-    upper = first[:-1] + chr(ord(first[-1]) + 1)
-    matching = ClientWord.filter(word__gte=first, word__lt=upper).values("client_id")
-    condition = Q(id__in=Subquery(matching))
-    for word in words[1:]:
-        condition &= Q(name_key__contains=word) | Q(company_name__icontains=word)
+    condition = text_filter(text)
     if await Tag.filter(name=text).exists():
         condition |= _tagged_with(text)
     return condition
@@ -305,8 +295,8 @@ async def clients_matching(
     qs = Client.all()
     if user is not None and mine:
         qs = qs.filter(responsible_id=user.id)
-    elif user is not None and not has_right(user, "clients.view_all"):
-        qs = qs.filter(Q(responsible_id=user.id) | Q(responsible_id__isnull=True))
+    else:
+        qs = visible(user, CLIENTS, qs)
     if responsible_id is not None:
         qs = qs.filter(responsible_id=responsible_id)
     if status:
@@ -344,7 +334,10 @@ async def list_clients(
     if searching and offset + limit <= SEARCH_COUNT_CAP:
         # A broad word ("garcia" among a million) would make an exact COUNT scan the table:
         # read at most SEARCH_COUNT_CAP + 1 matching ids instead, newest first, and page in them.
-        ids = await qs.order_by("-id").limit(SEARCH_COUNT_CAP + 1).values_list("id", flat=True)
+        ids = cast(
+            list[int],
+            await qs.order_by("-id").limit(SEARCH_COUNT_CAP + 1).values_list("id", flat=True),
+        )
         return await _page(ids[offset : offset + limit]), len(ids)
     scope = _tally_scope(user, mine=mine, responsible_id=responsible_id)
     if not tag and not searching:
@@ -377,24 +370,29 @@ async def define_custom_field(
 ) -> CustomField:
     """An admin adds a field to clients or leads (C5)."""
     if not has_right(user, "settings.manage"):
-        raise PermissionDenied("only admins define custom fields")
+        raise PermissionDenied(msg("only admins define custom fields"))
     errors: dict[str, str] = {}
     key = (key or "").strip().lower()
     if not key or not key.replace("_", "").isalnum() or len(key) > 60:
-        errors["key"] = "letters, digits and _ (up to 60)"
+        errors["key"] = msg("letters, digits and _ (up to 60)")
     if not (label or "").strip():
-        errors["label"] = "required"
+        errors["label"] = msg("required")
     if kind not in FIELD_KINDS:
-        errors["kind"] = f"must be one of: {', '.join(FIELD_KINDS)}"
+        errors["kind"] = msg("must be one of: %(choices)s", choices=", ".join(FIELD_KINDS))
     clean_choices = [c.strip() for c in (choices or []) if c and c.strip()]
     if kind == "choice" and not clean_choices:
-        errors["choices"] = "a choice field needs at least one choice"
+        errors["choices"] = msg("a choice field needs at least one choice")
     if applies_to not in ("client", "lead"):
-        errors["applies_to"] = "client or lead"
+        errors["applies_to"] = msg("client or lead")
     if errors:
         raise ValidationFailed(errors)
     if await CustomField.filter(applies_to=applies_to, key=key).exists():
-        raise Conflict(f"a {applies_to} field {key!r} exists", field="key")
+        taken = (
+            msg("a lead field %(key)s exists", key=repr(key))
+            if applies_to == "lead"
+            else msg("a client field %(key)s exists", key=repr(key))
+        )
+        raise Conflict(taken, field="key")
     position = await CustomField.filter(applies_to=applies_to).count()
     return await CustomField.create(
         key=key,
@@ -412,7 +410,7 @@ async def list_custom_fields(applies_to: str = "client") -> list[CustomField]:
 
 async def delete_custom_field(user: User, field_id: int) -> None:
     if not has_right(user, "settings.manage"):
-        raise PermissionDenied("only admins remove custom fields")
+        raise PermissionDenied(msg("only admins remove custom fields"))
     deleted = await CustomField.filter(id=field_id).delete()
     if not deleted:
-        raise NotFound(f"custom field {field_id} not found")
+        raise NotFound(msg("custom field %(id)s not found", id=field_id))

@@ -15,68 +15,16 @@ from models.contacts.phones import ParsedPhone, parse_phone
 
 # Re-exported: callers that store or search names use these with the rest of this module.
 from models.contacts.search_text import search_key as search_key
-from models.contacts.search_text import words_in as words_in
-from models.contacts.search_text import words_of
-from models.core.errors import Conflict, ValidationFailed
+from models.core.errors import Conflict, ValidationFailed, msg
 from models.schema.clients import (
     Client,
-    ClientWord,
     CustomField,
     CustomFieldValue,
     Email,
     Phone,
 )
-from models.schema.leads import Lead
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_INDEX_BATCH = 500
-
-
-async def replace_words(client_id: int, name: str, company_name: str = "") -> None:
-    """Index the words of a client's name and company (call after creating or renaming)."""
-    await ClientWord.filter(client_id=client_id).delete()
-    words = words_of(name, company_name)
-    if words:
-        await ClientWord.bulk_create([ClientWord(word=w, client_id=client_id) for w in words])
-
-
-async def index_client_words(client_ids: list[int]) -> int:
-    """Rebuild the search words of these clients from the database (after a bulk insert).
-
-    Returns the number of words written.
-    """
-    written = 0
-    for start in range(0, len(client_ids), _INDEX_BATCH):
-        chunk = client_ids[start : start + _INDEX_BATCH]
-        rows = await Client.filter(id__in=chunk).values_list("id", "name", "company_name")
-        await ClientWord.filter(client_id__in=chunk).delete()
-        words = [
-            ClientWord(word=w, client_id=cid)
-            for cid, name, company in rows
-            for w in words_of(name, company)
-        ]
-        if words:
-            await ClientWord.bulk_create(words, batch_size=1000)
-        written += len(words)
-    return written
-
-
-async def index_missing_client_words(batch: int = 2000) -> int:
-    """Index the words of every client that has none yet (after a bulk import wrote clients
-    directly); returns the number of words written. Safe to run again at any time."""
-    written = 0
-    last_id = 0
-    while True:
-        ids = (
-            await Client.filter(id__gt=last_id, words__id__isnull=True)
-            .order_by("id")
-            .limit(batch)
-            .values_list("id", flat=True)
-        )
-        if not ids:
-            return written
-        written += await index_client_words(list(ids))
-        last_id = ids[-1]
 
 
 def parse_phones(typed: list[str], region: str) -> list[ParsedPhone]:
@@ -108,7 +56,9 @@ def check_emails(addresses: list[str]) -> list[str]:
         elif address not in result:
             result.append(address)
     if bad:
-        raise ValidationFailed({"emails": f"not a valid email address: {', '.join(bad)}"})
+        raise ValidationFailed(
+            {"emails": msg("not a valid email address: %(emails)s", emails=", ".join(bad))}
+        )
     return result
 
 
@@ -125,9 +75,14 @@ async def check_phone_owners(
     taken = await query.first()
     if taken is None:
         return
-    other = await Client.get(id=taken.client_id)  # type: ignore[attr-defined]
+    other = await Client.get(id=taken.client_id)
     raise Conflict(
-        f"the number {taken.e164} belongs to the client {other.name} (#{other.id})",
+        msg(
+            "the number %(number)s belongs to the client %(name)s (#%(id)s)",
+            number=taken.e164,
+            name=other.name,
+            id=other.id,
+        ),
         field="phones",
         other=other,
     )
@@ -174,18 +129,24 @@ def _check_value(field: CustomField, raw: object) -> str:
         try:
             number = Decimal(text.replace(",", "."))
         except InvalidOperation:
-            raise ValidationFailed({f"custom.{field.key}": "must be a number"}) from None
+            raise ValidationFailed({f"custom.{field.key}": msg("must be a number")}) from None
         if not number.is_finite():
-            raise ValidationFailed({f"custom.{field.key}": "must be a number"})
+            raise ValidationFailed({f"custom.{field.key}": msg("must be a number")})
         return str(number)
     if field.kind == "date":
         try:
             return date.fromisoformat(text).isoformat()
         except ValueError:
-            raise ValidationFailed({f"custom.{field.key}": "must be a date (YYYY-MM-DD)"}) from None
+            raise ValidationFailed(
+                {f"custom.{field.key}": msg("must be a date (YYYY-MM-DD)")}
+            ) from None
     if field.kind == "choice" and text not in field.choices:
         raise ValidationFailed(
-            {f"custom.{field.key}": f"must be one of: {', '.join(field.choices)}"}
+            {
+                f"custom.{field.key}": msg(
+                    "must be one of: %(choices)s", choices=", ".join(field.choices)
+                )
+            }
         )
     return text
 
@@ -200,7 +161,7 @@ async def check_custom_values(values: dict[str, object], applies_to: str) -> dic
     for key, raw in values.items():
         field = fields.get(key)
         if field is None:
-            errors[f"custom.{key}"] = "no such field"
+            errors[f"custom.{key}"] = msg("no such field")
             continue
         try:
             checked[field.id] = _check_value(field, raw)
@@ -227,14 +188,6 @@ async def custom_values_of(
     owner = {"client_id": client_id} if client_id is not None else {"lead_id": lead_id}
     rows = await CustomFieldValue.filter(**owner).select_related("field")
     return {r.field.key: r.value for r in rows}
-
-
-async def open_lead_with_number(e164: str) -> Lead | None:
-    """An open lead that already has this number (used to avoid duplicate leads)."""
-    phone = await Phone.filter(e164=e164, lead_id__isnull=False).order_by("id").first()
-    if phone is None:
-        return None
-    return await Lead.get_or_none(id=phone.lead_id, status="open")  # type: ignore[attr-defined]
 
 
 async def check_emails_and_custom(

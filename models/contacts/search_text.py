@@ -1,7 +1,9 @@
-"""Search text of names: lower-case, accents removed, split into words.
+"""Search keys of names and companies: lower-case, accents removed, spaces collapsed.
 
-Pure and light (no ORM): the import's worker processes compute search keys and words of
-every row, and start faster without importing the rest of the product.
+The database's trigram search reads these keys (models/contacts/client_search.py), so that
+"ndez" finds "Fernández" on SQLite and PostgreSQL alike. Pure and light (no ORM): the
+import's worker processes compute the keys of every row, and start faster without
+importing the rest of the product.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import re
 import unicodedata
 
 _SPACES = re.compile(r"\s+")
-_WORD = re.compile(r"\w+")
 
 
 class _WithoutCombiningMarks(dict[int, int | None]):
@@ -37,17 +38,3 @@ def search_key(text: str) -> str:
     if not text.isascii():  # NFKD changes no ASCII text, and ASCII has no combining marks
         text = unicodedata.normalize("NFKD", text).translate(_BARE)
     return _SPACES.sub(" ", text).strip().lower()
-
-
-def words_of(*texts: str) -> list[str]:
-    """The distinct search words of a name and company name, in order."""
-    return words_in(*(search_key(text) for text in texts))
-
-
-def words_in(*keys: str) -> list[str]:
-    """`words_of` for texts already turned into search keys."""
-    words: dict[str, None] = {}
-    for key in keys:
-        for word in _WORD.findall(key):
-            words[word[:60]] = None
-    return list(words)

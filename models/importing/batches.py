@@ -14,11 +14,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
 from models.core.clock import Clock, SystemClock
-from models.core.errors import Conflict, NotFound, ValidationFailed
+from models.core.errors import Conflict, NotFound, ValidationFailed, msg
+from models.core.labels import N_
 from models.importing.cells import cell_text, escape_formula
 from models.importing.changes import entity_model, in_use, restore
 from models.importing.engine import DUPLICATE_POLICIES, ImportCounts, ImportEngine, ImportJob
@@ -32,6 +34,7 @@ from models.importing.mapping import (
 )
 from models.importing.readers import Table, open_table, reopen_table
 from models.importing.rows import CustomSpec, RowChecker
+from models.importing.statuses import INTERRUPTED, STOPPED, status_label, unexpected_error
 from models.people.permissions import require
 from models.people.users import get_company
 from models.schema.clients import Client, CustomField, Tag
@@ -175,7 +178,13 @@ async def run_import(
     clock = clock or SystemClock()
     batch = await get_import(batch_id)
     if batch.status != "pending":
-        raise Conflict(f"import {batch_id} is {batch.status}, not pending")
+        raise Conflict(
+            msg(
+                "import %(id)s is %(status)s, not waiting to start",
+                id=batch_id,
+                status=status_label(batch.status),
+            )
+        )
     batch.status = "running"
     await batch.save(update_fields=["status"])
     try:
@@ -191,19 +200,19 @@ async def run_import(
             checker=await _checker(table, batch.kind, batch.mapping),
             now=clock.now(),
             batch_id=batch.id,
-            user_id=batch.user_id,  # type: ignore[attr-defined]
-            default_responsible_id=batch.user_id,  # type: ignore[attr-defined]
+            user_id=batch.user_id,
+            default_responsible_id=batch.user_id,
         )
         counts = await ImportEngine(table, job, workers=workers).run()
     except asyncio.CancelledError:
-        await _finish(batch.id, "failed", clock, error="stopped before the end")
+        await _finish(batch.id, "failed", clock, error=STOPPED.msgid)
         raise
     except ValidationFailed as err:
         await _finish(batch.id, "failed", clock, error=str(err))
         return await get_import(batch_id)
     except Exception as err:
         logger.exception("import %s failed", batch_id)
-        await _finish(batch.id, "failed", clock, error=f"unexpected error: {err}")
+        await _finish(batch.id, "failed", clock, error=unexpected_error(err))
         return await get_import(batch_id)
     await _finish(batch.id, "done", clock, counts=counts)
     logger.info(
@@ -220,7 +229,7 @@ async def run_import(
 async def _finish(
     batch_id: int, status: str, clock: Clock, *, error: str = "", counts: ImportCounts | None = None
 ) -> None:
-    values: dict = {"status": status, "finished_at": clock.now(), "error": error[:2000]}
+    values: dict[str, Any] = {"status": status, "finished_at": clock.now(), "error": error[:2000]}
     if counts is not None:
         values.update(
             total_rows=counts.total_rows,
@@ -291,9 +300,15 @@ async def cancel_import(
     clock = clock or SystemClock()
     batch = await get_import(batch_id)
     if batch.status == "cancelled":
-        raise Conflict(f"import {batch_id} is already cancelled")
+        raise Conflict(msg("import %(id)s is already cancelled", id=batch_id))
     if batch.status not in FINISHED:
-        raise Conflict(f"import {batch_id} is still {batch.status}: stop it first")
+        raise Conflict(
+            msg(
+                "import %(id)s is still %(status)s: stop it first",
+                id=batch_id,
+                status=status_label(batch.status),
+            )
+        )
     async with in_transaction():
         changes = await ImportChange.filter(batch_id=batch_id).order_by("-id")
         for change in changes:
@@ -328,28 +343,32 @@ async def mark_interrupted(clock: Clock | None = None) -> int:
     """At start-up: imports left running by a stopped process become failed (and cancellable)."""
     clock = clock or SystemClock()
     return await ImportBatch.filter(status__in=["pending", "running"]).update(
-        status="failed", error="interrupted by a restart", finished_at=clock.now()
+        status="failed", error=INTERRUPTED.msgid, finished_at=clock.now()
     )
 
 
-def rejection_reason(rejection: dict, translate: Callable[[str], str] | None = None) -> str:
+def rejection_reason(
+    rejection: dict[str, Any], translate: Callable[[str], str] | None = None
+) -> str:
     """Why a stored rejected row was refused, in the language of `translate` (a gettext)."""
     message = rejection.get("message")
     if not message or translate is None:
-        return rejection["reason"]  # English, or a row stored before reasons had messages
+        return str(rejection["reason"])  # English, or a row stored before reasons had messages
     params = rejection.get("params") or {}
     return translate(message) % params if params else translate(message)
 
 
 def rejected_rows_csv(batch: ImportBatch, translate: Callable[[str], str] | None = None) -> str:
     """The rejected rows as CSV: row number, column, reason (in the language of `translate`,
-    else English), then the row's own values."""
+    else English, like the report's own column names), then the row's own values."""
+    say = translate or str
     headers = list(batch.options.get("headers", []))
     width = max((len(r.get("values", [])) for r in batch.rejected), default=0)
-    headers += [f"Column {i + 1}" for i in range(len(headers), width)]
+    extra = range(len(headers), width)
+    headers += [say(N_("Column %(number)s")) % {"number": i + 1} for i in extra]
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["row", "column", "reason", *headers])
+    writer.writerow([say(N_("row")), say(N_("column")), say(N_("reason")), *headers])
     for r in batch.rejected:
         # The values come from an untrusted file and are opened in a spreadsheet: escaped.
         writer.writerow(

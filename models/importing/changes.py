@@ -8,15 +8,15 @@ cancelling restores it even after a restart.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
-from models.contacts.contact_details import replace_words
+from models.contacts.search_text import search_key
 from models.importing.rows import UTM_FIELDS, Record
 from models.importing.store import BulkWriter, Param
 from models.schema.activity import Note, TimelineEntry
-from models.schema.clients import Client, ClientWord, CustomFieldValue, Email, Phone, Tag
+from models.schema.clients import Client, CustomFieldValue, Email, Phone, Tag
 from models.schema.deals import Deal
 from models.schema.imports import ImportChange
 from models.schema.leads import Lead
@@ -38,7 +38,7 @@ _SCALARS = {
 }
 
 
-def entity_model(kind: str) -> type[Model]:
+def entity_model(kind: str) -> type[Client] | type[Lead]:
     return Client if kind == "clients" else Lead
 
 
@@ -84,16 +84,18 @@ async def create_records(
             "name",
             "name_key",
             "company_name",
+            "company_key",
             "status",
             "type",
         )
-        rows = [
+        rows: list[tuple[Any, ...]] = [
             (
                 i,
                 responsible(r),
                 r.name,
                 r.name_key,
                 r.company_name,
+                r.company_key,
                 r.status or "active",
                 r.type or "person",
             )
@@ -121,7 +123,7 @@ async def create_records(
     # back from the rows just written (this batch's, within this chunk's ids): an index
     # range, cheaper than sending every name once more.
     build = "jsonb_build_object" if writer.is_postgres else "json_object"
-    entry = {
+    entry: dict[str, str | Param] = {
         "kind": Param(kind[:-1]),
         "ref_id": "e.id",
         "summary": f"substr('{summary}' || e.name, 1, 500)",
@@ -163,14 +165,10 @@ async def create_records(
         ("client_id", "tag_id"),
         [(i, tag_ids[name]) for i, r in pairs for name in r.tags],
     )
-    # Searchable by any word of the name or company as soon as the chunk commits.
-    await writer.insert_values(
-        ClientWord, ("word", "client_id"), [(word, i) for i, r in pairs for word in r.words]
-    )
 
 
-async def _snapshot(kind: str, entity: Model) -> dict[str, Any]:
-    owner = {owner_column(kind): entity.pk}
+async def _snapshot(kind: str, entity: Client | Lead) -> dict[str, Any]:
+    owner: dict[str, Any] = {owner_column(kind): entity.pk}
     previous: dict[str, Any] = {name: getattr(entity, name) for name in _SCALARS[kind]}
     previous["phone_ids"] = await Phone.filter(**owner).values_list("id", flat=True)
     previous["email_ids"] = await Email.filter(**owner).values_list("id", flat=True)
@@ -178,8 +176,8 @@ async def _snapshot(kind: str, entity: Model) -> dict[str, Any]:
         str(fid): value
         for fid, value in await CustomFieldValue.filter(**owner).values_list("field_id", "value")
     }
-    if kind == "clients":
-        previous["tag_ids"] = [t.id for t in await entity.tags.all()]  # type: ignore[attr-defined]
+    if isinstance(entity, Client):
+        previous["tag_ids"] = [t.id for t in await entity.tags.all()]
     return previous
 
 
@@ -198,7 +196,7 @@ async def update_record(
     if entity is None:
         return False
     # A row this import created itself needs no snapshot: cancelling deletes it.
-    if snapshot and batch_id is not None and entity.import_batch_id != batch_id:  # type: ignore[attr-defined]
+    if snapshot and batch_id is not None and entity.import_batch_id != batch_id:
         previous = await _snapshot(kind, entity)
         await ImportChange.create(
             batch_id=batch_id,
@@ -212,15 +210,17 @@ async def update_record(
         entity.name_key = rec.name_key
     if rec.company_name:
         entity.company_name = rec.company_name
+        if kind == "clients":
+            entity.company_key = rec.company_key
     if rec.responsible_id is not None:
         entity.responsible_id = rec.responsible_id
-    if kind == "clients":
+    if isinstance(entity, Client):
         entity.status = rec.status or entity.status
         entity.type = rec.type or entity.type
     for name, value in rec.utm.items():
         setattr(entity, name, value)
     await entity.save()
-    owner = {owner_column(kind): entity_id}
+    owner: dict[str, Any] = {owner_column(kind): entity_id}
     have = await Phone.filter(**owner).values_list("e164", "typed")
     known = {e or t for e, t in have}
     new_phones = [p for p in rec.phones if (p[1] or p[0]) not in known]
@@ -237,7 +237,7 @@ async def update_record(
             for i, (typed, e164, rev) in enumerate(new_phones)
         ]
     )
-    have_emails = await Email.filter(**owner).values_list("address", flat=True)
+    have_emails = cast(list[str], await Email.filter(**owner).values_list("address", flat=True))
     new_emails = [a for a in rec.emails if a not in have_emails]
     await Email.bulk_create(
         [Email(address=a, position=len(have_emails) + i, **owner) for i, a in enumerate(new_emails)]
@@ -246,11 +246,9 @@ async def update_record(
         updated = await CustomFieldValue.filter(field_id=field_id, **owner).update(value=value)
         if not updated and value:
             await CustomFieldValue.create(field_id=field_id, value=value, **owner)
-    if kind == "clients" and rec.tags:
+    if isinstance(entity, Client) and rec.tags:
         tags = await Tag.filter(id__in=[tag_ids[t] for t in rec.tags])
-        await entity.tags.add(*tags)  # type: ignore[attr-defined]
-    if kind == "clients":
-        await replace_words(entity_id, entity.name, entity.company_name)
+        await entity.tags.add(*tags)
     return True
 
 
@@ -259,15 +257,20 @@ async def in_use(kind: str, batch_id: int) -> set[int]:
     further): cancelling the import keeps them rather than deleting that work with them."""
     if kind == "clients":
         joined = {"client__import_batch_id": batch_id}
-        used = set(await Deal.filter(**joined).values_list("client_id", flat=True))
-        used |= set(await Task.filter(**joined).values_list("client_id", flat=True))
-        used |= set(await Note.filter(**joined).values_list("client_id", flat=True))
+        used = await _ids(Deal.filter(**joined), "client_id")
+        used |= await _ids(Task.filter(**joined), "client_id")
+        used |= await _ids(Note.filter(**joined), "client_id")
         return used
     joined = {"lead__import_batch_id": batch_id}
-    used = set(await Task.filter(**joined).values_list("lead_id", flat=True))
-    used |= set(await Note.filter(**joined).values_list("lead_id", flat=True))
+    used = await _ids(Task.filter(**joined), "lead_id")
+    used |= await _ids(Note.filter(**joined), "lead_id")
     moved_on = Lead.filter(import_batch_id=batch_id).exclude(status="open")
-    return used | set(await moved_on.values_list("id", flat=True))
+    return used | await _ids(moved_on, "id")
+
+
+async def _ids(query: QuerySet[Any], column: str) -> set[int]:
+    """One id column's values (Tortoise types a flat values_list as a list of tuples)."""
+    return set(cast(list[int], await query.values_list(column, flat=True)))
 
 
 async def restore(change: ImportChange) -> None:
@@ -280,8 +283,10 @@ async def restore(change: ImportChange) -> None:
     previous = change.previous
     for name in _SCALARS[kind]:
         setattr(entity, name, previous[name])
+    if isinstance(entity, Client):
+        entity.company_key = search_key(entity.company_name)[:200]
     await entity.save()
-    owner = {owner_column(kind): change.entity_id}
+    owner: dict[str, Any] = {owner_column(kind): change.entity_id}
     await Phone.filter(**owner).exclude(id__in=previous["phone_ids"] or [0]).delete()
     await Email.filter(**owner).exclude(id__in=previous["email_ids"] or [0]).delete()
     custom = {int(k): v for k, v in previous["custom"].items()}
@@ -290,9 +295,8 @@ async def restore(change: ImportChange) -> None:
         updated = await CustomFieldValue.filter(field_id=field_id, **owner).update(value=value)
         if not updated:
             await CustomFieldValue.create(field_id=field_id, value=value, **owner)
-    if kind == "clients":
-        await replace_words(change.entity_id, entity.name, entity.company_name)
+    if isinstance(entity, Client):
         keep = set(previous.get("tag_ids", []))
-        added = [t for t in await entity.tags.all() if t.id not in keep]  # type: ignore[attr-defined]
+        added = [t for t in await entity.tags.all() if t.id not in keep]
         if added:
-            await entity.tags.remove(*added)  # type: ignore[attr-defined]
+            await entity.tags.remove(*added)

@@ -12,10 +12,11 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from models.importing.changes import create_records, entity_model, owner_column, update_record
@@ -113,7 +114,7 @@ class ImportEngine:
                 return await self._run()
 
     async def _run(self) -> ImportCounts:
-        chunks: AsyncIterator[tuple[list[Record | Rejection], int]]
+        chunks: AsyncGenerator[tuple[list[Record | Rejection], int], None]
         if self.workers and self.table.total_rows >= self.parallel_min_rows:
             chunks = checked_in_processes(
                 self.table, self.job.checker, workers=self.workers, chunk_rows=self.chunk_rows
@@ -127,7 +128,9 @@ class ImportEngine:
         self.counts.total_rows = self.counts.processed_rows
         return self.counts
 
-    async def _checked_in_thread(self) -> AsyncIterator[tuple[list[Record | Rejection], int]]:
+    async def _checked_in_thread(
+        self,
+    ) -> AsyncGenerator[tuple[list[Record | Rejection], int], None]:
         # The next chunk is read and checked in a thread while this one is written: the
         # database driver runs its statements without the GIL, so the two overlap.
         rows = self.table.rows()
@@ -298,7 +301,7 @@ class ImportEngine:
                     batch_id=self.job.batch_id, entity="tag", entity_id=tag.id, action="created"
                 )
 
-    async def _save_counts(self, conn) -> None:
+    async def _save_counts(self, conn: BaseDBAsyncClient) -> None:
         c = self.counts
         await (
             ImportBatch.filter(id=self.job.batch_id)
@@ -350,7 +353,8 @@ async def _uninterrupted(write: Awaitable[None]) -> None:
         raise
 
 
-def _connection():
+def _connection() -> BaseDBAsyncClient:
     from tortoise import connections
 
-    return connections.get("default")
+    conn: BaseDBAsyncClient = connections.get("default")
+    return conn

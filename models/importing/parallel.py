@@ -16,7 +16,8 @@ import gc
 import multiprocessing
 import os
 import queue
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
+from typing import Any
 
 from models.importing.readers import Cell, Table
 from models.importing.rows import Record, Rejection, RowChecker
@@ -64,7 +65,7 @@ def _check_file(
     workers: int,
     chunk_rows: int,
     skip: int,
-    out: multiprocessing.Queue,
+    out: multiprocessing.Queue[Any],
 ) -> None:
     """In a worker process: check chunks skip + worker, skip + worker + workers, ... of the
     file (the first `skip` chunks are checked by the importing process)."""
@@ -86,7 +87,7 @@ def _check_file(
 
 async def checked_in_processes(
     table: Table, checker: RowChecker, *, workers: int, chunk_rows: int
-) -> AsyncIterator[tuple[Checked, int]]:
+) -> AsyncGenerator[tuple[Checked, int], None]:
     """(checked rows, rows read) per chunk, in file order, read and checked by `workers`
     processes."""
     # "spawn": a fork of a process running an event loop and driver threads is not safe.
@@ -150,7 +151,7 @@ def _check_first(table: Table, checker: RowChecker, chunk_rows: int) -> tuple[Ch
 
 
 async def _next(
-    source: multiprocessing.Queue, process: multiprocessing.process.BaseProcess
+    source: multiprocessing.Queue[Any], process: multiprocessing.process.BaseProcess
 ) -> tuple[Checked, int] | WorkerFailed | None:
     while True:
         try:
@@ -159,7 +160,8 @@ async def _next(
         except queue.Empty:
             if not process.is_alive():
                 try:
-                    return source.get_nowait()
+                    last: tuple[Checked, int] | WorkerFailed | None = source.get_nowait()
+                    return last
                 except queue.Empty:
                     raise WorkerFailed(
                         f"the worker process checking the file stopped (exit code "

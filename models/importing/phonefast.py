@@ -75,6 +75,7 @@ def _plan(metadata: PhoneMetadata | None) -> _Plan | None:
     if metadata is None:
         return None
     general = metadata.general_desc
+    assert general is not None  # every region's metadata has one
     idd = metadata.international_prefix
     prefix = metadata.national_prefix_for_parsing
     return _Plan(
@@ -167,7 +168,7 @@ def _extract_country_code(
                 and pnu._match_national_number(potential, general, False)
             ) or pnu._test_number_length(full_number, metadata) == pnu.ValidationResult.TOO_LONG:
                 numobj.country_code = metadata.country_code
-                return metadata.country_code, potential
+                return numobj.country_code or 0, potential
     numobj.country_code = 0
     return 0, ""
 

@@ -13,7 +13,7 @@ import codecs
 import csv
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -85,7 +85,7 @@ class Table:
             "mtime_ns": stat.st_mtime_ns,
         }
 
-    def rows(self) -> Iterator[tuple[int, list[Cell]]]:
+    def rows(self) -> Generator[tuple[int, list[Cell]], None, None]:
         """(row number as the user sees it, cells) of each non-blank data row; header is row 1."""
         if self.format == "csv":
             yield from self._csv_rows()
@@ -346,7 +346,7 @@ def _open_xlsx(path: Path, max_bytes: int) -> Table:
 # --- header ----------------------------------------------------------------------------------
 
 
-def _check_header(record: list[Cell]) -> list[str]:
+def _check_header(record: Sequence[Cell]) -> list[str]:
     """The column names, made unique; FileRejected when the first row is not a header."""
     if not any(not _blank(cell) for cell in record):
         raise FileRejected(N_("no header row: the first row must name the columns"))

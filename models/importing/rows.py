@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import NamedTuple
 
-from models.contacts.search_text import search_key, words_in
+from models.contacts.search_text import search_key
 from models.core.labels import N_
 from models.importing.cells import CellRejected, cell_text, phone_texts
 from models.importing.mapping import CUSTOM_PREFIX
@@ -83,7 +83,7 @@ class Record(NamedTuple):
     Primitives only: records travel from the checking processes to the writing one, and a
     tuple of strings pickles several times faster than objects. What the writer needs is
     computed where the row is checked: the keys that find duplicates, the name's search
-    key and words.
+    key and the company's.
     """
 
     row: int
@@ -99,7 +99,7 @@ class Record(NamedTuple):
     custom: dict[int, str]  # custom field id -> value
     name_from_company: bool
     name_key: str  # what name searches compare
-    words: tuple[str, ...]  # search words of name and company
+    company_key: str  # what company searches compare
     keys: tuple[str, ...]  # what identifies the same person: "p" + E.164, "e" + email
 
 
@@ -121,10 +121,8 @@ class _Draft:
     name_from_company: bool = False
 
     def record(self) -> Record:
-        # The name's key is its words' source too: one Unicode decomposition per text.
-        name_key = search_key(self.name)
-        words = tuple(words_in(name_key, search_key(self.company_name)))
-        name_key = name_key[:200]
+        name_key = search_key(self.name)[:200]
+        company_key = search_key(self.company_name)[:200]
         phones, emails = self.phones, self.emails
         keys = tuple(["p" + p[1] for p in phones if p[1]] + ["e" + e for e in emails])
         return Record(
@@ -141,7 +139,7 @@ class _Draft:
             self.custom,
             self.name_from_company,
             name_key,
-            words,
+            company_key,
             keys,
         )
 

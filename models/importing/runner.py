@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from models.core.clock import Clock, SystemClock
-from models.importing.batches import get_import, mark_interrupted, run_import
+from models.importing.batches import mark_interrupted, run_import
 from models.schema.imports import ImportBatch
 
 logger = logging.getLogger(__name__)
@@ -63,14 +63,6 @@ class ImportRunner:
     def is_running(self, batch_id: int) -> bool:
         task = self._tasks.get(batch_id)
         return task is not None and not task.done()
-
-    async def wait(self, batch_id: int) -> ImportBatch:
-        """The batch once its task has ended (at once when none runs here)."""
-        task = self._tasks.get(batch_id)
-        if task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(task)
-        return await get_import(batch_id)
 
     async def stop(self, batch_id: int) -> None:
         """Stop a running import where it is; what it wrote stays, and can be cancelled."""

@@ -50,7 +50,9 @@ class BulkWriter:
         self.conn = conn
         self.is_postgres = conn.capabilities.dialect == "postgres"
         self.now = now
-        self._defaults: dict[tuple[type[Model], tuple[str, ...]], tuple[list[str], tuple]] = {}
+        self._defaults: dict[
+            tuple[type[Model], tuple[str, ...]], tuple[list[str], tuple[Any, ...]]
+        ] = {}
         self._types: dict[str, dict[str, str]] = {}
 
     def db_value(self, value: Any) -> Any:
@@ -197,9 +199,11 @@ class BulkWriter:
         start = max(high[0]["high"] or 0, seq[0]["seq"] if seq else 0) + 1
         return list(range(start, start + count))
 
-    async def lookup(self, sql_template: str, values: list[Any], chunk: int = 5000) -> list[dict]:
+    async def lookup(
+        self, sql_template: str, values: list[Any], chunk: int = 5000
+    ) -> list[dict[str, Any]]:
         """Run `sql_template` (with one `{marks}` IN list) over `values` in chunks."""
-        result: list[dict] = []
+        result: list[dict[str, Any]] = []
         for i in range(0, len(values), chunk):
             part = values[i : i + chunk]
             if self.is_postgres:

@@ -1,7 +1,15 @@
 """Clients, their phones, emails, tags and custom fields."""
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.schema.company import SourceTag
+    from models.schema.imports import ImportBatch
+    from models.schema.leads import Lead
+    from models.schema.users import User
 
 
 class Tag(Model):
@@ -24,21 +32,31 @@ class Client(Model):
     status = fields.CharField(max_length=20, default="active")  # active|potential|inactive
     type = fields.CharField(max_length=20, default="person")  # person|company
     company_name = fields.CharField(max_length=200, default="", db_index=True)
-    responsible = fields.ForeignKeyField(
+    # The company name lower-cased without accents. Name and company keys are what a text
+    # search reads, through the database's trigram index (migration 0005: FTS5 on SQLite,
+    # pg_trgm on PostgreSQL), so that any part of either is found.
+    company_key = fields.CharField(max_length=200, default="", db_default="")
+    responsible: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
         "crm.User", related_name="clients", null=True, on_delete=fields.SET_NULL
     )
-    created_by = fields.ForeignKeyField(
+    responsible_id: int | None
+    created_by: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
         "crm.User", related_name="clients_created", null=True, on_delete=fields.SET_NULL
     )
-    source_tag = fields.ForeignKeyField(
+    created_by_id: int | None
+    source_tag: fields.ForeignKeyNullableRelation["SourceTag"] = fields.ForeignKeyField(
         "crm.SourceTag", related_name="clients", null=True, on_delete=fields.SET_NULL
     )
-    import_batch = fields.ForeignKeyField(
+    source_tag_id: int | None
+    import_batch: fields.ForeignKeyNullableRelation["ImportBatch"] = fields.ForeignKeyField(
         "crm.ImportBatch", related_name="clients", null=True, on_delete=fields.SET_NULL
     )
+    import_batch_id: int | None
     tags: fields.ManyToManyRelation[Tag] = fields.ManyToManyField(
         "crm.Tag", related_name="clients", through="client_tag"
     )
+    phones: fields.ReverseRelation["Phone"]
+    emails: fields.ReverseRelation["Email"]
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -48,22 +66,6 @@ class Client(Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class ClientWord(Model):
-    """One word of a client's name or company name, lower-case without accents.
-
-    Searching clients by any word of the name ("garcia" finds "Ana García") is then an
-    indexed prefix range here instead of a scan of a million names.
-    """
-
-    id = fields.IntField(primary_key=True)
-    word = fields.CharField(max_length=60)
-    client = fields.ForeignKeyField("crm.Client", related_name="words", on_delete=fields.CASCADE)
-
-    class Meta:
-        table = "client_word"
-        indexes = (("word", "client_id"), ("client_id",))
 
 
 class Phone(Model):
@@ -79,12 +81,14 @@ class Phone(Model):
     digits_rev = fields.CharField(max_length=32, default="", db_index=True)
     is_valid = fields.BooleanField(default=True)
     position = fields.SmallIntField(default=0)
-    client = fields.ForeignKeyField(
+    client: fields.ForeignKeyNullableRelation["Client"] = fields.ForeignKeyField(
         "crm.Client", related_name="phones", null=True, on_delete=fields.CASCADE
     )
-    lead = fields.ForeignKeyField(
+    client_id: int | None
+    lead: fields.ForeignKeyNullableRelation["Lead"] = fields.ForeignKeyField(
         "crm.Lead", related_name="phones", null=True, on_delete=fields.CASCADE
     )
+    lead_id: int | None
 
     class Meta:
         table = "phone"
@@ -97,12 +101,14 @@ class Email(Model):
     id = fields.IntField(primary_key=True)
     address = fields.CharField(max_length=255, db_index=True)
     position = fields.SmallIntField(default=0)
-    client = fields.ForeignKeyField(
+    client: fields.ForeignKeyNullableRelation["Client"] = fields.ForeignKeyField(
         "crm.Client", related_name="emails", null=True, on_delete=fields.CASCADE
     )
-    lead = fields.ForeignKeyField(
+    client_id: int | None
+    lead: fields.ForeignKeyNullableRelation["Lead"] = fields.ForeignKeyField(
         "crm.Lead", related_name="emails", null=True, on_delete=fields.CASCADE
     )
+    lead_id: int | None
 
     class Meta:
         table = "email"
@@ -129,15 +135,18 @@ class CustomFieldValue(Model):
     """The value of a custom field for one client or lead, stored as text."""
 
     id = fields.IntField(primary_key=True)
-    field = fields.ForeignKeyField(
+    field: fields.ForeignKeyRelation["CustomField"] = fields.ForeignKeyField(
         "crm.CustomField", related_name="values", on_delete=fields.CASCADE
     )
-    client = fields.ForeignKeyField(
+    field_id: int
+    client: fields.ForeignKeyNullableRelation["Client"] = fields.ForeignKeyField(
         "crm.Client", related_name="custom_values", null=True, on_delete=fields.CASCADE
     )
-    lead = fields.ForeignKeyField(
+    client_id: int | None
+    lead: fields.ForeignKeyNullableRelation["Lead"] = fields.ForeignKeyField(
         "crm.Lead", related_name="custom_values", null=True, on_delete=fields.CASCADE
     )
+    lead_id: int | None
     value = fields.TextField(default="")
 
     class Meta:

@@ -6,7 +6,7 @@ import random
 import re
 import unicodedata
 
-from models.contacts.contact_details import search_key, words_in, words_of
+from models.contacts.contact_details import search_key
 
 
 def _reference_key(text: str) -> str:
@@ -54,10 +54,3 @@ def test_search_key_matches_on_random_text_across_scripts():
     for _ in range(2000):
         text = "".join(chr(rng.randint(*rng.choice(blocks))) for _ in range(rng.randint(0, 20)))
         assert search_key(text) == _reference_key(text), ascii(text)
-
-
-def test_words_in_takes_keys_words_of_takes_texts():
-    assert words_of("José Pérez", "Pérez S.L.") == ["jose", "perez", "s", "l"]
-    assert words_in(search_key("José Pérez"), search_key("Pérez S.L.")) == words_of(
-        "José Pérez", "Pérez S.L."
-    )
