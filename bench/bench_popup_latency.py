@@ -21,6 +21,7 @@ import json
 import sys
 import tempfile
 import time
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from models.schema.users import User  # noqa: E402
 from web.app import create_app  # noqa: E402
 from web.keys import SESSIONS  # noqa: E402
 from web.security import COOKIE_NAME, password_mark  # noqa: E402
+from web.services import WebServices  # noqa: E402
 from web.views.live import LIVE  # noqa: E402
 
 
@@ -148,7 +150,37 @@ async def measure(args: argparse.Namespace, tmp: Path) -> None:
     users = await seed(args.agents)
     hub = Hub()
     settings = Settings(data_dir=tmp, web=WebSettings(secret_key="bench-" + "x" * 40))
-    app = create_app(settings, hub=hub, clock=SystemClock())
+    sent: dict[str, float] = {}
+    on_hub: dict[str, float] = {}
+    services = None
+    telephony = None
+    stack = AsyncExitStack()  # what start_telephony starts
+    if args.pbx:
+        from daemon.telephony import start_telephony
+
+        # The ringing event leaves the simulator's socket as the agent's DialBegin.
+        def on_sent(fields: list[tuple[str, str]]) -> None:
+            event = dict(fields)
+            if event.get("Event") == "DialBegin" and event.get("Linkedid") not in sent:
+                sent[event["Linkedid"]] = time.time()
+
+        sim_settings = settings.model_copy(
+            update={"ami": settings.ami.model_copy(update={"simulator_demo": False})}
+        )
+
+        async def on_rang(event: CallRang) -> None:
+            on_hub.setdefault(event.linkedid, time.time())
+
+        # When each CallRang reached the hub's subscribers: splits the figure in two.
+        hub.subscribe("bench-probe", on_rang, CallRang)
+        telephony = await start_telephony(
+            stack, sim_settings, hub, SystemClock(), simulator_speed=10.0
+        )
+        telephony.simulator.sent_hook = on_sent
+        await telephony.link.wait_ready(10)
+        # The panel shares the call path's caller directory, as `centralita run` wires it.
+        services = WebServices(callers=telephony.calls.directory)
+    app = create_app(settings, hub=hub, clock=SystemClock(), services=services)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -175,32 +207,8 @@ async def measure(args: argparse.Namespace, tmp: Path) -> None:
         stdout=asyncio.subprocess.PIPE,
     )
     relay = app[LIVE]
-    sent: dict[str, float] = {}
-    on_hub: dict[str, float] = {}
     to_hub: list[float] = []
     from_hub: list[float] = []
-    telephony = None
-    if args.pbx:
-        from daemon.telephony import start_telephony
-
-        # The ringing event leaves the simulator's socket as the agent's DialBegin.
-        def on_sent(fields: list[tuple[str, str]]) -> None:
-            event = dict(fields)
-            if event.get("Event") == "DialBegin" and event.get("Linkedid") not in sent:
-                sent[event["Linkedid"]] = time.time()
-
-        sim_settings = settings.model_copy(
-            update={"ami": settings.ami.model_copy(update={"simulator_demo": False})}
-        )
-
-        async def on_rang(event: CallRang) -> None:
-            on_hub.setdefault(event.linkedid, time.time())
-
-        # When each CallRang reached the hub's subscribers: splits the figure in two.
-        hub.subscribe("bench-probe", on_rang, CallRang)
-        telephony = await start_telephony(sim_settings, hub, SystemClock(), simulator_speed=10.0)
-        telephony.simulator.sent_hook = on_sent
-        await telephony.link.wait_ready(10)
     try:
         assert client.stdout is not None
         await client.stdout.readline()  # "connected"
@@ -224,8 +232,7 @@ async def measure(args: argparse.Namespace, tmp: Path) -> None:
             client.kill()
             await client.wait()
         if telephony is not None:
-            for closer in reversed(telephony.closers):
-                await closer()
+            await stack.aclose()
         await runner.cleanup()
         await hub.close()
     origin = "the simulator's socket (PBX mode)" if args.pbx else "the hub's CallRang"

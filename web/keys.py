@@ -12,17 +12,20 @@ from models.core.settings import Settings
 from models.schema.users import User
 
 if TYPE_CHECKING:
-    pass
+    from web.i18n import Catalogs
+    from web.security import LoginLimiter, Session, SessionCodec
+    from web.services import WebServices
 
 SETTINGS = web.AppKey("settings", Settings)
 HUB = web.AppKey("hub", Hub)
 CLOCK = web.AppKey("clock", Clock)
-SERVICES = web.AppKey("services", "WebServices")
-SESSIONS = web.AppKey("sessions", "SessionCodec")
-LOGIN_LIMITER = web.AppKey("login_limiter", "LoginLimiter")
-CATALOGS = web.AppKey("catalogs", "Catalogs")
+# Types defined in modules that import these keys: annotated, not passed (an import cycle).
+SERVICES: web.AppKey[WebServices] = web.AppKey("services")
+SESSIONS: web.AppKey[SessionCodec] = web.AppKey("sessions")
+LOGIN_LIMITER: web.AppKey[LoginLimiter] = web.AppKey("login_limiter")
+CATALOGS: web.AppKey[Catalogs] = web.AppKey("catalogs")
 
 # Per-request values set by the middlewares (request[...]).
-REQ_SESSION = web.RequestKey("crm_session", "Session")
+REQ_SESSION: web.RequestKey[Session] = web.RequestKey("crm_session")
 REQ_USER = web.RequestKey("crm_user", User)
 REQ_LANG = web.RequestKey("crm_lang", str)

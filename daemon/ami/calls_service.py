@@ -3,18 +3,24 @@
 `on_event` feeds the tracker at once (it is pure and fast) and queues the resulting
 transitions, so the link is never held up by the database. Two lanes then work on them:
 
-* the live lane (one task, first in first out) looks up the caller's card and publishes
-  ringing, answered, stopped-ringing and transferred events: a pop-up never waits for
-  another call being written;
-* the store lanes write finished calls through `CallerDirectory.record_call` (which also
+* the live lane (one task, first in first out) publishes ringing, answered, stopped-ringing
+  and transferred events: a pop-up never waits for another call being written. The caller's
+  card of a ringing call is looked up as soon as the call is queued (a few lookups at once),
+  so under a burst the lane publishes in order while the cards of the calls behind it are
+  already being read;
+* the store lanes write finished calls through `CallerDirectory.record_calls` (which also
   makes auto-leads) and publish ended/missed. The live lane hands a finished call over
   only after everything before it was published, so subscribers always see a call's
   events in order (rang, answered, ended). One call always goes to the same store lane.
 
-A store lane waits for the live lane to fall idle before writing (on SQLite a transaction
-holds the one connection, and a pop-up lookup would queue behind it), then hands every
-finished call queued by then to the directory at once, which writes them in one
-transaction (group commit): under a burst the cost of a commit is shared by many calls.
+A store lane is the one batching layer of the call path: it waits for the live lane to fall
+idle before writing (on SQLite a transaction holds the one connection, and a pop-up lookup
+would queue behind it), then hands every finished call queued by then to the directory at
+once, which writes them in one transaction (group commit): under a burst the cost of a commit
+is shared by many calls.
+
+Extensions become user ids through the one extension directory the caller directory carries
+(`directory.extensions`), which the daemon reloads when users change.
 """
 
 from __future__ import annotations
@@ -22,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 
@@ -51,16 +56,20 @@ from models.core.events import (
 )
 from models.core.hub import Hub
 from models.core.settings import AmiSettings
-from models.schema.users import User
+from models.telephony.call_store import RecordedCall
 from models.telephony.caller_directory import CallerDirectory
 
 logger = logging.getLogger(__name__)
 
-_USERS_TTL = 60.0  # seconds a cached extension -> user mapping is trusted
 # Finished calls a store lane hands to the directory at once (it writes them together).
 _STORE_BATCH = 64
 # Longest a finished call waits for the live lane to fall idle before it is written anyway.
 _LIVE_FIRST = 0.5
+# Caller-card lookups running at once ahead of the live lane (each is a few indexed queries).
+_CARD_LOOKUPS = 8
+
+# A queued transition, with the lookup of its caller's card already started for a ringing call.
+_Queued = tuple[Transition, "asyncio.Task[CallerCard] | None"]
 
 
 class CallsService:
@@ -74,13 +83,14 @@ class CallsService:
         tracker: CallTracker,
         *,
         store_workers: int = 1,
-        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.hub = hub
         self.clock = clock or SystemClock()
         self.directory = directory
         self.tracker = tracker
-        self._live: asyncio.Queue[Transition] = asyncio.Queue()
+        self._live: asyncio.Queue[_Queued] = asyncio.Queue()
+        self._card_slots = asyncio.Semaphore(_CARD_LOOKUPS)
+        self._lookups: set[asyncio.Task[CallerCard]] = set()  # started, not yet published
         # SQLite writes one transaction at a time: more store lanes only pay off on PostgreSQL.
         self._stores: list[asyncio.Queue[Transition]] = [
             asyncio.Queue() for _ in range(max(1, store_workers))
@@ -91,11 +101,7 @@ class CallsService:
         # that holds SQLite's one connection, and calls that end meanwhile join one commit.
         self._live_idle = asyncio.Event()
         self._live_idle.set()
-        self._users: dict[str, int] = {}
-        self._known: frozenset[str] | None = None  # asked for on every new channel: kept ready
-        self._users_loaded_at = float("-inf")
-        self._users_lock = asyncio.Lock()
-        self._monotonic = monotonic
+        self.extensions = directory.extensions
         self.failures = 0
 
     @classmethod
@@ -111,7 +117,7 @@ class CallsService:
         store_workers: int | None = None,
     ) -> CallsService:
         """The service with a tracker for this PBX: agents are `[ami] agent_channel` channels
-        of the CRM's users (call `refresh_users()` before the link starts); time comes from
+        of the CRM's users (load `directory.extensions` before the link starts); time comes from
         `clock` when the manager sends no Timestamp header."""
         roles = ChannelRoles(
             agent_channels=(ami.agent_channel,),
@@ -142,12 +148,13 @@ class CallsService:
         if self._tasks:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.drain(), timeout=10)
-        for task in self._tasks:
+        for task in [*self._tasks, *self._lookups]:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+        for task in [*self._tasks, *self._lookups]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
+        self._lookups.clear()
 
     async def drain(self) -> None:
         """Wait until every queued transition is stored and published."""
@@ -165,49 +172,94 @@ class CallsService:
 
     def known_extensions(self) -> frozenset[str] | None:
         """The extensions of active users as last loaded (None before the first load)."""
-        return self._known
+        return self.extensions.known()
 
     def _dispatch(self, transitions: list[Transition]) -> None:
         for transition in transitions:
-            self._live.put_nowait(transition)
+            lookup = None
+            if isinstance(transition, Ringing) and _is_customer(transition):
+                lookup = asyncio.get_running_loop().create_task(
+                    self._caller_card(transition.caller_number),
+                    name=f"caller-card {transition.linkedid}",
+                )
+                self._lookups.add(lookup)
+            self._live.put_nowait((transition, lookup))
+
+    async def _caller_card(self, number: str) -> CallerCard:
+        async with self._card_slots:
+            return await self.directory.caller_card(number)
 
     # -- workers ----------------------------------------------------------------------
 
-    async def _work(self, queue: asyncio.Queue[Transition]) -> None:
+    async def _work(self, queue: asyncio.Queue[_Queued]) -> None:
         """The live lane: one transition at a time, in order."""
         while True:
             if queue.empty():
                 self._live_idle.set()
-            transition = await queue.get()
+            transition, lookup = await queue.get()
             self._live_idle.clear()
             try:
                 if isinstance(transition, Ended):
                     key = transition.record.linkedid.encode()
                     self._stores[zlib.crc32(key) % len(self._stores)].put_nowait(transition)
+                elif isinstance(transition, Ringing):
+                    await self._guarded_ring(transition, lookup)
                 else:
                     await self._guarded(transition)
             finally:
+                if lookup is not None:
+                    self._lookups.discard(lookup)
                 queue.task_done()
 
     async def _store_work(self, queue: asyncio.Queue[Transition]) -> None:
         """A store lane: every finished call queued by now is handled at once, so that the
         directory writes them in one transaction (group commit) instead of one each."""
         while True:
-            batch = [await queue.get()]
+            batch: list[Ended] = [await queue.get()]  # only finished calls reach a store lane
             if not self._live_idle.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._live_idle.wait(), _LIVE_FIRST)
             while len(batch) < _STORE_BATCH and not queue.empty():
                 batch.append(queue.get_nowait())
             try:
-                await asyncio.gather(*(self._guarded(t) for t in batch))
+                await self._store(batch)
             finally:
                 for _ in batch:
                     queue.task_done()
 
-    async def _guarded(self, transition: Transition) -> None:
+    async def _store(self, batch: list[Ended]) -> None:
         try:
-            await self.handle(transition)
+            results = await self.directory.record_calls(
+                [ended.record for ended in batch], clock=self.clock
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # the directory settles each call; this is a bug or outage
+            results = [err] * len(batch)
+        for ended, result in zip(batch, results, strict=True):
+            if isinstance(result, Exception):
+                self.failures += 1
+                logger.error(
+                    "call %s: storing it failed; skipped",
+                    ended.record.linkedid,
+                    exc_info=result,
+                )
+                continue
+            await self._guarded(ended, result)
+
+    async def _guarded_ring(self, ring: Ringing, lookup: asyncio.Task[CallerCard] | None) -> None:
+        try:
+            card = await lookup if lookup is not None else CallerCard(number=ring.caller_number)
+            await self._rang(ring, card)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.failures += 1
+            logger.exception("call %s: publishing its ringing failed; skipped", ring.linkedid)
+
+    async def _guarded(self, transition: Transition, stored: RecordedCall | None = None) -> None:
+        try:
+            await self.handle(transition, stored)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -216,10 +268,14 @@ class CallsService:
                 "call %s: handling %s failed; skipped", _linkedid(transition), transition
             )
 
-    async def handle(self, transition: Transition) -> None:
-        """Publish (and for an ended call, store) one transition."""
+    async def handle(self, transition: Transition, stored: RecordedCall | None = None) -> None:
+        """Publish one transition (an ended call once `stored`; stored here when not given)."""
         if isinstance(transition, Ringing):
-            await self._rang(transition)
+            number = transition.caller_number
+            if _is_customer(transition):
+                await self._rang(transition, await self.directory.caller_card(number))
+            else:
+                await self._rang(transition, CallerCard(number=number))
         elif isinstance(transition, Answered):
             self.hub.publish(
                 CallAnswered(
@@ -243,15 +299,11 @@ class CallsService:
                 CallTransferred(transition.linkedid, transition.from_ext, transition.to_ext)
             )
         elif isinstance(transition, Ended):
-            await self._ended(transition)
+            if stored is None:
+                stored = await self.directory.record_call(transition.record, clock=self.clock)
+            await self._ended(transition, stored)
 
-    async def _rang(self, ring: Ringing) -> None:
-        number = ring.caller_number
-        # A colleague's extension is not a customer: no lookup for internal calls.
-        if number and ring.direction in ("in", "out"):
-            card = await self.directory.caller_card(number)
-        else:
-            card = CallerCard(number=number)
+    async def _rang(self, ring: Ringing, card: CallerCard) -> None:
         self.hub.publish(
             CallRang(
                 linkedid=ring.linkedid,
@@ -265,13 +317,12 @@ class CallsService:
             )
         )
 
-    async def _ended(self, ended: Ended) -> None:
+    async def _ended(self, ended: Ended, stored: RecordedCall) -> None:
         rec = ended.record
-        stored = await self.directory.record_call(rec, clock=self.clock)
         call_id = stored.call.id
         if stored.lead_created is not None:
             lead = stored.lead_created
-            self.hub.publish(LeadCreated(lead.id, "call", lead.responsible_id))  # type: ignore[attr-defined]
+            self.hub.publish(LeadCreated(lead.id, "call", lead.responsible_id))
         agent_user = await self.user_id(rec.agent_extension) if rec.agent_extension else None
         self.hub.publish(
             CallEnded(
@@ -296,21 +347,11 @@ class CallsService:
     # -- extension -> user ------------------------------------------------------------
 
     async def user_id(self, extension: str) -> int | None:
-        if self._monotonic() - self._users_loaded_at > _USERS_TTL:
-            await self.refresh_users()
-        return self._users.get(extension)
+        return await self.extensions.user_id(extension)
 
     async def refresh_users(self) -> None:
         """Reload which extension belongs to which active user (one query)."""
-        async with self._users_lock:
-            if self._monotonic() - self._users_loaded_at <= _USERS_TTL:
-                return
-            rows = await User.filter(is_active=True, extension__isnull=False).values_list(
-                "extension", "id"
-            )
-            self._users = {str(ext): int(uid) for ext, uid in rows if ext}
-            self._known = frozenset(self._users)
-            self._users_loaded_at = self._monotonic()
+        await self.extensions.load()
 
 
 def _store_lanes_for_database() -> int:
@@ -322,6 +363,11 @@ def _store_lanes_for_database() -> int:
     except Exception:  # no database opened yet: be conservative
         return 1
     return 1 if dialect == "sqlite" else 4
+
+
+def _is_customer(ring: Ringing) -> bool:
+    """A colleague's extension is not a customer: no lookup for internal calls."""
+    return bool(ring.caller_number) and ring.direction in ("in", "out")
 
 
 def _linkedid(transition: Transition) -> str:

@@ -131,6 +131,14 @@ class TaskDue:
 
 
 @dataclass(frozen=True)
+class UsersChanged:
+    """A user was created, edited, deactivated or given another extension: whoever keeps the
+    extension -> user directory reloads it (models/telephony/extensions.py)."""
+
+    user_id: int | None = None
+
+
+@dataclass(frozen=True)
 class ExtensionStateChanged:
     """A device or extension changed state (free, ringing, busy, unavailable)."""
 

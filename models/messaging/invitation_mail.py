@@ -11,10 +11,10 @@ from collections.abc import Callable
 from tortoise.transactions import in_transaction
 
 from models.core.clock import Clock
-from models.core.errors import ValidationFailed
+from models.core.errors import ValidationFailed, msg
 from models.messaging import mail
-from models.people.permissions import require
-from models.people.team import AGENT, INVITE_HOURS, create_invite
+from models.people.permissions import AGENT, require
+from models.people.team import INVITE_HOURS, create_invite
 from models.schema.users import Invite, User
 
 
@@ -40,7 +40,7 @@ async def invite_by_email(
     """
     require(actor, "users.manage")
     if not email.strip():
-        raise ValidationFailed({"email": "an email address is needed to send the invitation"})
+        raise ValidationFailed({"email": msg("an email address is needed to send the invitation")})
     email = mail.check_address(email)
     async with in_transaction():
         invite, token = await create_invite(

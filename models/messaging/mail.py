@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from models.core.clock import Clock
-from models.core.errors import ValidationFailed
+from models.core.errors import ValidationFailed, msg
 from models.messaging import outbox
 from models.schema.outbox import OutboxMessage
 
@@ -50,7 +50,7 @@ def check_address(address: str) -> str:
         or any(c.isspace() or c in ",;<>\"'" for c in address)
         or len(address) > 254
     ):
-        raise ValidationFailed({"email": "not an email address"})
+        raise ValidationFailed({"email": msg("not an email address")})
     return address
 
 
@@ -60,7 +60,7 @@ async def queue_email(
     """Queue `email` in the caller's transaction; the worker sends it after the commit."""
     check_address(email.to)
     if "\n" in email.subject or "\r" in email.subject:
-        raise ValidationFailed({"subject": "one line only"})
+        raise ValidationFailed({"subject": msg("one line only")})
     return await outbox.enqueue(
         KIND, email.payload(), clock=clock, dedupe_key=dedupe_key, key_is_new=key_is_new
     )

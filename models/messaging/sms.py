@@ -14,6 +14,7 @@ import string
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -21,17 +22,17 @@ from models.contacts import timeline_text
 from models.contacts.phones import parse_phone
 from models.contacts.timeline import add_entry
 from models.core.clock import Clock
-from models.core.errors import NotFound, PermissionDenied, ValidationFailed
+from models.core.errors import NotFound, PermissionDenied, ValidationFailed, msg
 from models.messaging import outbox
-from models.people.permissions import can_see_owned, require
-from models.people.users import get_company, get_telephony
-from models.sales.leads import create_auto_lead
+from models.people.permissions import CLIENTS, LEADS, may_see, require
+from models.people.users import get_company
 from models.schema.activity import Sms
 from models.schema.clients import Client, Phone
 from models.schema.dialer import SmsBatch, SmsBatchItem
 from models.schema.leads import Lead
 from models.schema.tasks import Task
 from models.schema.users import User
+from models.telephony.caller_directory import CallerDirectory, find_by_phone
 from models.work.tasks import due_sms_tasks
 
 logger = logging.getLogger(__name__)
@@ -61,14 +62,17 @@ def split_text(text: str, policy: SmsPolicy) -> list[str]:
     """The parts the gateway sends; a message too long for a gateway that refuses is refused."""
     text = text.strip()
     if not text:
-        raise ValidationFailed({"text": "the message is empty"})
+        raise ValidationFailed({"text": msg("the message is empty")})
     if len(text) <= policy.max_length:
         return [text]
     if policy.long_messages == "refuse":
         raise ValidationFailed(
             {
-                "text": f"the message has {len(text)} characters and the gateway takes at most "
-                f"{policy.max_length}"
+                "text": msg(
+                    "the message has %(length)s characters and the gateway takes at most %(max)s",
+                    length=len(text),
+                    max=policy.max_length,
+                )
             }
         )
     size = policy.max_length
@@ -76,10 +80,9 @@ def split_text(text: str, policy: SmsPolicy) -> list[str]:
 
 
 async def _owner_of(e164: str) -> tuple[int | None, int | None]:
-    phone = await Phone.filter(e164=e164).order_by("client_id", "id").first()
-    if phone is None:
-        return None, None
-    return phone.client_id, phone.lead_id  # type: ignore[attr-defined]
+    """The client (preferred) or open lead with this number: the caller card's own lookup."""
+    client, lead = await find_by_phone(e164)
+    return (client.id if client else None), (lead.id if lead else None)
 
 
 async def _queue(
@@ -96,7 +99,9 @@ async def _queue(
     """One Sms row, its outbox row and its timeline entry (in the caller's transaction)."""
     e164 = parse_phone(number, region).e164
     if e164 is None:
-        raise ValidationFailed({"number": f"{number!r} is not a valid phone number"})
+        raise ValidationFailed(
+            {"number": msg("%(number)s is not a valid phone number", number=repr(number))}
+        )
     parts = split_text(text, policy)
     if client_id is None and lead_id is None:
         client_id, lead_id = await _owner_of(e164)
@@ -154,7 +159,7 @@ async def send_sms(
         )
 
 
-class _Blank(dict):
+class _Blank(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return ""
 
@@ -164,12 +169,20 @@ def check_template(template: str) -> None:
     try:
         names = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
     except ValueError as err:
-        raise ValidationFailed({"template": f"the template is malformed: {err}"}) from None
+        raise ValidationFailed(
+            {"template": msg("the template is malformed: %(error)s", error=str(err))}
+        ) from None
     unknown = names - set(TEMPLATE_FIELDS)
     if unknown:
         known = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
         raise ValidationFailed(
-            {"template": f"unknown variable {{{sorted(unknown)[0]}}}: use {known}"}
+            {
+                "template": msg(
+                    "unknown variable %(name)s: use %(known)s",
+                    name="{" + sorted(unknown)[0] + "}",
+                    known=known,
+                )
+            }
         )
 
 
@@ -195,12 +208,12 @@ async def send_bulk(
     check_template(template)
     ids = list(dict.fromkeys(client_ids))
     if not ids:
-        raise ValidationFailed({"clients": "select at least one client"})
+        raise ValidationFailed({"clients": msg("select at least one client")})
     region = (await get_company()).default_region
     clients = {c.id: c for c in await Client.filter(id__in=ids)}
-    first_phone: dict[int, str] = {}
+    first_phone: dict[int | None, str] = {}
     for phone in await Phone.filter(client_id__in=ids).order_by("-position", "-id"):
-        first_phone[phone.client_id] = phone.e164 or phone.typed  # type: ignore[attr-defined]
+        first_phone[phone.client_id] = phone.e164 or phone.typed
     left_out: list[str] = []
     async with in_transaction():
         batch = await SmsBatch.create(author_id=user.id, template=template, created_at=clock.now())
@@ -209,7 +222,7 @@ async def send_bulk(
             client = clients.get(client_id)
             if client is None:
                 continue
-            if not can_see_owned(user, client.responsible_id, "clients.view_all"):  # type: ignore[attr-defined]
+            if not may_see(user, CLIENTS, client.responsible_id):
                 left_out.append(f"{client.name}: not your client")
                 continue
             number = first_phone.get(client_id)
@@ -240,8 +253,8 @@ async def batch_report(user: User, batch_id: int) -> BatchReport:
     """The delivery report of a bulk SMS: how many queued, sent, delivered, failed, and each."""
     batch = await SmsBatch.get_or_none(id=batch_id)
     if batch is None:
-        raise NotFound(f"bulk SMS {batch_id} does not exist")
-    if batch.author_id != user.id:  # type: ignore[attr-defined]
+        raise NotFound(msg("bulk SMS %(id)s does not exist", id=batch_id))
+    if batch.author_id != user.id:
         require(user, "sms.bulk")
     sms_ids = await SmsBatchItem.filter(batch_id=batch_id).values_list("sms_id", flat=True)
     rows = list(await Sms.filter(id__in=list(sms_ids)).order_by("id").prefetch_related("client"))
@@ -251,20 +264,22 @@ async def batch_report(user: User, batch_id: int) -> BatchReport:
     return BatchReport(batch, counts, rows)
 
 
-async def sms_of(user: User, *, client_id: int | None = None, lead_id: int | None = None):
+async def sms_of(
+    user: User, *, client_id: int | None = None, lead_id: int | None = None
+) -> list[Sms]:
     """The SMS exchanged with a client or a lead, newest first."""
     if client_id is not None:
         client = await Client.get_or_none(id=client_id)
         if client is None:
-            raise NotFound("no such client")
-        if not can_see_owned(user, client.responsible_id, "clients.view_all"):  # type: ignore[attr-defined]
-            raise PermissionDenied("this client is not yours")
+            raise NotFound(msg("no such client"))
+        if not may_see(user, CLIENTS, client.responsible_id):
+            raise PermissionDenied(msg("this client is not yours"))
         return list(await Sms.filter(client_id=client_id).order_by("-created_at", "-id"))
     lead = await Lead.get_or_none(id=lead_id)
     if lead is None:
-        raise NotFound("no such lead")
-    if not can_see_owned(user, lead.responsible_id, "leads.view_all"):  # type: ignore[attr-defined]
-        raise PermissionDenied("this lead is not yours")
+        raise NotFound(msg("no such lead"))
+    if not may_see(user, LEADS, lead.responsible_id):
+        raise PermissionDenied(msg("this lead is not yours"))
     return list(await Sms.filter(lead_id=lead_id).order_by("-created_at", "-id"))
 
 
@@ -297,18 +312,24 @@ async def apply_status(
     Reports may arrive out of order or twice: a message never goes back (delivered stays).
     """
     if status not in (SENT, DELIVERED, FAILED):
-        raise ValidationFailed({"status": f"expected sent, delivered or failed, not {status!r}"})
+        raise ValidationFailed(
+            {
+                "status": msg(
+                    "expected sent, delivered or failed, not %(status)s", status=repr(status)
+                )
+            }
+        )
     if sms_id is not None:
         sms = await Sms.get_or_none(id=sms_id, direction="out")
     elif gateway_ref:
         sms = await Sms.filter(gateway_ref=gateway_ref, direction="out").first()
     else:
-        raise ValidationFailed({"ref": "the report names no message"})
+        raise ValidationFailed({"ref": msg("the report names no message")})
     if sms is None:
         return False
     if _ORDER.get(sms.status, 0) >= _ORDER[status] and sms.status != QUEUED:
         return sms.status == status
-    changes: dict = {"status": status}
+    changes: dict[str, Any] = {"status": status}
     if status == DELIVERED:
         changes["delivered_at"] = clock.now()
     if status in (SENT, DELIVERED) and sms.sent_at is None:
@@ -319,15 +340,21 @@ async def apply_status(
     return True
 
 
-async def receive_sms(number: str, text: str, *, clock: Clock, at: datetime | None = None) -> Sms:
+async def receive_sms(
+    number: str,
+    text: str,
+    *,
+    clock: Clock,
+    at: datetime | None = None,
+    callers: CallerDirectory | None = None,
+) -> Sms:
     """An inbound SMS: stored, on the sender's timeline; from an unknown number it creates a
-    lead when the telephony settings say so (G4)."""
-    region = (await get_company()).default_region
-    e164 = parse_phone(number, region).e164
-    client_id, lead_id = await _owner_of(e164) if e164 else (None, None)
-    if client_id is None and lead_id is None and (await get_telephony()).is_autolead_sms:
-        lead = await create_auto_lead(number, source="sms", clock=clock, region=region)
-        lead_id = lead.id
+    lead when the telephony settings say so (G4), under the number's lock shared with calls
+    (`callers`, the daemon's caller directory)."""
+    callers = callers or await CallerDirectory.load()
+    e164 = callers.e164(number)
+    client, lead, _ = await callers.contact_for_sms(number, clock=clock)
+    client_id, lead_id = (client.id if client else None), (lead.id if lead else None)
     now = at or clock.now()
     async with in_transaction():
         sms = await Sms.create(
@@ -370,8 +397,8 @@ async def send_due_sms_tasks(clock: Clock, policy: SmsPolicy) -> int:
                 await add_entry(
                     "sms",
                     clock.now(),
-                    client_id=task.client_id,  # type: ignore[attr-defined]
-                    lead_id=task.lead_id,  # type: ignore[attr-defined]
+                    client_id=task.client_id,
+                    lead_id=task.lead_id,
                     ref_id=task.id,
                     detail=timeline_text.detail("sms_task_no_phone", title=task.title),
                 )
@@ -382,9 +409,9 @@ async def send_due_sms_tasks(clock: Clock, policy: SmsPolicy) -> int:
                     task.sms_text or task.title,
                     policy=policy,
                     clock=clock,
-                    user_id=task.author_id,  # type: ignore[attr-defined]
-                    client_id=task.client_id,  # type: ignore[attr-defined]
-                    lead_id=task.lead_id,  # type: ignore[attr-defined]
+                    user_id=task.author_id,
+                    client_id=task.client_id,
+                    lead_id=task.lead_id,
                     region=region,
                 )
             except ValidationFailed as err:
@@ -395,11 +422,7 @@ async def send_due_sms_tasks(clock: Clock, policy: SmsPolicy) -> int:
 
 
 async def _task_number(task: Task) -> str | None:
-    owner = (
-        {"client_id": task.client_id}  # type: ignore[attr-defined]
-        if task.client_id  # type: ignore[attr-defined]
-        else {"lead_id": task.lead_id}  # type: ignore[attr-defined]
-    )
+    owner = {"client_id": task.client_id} if task.client_id else {"lead_id": task.lead_id}
     if not any(owner.values()):
         return None
     phone = await Phone.filter(**owner).order_by("position", "id").first()

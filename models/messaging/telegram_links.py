@@ -14,10 +14,9 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models.contacts.clients import list_clients
 from models.core.clock import Clock
-from models.core.errors import CrmError, NotFound
-from models.sales.leads import LeadInput, create_lead, list_leads
+from models.core.errors import CrmError, NotFound, msg
+from models.sales.leads import LeadInput, create_lead
 from models.schema.calls import Call
 from models.schema.tasks import Task
 from models.schema.telegram import TelegramLinkGuess, TelegramMessage
@@ -43,7 +42,12 @@ class TooManyGuesses(CrmError):
 
     def __init__(self, retry_after: timedelta) -> None:
         self.retry_after = retry_after
-        super().__init__(f"too many wrong codes; try again in {int(retry_after.total_seconds())} s")
+        super().__init__(
+            msg(
+                "too many wrong codes; try again in %(seconds)s s",
+                seconds=int(retry_after.total_seconds()),
+            )
+        )
 
 
 async def create_link_code(user: User, *, clock: Clock) -> str:
@@ -62,7 +66,7 @@ async def create_link_code(user: User, *, clock: Clock) -> str:
 async def create_link_code_for_username(username: str, *, clock: Clock) -> tuple[User, str]:
     user = await User.get_or_none(username=username, is_active=True)
     if user is None:
-        raise NotFound(f"no active user named {username!r}")
+        raise NotFound(msg("no active user named %(name)s", name=repr(username)))
     return user, await create_link_code(user, clock=clock)
 
 
@@ -90,7 +94,7 @@ async def link_chat(code: str, chat_id: int, *, clock: Clock) -> User:
         if row is not None and row.expires_at > now and normalized:
             row.used_at = now
             await row.save(update_fields=["used_at"])
-            user = await User.get(id=row.user_id)  # type: ignore[attr-defined]
+            user = await User.get(id=row.user_id)
             if user.is_active:
                 await (
                     User.filter(telegram_chat_id=chat_id)
@@ -104,7 +108,7 @@ async def link_chat(code: str, chat_id: int, *, clock: Clock) -> User:
     if user is None:
         # Recorded outside the transaction above, which a wrong code leaves untouched.
         await TelegramLinkGuess.create(chat_id=chat_id, at=now)
-        raise LinkCodeInvalid("unknown, used or expired code")
+        raise LinkCodeInvalid(msg("unknown, used or expired code"))
     await TelegramLinkGuess.filter(chat_id=chat_id).delete()
     logger.info("telegram chat linked to user %s", user.username)
     return user
@@ -190,8 +194,9 @@ async def record_sent_message(notification_id: int, message_id: int) -> None:
 async def message_id_of(notification_id: int) -> int | None:
     row = await TelegramMessage.filter(id=notification_id).only("id", "message_id").first()
     if row is None:
-        raise NotFound(f"no telegram notification {notification_id}")
-    return row.message_id
+        raise NotFound(msg("no telegram notification %(id)s", id=notification_id))
+    message_id: int | None = row.message_id
+    return message_id
 
 
 async def notification_replied_to(chat_id: int, message_id: int) -> TelegramMessage | None:
@@ -203,33 +208,36 @@ async def notification_by_id(notification_id: int, user: User) -> TelegramMessag
     """A notification of `user` (buttons carry its id); NotFound for someone else's."""
     row = await TelegramMessage.get_or_none(id=notification_id, user_id=user.id)
     if row is None:
-        raise NotFound("this call notification is not yours")
+        raise NotFound(msg("this call notification is not yours"))
     return row
 
 
 async def contact_for_notification(
-    notification_id: int, user: User, *, clock: Clock
+    notification_id: int, user: User, *, clock: Clock, callers: CallerDirectory | None = None
 ) -> tuple[dict[str, Any], bool]:
     """Make sure the caller of a notification is a client or lead; return (card, lead created).
 
     Pressing "create lead" twice (or on two devices) creates one lead: the notification row
     is locked while we look up the number and create the lead, and the lead is written into
-    the card, so the second press finds it.
+    the card, so the second press finds it. The number's lock (`callers`, the daemon's caller
+    directory, shared with the call store) keeps the call ending meanwhile from making a
+    second lead of it.
     """
-    async with in_transaction():
+    first = await notification_by_id(notification_id, user)
+    number = first.card.get("e164") or first.card.get("number") or ""
+    callers = callers or await CallerDirectory.load()
+    async with callers.number_locks.hold([callers.lock_key(number)]), in_transaction():
         row = (
             await TelegramMessage.filter(id=notification_id, user_id=user.id)
             .select_for_update()
             .first()
         )
         if row is None:
-            raise NotFound("this call notification is not yours")
+            raise NotFound(msg("this call notification is not yours"))
         card = dict(row.card)
         if card.get("client_id") is not None or card.get("lead_id") is not None:
             return card, False
-        number = card.get("e164") or card.get("number") or ""
-        directory = await CallerDirectory.load()
-        client, lead = await directory.find_by_phone(number)
+        client, lead = await callers.find_by_phone(number)
         created = False
         if client is None and lead is None:
             lead = await create_lead(user, LeadInput(phones=[number], source="call"), clock=clock)
@@ -241,20 +249,6 @@ async def contact_for_notification(
         row.card = card
         await row.save(update_fields=["card"])
     return card, created
-
-
-async def search_contacts(user: User, query: str, *, limit: int = 10) -> list[tuple[str, Any]]:
-    """Clients and open leads this user may see matching `query`: [("client"|"lead", obj)]."""
-    clients, _ = await list_clients(user, query=query, limit=limit)
-    leads, _ = await list_leads(user, view="all", query=query, limit=limit)
-    found: list[tuple[str, Any]] = [("client", c) for c in clients] + [("lead", ld) for ld in leads]
-    return found[:limit]
-
-
-async def phones_of(contact: Any) -> list[str]:
-    """The E.164 (or typed) phones of a client or lead, in their order."""
-    await contact.fetch_related("phones")
-    return [p.e164 or p.typed for p in sorted(contact.phones, key=lambda p: p.position)]
 
 
 async def reminders_due(
@@ -298,7 +292,7 @@ async def call_for_note(linkedid: str, user: User) -> int | None:
     client or lead, which the notification's buttons were about.
     """
     call = await Call.filter(linkedid=linkedid).only("id", "agent_id").first()
-    if call is None or call.agent_id not in (None, user.id):  # type: ignore[attr-defined]
+    if call is None or call.agent_id not in (None, user.id):
         return None
     return call.id
 

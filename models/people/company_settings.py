@@ -6,7 +6,7 @@ import re
 
 from babel.numbers import list_currencies
 
-from models.core.errors import Conflict, NotFound, ValidationFailed
+from models.core.errors import Conflict, NotFound, ValidationFailed, msg
 from models.people import users as user_ops
 from models.people.permissions import RIGHTS, require
 from models.schema.company import Company, TelephonySettings
@@ -34,15 +34,15 @@ async def update_company(
     default_currency = default_currency.strip().upper()
     extras = [c.strip().upper() for c in extra_currencies if c.strip()]
     if not _LATIN_NAME.match(name.strip()):
-        errors["name"] = "Latin letters, digits, spaces and . _ & ' - (up to 100)"
+        errors["name"] = msg("Latin letters, digits, spaces and . _ & ' - (up to 100)")
     if default_currency not in currencies:
-        errors["default_currency"] = "not an ISO 4217 currency code"
+        errors["default_currency"] = msg("not an ISO 4217 currency code")
     bad = [c for c in extras if c not in currencies]
     if bad:
-        errors["extra_currencies"] = f"unknown currency codes: {', '.join(bad)}"
+        errors["extra_currencies"] = msg("unknown currency codes: %(codes)s", codes=", ".join(bad))
     region = default_region.strip().upper()
     if not re.match(r"^[A-Z]{2}$", region):
-        errors["default_region"] = "a two-letter country code, like ES"
+        errors["default_region"] = msg("a two-letter country code, like ES")
     if errors:
         raise ValidationFailed(errors)
     company = await user_ops.get_company()
@@ -74,11 +74,11 @@ async def update_telephony(
     require(actor, "settings.manage")
     errors: dict[str, str] = {}
     if widget_mode not in WIDGET_MODES:
-        errors["widget_mode"] = "choose a widget mode"
+        errors["widget_mode"] = msg("choose a widget mode")
     if outbound_prefix and not re.match(r"^[0-9*#]{1,10}$", outbound_prefix):
-        errors["outbound_prefix"] = "digits, * or # (up to 10)"
+        errors["outbound_prefix"] = msg("digits, * or # (up to 10)")
     if webrtc_ws_url and not webrtc_ws_url.startswith(("ws://", "wss://")):
-        errors["webrtc_ws_url"] = "a ws:// or wss:// address"
+        errors["webrtc_ws_url"] = msg("a ws:// or wss:// address")
     if errors:
         raise ValidationFailed(errors)
     tel = await user_ops.get_telephony()
@@ -103,12 +103,14 @@ async def set_group_rights(actor: User, group_id: int, rights: list[str]) -> Gro
     require(actor, "settings.manage")
     group = await Group.get_or_none(id=group_id)
     if group is None:
-        raise NotFound("no such group")
+        raise NotFound(msg("no such group"))
     if group.is_standard and group.name == "Admin":
-        raise Conflict("the Admin group always holds every right")
+        raise Conflict(msg("the Admin group always holds every right"))
     unknown = [r for r in rights if r not in RIGHTS]
     if unknown:
-        raise ValidationFailed({"rights": f"unknown rights: {', '.join(unknown)}"})
+        raise ValidationFailed(
+            {"rights": msg("unknown rights: %(rights)s", rights=", ".join(unknown))}
+        )
     group.rights = sorted(set(rights))
     await group.save(update_fields=["rights"])
     return group

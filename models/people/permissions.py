@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
-from models.core.errors import PermissionDenied
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from tortoise.expressions import Q
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+from models.core.errors import Message, PermissionDenied, msg
 from models.schema.users import User
 
-# Every right a group can hold, with its description.
-RIGHTS: dict[str, str] = {
-    "clients.view_all": "See every client, not only own ones",
-    "clients.edit_all": "Edit and delete any client",
-    "leads.view_all": "See every lead, not only own and unhandled ones",
-    "leads.edit_all": "Edit any lead",
-    "deals.view_all": "See every deal",
-    "deals.edit_all": "Edit any deal",
-    "tasks.view_all": "See every user's tasks and calendar",
-    "tasks.assign_others": "Create tasks for other users",
-    "calls.view_all": "See every call and listen to its recording",
-    "import_export": "Import and export clients and leads",
-    "analytics.view": "Open analytics",
-    "users.manage": "Add, invite and edit users",
-    "settings.manage": "Change company, telephony and group settings",
-    "sms.bulk": "Send bulk SMS and email",
+M = TypeVar("M", bound=Model)
+
+# Every right a group can hold, with its description: a domain message, so that it reads in
+# the reader's language wherever it is shown (`.in_language(lang)`) or quoted in a refusal.
+RIGHTS: dict[str, Message] = {
+    "clients.view_all": msg("See every client, not only own ones"),
+    "clients.edit_all": msg("Edit and delete any client"),
+    "leads.view_all": msg("See every lead, not only own and unhandled ones"),
+    "leads.edit_all": msg("Edit any lead"),
+    "deals.view_all": msg("See every deal"),
+    "deals.edit_all": msg("Edit any deal"),
+    "tasks.view_all": msg("See every user's tasks and calendar"),
+    "tasks.assign_others": msg("Create tasks for other users"),
+    "calls.view_all": msg("See every call and listen to its recording"),
+    "import_export": msg("Import and export clients and leads"),
+    "analytics.view": msg("Open analytics"),
+    "users.manage": msg("Add, invite and edit users"),
+    "settings.manage": msg("Change company, telephony and group settings"),
+    "sms.bulk": msg("Send bulk SMS and email"),
 }
 
 ADMIN = "Admin"
@@ -34,7 +44,7 @@ STANDARD_GROUPS: dict[str, list[str]] = {
 
 def rights_of(user: User) -> frozenset[str]:
     """The user's rights; the group must be fetched (`await user.fetch_related('group')`)."""
-    group = user.group  # type: ignore[attr-defined]
+    group = user.group
     if group.name == ADMIN and group.is_standard:
         return frozenset(RIGHTS)
     return frozenset(group.rights)
@@ -45,22 +55,55 @@ def has_right(user: User, right: str) -> bool:
 
 
 def is_admin(user: User) -> bool:
-    group = user.group  # type: ignore[attr-defined]
+    group = user.group
     return bool(group.name == ADMIN and group.is_standard)
 
 
 def require(user: User, right: str) -> None:
     if not has_right(user, right):
-        raise PermissionDenied(f"your group does not allow this ({RIGHTS.get(right, right)})")
+        raise PermissionDenied(
+            msg("your group does not allow this (%(right)s)", right=RIGHTS.get(right, right))
+        )
 
 
-def can_see_owned(user: User, responsible_id: int | None, view_all_right: str) -> bool:
-    """Own objects are always visible; others' need the view-all right.
+@dataclass(frozen=True)
+class Ownership:
+    """Who may see and change one kind of record: the user it belongs to (`owner`), groups
+    with the kind's view-all / edit-all right, and, where `unowned_is_everyones`, anyone when
+    it belongs to nobody (unhandled leads, unassigned clients)."""
 
-    Objects with no responsible user are visible to all (unhandled leads, unassigned clients).
-    """
-    return responsible_id is None or responsible_id == user.id or has_right(user, view_all_right)
+    view_all: str
+    edit_all: str
+    unowned_is_everyones: bool
+    owner: str = "responsible_id"
 
 
-def can_edit_owned(user: User, responsible_id: int | None, edit_all_right: str) -> bool:
-    return responsible_id is None or responsible_id == user.id or has_right(user, edit_all_right)
+CLIENTS = Ownership("clients.view_all", "clients.edit_all", unowned_is_everyones=True)
+LEADS = Ownership("leads.view_all", "leads.edit_all", unowned_is_everyones=True)
+DEALS = Ownership("deals.view_all", "deals.edit_all", unowned_is_everyones=False)
+CALLS = Ownership("calls.view_all", "calls.view_all", unowned_is_everyones=False, owner="agent_id")
+
+
+def may_see(user: User, kind: Ownership, owner_id: int | None) -> bool:
+    """The one rule for one record: its owner, the view-all right, or nobody's and open."""
+    if owner_id is None:
+        return kind.unowned_is_everyones or has_right(user, kind.view_all)
+    return owner_id == user.id or has_right(user, kind.view_all)
+
+
+def may_edit(user: User, kind: Ownership, owner_id: int | None) -> bool:
+    if owner_id is None:
+        return kind.unowned_is_everyones or has_right(user, kind.edit_all)
+    return owner_id == user.id or has_right(user, kind.edit_all)
+
+
+def visible(user: User | None, kind: Ownership, qs: QuerySet[M]) -> QuerySet[M]:
+    """The same rule as `may_see`, as a query (`user` None is the system, which sees all)."""
+    if user is None or has_right(user, kind.view_all):
+        return qs
+    owned: dict[str, Any] = {kind.owner: user.id}
+    unowned: dict[str, Any] = {f"{kind.owner}__isnull": True}
+    mine = Q(**owned)
+    if kind.unowned_is_everyones:
+        return qs.filter(mine | Q(**unowned))
+    return qs.filter(mine)

@@ -8,8 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from models.core.errors import Conflict, ValidationFailed
-from models.people.permissions import require
+from models.core.errors import Conflict, ValidationFailed, msg
 from models.people.schedule import validate_schedule, validate_time_zone
 from models.schema.users import User
 
@@ -43,17 +42,20 @@ async def update_profile(
     email = email.strip()
     extension = extension.strip()
     if email and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
-        errors["email"] = "not an email address"
+        errors["email"] = msg("not an email address")
     if extension and not _EXTENSION.match(extension):
-        errors["extension"] = "digits only (2-20)"
+        errors["extension"] = msg("digits only (2-20)")
     if language not in LANGUAGES:
-        errors["language"] = "choose Spanish or English"
+        errors["language"] = msg("choose Spanish or English")
     if len(full_name) > 120:
-        errors["full_name"] = "at most 120 characters"
+        errors["full_name"] = msg("at most 120 characters")
     if errors:
         raise ValidationFailed(errors)
     if extension and await User.filter(extension=extension).exclude(id=user.id).exists():
-        raise Conflict(f"extension {extension} belongs to another user", field="extension")
+        raise Conflict(
+            msg("extension %(extension)s belongs to another user", extension=extension),
+            field="extension",
+        )
     user.full_name = full_name.strip()
     user.email = email
     user.phone = phone.strip()[:40]
@@ -68,7 +70,7 @@ async def update_profile(
 
 async def set_language(user: User, language: str) -> None:
     if language not in LANGUAGES:
-        raise ValidationFailed({"language": "choose Spanish or English"})
+        raise ValidationFailed({"language": msg("choose Spanish or English")})
     user.language = language
     await user.save(update_fields=["language"])
 
@@ -77,7 +79,7 @@ def photo_extension(content_type: str, head: bytes) -> str:
     """The file extension of an accepted photo, checking its first bytes."""
     ext = PHOTO_TYPES.get(content_type)
     if ext is None or not head.startswith(_MAGIC[ext]):
-        raise ValidationFailed({"photo": "PNG, JPEG or WebP images only"})
+        raise ValidationFailed({"photo": msg("PNG, JPEG or WebP images only")})
     return ext
 
 
@@ -86,9 +88,11 @@ async def set_photo(
 ) -> str:
     """Store a profile photo; returns its file name under uploads_dir."""
     if len(data) > max_bytes:
-        raise ValidationFailed({"photo": f"at most {max_bytes // (1024 * 1024)} MB"})
+        raise ValidationFailed(
+            {"photo": msg("at most %(size)s MB", size=max_bytes // (1024 * 1024))}
+        )
     if not data:
-        raise ValidationFailed({"photo": "choose a file"})
+        raise ValidationFailed({"photo": msg("choose a file")})
     ext = photo_extension(content_type, data[:12])
     name = f"user{user.id}-{secrets.token_hex(6)}{ext}"
     await asyncio.to_thread(_write, uploads_dir, name, data)
@@ -118,7 +122,7 @@ async def set_working_hours(
     except ValidationFailed as err:
         errors.update(err.fields)
     if first_weekday not in range(7):
-        errors["first_weekday"] = "0 (Monday) to 6 (Sunday)"
+        errors["first_weekday"] = msg("0 (Monday) to 6 (Sunday)")
     try:
         clean = validate_schedule(schedule)
     except ValidationFailed as err:
@@ -145,13 +149,9 @@ def dashboard_layout(user: User) -> dict[str, Any]:
 async def save_dashboard_layout(user: User, order: list[str], hidden: list[str]) -> dict[str, Any]:
     unknown = [w for w in [*order, *hidden] if w not in DASHBOARD_WIDGETS]
     if unknown:
-        raise ValidationFailed({"layout": f"unknown widgets: {', '.join(unknown)}"})
+        raise ValidationFailed(
+            {"layout": msg("unknown widgets: %(widgets)s", widgets=", ".join(unknown))}
+        )
     user.dashboard_layout = {"order": list(dict.fromkeys(order)), "hidden": sorted(set(hidden))}
     await user.save(update_fields=["dashboard_layout"])
     return dashboard_layout(user)
-
-
-async def edit_other_user(actor: User, user: User, **fields: Any) -> User:
-    """An admin edits a colleague's profile (M1)."""
-    require(actor, "users.manage")
-    return await update_profile(user, **fields)

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from models.core.errors import ValidationFailed
+from models.core.errors import ValidationFailed, msg
 from models.schema.users import User
 
 _HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
@@ -30,33 +30,33 @@ Interval = tuple[int, int]  # minutes from midnight; end may exceed 1440 when cr
 def _minutes(text: Any) -> int:
     match = _HHMM.match(str(text)) if isinstance(text, str) else None
     if not match:
-        raise ValueError(f"{text!r} is not a time like 08:30")
+        raise ValueError(msg("%(time)s is not a time like 08:30", time=repr(text)))
     value = int(match.group(1)) * 60 + int(match.group(2))
     if value > 24 * 60:
-        raise ValueError(f"{text!r} is after 24:00")
+        raise ValueError(msg("%(time)s is after 24:00", time=repr(text)))
     return value
 
 
 def _intervals(raw: Any, where: str) -> list[Interval]:
     if not isinstance(raw, list):
-        raise ValidationFailed({where: "expected a list of [start, end] pairs"})
+        raise ValidationFailed({where: msg("expected a list of [start, end] pairs")})
     result: list[Interval] = []
     for pair in raw:
         if not isinstance(pair, list | tuple) or len(pair) != 2:
-            raise ValidationFailed({where: "expected [start, end] pairs"})
+            raise ValidationFailed({where: msg("expected [start, end] pairs")})
         try:
             start, end = _minutes(pair[0]), _minutes(pair[1])
         except ValueError as err:
-            raise ValidationFailed({where: str(err)}) from None
+            raise ValidationFailed({where: err.args[0]}) from None
         if start == 24 * 60:
-            raise ValidationFailed({where: "a shift cannot start at 24:00"})
+            raise ValidationFailed({where: msg("a shift cannot start at 24:00")})
         if end <= start:
             end += 24 * 60  # crosses midnight
         result.append((start, end))
     result.sort()
     for (_, end_a), (start_b, _) in zip(result, result[1:], strict=False):
         if start_b < end_a:
-            raise ValidationFailed({where: "shifts overlap"})
+            raise ValidationFailed({where: msg("shifts overlap")})
     return result
 
 
@@ -65,12 +65,12 @@ def validate_schedule(data: Any) -> dict[str, Any]:
     if not data:
         return {}
     if not isinstance(data, dict):
-        raise ValidationFailed({"schedule": "expected an object"})
+        raise ValidationFailed({"schedule": msg("expected an object")})
     kind = data.get("kind")
     if kind == "weekly":
         days = data.get("days") or {}
         if not isinstance(days, dict) or any(k not in {str(i) for i in range(7)} for k in days):
-            raise ValidationFailed({"days": "expected weekdays 0 (Monday) to 6 (Sunday)"})
+            raise ValidationFailed({"days": msg("expected weekdays 0 (Monday) to 6 (Sunday)")})
         clean = {}
         for key in sorted(days):
             _intervals(days[key], f"day {key}")
@@ -80,20 +80,22 @@ def validate_schedule(data: Any) -> dict[str, Any]:
         try:
             start = date.fromisoformat(str(data.get("start")))
         except ValueError:
-            raise ValidationFailed({"start": "expected a date like 2026-01-05"}) from None
+            raise ValidationFailed({"start": msg("expected a date like 2026-01-05")}) from None
         pattern = data.get("pattern")
         if not isinstance(pattern, list) or not 1 <= len(pattern) <= MAX_CYCLE_DAYS:
-            raise ValidationFailed({"pattern": f"expected 1 to {MAX_CYCLE_DAYS} days"})
+            raise ValidationFailed(
+                {"pattern": msg("expected 1 to %(max)s days", max=MAX_CYCLE_DAYS)}
+            )
         for index, day in enumerate(pattern):
             _intervals(day, f"day {index + 1}")
         if not any(pattern):
-            raise ValidationFailed({"pattern": "a rotation needs at least one shift"})
+            raise ValidationFailed({"pattern": msg("a rotation needs at least one shift")})
         return {
             "kind": "rotation",
             "start": start.isoformat(),
             "pattern": [[list(p) for p in day] for day in pattern],
         }
-    raise ValidationFailed({"kind": "expected weekly or rotation"})
+    raise ValidationFailed({"kind": msg("expected weekly or rotation")})
 
 
 def day_night_rotation(
@@ -145,7 +147,9 @@ def validate_time_zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationFailed({"time_zone": f"unknown time zone {name!r}"}) from None
+        raise ValidationFailed(
+            {"time_zone": msg("unknown time zone %(name)s", name=repr(name))}
+        ) from None
     return name
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from models.core.errors import Conflict, NotFound, ValidationFailed
+from models.core.errors import Conflict, NotFound, ValidationFailed, msg
 from models.people import users as user_ops
 from models.people.permissions import AGENT, require
 from models.schema.users import Group, Invite, User
@@ -65,9 +65,9 @@ async def set_user_group(actor: User, user_id: int, group_id: int) -> User:
     user = await user_ops.get_user(user_id)
     group = await Group.get_or_none(id=group_id)
     if group is None:
-        raise ValidationFailed({"group": "no such group"})
+        raise ValidationFailed({"group": msg("no such group")})
     if user.id == actor.id and group.name != "Admin":
-        raise ValidationFailed({"group": "you cannot take away your own admin rights"})
+        raise ValidationFailed({"group": msg("you cannot take away your own admin rights")})
     user.group = group
     await user.save(update_fields=["group_id"])
     await user.fetch_related("group")
@@ -77,7 +77,7 @@ async def set_user_group(actor: User, user_id: int, group_id: int) -> User:
 async def set_user_active(actor: User, user_id: int, active: bool) -> User:
     require(actor, "users.manage")
     if user_id == actor.id and not active:
-        raise ValidationFailed({"is_active": "you cannot deactivate yourself"})
+        raise ValidationFailed({"is_active": msg("you cannot deactivate yourself")})
     user = await user_ops.get_user(user_id)
     user.is_active = active
     await user.save(update_fields=["is_active"])
@@ -98,17 +98,19 @@ async def create_invite(
     errors: dict[str, str] = {}
     email = email.strip()
     if email and "@" not in email:
-        errors["email"] = "not an email address"
+        errors["email"] = msg("not an email address")
     extension = (extension or "").strip() or None
     if extension and not extension.isdigit():
-        errors["extension"] = "digits only"
+        errors["extension"] = msg("digits only")
     group = await Group.get_or_none(name=group_name)
     if group is None:
-        errors["group"] = "no such group"
+        errors["group"] = msg("no such group")
     if errors:
         raise ValidationFailed(errors)
     if extension and await User.filter(extension=extension).exists():
-        raise Conflict(f"extension {extension} is taken", field="extension")
+        raise Conflict(
+            msg("extension %(extension)s is taken", extension=extension), field="extension"
+        )
     token = secrets.token_urlsafe(24)
     invite = await Invite.create(
         token_hash=_hash_token(token),
@@ -125,9 +127,9 @@ async def open_invite(token: str, now: datetime) -> Invite:
     """The invitation behind a link, if it is unused and not expired."""
     invite = await Invite.get_or_none(token_hash=_hash_token(token)).prefetch_related("group")
     if invite is None or invite.used_at is not None:
-        raise NotFound("this invitation does not exist or was already used")
+        raise NotFound(msg("this invitation does not exist or was already used"))
     if invite.expires_at <= now:
-        raise NotFound("this invitation has expired")
+        raise NotFound(msg("this invitation has expired"))
     return invite
 
 

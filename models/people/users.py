@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.transactions import in_transaction
 
-from models.core.errors import AuthenticationFailed, Conflict, NotFound, ValidationFailed
+from models.core.errors import AuthenticationFailed, Conflict, NotFound, ValidationFailed, msg
 from models.people.permissions import ADMIN, AGENT, RIGHTS, STANDARD_GROUPS
 from models.schema.company import Company, TelephonySettings
 from models.schema.users import Group, User
@@ -27,7 +27,7 @@ def hash_password(password: str) -> str:
 
 def check_password_strength(password: str) -> str | None:
     if len(password) < 8:
-        return "at least 8 characters"
+        return msg("at least 8 characters")
     return None
 
 
@@ -58,24 +58,30 @@ async def create_user(
     """Create a user; refuses bad or taken usernames, weak passwords, taken extensions."""
     errors: dict[str, str] = {}
     if not _USERNAME.match(username or ""):
-        errors["username"] = "2-60 letters, digits or . _ @ -"
+        errors["username"] = msg("2-60 letters, digits or . _ @ -")
     weak = check_password_strength(password or "")
     if weak:
         errors["password"] = weak
     if extension and not _EXTENSION.match(extension):
-        errors["extension"] = "digits only (2-20)"
+        errors["extension"] = msg("digits only (2-20)")
     if errors:
         raise ValidationFailed(errors)
     groups = await ensure_standard_groups()
     group = groups.get(group_name) or await Group.get_or_none(name=group_name)
     if group is None:
-        raise ValidationFailed({"group": f"no group named {group_name!r}"})
+        raise ValidationFailed({"group": msg("no group named %(name)s", name=repr(group_name))})
     if await User.filter(username=username).exists():
-        raise Conflict(f"the username {username!r} is taken", field="username")
+        raise Conflict(msg("the username %(name)s is taken", name=repr(username)), field="username")
     if extension and await User.filter(extension=extension).exists():
         other = await User.get(extension=extension)
         raise Conflict(
-            f"extension {extension} belongs to {other.username}", field="extension", other=other
+            msg(
+                "extension %(extension)s belongs to %(name)s",
+                extension=extension,
+                name=other.username,
+            ),
+            field="extension",
+            other=other,
         )
     return await User.create(
         username=username,
@@ -102,9 +108,9 @@ async def authenticate(username: str, password: str) -> User:
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
-        raise AuthenticationFailed("wrong username or password") from None
+        raise AuthenticationFailed(msg("wrong username or password")) from None
     if user is None:
-        raise AuthenticationFailed("wrong username or password")
+        raise AuthenticationFailed(msg("wrong username or password"))
     if _hasher.check_needs_rehash(user.password_hash):
         await set_password(user, password)
     return user
@@ -113,7 +119,7 @@ async def authenticate(username: str, password: str) -> User:
 async def get_user(user_id: int) -> User:
     user = await User.get_or_none(id=user_id).prefetch_related("group")
     if user is None:
-        raise NotFound(f"user {user_id} not found")
+        raise NotFound(msg("user %(id)s not found", id=user_id))
     return user
 
 
@@ -127,11 +133,11 @@ async def setup_crm(
     """The first-run wizard (S1): company name in Latin characters and the first admin."""
     errors: dict[str, str] = {}
     if not _LATIN_NAME.match(name or ""):
-        errors["name"] = "Latin letters, digits, spaces and . _ & ' - (up to 100)"
+        errors["name"] = msg("Latin letters, digits, spaces and . _ & ' - (up to 100)")
     if errors:
         raise ValidationFailed(errors)
     if await has_admin():
-        raise Conflict("the CRM is already set up (an admin exists)")
+        raise Conflict(msg("the CRM is already set up (an admin exists)"))
     async with in_transaction():
         company = await Company.first()
         if company is None:
@@ -163,11 +169,13 @@ async def get_telephony() -> TelephonySettings:
 async def create_group(name: str, rights: list[str]) -> Group:
     unknown = [r for r in rights if r not in RIGHTS]
     if unknown:
-        raise ValidationFailed({"rights": f"unknown rights: {', '.join(unknown)}"})
+        raise ValidationFailed(
+            {"rights": msg("unknown rights: %(rights)s", rights=", ".join(unknown))}
+        )
     if not name.strip():
-        raise ValidationFailed({"name": "required"})
+        raise ValidationFailed({"name": msg("required")})
     if await Group.filter(name=name).exists():
-        raise Conflict(f"a group named {name!r} exists", field="name")
+        raise Conflict(msg("a group named %(name)s exists", name=repr(name)), field="name")
     return await Group.create(name=name.strip(), rights=sorted(set(rights)))
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
+from tortoise.queryset import QuerySet
 
-from models.core.errors import ValidationFailed
+from models.core.errors import ValidationFailed, msg
 from models.core.sql import Sql
-from models.people.permissions import has_right, require
+from models.people.permissions import LEADS, has_right, require, visible
 from models.reporting.dashboard import user_zone
 from models.reporting.periods import as_date, offset_spans
 from models.sales.deals import FINAL_STATUSES, OPEN_STATUSES, STATUSES
@@ -36,7 +37,7 @@ MOST_ACTIVE = 5
 def check_period(user: User, start: datetime, end: datetime) -> None:
     require(user, "analytics.view")
     if end <= start:
-        raise ValidationFailed({"end": "the end of the period must be after its start"})
+        raise ValidationFailed({"end": msg("the end of the period must be after its start")})
 
 
 def scope(user: User, right: str, user_id: int | None = None) -> int | None:
@@ -52,7 +53,9 @@ def _decimal(value: object) -> Decimal:
 def fold(days: dict[date, int], user: User, bucket: str) -> list[tuple[date, int]]:
     """Day counts summed into the user's weeks (from their first weekday) or months."""
     if bucket not in BUCKETS:
-        raise ValidationFailed({"bucket": f"must be one of: {', '.join(BUCKETS)}"})
+        raise ValidationFailed(
+            {"bucket": msg("must be one of: %(choices)s", choices=", ".join(BUCKETS))}
+        )
     out: dict[date, int] = defaultdict(int)
     for day, n in days.items():
         if bucket == "week":
@@ -109,7 +112,7 @@ async def deal_stats(
     }
 
 
-async def _names() -> dict[int, str]:
+async def _names() -> dict[int | None, tuple[str, str]]:
     return {u.id: (u.username, str(u)) for u in await User.all()}
 
 
@@ -170,7 +173,7 @@ async def call_stats(
         kind["total"] += n
         kind["talk_seconds"] += int(talk or 0)
         kind["wait_seconds"] += int(wait or 0)
-    users = [
+    users: list[dict[str, Any]] = [
         {
             "user_id": agent_id,
             "username": names.get(agent_id, ("", ""))[0],
@@ -229,11 +232,11 @@ async def source_stats(
     }
 
 
-def _visible_leads(user: User, user_id: int | None, leads):
+def _visible_leads(user: User, user_id: int | None, leads: QuerySet[Any]) -> QuerySet[Any]:
     """The same leads as _lead_filter, for an ORM query."""
     if has_right(user, "leads.view_all"):
         return leads if user_id is None else leads.filter(responsible_id=user_id)
-    return leads.filter(Q(responsible_id=user.id) | Q(responsible_id__isnull=True))
+    return visible(user, LEADS, leads)
 
 
 def _lead_filter(user: User, user_id: int | None, sql: Sql) -> str:
@@ -273,7 +276,7 @@ async def lead_stats(
     leads = _visible_leads(user, user_id, Lead.filter(created_at__gte=start, created_at__lt=end))
     by_source = await leads.annotate(n=Count("id")).group_by("source").values_list("source", "n")
     created = sum(v[0] for v in days.values())
-    converted = sum(v[2] for v in days.values())
+    n_converted = sum(v[2] for v in days.values())
     return {
         "created": created,
         "created_series": sorted((d, v[0]) for d, v in days.items()),
@@ -281,8 +284,8 @@ async def lead_stats(
         "unhandled": sum(v[1] for v in days.values()),
         "unhandled_now": await Lead.filter(responsible_id__isnull=True, status="open").count(),
         "by_source": sorted(by_source, key=lambda kv: (-kv[1], kv[0])),
-        "converted": converted,
-        "conversion": round(converted / created, 4) if created else None,
+        "converted": n_converted,
+        "conversion": round(n_converted / created, 4) if created else None,
     }
 
 
@@ -297,7 +300,9 @@ async def client_growth(
     """N5: new clients per day, week or month of the period, all or of one responsible user."""
     check_period(user, start, end)
     if bucket not in BUCKETS:
-        raise ValidationFailed({"bucket": f"must be one of: {', '.join(BUCKETS)}"})
+        raise ValidationFailed(
+            {"bucket": msg("must be one of: %(choices)s", choices=", ".join(BUCKETS))}
+        )
     who = scope(user, "clients.view_all", user_id)
     days: dict[date, int] = defaultdict(int)
     for span_start, span_end, minutes in offset_spans(user_zone(user), start, end):

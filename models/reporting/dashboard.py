@@ -7,15 +7,13 @@ their time zone, and every range is turned into UTC before it meets the database
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from tortoise.expressions import Q
 
 from models.contacts.tallies import client_total
 from models.core.clock import Clock
 from models.core.sql import Sql
-from models.people.permissions import has_right
+from models.people.permissions import CLIENTS, LEADS, has_right, visible
 from models.schema.clients import Client
 from models.schema.leads import Lead
 from models.schema.tasks import Task
@@ -47,7 +45,7 @@ def periods(user: User, now: datetime) -> Periods:
     day = local.date()
     week_day = day - timedelta(days=(day.weekday() - (user.first_weekday or 0)) % 7)
 
-    def midnight(d) -> datetime:
+    def midnight(d: date) -> datetime:
         return datetime.combine(d, time(0), tzinfo=zone).astimezone(UTC)
 
     return Periods(
@@ -66,11 +64,9 @@ async def dashboard_numbers(user: User, clock: Clock) -> dict[str, object]:
     clients = Client.all()
     client_scope: list[int | None] | None = None
     if not has_right(user, "clients.view_all"):
-        clients = clients.filter(Q(responsible_id=user.id) | Q(responsible_id__isnull=True))
+        clients = visible(user, CLIENTS, clients)
         client_scope = [user.id, None]
-    leads = Lead.all()
-    if not has_right(user, "leads.view_all"):
-        leads = leads.filter(Q(responsible_id=user.id) | Q(responsible_id__isnull=True))
+    leads = visible(user, LEADS, Lead.all())
     my_tasks = Task.filter(assignees__id=user.id)
 
     current = (

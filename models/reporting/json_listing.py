@@ -23,9 +23,9 @@ def call_to_dict(call: Call) -> dict[str, Any]:
         "to": call.to_number,
         "did": call.did,
         "agent_extension": call.agent_extension,
-        "agent": call.agent.username if call.agent else None,  # type: ignore[attr-defined]
-        "client_id": call.client_id,  # type: ignore[attr-defined]
-        "lead_id": call.lead_id,  # type: ignore[attr-defined]
+        "agent": call.agent.username if call.agent else None,
+        "client_id": call.client_id,
+        "lead_id": call.lead_id,
         "result": call.result,
         "started_at": _iso(call.started_at),
         "answered_at": _iso(call.answered_at),
@@ -61,9 +61,9 @@ def lead_to_dict(lead: Lead, phones: list[str]) -> dict[str, Any]:
         "name": lead.name,
         "status": lead.status,
         "source": lead.source,
-        "source_tag": lead.source_tag.name if lead.source_tag else None,  # type: ignore[attr-defined]
-        "responsible": lead.responsible.username if lead.responsible else None,  # type: ignore[attr-defined]
-        "is_unhandled": lead.responsible_id is None,  # type: ignore[attr-defined]
+        "source_tag": lead.source_tag.name if lead.source_tag else None,
+        "responsible": lead.responsible.username if lead.responsible else None,
+        "is_unhandled": lead.responsible_id is None,
         "phones": phones,
         "created_at": _iso(lead.created_at),
     }
@@ -81,6 +81,6 @@ async def iter_leads(batch: int = 1000) -> AsyncIterator[dict[str, Any]]:
         if not rows:
             return
         for lead in rows:
-            phones = [p.e164 or p.typed for p in sorted(lead.phones, key=lambda p: p.position)]  # type: ignore[attr-defined]
+            phones = [p.e164 or p.typed for p in sorted(lead.phones, key=lambda p: p.position)]
             yield lead_to_dict(lead, phones)
         last_id = rows[-1].id

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from models.core.errors import ValidationFailed
+from models.core.errors import ValidationFailed, msg
 from models.reporting.dashboard import user_zone
 from models.schema.users import User
 
@@ -42,7 +42,7 @@ def _parse_day(value: str | None, field: str) -> date:
     try:
         return date.fromisoformat((value or "").strip())
     except ValueError:
-        raise ValidationFailed({field: "expected a date like 2026-11-25"}) from None
+        raise ValidationFailed({field: msg("expected a date like 2026-11-25")}) from None
 
 
 def resolve_period(
@@ -68,11 +68,13 @@ def resolve_period(
     elif name == "custom":
         first, last = _parse_day(date_from, "from"), _parse_day(date_to, "to")
         if last < first:
-            raise ValidationFailed({"to": "the end of the period must be after its start"})
+            raise ValidationFailed({"to": msg("the end of the period must be after its start")})
         if (last - first).days > MAX_DAYS:
-            raise ValidationFailed({"to": "a period can cover at most three years"})
+            raise ValidationFailed({"to": msg("a period can cover at most three years")})
     else:
-        raise ValidationFailed({"period": f"must be one of: {', '.join(PERIODS)}"})
+        raise ValidationFailed(
+            {"period": msg("must be one of: %(choices)s", choices=", ".join(PERIODS))}
+        )
     return Period(
         name, _midnight(first, zone), _midnight(last + timedelta(days=1), zone), first, last
     )
@@ -84,7 +86,7 @@ def offset_spans(
     """[start, end) cut where the zone's UTC offset changes: (from, to, offset in minutes)."""
 
     def offset(at: datetime) -> int:
-        return int(at.astimezone(zone).utcoffset().total_seconds() // 60)
+        return int((at.astimezone(zone).utcoffset() or timedelta()).total_seconds() // 60)
 
     spans: list[tuple[datetime, datetime, int]] = []
     piece_start, current = start, offset(start)

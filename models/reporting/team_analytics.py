@@ -5,6 +5,7 @@ and calls side by side with the totals. Counted by the database, a row per user.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from tortoise.functions import Count
 
@@ -19,7 +20,7 @@ from models.schema.users import User
 
 async def task_stats(
     user: User, start: datetime, end: datetime, now: datetime, *, user_id: int | None = None
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """N6: per assignee, the tasks due in the period: still open (and of them overdue at `now`)
     and done."""
     check_period(user, start, end)
@@ -37,7 +38,7 @@ async def task_stats(
         f"WHERE t.due_at >= {lo} AND t.due_at < {hi}{mine} GROUP BY ta.user_id"
     )
     names = {u.id: (u.username, str(u)) for u in await User.all()}
-    users = []
+    users: list[dict[str, Any]] = []
     for row in rows:
         total, n_done = int(row["total"]), int(row["done"] or 0)
         users.append(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from models.contacts.tallies import deal_totals
-from models.people.permissions import has_right
+from models.people.permissions import DEALS, has_right, visible
 from models.sales.deals import FINAL_STATUSES, STATUSES
 from models.schema.deals import Deal
 from models.schema.users import User
@@ -43,10 +43,9 @@ async def board(
     user: User, *, responsible_id: int | None = None, per_column: int = CARDS_PER_COLUMN
 ) -> list[Column]:
     """Every status column: the first cards, the count and the sums."""
-    base = Deal.all()
+    base = visible(user, DEALS, Deal.all())
     scope: int | None = responsible_id
     if not has_right(user, "deals.view_all"):
-        base = base.filter(responsible_id=user.id)
         if responsible_id is not None and responsible_id != user.id:
             scope = -1  # nobody's deals but one's own: an empty board
         else:

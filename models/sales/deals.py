@@ -10,14 +10,15 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models.contacts import timeline_text
 from models.contacts.timeline import add_entry
 from models.core.clock import Clock, SystemClock
-from models.core.errors import NotFound, PermissionDenied, ValidationFailed
+from models.core.errors import NotFound, PermissionDenied, ValidationFailed, msg
 from models.core.labels import DEAL_STATUS_LABELS
-from models.people.permissions import can_edit_owned, can_see_owned, has_right
+from models.people.permissions import CLIENTS, DEALS, may_edit, may_see, visible
 from models.people.users import get_company
 from models.schema.clients import Client
 from models.schema.deals import Deal, DealHistory
@@ -46,11 +47,11 @@ def _amount(value: object) -> Decimal:
     try:
         amount = Decimal(str(value).replace(",", ".").strip() or "0")
     except InvalidOperation:
-        raise ValidationFailed({"amount": "must be a number"}) from None
+        raise ValidationFailed({"amount": msg("must be a number")}) from None
     if not amount.is_finite() or amount < 0:
-        raise ValidationFailed({"amount": "must be zero or more"})
+        raise ValidationFailed({"amount": msg("must be zero or more")})
     if amount >= Decimal("1e12"):
-        raise ValidationFailed({"amount": "too large"})
+        raise ValidationFailed({"amount": msg("too large")})
     return amount.quantize(Decimal("0.01"))
 
 
@@ -61,7 +62,9 @@ async def _currency(value: str | None) -> str:
     code = value.strip().upper()
     allowed = [company.default_currency, *company.extra_currencies]
     if code not in allowed:
-        raise ValidationFailed({"currency": f"must be one of: {', '.join(allowed)}"})
+        raise ValidationFailed(
+            {"currency": msg("must be one of: %(choices)s", choices=", ".join(allowed))}
+        )
     return code
 
 
@@ -78,19 +81,19 @@ async def create_deal(
     """A new deal of a client the user may see, in status "new"."""
     clock = clock or SystemClock()
     if not (title or "").strip():
-        raise ValidationFailed({"title": "the deal needs a title"})
+        raise ValidationFailed({"title": msg("the deal needs a title")})
     value = _amount(amount)
     code = await _currency(currency)
     client = await Client.get_or_none(id=client_id)
     if client is None:
-        raise NotFound(f"client {client_id} not found")
-    if not can_see_owned(user, client.responsible_id, "clients.view_all"):  # type: ignore[attr-defined]
-        raise PermissionDenied("this client belongs to another user")
+        raise NotFound(msg("client %(id)s not found", id=client_id))
+    if not may_see(user, CLIENTS, client.responsible_id):
+        raise PermissionDenied(msg("this client belongs to another user"))
     if (
         responsible_id is not None
         and not await User.filter(id=responsible_id, is_active=True).exists()
     ):
-        raise ValidationFailed({"responsible_id": "no active user with this id"})
+        raise ValidationFailed({"responsible_id": msg("no active user with this id")})
     now = clock.now()
     async with in_transaction():
         deal = await Deal.create(
@@ -100,7 +103,7 @@ async def create_deal(
             status="new",
             amount=value,
             currency=code,
-            source_tag_id=client.source_tag_id,  # type: ignore[attr-defined]
+            source_tag_id=client.source_tag_id,
             position=0,
             created_at=now,
         )
@@ -129,16 +132,16 @@ async def create_deal(
 async def _visible(user: User, deal_id: int) -> Deal:
     deal = await Deal.get_or_none(id=deal_id)
     if deal is None:
-        raise NotFound(f"deal {deal_id} not found")
-    if not can_see_owned(user, deal.responsible_id, "deals.view_all"):  # type: ignore[attr-defined]
-        raise PermissionDenied("this deal belongs to another user")
+        raise NotFound(msg("deal %(id)s not found", id=deal_id))
+    if not may_see(user, DEALS, deal.responsible_id):
+        raise PermissionDenied(msg("this deal belongs to another user"))
     return deal
 
 
 async def _editable(user: User, deal_id: int) -> Deal:
     deal = await _visible(user, deal_id)
-    if not can_edit_owned(user, deal.responsible_id, "deals.edit_all"):  # type: ignore[attr-defined]
-        raise PermissionDenied("your group may not change another user's deal")
+    if not may_edit(user, DEALS, deal.responsible_id):
+        raise PermissionDenied(msg("your group may not change another user's deal"))
     return deal
 
 
@@ -159,7 +162,9 @@ async def move_deal(
     """Move a deal to a status (kanban drag, A1); every change of status is kept (A4)."""
     clock = clock or SystemClock()
     if status not in STATUSES:
-        raise ValidationFailed({"status": f"must be one of: {', '.join(STATUSES)}"})
+        raise ValidationFailed(
+            {"status": msg("must be one of: %(choices)s", choices=", ".join(STATUSES))}
+        )
     deal = await _editable(user, deal_id)
     now = clock.now()
     previous = deal.status
@@ -181,7 +186,7 @@ async def move_deal(
                 now,
                 client_id=deal.client_id,
                 ref_id=deal.id,
-                user_id=user.id,  # type: ignore[attr-defined]
+                user_id=user.id,
                 detail=timeline_text.detail(
                     "deal_moved", title=deal.title, from_status=previous, to_status=status
                 ),
@@ -205,7 +210,7 @@ async def update_deal(
     changes: dict[str, list[str]] = {}
     if title is not None:
         if not title.strip():
-            raise ValidationFailed({"title": "the deal needs a title"})
+            raise ValidationFailed({"title": msg("the deal needs a title")})
         if title.strip() != deal.title:
             changes["title"] = [deal.title, title.strip()[:200]]
             deal.title = title.strip()[:200]
@@ -219,11 +224,11 @@ async def update_deal(
         if code != deal.currency:
             changes["currency"] = [deal.currency, code]
             deal.currency = code
-    if responsible_id is not None and responsible_id != deal.responsible_id:  # type: ignore[attr-defined]
+    if responsible_id is not None and responsible_id != deal.responsible_id:
         if not await User.filter(id=responsible_id, is_active=True).exists():
-            raise ValidationFailed({"responsible_id": "no active user with this id"})
-        changes["responsible_id"] = [str(deal.responsible_id), str(responsible_id)]  # type: ignore[attr-defined]
-        deal.responsible_id = responsible_id  # type: ignore[attr-defined]
+            raise ValidationFailed({"responsible_id": msg("no active user with this id")})
+        changes["responsible_id"] = [str(deal.responsible_id), str(responsible_id)]
+        deal.responsible_id = responsible_id
     if changes:
         async with in_transaction():
             await deal.save()
@@ -239,11 +244,8 @@ async def delete_deal(user: User, deal_id: int) -> None:
     await deal.delete()
 
 
-def _visible_query(user: User):
-    qs = Deal.all()
-    if not has_right(user, "deals.view_all"):
-        qs = qs.filter(responsible_id=user.id)
-    return qs
+def _visible_query(user: User) -> QuerySet[Deal]:
+    return visible(user, DEALS, Deal.all())
 
 
 async def list_deals(
@@ -260,7 +262,9 @@ async def list_deals(
     qs = _visible_query(user)
     if status:
         if status not in STATUSES:
-            raise ValidationFailed({"status": f"must be one of: {', '.join(STATUSES)}"})
+            raise ValidationFailed(
+                {"status": msg("must be one of: %(choices)s", choices=", ".join(STATUSES))}
+            )
         qs = qs.filter(status=status)
     if client_id is not None:
         qs = qs.filter(client_id=client_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
@@ -15,12 +16,13 @@ from tortoise.transactions import in_transaction
 
 from models.contacts import contact_details as details
 from models.contacts import timeline_text
-from models.contacts.phones import digits, parse_phone, tail_range, to_e164
+from models.contacts.phones import digits, tail_range, to_e164
 from models.contacts.timeline import add_entry
 from models.core.clock import Clock, SystemClock
-from models.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from models.people.permissions import can_edit_owned, can_see_owned, has_right
+from models.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, msg
+from models.people.permissions import LEADS, may_edit, may_see, visible
 from models.people.users import get_company
+from models.sales.auto_lead import AutoLead
 from models.sales.deals import DealInput, create_deal
 from models.schema.activity import EmailMessage, Note, Sms, TimelineEntry
 from models.schema.calls import Call
@@ -61,7 +63,7 @@ async def create_lead(
     clock = clock or SystemClock()
     errors: dict[str, str] = {}
     if data.source not in SOURCES:
-        errors["source"] = f"must be one of: {', '.join(SOURCES)}"
+        errors["source"] = msg("must be one of: %(choices)s", choices=", ".join(SOURCES))
     emails, custom = await details.check_emails_and_custom(data.emails, data.custom, "lead", errors)
     company = await get_company()
     phones = details.parse_phones(data.phones, company.default_region)
@@ -71,19 +73,21 @@ async def create_lead(
         or (emails[0] if emails else "")
     )
     if not name:
-        errors["name"] = "the lead needs a name, a phone or an email"
+        errors["name"] = msg("the lead needs a name, a phone or an email")
     if (
         data.source_tag_id is not None
         and not await SourceTag.filter(id=data.source_tag_id).exists()
     ):
-        errors["source_tag_id"] = "no such source tag"
+        errors["source_tag_id"] = msg("no such source tag")
     if errors:
         raise ValidationFailed(errors)
     await details.check_phone_owners(phones)
     if responsible_id is None and not unhandled and user is not None:
         responsible_id = user.id
     now = clock.now()
-    utm = {k: str(v)[:100] for k, v in (data.utm or {}).items() if k.startswith("utm_")}
+    utm: dict[str, Any] = {
+        k: str(v)[:100] for k, v in (data.utm or {}).items() if k.startswith("utm_")
+    }
     async with in_transaction():
         lead = await Lead.create(
             name=name[:200],
@@ -115,64 +119,39 @@ async def create_lead(
 _UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
 
-async def create_auto_lead(
-    number: str,
-    *,
-    source: str,
-    source_tag_id: int | None = None,
-    responsible_id: int | None = None,
-    clock: Clock | None = None,
-    region: str | None = None,
-) -> Lead:
-    """A lead for an unknown number that called, was called or sent an SMS (E3, G4).
-
-    The number is the lead's name until someone renames it; an unreadable number is kept
-    as typed and flagged.
-    """
-    clock = clock or SystemClock()
-    if region is None:
-        region = (await get_company()).default_region
-    phone = parse_phone(number, region)
+async def create_auto_lead(plan: AutoLead, *, clock: Clock) -> Lead:
+    """Write the lead the auto-lead rule planned (models/sales/auto_lead.py) for an unknown
+    number. The caller holds the number's lock from its lookup to here."""
     now = clock.now()
     async with in_transaction():
         lead = await Lead.create(
-            name=(phone.e164 or phone.typed or "?")[:200],
-            name_key=details.search_key(phone.e164 or phone.typed)[:200],
-            source=source,
-            source_tag_id=source_tag_id,
-            responsible_id=responsible_id,
+            name=plan.name,
+            name_key=plan.name_key,
+            source=plan.source,
+            source_tag_id=plan.source_tag_id,
+            responsible_id=plan.responsible_id,
             created_at=now,
         )
-        if phone.typed:
-            await details.replace_phones([phone], lead_id=lead.id)
-        await add_entry(
-            "lead",
-            now,
-            lead_id=lead.id,
-            ref_id=lead.id,
-            detail=timeline_text.detail(
-                "lead_auto", source=source, number=phone.e164 or phone.typed
-            ),
-        )
-    logger.info(
-        "auto-lead %s created for %s (source %s)", lead.id, phone.e164 or phone.typed, source
-    )
+        if plan.phone is not None:
+            await details.replace_phones([plan.phone], lead_id=lead.id)
+        await add_entry("lead", now, lead_id=lead.id, ref_id=lead.id, detail=plan.detail)
+    logger.info("auto-lead %s created for %s (source %s)", lead.id, plan.name, plan.source)
     return lead
 
 
 async def _visible(user: User, lead_id: int) -> Lead:
     lead = await Lead.get_or_none(id=lead_id)
     if lead is None:
-        raise NotFound(f"lead {lead_id} not found")
-    if not can_see_owned(user, lead.responsible_id, "leads.view_all"):  # type: ignore[attr-defined]
-        raise PermissionDenied("this lead belongs to another user")
+        raise NotFound(msg("lead %(id)s not found", id=lead_id))
+    if not may_see(user, LEADS, lead.responsible_id):
+        raise PermissionDenied(msg("this lead belongs to another user"))
     return lead
 
 
 async def get_lead(user: User, lead_id: int) -> Lead:
     lead = await _visible(user, lead_id)
     await lead.fetch_related("phones", "emails", "responsible", "source_tag")
-    lead.custom = await details.custom_values_of(lead_id=lead.id)  # type: ignore[attr-defined]
+    lead.custom = await details.custom_values_of(lead_id=lead.id)
     return lead
 
 
@@ -180,16 +159,16 @@ async def claim_lead(user: User, lead_id: int) -> Lead:
     """Take an unhandled lead (E1); the second user to try gets a Conflict naming the first."""
     lead = await Lead.get_or_none(id=lead_id)
     if lead is None:
-        raise NotFound(f"lead {lead_id} not found")
+        raise NotFound(msg("lead %(id)s not found", id=lead_id))
     # A conditional update, so that two users clicking at once cannot both win.
     taken = await Lead.filter(id=lead_id, responsible_id__isnull=True).update(
         responsible_id=user.id
     )
     if not taken:
         await lead.refresh_from_db()
-        owner = await User.get_or_none(id=lead.responsible_id)  # type: ignore[attr-defined]
+        owner = await User.get_or_none(id=lead.responsible_id)
         raise Conflict(
-            f"this lead was already taken by {owner or 'another user'}",
+            msg("this lead was already taken by %(name)s", name=str(owner or msg("another user"))),
             field="responsible",
             other=owner,
         )
@@ -199,11 +178,11 @@ async def claim_lead(user: User, lead_id: int) -> Lead:
 
 async def update_lead(user: User, lead_id: int, data: LeadInput) -> Lead:
     lead = await _visible(user, lead_id)
-    if not can_edit_owned(user, lead.responsible_id, "leads.edit_all"):  # type: ignore[attr-defined]
-        raise PermissionDenied("your group may not change another user's lead")
+    if not may_edit(user, LEADS, lead.responsible_id):
+        raise PermissionDenied(msg("your group may not change another user's lead"))
     errors: dict[str, str] = {}
     if not (data.name or "").strip():
-        errors["name"] = "the lead needs a name"
+        errors["name"] = msg("the lead needs a name")
     emails, custom = await details.check_emails_and_custom(data.emails, data.custom, "lead", errors)
     if errors:
         raise ValidationFailed(errors)
@@ -232,7 +211,9 @@ async def list_leads(
 ) -> tuple[list[Lead], int]:
     """ "My leads", "Unhandled" or (with leads.view_all) all leads, newest first, and the total."""
     if view not in VIEWS:
-        raise ValidationFailed({"view": f"must be one of: {', '.join(VIEWS)}"})
+        raise ValidationFailed(
+            {"view": msg("must be one of: %(choices)s", choices=", ".join(VIEWS))}
+        )
     qs = await leads_matching(user, view=view, status=status, query=query)
     total = await qs.count()
     rows = (
@@ -259,8 +240,8 @@ async def leads_matching(
         qs = qs.filter(responsible_id=user.id)
     elif view == "unhandled":
         qs = qs.filter(responsible_id__isnull=True)
-    elif user is not None and not has_right(user, "leads.view_all"):
-        qs = qs.filter(Q(responsible_id=user.id) | Q(responsible_id__isnull=True))
+    else:
+        qs = visible(user, LEADS, qs)
     if responsible_id is not None:
         qs = qs.filter(responsible_id=responsible_id)
     if status:
@@ -307,43 +288,49 @@ async def convert_lead(
     """
     clock = clock or SystemClock()
     lead = await _visible(user, lead_id)
-    if not can_edit_owned(user, lead.responsible_id, "leads.edit_all"):  # type: ignore[attr-defined]
-        raise PermissionDenied("your group may not convert another user's lead")
+    if not may_edit(user, LEADS, lead.responsible_id):
+        raise PermissionDenied(msg("your group may not convert another user's lead"))
     if lead.status == "converted":
-        raise Conflict(f"this lead was already converted (client #{lead.converted_client_id})")  # type: ignore[attr-defined]
+        client_id = lead.converted_client_id
+        raise Conflict(msg("this lead was already converted (client #%(id)s)", id=client_id))
     numbers = await Phone.filter(lead_id=lead.id, e164__isnull=False).values_list("e164", flat=True)
     if numbers:
         owner = await Phone.filter(e164__in=numbers, client_id__isnull=False).first()
         if owner is not None:
-            other = await Client.get(id=owner.client_id)  # type: ignore[attr-defined]
+            other = await Client.get(id=owner.client_id)
             raise Conflict(
-                f"the number {owner.e164} belongs to the client {other.name} (#{other.id})",
+                msg(
+                    "the number %(number)s belongs to the client %(name)s (#%(id)s)",
+                    number=owner.e164,
+                    name=other.name,
+                    id=other.id,
+                ),
                 field="phones",
                 other=other,
             )
     now = clock.now()
-    responsible_id = lead.responsible_id or user.id  # type: ignore[attr-defined]
+    responsible_id = lead.responsible_id or user.id
     async with in_transaction():
         client = await Client.create(
             name=lead.name,
             name_key=lead.name_key or details.search_key(lead.name),
             company_name=lead.company_name,
+            company_key=details.search_key(lead.company_name)[:200],
             type="company" if lead.company_name and lead.company_name == lead.name else "person",
             responsible_id=responsible_id,
             created_by_id=user.id,
-            source_tag_id=lead.source_tag_id,  # type: ignore[attr-defined]
+            source_tag_id=lead.source_tag_id,
             created_at=now,
         )
-        await details.replace_words(client.id, client.name, client.company_name)
         await Phone.filter(lead_id=lead.id).update(client_id=client.id, lead_id=None)
         await Email.filter(lead_id=lead.id).update(client_id=client.id, lead_id=None)
         for model in (Note, Call, Task, Sms, EmailMessage, TimelineEntry):
             await model.filter(lead_id=lead.id).update(client_id=client.id)
         lead.status = "converted"
-        lead.converted_client_id = client.id  # type: ignore[attr-defined]
+        lead.converted_client_id = client.id
         lead.converted_at = now
-        if lead.responsible_id is None:  # type: ignore[attr-defined]
-            lead.responsible_id = user.id  # type: ignore[attr-defined]
+        if lead.responsible_id is None:
+            lead.responsible_id = user.id
         await lead.save()
         await add_entry(
             "converted",
@@ -371,10 +358,10 @@ async def convert_lead(
 async def close_lead(user: User, lead_id: int) -> Lead:
     """Mark a lead as not worth pursuing (it leaves the lists, stays findable with status=None)."""
     lead = await _visible(user, lead_id)
-    if not can_edit_owned(user, lead.responsible_id, "leads.edit_all"):  # type: ignore[attr-defined]
-        raise PermissionDenied("your group may not change another user's lead")
+    if not may_edit(user, LEADS, lead.responsible_id):
+        raise PermissionDenied(msg("your group may not change another user's lead"))
     if lead.status == "converted":
-        raise Conflict("a converted lead cannot be closed")
+        raise Conflict(msg("a converted lead cannot be closed"))
     lead.status = "closed"
     await lead.save(update_fields=["status", "updated_at"])
     return lead

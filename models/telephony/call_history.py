@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from models.core.errors import NotFound, PermissionDenied, ValidationFailed
-from models.people.permissions import has_right
+from tortoise.queryset import QuerySet
+
+from models.core.errors import NotFound, PermissionDenied, ValidationFailed, msg
+from models.people.permissions import CALLS, may_see, visible
 from models.schema.calls import Call
 from models.schema.users import User
 
@@ -32,21 +34,19 @@ class CallFilter:
     client_id: int | None = None
 
     def check(self) -> None:
-        errors = {}
+        errors: dict[str, str] = {}
         if self.direction and self.direction not in DIRECTIONS:
-            errors["direction"] = f"must be one of: {', '.join(DIRECTIONS)}"
+            errors["direction"] = msg("must be one of: %(choices)s", choices=", ".join(DIRECTIONS))
         if self.result and self.result not in RESULTS:
-            errors["result"] = f"must be one of: {', '.join(RESULTS)}"
+            errors["result"] = msg("must be one of: %(choices)s", choices=", ".join(RESULTS))
         if self.since and self.until and self.until < self.since:
-            errors["until"] = "the end of the period is before its start"
+            errors["until"] = msg("the end of the period is before its start")
         if errors:
             raise ValidationFailed(errors)
 
 
-def _visible_calls(user: User):
-    if has_right(user, "calls.view_all"):
-        return Call.all()
-    return Call.filter(agent_id=user.id)
+def _visible_calls(user: User) -> QuerySet[Call]:
+    return visible(user, CALLS, Call.all())
 
 
 async def list_calls(
@@ -94,9 +94,9 @@ async def get_call(user: User, call_id: int) -> Call:
     """A call the user may see: their own, or any with calls.view_all."""
     call = await Call.get_or_none(id=call_id).prefetch_related("agent", "client", "lead")
     if call is None:
-        raise NotFound(f"call {call_id} not found")
-    if call.agent_id != user.id and not has_right(user, "calls.view_all"):  # type: ignore[attr-defined]
-        raise PermissionDenied("this call belongs to another user")
+        raise NotFound(msg("call %(id)s not found", id=call_id))
+    if not may_see(user, CALLS, call.agent_id):
+        raise PermissionDenied(msg("this call belongs to another user"))
     return call
 
 
@@ -107,13 +107,13 @@ def recording_file(call: Call, recordings_dir: Path) -> Path:
     stored path (or a tampered row) can never serve another file of the machine.
     """
     if not call.recording_path:
-        raise NotFound("this call has no recording")
+        raise NotFound(msg("this call has no recording"))
     root = recordings_dir.resolve()
     raw = Path(call.recording_path)
     path = (raw if raw.is_absolute() else root / raw).resolve()
     if not path.is_relative_to(root):
         logger.warning("call %s: recording %r is outside %s; refused", call.id, str(raw), root)
-        raise PermissionDenied("the recording is outside the recordings folder")
+        raise PermissionDenied(msg("the recording is outside the recordings folder"))
     if not path.is_file():
-        raise NotFound("the recording file is missing")
+        raise NotFound(msg("the recording file is missing"))
     return path

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass
@@ -30,7 +31,7 @@ class CallRecord:
     recording_path: str = ""
     action_id: str | None = None  # click-to-call request that started it
     rang_extensions: list[str] = field(default_factory=list)
-    transfers: list[dict] = field(
+    transfers: list[dict[str, Any]] = field(
         default_factory=list
     )  # [{"from": "101", "to": "102", "kind": "blind"}]
 

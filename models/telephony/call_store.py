@@ -1,10 +1,10 @@
-"""Writing finished calls in batches: the engine behind `CallerDirectory.record_call`.
+"""Writing finished calls in batches: the engine behind `CallerDirectory.record_calls`.
 
 A batch is stored in one transaction: the lookups it needs are done once for all of its
 calls (stored linkedids, phone owners, telephony settings), its new leads, their phones, its
 calls and the timeline entries are written with one INSERT per table (primary keys reserved
-in one query, so the rows can refer to each other), and agents by extension and source tags
-by DID come from a short-lived cache. A batch costs about ten statements and one commit
+in one query, so the rows can refer to each other); agents come from the extension directory
+and source tags by DID from a short-lived cache. A batch costs about ten statements and one commit
 whatever its size, where a call alone used to cost fifteen and a commit. The per-number
 locks of every number in the batch are held until the commit, so a lead made in the batch is
 visible before anyone else may look for that number.
@@ -19,9 +19,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
@@ -29,23 +29,23 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.contacts import timeline_text
-from models.contacts.contact_details import search_key
-from models.contacts.phones import digits, parse_phone
+from models.contacts.phones import digits
 from models.core.clock import Clock
 from models.core.labels import CALL_RESULT_LABELS
 from models.people.users import get_telephony
+from models.sales.auto_lead import CALL, AutoLead, auto_lead_for
 from models.schema.activity import TimelineEntry
 from models.schema.calls import Call
 from models.schema.clients import Client, Phone
 from models.schema.company import SourceTag, TelephonySettings
 from models.schema.leads import Lead
-from models.schema.users import User
 from models.telephony.call_record import CallRecord
+from models.telephony.extensions import ExtensionDirectory
 from models.telephony.number_locks import NumberLocks
 
 logger = logging.getLogger(__name__)
 
-_CACHE_TTL = 60.0  # seconds a cached agent or source tag is trusted
+_CACHE_TTL = 60.0  # seconds a cached source tag is trusted
 
 RESULT_LABELS = CALL_RESULT_LABELS  # their English names (models/core/labels.py)
 
@@ -60,11 +60,11 @@ class RecordedCall:
 
     @property
     def client_id(self) -> int | None:
-        return self.call.client_id  # type: ignore[attr-defined]
+        return self.call.client_id
 
     @property
     def lead_id(self) -> int | None:
-        return self.call.lead_id  # type: ignore[attr-defined]
+        return self.call.lead_id
 
 
 @dataclass
@@ -74,7 +74,6 @@ class Pending:
     rec: CallRecord
     clock: Clock
     done: asyncio.Future[RecordedCall]
-    taken: bool = False  # in a batch being stored
 
     def settle(self, result: RecordedCall | None, error: BaseException | None = None) -> None:
         if self.done.done():  # its caller was cancelled meanwhile
@@ -99,6 +98,7 @@ class Agent:
 class Directory(Protocol):
     region: str
     number_locks: NumberLocks
+    extensions: ExtensionDirectory
 
     def e164(self, number: str) -> str | None: ...
 
@@ -128,7 +128,6 @@ class CallStore:
     ) -> None:
         self.directory = directory
         self._monotonic = monotonic
-        self._agents: dict[str, Agent] = {}
         self._tags: dict[str, int | None] = {}
         self._cached_at = float("-inf")
         # Committed transactions and the calls they stored (calls per commit, for benches).
@@ -136,7 +135,6 @@ class CallStore:
         self.calls_stored = 0
 
     def forget_cached(self) -> None:
-        self._agents.clear()
         self._tags.clear()
         self._cached_at = float("-inf")
 
@@ -204,7 +202,7 @@ class CallStore:
             agents = await self._agents_for({i.rec.agent_extension for i in batch})
             linkedids = [item.rec.linkedid for item in batch]
             state = _Batch(
-                calls={c.linkedid: c for c in await Call.filter(linkedid__in=linkedids)},
+                calls={c.linkedid or "": c for c in await Call.filter(linkedid__in=linkedids)},
                 owners=await _owners_of({e for _, _, e in prepared if e}),
             )
             if any(p and (not e or e not in state.owners) for _, p, e in prepared):
@@ -227,8 +225,8 @@ class CallStore:
                 "stored" if result.created else "updated",
                 call.direction,
                 call.result,
-                call.client_id,  # type: ignore[attr-defined]
-                call.lead_id,  # type: ignore[attr-defined]
+                call.client_id,
+                call.lead_id,
                 f" auto-lead {result.lead_created.id}" if result.lead_created else "",
             )
         return results
@@ -294,12 +292,12 @@ class CallStore:
         previous_start = call.started_at
         await call.update_from_dict(values).save()
         lead_created = None
-        if peer and call.client_id is None and call.lead_id is None:  # type: ignore[attr-defined]
+        if peer and call.client_id is None and call.lead_id is None:
             client_id, lead_id, lead_created = await self._match(
                 state, rec, peer, peer_e164, agent, clock
             )
-            call.client_id = client_id  # type: ignore[attr-defined]
-            call.lead_id = lead_id  # type: ignore[attr-defined]
+            call.client_id = client_id
+            call.lead_id = lead_id
             await call.save(update_fields=["client_id", "lead_id"])
         await _refresh_entry(call, agent, previous_start)
         return RecordedCall(call=call, created=False, lead_created=lead_created)
@@ -338,22 +336,20 @@ class CallStore:
             return client_id, lead_id, None
         if state.telephony is None:
             state.telephony = await get_telephony()
-        wants = {
-            "in": state.telephony.is_autolead_inbound,
-            "out": state.telephony.is_autolead_outbound,
-        }
-        if not wants.get(rec.direction, False):
-            return None, None, None
-        tag_id = await self._tag_for(rec.did or rec.to_number) if rec.direction == "in" else None
-        # Inbound: the agent who answered takes it; nobody answered leaves it unhandled (E1).
-        # Outbound: the agent who dialed it.
-        if rec.direction == "in" and rec.result != "answered":
-            responsible_id = None
-        else:
-            responsible_id = agent.id if agent else None
-        lead = await _auto_lead(
-            state, peer, self.directory.region, tag_id, responsible_id, clock, defer=defer
+        plan = auto_lead_for(
+            peer,
+            region=self.directory.region,
+            switches=state.telephony,
+            source=CALL,
+            direction=rec.direction,
+            answered=rec.result == "answered",
+            agent_id=agent.id if agent else None,
         )
+        if plan is None:
+            return None, None, None
+        if rec.direction == "in":  # the tracking number it was dialed on names its source
+            plan = replace(plan, source_tag_id=await self._tag_for(rec.did or rec.to_number))
+        lead = await _auto_lead(state, plan, clock, defer=defer)
         state.planned[key] = lead
         if defer:
             return None, None, lead
@@ -369,19 +365,13 @@ class CallStore:
             self._cached_at = self._monotonic()
 
     async def _agents_for(self, extensions: set[str]) -> dict[str, Agent]:
-        """Agents by extension; unknown extensions are asked for (one query), never cached as
-        missing, so a user created a moment ago is found."""
-        self._fresh()
-        missing = [e for e in extensions if e and e not in self._agents]
-        if missing:
-            rows = (
-                await User.filter(extension__in=missing)
-                .order_by("id")
-                .values_list("extension", "id", "full_name", "username")
-            )
-            for ext, uid, full_name, username in rows:
-                self._agents.setdefault(str(ext), Agent(int(uid), full_name or username))
-        return {e: self._agents[e] for e in extensions if e in self._agents}
+        """Agents by extension, from the extension directory."""
+        agents = {}
+        for extension in extensions:
+            user = await self.directory.extensions.user(extension)
+            if user is not None:
+                agents[extension] = Agent(user.id, str(user))
+        return agents
 
     async def _tag_for(self, did: str) -> int | None:
         if not did:
@@ -397,53 +387,41 @@ class CallStore:
         return self._tags[did]
 
 
-async def _auto_lead(
-    state: _Batch,
-    number: str,
-    region: str,
-    source_tag_id: int | None,
-    responsible_id: int | None,
-    clock: Clock,
-    *,
-    defer: bool,
-) -> Lead:
-    """The lead `models.sales.leads.create_auto_lead` makes for an unknown caller, written inside
-    the batch's transaction: with `defer`, by the flush's bulk INSERTs, otherwise at once
-    (two INSERTs; the timeline entry always joins the flush)."""
-    phone = parse_phone(number, region)
+async def _auto_lead(state: _Batch, plan: AutoLead, clock: Clock, *, defer: bool) -> Lead:
+    """Write the auto-lead rule's plan inside the batch's transaction: with `defer`, by the
+    flush's bulk INSERTs, otherwise at once (two INSERTs; the timeline entry always joins the
+    flush)."""
     now = clock.now()
-    shown = phone.e164 or phone.typed
     lead = Lead(
-        name=(shown or "?")[:200],
-        name_key=search_key(shown)[:200],
-        source="call",
-        source_tag_id=source_tag_id,
-        responsible_id=responsible_id,
+        name=plan.name,
+        name_key=plan.name_key,
+        source=plan.source,
+        source_tag_id=plan.source_tag_id,
+        responsible_id=plan.responsible_id,
         created_at=now,
     )
     row = None
-    if phone.typed:
+    if plan.phone is not None:
         row = Phone(
-            typed=phone.typed[:64],
-            e164=phone.e164,
-            digits_rev=phone.digits_rev[:32],
-            is_valid=phone.is_valid,
+            typed=plan.phone.typed[:64],
+            e164=plan.phone.e164,
+            digits_rev=plan.phone.digits_rev[:32],
+            is_valid=plan.phone.is_valid,
             position=0,
         )
-    detail = timeline_text.detail("lead_auto", source="call", number=shown)
     entry = TimelineEntry(
-        kind="lead", at=now, summary=timeline_text.english(detail)[:500], detail=detail
+        kind="lead", at=now, summary=timeline_text.english(plan.detail)[:500], detail=plan.detail
     )
     state.entries.append(entry)
     if defer:
         state.new_leads.append((lead, row, entry))
         return lead
     await lead.save()
-    entry.lead_id = entry.ref_id = lead.id  # type: ignore[attr-defined]
+    entry.lead_id = entry.ref_id = lead.id
     if row is not None:
-        row.lead_id = lead.id  # type: ignore[attr-defined]
+        row.lead_id = lead.id
         await row.save()
-    logger.info("auto-lead %s created for %s (source call)", lead.id, shown)
+    logger.info("auto-lead %s created for %s (source call)", lead.id, plan.name)
     return lead
 
 
@@ -461,10 +439,10 @@ async def _flush(conn: BaseDBAsyncClient, state: _Batch) -> None:
             call.id = call_id
             call._custom_generated_pk = True
             if lead is not None:
-                call.lead_id = lead.id  # type: ignore[attr-defined]
+                call.lead_id = lead.id
             if entry is not None:
                 entry.ref_id = call_id
-                entry.lead_id = call.lead_id  # type: ignore[attr-defined]
+                entry.lead_id = call.lead_id
         await Call.bulk_create([call for call, _, _ in state.new_calls], using_db=conn)
         for call, _, _ in state.new_calls:
             call._saved_in_db = True
@@ -481,9 +459,9 @@ async def _flush_leads(state: _Batch, conn: BaseDBAsyncClient) -> None:
     for (lead, phone, entry), lead_id in zip(state.new_leads, ids, strict=True):
         lead.id = lead_id
         lead._custom_generated_pk = True
-        entry.lead_id = entry.ref_id = lead_id  # type: ignore[attr-defined]
+        entry.lead_id = entry.ref_id = lead_id
         if phone is not None:
-            phone.lead_id = lead_id  # type: ignore[attr-defined]
+            phone.lead_id = lead_id
             phones.append(phone)
     await Lead.bulk_create([lead for lead, _, _ in state.new_leads], using_db=conn)
     if phones:
@@ -538,9 +516,12 @@ async def _owners_of(numbers: set[str]) -> dict[str, tuple[int | None, int | Non
     wanted = {lid for e164, ids in lead_ids.items() if e164 not in owners for lid in ids}
     if wanted:
         open_ids = set(
-            await Lead.filter(id__in=list(wanted))
-            .exclude(status="converted")
-            .values_list("id", flat=True)
+            cast(
+                list[int],
+                await Lead.filter(id__in=list(wanted))
+                .exclude(status="converted")
+                .values_list("id", flat=True),
+            )
         )
         for e164, ids in lead_ids.items():
             alive = sorted(i for i in ids if i in open_ids)
@@ -554,8 +535,8 @@ async def _refresh_entry(call: Call, agent: Agent | None, entry_at: datetime) ->
 
     The entry is found by its time (indexed) and the call id, never by a scan of ref_id.
     """
-    client_id = call.client_id  # type: ignore[attr-defined]
-    lead_id = call.lead_id  # type: ignore[attr-defined]
+    client_id = call.client_id
+    lead_id = call.lead_id
     if client_id is None and lead_id is None:
         return
     detail = _call_detail(call, agent)
@@ -575,14 +556,14 @@ async def _refresh_entry(call: Call, agent: Agent | None, entry_at: datetime) ->
         return
     entry.summary = summary
     entry.detail = detail
-    entry.client_id = client_id  # type: ignore[attr-defined]
-    entry.lead_id = lead_id  # type: ignore[attr-defined]
-    entry.user_id = agent.id if agent else None  # type: ignore[attr-defined]
+    entry.client_id = client_id
+    entry.lead_id = lead_id
+    entry.user_id = agent.id if agent else None
     entry.at = call.started_at
     await entry.save()
 
 
-def _call_detail(call: Call, agent: Agent | None) -> dict:
+def _call_detail(call: Call, agent: Agent | None) -> dict[str, Any]:
     """The call's timeline entry: "Inbound call answered (Ana), 1:05" in the reader's words."""
     return timeline_text.detail(
         "call",

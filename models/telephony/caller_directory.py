@@ -1,9 +1,10 @@
 """Who is calling, what the agent sees when it rings, and storing the call once it ends.
 
 `CallerDirectory` is created once by the daemon (it keeps the company's region, so a lookup
-is one indexed query on Phone.e164, not two) and shared by the AMI path and the bot/web.
-It also serialises auto-lead creation per number, so that two calls from the same unknown
-number arriving together make one lead, not two.
+is one indexed query on Phone.e164, not two) and shared by the AMI path and the bot/web, with
+the extension directory and the per-number locks: everything that may make a lead of a number
+(a finished call, an SMS, an agent saving the caller) takes that number's lock, so two of them
+at the same moment make one lead, not two.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from models.contacts.phones import digits, tail_range, to_e164
 from models.core.clock import Clock, SystemClock
 from models.core.events import CallerCard
 from models.people.users import get_company, get_telephony
+from models.sales.auto_lead import SMS, auto_lead_for
 from models.sales.deals import OPEN_STATUSES
 from models.sales.leads import create_auto_lead
 from models.schema.activity import Note
@@ -26,6 +28,7 @@ from models.schema.deals import Deal
 from models.schema.leads import Lead
 from models.telephony.call_record import CallRecord
 from models.telephony.call_store import CallStore, Pending, RecordedCall
+from models.telephony.extensions import ExtensionDirectory
 from models.telephony.number_locks import NumberLocks
 
 logger = logging.getLogger(__name__)
@@ -39,32 +42,41 @@ _E164_CACHE = 4096
 class CallerDirectory:
     """Caller lookup and call recording with the company's region read once."""
 
-    def __init__(self, region: str, *, writers: int = 1, max_batch: int = 32) -> None:
+    def __init__(
+        self,
+        region: str,
+        *,
+        extensions: ExtensionDirectory | None = None,
+        writers: int = 1,
+    ) -> None:
         self.region = region
+        # One lock per number for everything that may make a lead of it: a finished call's
+        # auto-lead, an SMS's, and an agent saving the caller from the widget or the bot.
         self.number_locks = NumberLocks()
-        # Writers storing calls at once: SQLite has one connection that a transaction holds
-        # whole, so one; PostgreSQL writes in parallel. `max_batch` bounds how long one
-        # transaction may keep SQLite's connection from the pop-up lookups.
+        self.extensions = extensions or ExtensionDirectory()
+        # Batches written at once: SQLite has one connection that a transaction holds whole,
+        # so one; PostgreSQL writes in parallel.
         self._writers = asyncio.Semaphore(max(1, writers))
-        self.max_batch = max(1, max_batch)
-        self._pending: list[Pending] = []
         self.store = CallStore(self)
         self._e164: dict[str, str | None] = {}
 
     @classmethod
-    async def load(cls) -> CallerDirectory:
+    async def load(cls, extensions: ExtensionDirectory | None = None) -> CallerDirectory:
         company = await get_company()
-        return cls(company.default_region, writers=_writers_for_database())
+        return cls(company.default_region, extensions=extensions, writers=_writers_for_database())
 
     def forget_cached(self) -> None:
-        """Drop the cached extension -> agent and DID -> source tag maps (they also expire
-        on their own after a minute)."""
+        """Drop the cached DID -> source tag map (it also expires on its own after a minute)."""
         self.store.forget_cached()
 
     async def reload(self) -> None:
         """Read the company's region again (after an admin changed it)."""
         self.region = (await get_company()).default_region
         self._e164.clear()
+
+    def lock_key(self, number: str) -> str:
+        """The key of a number's lock: its E.164 form, else the number as given."""
+        return self.e164(number) or number
 
     def e164(self, number: str) -> str | None:
         """The number in E.164 for the company's region. Remembered: a call's number is
@@ -86,37 +98,29 @@ class CallerDirectory:
         """
         e164 = self.e164(number)
         if e164:
-            client = await _client_with_e164(e164)
-            if client is not None:  # the common case: one indexed join, one round trip
+            # One round trip for a client and for an unknown number; a lead needs a second.
+            client, lead_ids = await _owners_with_e164(e164)
+            if client is not None or not lead_ids:
                 return client, None
-            phones = await Phone.filter(e164=e164).order_by("id").limit(10)
-        else:
-            number_digits = digits(number)
-            if not number_digits:
-                return None, None
-            # Same digits as typed first (indexed equality), then, for a long enough number
-            # in an odd format, its last digits.
-            phones = await Phone.filter(digits_rev=number_digits[::-1]).order_by("id").limit(10)
-            if not phones and len(number_digits) >= _MIN_TAIL:
-                low, high = tail_range(number_digits)
-                phones = (
-                    await Phone.filter(digits_rev__gte=low, digits_rev__lt=high)
-                    .order_by("id")
-                    .limit(10)
-                )
-        client_ids = [p.client_id for p in phones if p.client_id]  # type: ignore[attr-defined]
+            return None, await _first_open_lead(lead_ids)
+        number_digits = digits(number)
+        if not number_digits:
+            return None, None
+        # Same digits as typed first (indexed equality), then, for a long enough number
+        # in an odd format, its last digits.
+        phones = await Phone.filter(digits_rev=number_digits[::-1]).order_by("id").limit(10)
+        if not phones and len(number_digits) >= _MIN_TAIL:
+            low, high = tail_range(number_digits)
+            phones = (
+                await Phone.filter(digits_rev__gte=low, digits_rev__lt=high)
+                .order_by("id")
+                .limit(10)
+            )
+        client_ids = [p.client_id for p in phones if p.client_id]
         if client_ids:
             return await Client.get_or_none(id=client_ids[0]), None
-        lead_ids = [p.lead_id for p in phones if p.lead_id]  # type: ignore[attr-defined]
-        if lead_ids:
-            lead = (
-                await Lead.filter(id__in=lead_ids)
-                .exclude(status="converted")
-                .order_by("id")
-                .first()
-            )
-            return None, lead
-        return None, None
+        lead_ids = [p.lead_id for p in phones if p.lead_id]
+        return None, (await _first_open_lead(lead_ids) if lead_ids else None)
 
     async def caller_card(self, number: str) -> CallerCard:
         """The pop-up card (name, company, open deals, last note, last call)."""
@@ -162,33 +166,39 @@ class CallerDirectory:
             last_call_result=last_call.result if last_call else "",
         )
 
-    async def record_call(self, rec: CallRecord, *, clock: Clock | None = None) -> RecordedCall:
-        """Store a call once per linkedid, match it to a client or lead, auto-create a lead.
+    async def record_calls(
+        self, records: list[CallRecord], *, clock: Clock | None = None
+    ) -> list[RecordedCall | Exception]:
+        """Store finished calls in one transaction: each once per linkedid, matched to a client
+        or lead, with an auto-lead for an unknown number (one per number, under its lock).
 
         A second record with the same linkedid (a resync, or the tracker's final word after an
-        early save) updates the stored call; it never duplicates it nor its lead.
-
-        Calls recorded concurrently are written together (group commit): whoever gets a
-        writer slot stores everything queued by then in one transaction, so a burst of
-        finished calls costs one commit and a few shared lookups instead of all of them each.
+        early save) updates the stored call; it never duplicates it nor its lead. The result
+        holds, in order, each call's outcome or the error that kept it from being stored (a
+        failed batch is retried call by call, so one bad call never loses the others).
+        The caller batches (the calls service hands over every call that ended meanwhile);
+        this writes. Cancelling the caller neither cancels nor rolls back a batch under way.
         """
-        item = Pending(rec, clock or SystemClock(), asyncio.get_running_loop().create_future())
-        self._pending.append(item)
-        while not item.taken:
-            async with self._writers:
-                if item.taken:  # another writer has it in the batch it is storing
-                    break
-                batch = self._pending[: self.max_batch]
-                del self._pending[: self.max_batch]
-                for queued in batch:
-                    queued.taken = True
-                writing = asyncio.get_running_loop().create_task(
-                    self.store.store(batch), name="caller-directory-store-batch"
-                )
-                # The batch holds other callers' calls too: cancelling this caller (its lane
-                # stopping) must neither cancel nor roll back theirs.
-                await asyncio.shield(writing)
-        return await item.done
+        clock = clock or SystemClock()
+        loop = asyncio.get_running_loop()
+        batch = [Pending(rec, clock, loop.create_future()) for rec in records]
+        if not batch:
+            return []
+        async with self._writers:
+            writing = loop.create_task(self.store.store(batch), name="caller-directory-store")
+            await asyncio.shield(writing)
+        results: list[RecordedCall | Exception] = []
+        for item in batch:
+            error = item.done.exception()
+            results.append(error if isinstance(error, Exception) else item.done.result())
+        return results
+
+    async def record_call(self, rec: CallRecord, *, clock: Clock | None = None) -> RecordedCall:
+        """Store one finished call (see `record_calls`); raises what kept it from being stored."""
+        (result,) = await self.record_calls([rec], clock=clock)
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     async def contact_for_sms(
         self,
@@ -204,39 +214,50 @@ class CallerDirectory:
         from the same new number at the same moment still make one lead.
         """
         clock = clock or SystemClock()
-        key = self.e164(number) or number
-        async with self.number_locks.hold([key]):
+        async with self.number_locks.hold([self.lock_key(number)]):
             client, lead = await self.find_by_phone(number)
-            if client is not None or lead is not None or not digits(number):
+            if client is not None or lead is not None:
                 return client, lead, False
-            if not (await get_telephony()).is_autolead_sms:
-                return None, None, False
-            lead = await create_auto_lead(
+            plan = auto_lead_for(
                 number,
-                source="sms",
-                responsible_id=responsible_id,
-                clock=clock,
                 region=self.region,
+                switches=await get_telephony(),
+                source=SMS,
+                agent_id=responsible_id,
             )
-            return None, lead, True
+            if plan is None:
+                return None, None, False
+            return None, await create_auto_lead(plan, clock=clock), True
 
 
-_CLIENT_BY_E164 = (
-    "SELECT c.* FROM phone p JOIN client c ON c.id = p.client_id "
-    "WHERE p.e164 = {param} ORDER BY p.id LIMIT 1"
+# The phones with this number, a client's first (its columns then filled), then the leads'.
+_OWNERS_BY_E164 = (
+    "SELECT c.*, p.lead_id AS owner_lead_id FROM phone p "
+    "LEFT JOIN client c ON c.id = p.client_id "
+    "WHERE p.e164 = {param} ORDER BY p.client_id IS NULL, p.id LIMIT 10"
 )
 
 
-async def _client_with_e164(e164: str) -> Client | None:
-    """The first client owning this E.164 number, in one parameterised query.
+async def _owners_with_e164(e164: str) -> tuple[Client | None, list[int]]:
+    """The first client owning this E.164 number, else the ids of the leads that have it, in
+    one parameterised query.
 
     Written once instead of built by the query builder on every ringing call: building the
     SQL cost more than running it (bench/bench_lookup.py).
     """
     conn = connections.get("default")
     param = "$1" if conn.capabilities.dialect == "postgres" else "?"
-    rows = await conn.execute_query_dict(_CLIENT_BY_E164.format(param=param), [e164])
-    return Client._init_from_db(**rows[0]) if rows else None
+    rows = await conn.execute_query_dict(_OWNERS_BY_E164.format(param=param), [e164])
+    if rows and rows[0]["id"] is not None:
+        row = dict(rows[0])
+        del row["owner_lead_id"]
+        return Client._init_from_db(**row), []
+    return None, [int(r["owner_lead_id"]) for r in rows if r["owner_lead_id"] is not None]
+
+
+async def _first_open_lead(lead_ids: list[int]) -> Lead | None:
+    """The oldest of these leads that is not converted yet."""
+    return await Lead.filter(id__in=lead_ids).exclude(status="converted").order_by("id").first()
 
 
 async def find_by_phone(number: str) -> tuple[Client | None, Lead | None]:

@@ -14,14 +14,23 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.contacts.phones import parse_phone
 from models.core.clock import Clock
-from models.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from models.people.permissions import can_see_owned, has_right
+from models.core.errors import (
+    Conflict,
+    Message,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    msg,
+)
+from models.core.translation import catalog
+from models.people.permissions import CLIENTS, LEADS, Ownership, has_right, may_see
 from models.people.users import get_company, get_telephony
 from models.schema.calls import Call
 from models.schema.clients import Client, Phone
@@ -43,6 +52,55 @@ CALL_RESULTS = {
     "failed": "failed",
 }
 MAX_ENTRIES = 10_000
+
+# What front-ends show for the codes above, in the reader's language (`say`/`.in_language`);
+# messages that quote a status quote its label, never the code.
+LIST_STATUS_LABELS: dict[str, Message] = {
+    IDLE: msg("ready to start"),
+    RUNNING: msg("running"),
+    PAUSED: msg("paused"),
+    STOPPED: msg("stopped"),
+    FINISHED: msg("finished"),
+}
+ENTRY_STATE_LABELS: dict[str, Message] = {
+    PENDING: msg("to dial"),
+    DIALING: msg("being dialed"),
+    DONE: msg("dialed"),
+    SKIPPED: msg("skipped"),
+}
+RESULT_LABELS: dict[str, Message] = {
+    "answered": msg("answered"),
+    "no_answer": msg("not answered"),
+    "busy": msg("busy"),
+    "failed": msg("failed"),
+    "invalid": msg("invalid number"),
+}
+# Why an entry was skipped or failed. The entry keeps the English msgid (it is data, read by
+# any reader); `reason_text` puts it in the reader's language. The last two are written by
+# the daemon's runner (daemon/dialer.py) with the same English words.
+NO_PHONE = msg("no phone number")
+NOT_A_PHONE = msg("not a valid phone number")
+LIST_STOPPED = msg("the list was stopped")
+SKIPPED_BY_AGENT = msg("skipped by the agent")
+NOT_PLACED = msg("the call could not be placed")
+LOST_IN_RESTART = msg("the daemon restarted during this call and no record of it was found")
+
+
+def list_status_label(status: str) -> Message | str:
+    return LIST_STATUS_LABELS.get(status, status)
+
+
+def entry_state_label(state: str) -> Message | str:
+    return ENTRY_STATE_LABELS.get(state, state)
+
+
+def result_label(result: str) -> Message | str:
+    return RESULT_LABELS.get(result, result)
+
+
+def reason_text(reason: str, lang: str) -> str:
+    """An entry's stored reason in `lang` (a reason we do not know stays as it is)."""
+    return catalog(lang).gettext(reason) if reason else ""
 
 
 @dataclass(frozen=True)
@@ -75,7 +133,7 @@ class ListView:
 
 
 async def _targets_of_owners(
-    model: type[Client] | type[Lead], ids: Iterable[int], user: User, right: str
+    model: type[Client] | type[Lead], ids: Iterable[int], user: User, kind: Ownership
 ) -> list[Target]:
     """The numbers of the selected clients or leads the user may see, honouring G4."""
     ids = list(dict.fromkeys(ids))
@@ -92,8 +150,8 @@ async def _targets_of_owners(
         row = rows.get(owner_id)
         if row is None:
             continue
-        if not can_see_owned(user, row.responsible_id, right):  # type: ignore[attr-defined]
-            raise PermissionDenied(f"you may not call {row.name}")
+        if not may_see(user, kind, row.responsible_id):
+            raise PermissionDenied(msg("you may not call %(name)s", name=row.name))
         owned = phones.get(owner_id, [])
         if not all_numbers:
             owned = owned[:1]
@@ -119,16 +177,19 @@ async def create_list(
     With "dial all numbers" off (G4) a client or lead gives its first number only. A number
     that cannot be dialed is kept on the list as `invalid` with the reason, and is never dialed.
     """
-    targets = await _targets_of_owners(Client, client_ids, user, "clients.view_all")
-    targets += await _targets_of_owners(Lead, lead_ids, user, "leads.view_all")
+    targets = await _targets_of_owners(Client, client_ids, user, CLIENTS)
+    targets += await _targets_of_owners(Lead, lead_ids, user, LEADS)
     targets += [Target(n.strip()) for n in numbers if n.strip()]
     if len(targets) > MAX_ENTRIES:
-        raise ValidationFailed({"numbers": f"a list holds at most {MAX_ENTRIES} numbers"})
+        raise ValidationFailed(
+            {"numbers": msg("a list holds at most %(max)s numbers", max=MAX_ENTRIES)}
+        )
     region = (await get_company()).default_region
     now = clock.now()
     async with in_transaction():
         dialer = await DialerList.create(
-            name=(name.strip() or f"List of {now:%Y-%m-%d %H:%M}")[:200],
+            # The default name is data: written once, in the language of its creator.
+            name=(name.strip() or msg("List of %(when)s", when=f"{now:%Y-%m-%d %H:%M}"))[:200],
             owner_id=user.id,
             created_at=now,
         )
@@ -143,12 +204,12 @@ async def create_list(
                 lead_id=target.lead_id,
             )
             if not target.number:
-                entry.state, entry.result, entry.reason = SKIPPED, "invalid", "no phone number"
+                entry.state, entry.result, entry.reason = SKIPPED, "invalid", NO_PHONE.msgid
             else:
                 e164 = parse_phone(target.number, region).e164
                 if e164 is None:
                     entry.state, entry.result = SKIPPED, "invalid"
-                    entry.reason = f"{target.number!r} is not a valid phone number"
+                    entry.reason = NOT_A_PHONE.msgid  # the number is on the entry
                 entry.e164 = e164
             entries.append(entry)
         if entries:
@@ -163,20 +224,28 @@ async def create_list(
 async def _own_list(user: User, list_id: int) -> DialerList:
     dialer = await DialerList.get_or_none(id=list_id)
     if dialer is None:
-        raise NotFound(f"dialer list {list_id} does not exist")
-    if dialer.owner_id != user.id and not has_right(user, "calls.view_all"):  # type: ignore[attr-defined]
-        raise PermissionDenied("this dialer list belongs to another agent")
+        raise NotFound(msg("dialer list %(id)s does not exist", id=list_id))
+    if dialer.owner_id != user.id and not has_right(user, "calls.view_all"):
+        raise PermissionDenied(msg("this dialer list belongs to another agent"))
     return dialer
 
 
-async def _set_status(dialer: DialerList, allowed: tuple[str, ...], status: str, **more) -> None:
+async def _set_status(
+    dialer: DialerList, allowed: tuple[str, ...], status: str, **more: Any
+) -> None:
     """Change the status only if nobody changed it meanwhile (a conditional update)."""
     updated = await DialerList.filter(id=dialer.id, status__in=allowed).update(
         status=status, **more
     )
     if not updated:
         current = await DialerList.get(id=dialer.id)
-        raise Conflict(f"the list is {current.status}: it cannot become {status}")
+        raise Conflict(
+            msg(
+                "the list is %(status)s: it cannot become %(new)s",
+                status=list_status_label(current.status),
+                new=list_status_label(status),
+            )
+        )
     dialer.status = status
 
 
@@ -184,14 +253,19 @@ async def start_list(user: User, list_id: int, *, clock: Clock) -> DialerList:
     """Start dialing. An agent runs one list at a time; an empty list cannot start."""
     dialer = await _own_list(user, list_id)
     if not await DialerEntry.filter(dialer_list_id=list_id, state=PENDING).exists():
-        raise ValidationFailed({"list": "the list has no number left to dial"})
+        raise ValidationFailed({"list": msg("the list has no number left to dial")})
     if not (await User.get(id=dialer.owner_id)).extension:
-        raise ValidationFailed({"list": "the agent has no extension to dial from"})
+        raise ValidationFailed({"list": msg("the agent has no extension to dial from")})
     other = await DialerList.filter(
         owner_id=dialer.owner_id, status=RUNNING, id__not=list_id
     ).first()
     if other is not None:
-        raise Conflict(f"the list {other.name!r} is already running: pause or stop it first")
+        raise Conflict(
+            msg(
+                "the list %(name)s is already running: pause or stop it first",
+                name=repr(other.name),
+            )
+        )
     await _set_status(dialer, (IDLE, PAUSED), RUNNING, started_at=clock.now())
     return dialer
 
@@ -206,7 +280,12 @@ async def pause_list(user: User, list_id: int) -> DialerList:
 async def resume_list(user: User, list_id: int, *, clock: Clock) -> DialerList:
     dialer = await _own_list(user, list_id)
     if dialer.status != PAUSED:
-        raise Conflict(f"the list is {dialer.status}: only a paused list resumes")
+        raise Conflict(
+            msg(
+                "the list is %(status)s: only a paused list resumes",
+                status=list_status_label(dialer.status),
+            )
+        )
     return await start_list(user, list_id, clock=clock)
 
 
@@ -216,7 +295,7 @@ async def stop_list(user: User, list_id: int, *, clock: Clock) -> DialerList:
     async with in_transaction():
         await _set_status(dialer, (IDLE, RUNNING, PAUSED), STOPPED, finished_at=clock.now())
         await DialerEntry.filter(dialer_list_id=list_id, state=PENDING).update(
-            state=SKIPPED, reason="the list was stopped"
+            state=SKIPPED, reason=LIST_STOPPED.msgid
         )
     return dialer
 
@@ -231,13 +310,13 @@ async def skip_entry(user: User, list_id: int, entry_id: int | None = None) -> D
         else query.order_by("position").first()
     )
     if entry is None:
-        raise Conflict("there is no pending number to skip")
+        raise Conflict(msg("there is no pending number to skip"))
     updated = await DialerEntry.filter(id=entry.id, state=PENDING).update(
-        state=SKIPPED, reason="skipped by the agent"
+        state=SKIPPED, reason=SKIPPED_BY_AGENT.msgid
     )
     if not updated:
-        raise Conflict("this number is being dialed already")
-    entry.state, entry.reason = SKIPPED, "skipped by the agent"
+        raise Conflict(msg("this number is being dialed already"))
+    entry.state, entry.reason = SKIPPED, SKIPPED_BY_AGENT.msgid
     return entry
 
 
@@ -280,7 +359,8 @@ async def current_list(user: User) -> DialerList | None:
 
 
 async def running_list_ids() -> list[int]:
-    return list(await DialerList.filter(status=RUNNING).values_list("id", flat=True))
+    ids = await DialerList.filter(status=RUNNING).values_list("id", flat=True)
+    return cast(list[int], ids)
 
 
 async def get_list(list_id: int) -> DialerList | None:
@@ -361,7 +441,12 @@ async def record_result(
     ended_at: datetime,
 ) -> bool:
     """Store the outcome of a dialed entry and when the list's last call ended (once)."""
-    changes: dict = {"state": DONE, "result": result, "reason": reason[:255], "ended_at": ended_at}
+    changes: dict[str, Any] = {
+        "state": DONE,
+        "result": result,
+        "reason": reason[:255],
+        "ended_at": ended_at,
+    }
     if call_id is not None:
         changes["call_id"] = call_id
     if linkedid:

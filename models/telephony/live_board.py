@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from models.contacts import timeline_text
-from models.contacts.clients import ClientInput, create_client, list_clients
-from models.contacts.contact_details import open_lead_with_number, search_key
+from models.contacts.clients import ClientInput, create_client
+from models.contacts.contact_details import search_key
 from models.contacts.notes import add_note
 from models.contacts.phones import to_e164
 from models.contacts.timeline import add_entry
 from models.core.clock import Clock, SystemClock
-from models.core.errors import PermissionDenied, ValidationFailed
+from models.core.errors import PermissionDenied, ValidationFailed, msg
 from models.core.events import (
     CallAnswered,
     CallEnded,
@@ -36,15 +35,15 @@ from models.core.events import (
     CallTransferred,
     ExtensionStateChanged,
 )
-from models.people.permissions import has_right
+from models.people.permissions import CALLS, has_right, may_see
 from models.people.schedule import is_working
 from models.people.users import get_company
-from models.sales.leads import LeadInput, convert_lead, create_lead, list_leads
-from models.schema.activity import TimelineEntry
+from models.sales.leads import LeadInput, convert_lead, create_lead
+from models.schema.activity import Note, TimelineEntry
 from models.schema.calls import Call
-from models.schema.clients import Client, Phone
 from models.schema.leads import Lead
 from models.schema.users import User
+from models.telephony.caller_directory import CallerDirectory
 
 logger = logging.getLogger(__name__)
 
@@ -151,11 +150,11 @@ class LiveBoard:
 
 def may_handle_call(user: User, call: LiveCall | None, stored: Call | None) -> bool:
     """An agent acts on a call that rings or rang for them; calls.view_all acts on any."""
-    if has_right(user, "calls.view_all"):
-        return True
     if call is not None and user.extension and user.extension in call.legs:
         return True
-    return stored is not None and stored.agent_id == user.id  # type: ignore[attr-defined]
+    if stored is not None:
+        return may_see(user, CALLS, stored.agent_id)
+    return has_right(user, "calls.view_all")
 
 
 @dataclass(frozen=True)
@@ -175,52 +174,62 @@ async def save_caller(
     name: str,
     company_name: str = "",
     clock: Clock | None = None,
+    callers: CallerDirectory | None = None,
 ) -> SavedCaller:
     """Save the caller of a call under way as a client or a lead (L3), and link the call to it.
 
     An open lead with the number (the auto-lead the PBX link made for this call, or an earlier
     one) is reused: renamed, taken by the agent, or converted when a client is asked for. A call
     not stored yet is matched to the saved caller by its number when it is recorded.
+    `callers` is the daemon's caller directory, whose per-number lock the call store holds too.
     """
     clock = clock or SystemClock()
     if kind not in ("client", "lead"):
-        raise ValidationFailed({"kind": "choose client or lead"})
+        raise ValidationFailed({"kind": msg("choose client or lead")})
     name = (name or "").strip()
     if kind == "client" and not name:
-        raise ValidationFailed({"name": "the client needs a name"})
+        raise ValidationFailed({"name": msg("the client needs a name")})
     region = (await get_company()).default_region
     e164 = to_e164(number, region)
     if e164 is None:
-        raise ValidationFailed({"number": f"{number!r} is not a phone number"})
-    stored = await Call.get_or_none(linkedid=linkedid)
-    owner = await Phone.filter(e164=e164, client_id__isnull=False).first()
-    if owner is not None:
-        # Known meanwhile (a colleague saved it): link, never duplicate.
-        client_id, lead_id, reused = owner.client_id, None, True  # type: ignore[attr-defined]
-    else:
-        lead = await _lead_of(stored) or await open_lead_with_number(e164)
-        reused = lead is not None
-        if lead is not None:
-            lead = await _take_lead(user, lead, name, company_name)
-            if kind == "client":
-                client = await convert_lead(user, lead.id, clock=clock)
-                client_id, lead_id = client.id, lead.id
-            else:
-                client_id, lead_id = None, lead.id
-        elif kind == "client":
-            client = await create_client(
-                user, ClientInput(name=name, phones=[e164], company_name=company_name), clock=clock
-            )
-            client_id, lead_id = client.id, None
+        raise ValidationFailed(
+            {"number": msg("%(number)s is not a phone number", number=repr(number))}
+        )
+    callers = callers or await CallerDirectory.load()
+    # The number's lock, shared with the call store: the call ending meanwhile (and its
+    # auto-lead) waits until this caller is saved, and then finds it.
+    async with callers.number_locks.hold([e164]):
+        stored = await Call.get_or_none(linkedid=linkedid)
+        client, lead = await callers.find_by_phone(e164)
+        if client is not None:
+            # Known meanwhile (a colleague saved it): link, never duplicate.
+            client_id, lead_id, reused = client.id, None, True
         else:
-            made = await create_lead(
-                user,
-                LeadInput(name=name, phones=[e164], company_name=company_name, source="call"),
-                clock=clock,
-            )
-            client_id, lead_id = None, made.id
-    if stored is not None:
-        await _link(stored, client_id, lead_id, clock)
+            lead = await _lead_of(stored) or lead
+            reused = lead is not None
+            if lead is not None:
+                lead = await _take_lead(user, lead, name, company_name)
+                if kind == "client":
+                    converted = await convert_lead(user, lead.id, clock=clock)
+                    client_id, lead_id = converted.id, lead.id
+                else:
+                    client_id, lead_id = None, lead.id
+            elif kind == "client":
+                made_client = await create_client(
+                    user,
+                    ClientInput(name=name, phones=[e164], company_name=company_name),
+                    clock=clock,
+                )
+                client_id, lead_id = made_client.id, None
+            else:
+                made = await create_lead(
+                    user,
+                    LeadInput(name=name, phones=[e164], company_name=company_name, source="call"),
+                    clock=clock,
+                )
+                client_id, lead_id = None, made.id
+        if stored is not None:
+            await _link(stored, client_id, lead_id, clock)
     logger.info(
         "caller %s of call %s saved by %s as %s (client=%s lead=%s reused=%s)",
         e164,
@@ -235,15 +244,15 @@ async def save_caller(
 
 
 async def _lead_of(stored: Call | None) -> Lead | None:
-    if stored is None or stored.lead_id is None:  # type: ignore[attr-defined]
+    if stored is None or stored.lead_id is None:
         return None
-    return await Lead.get_or_none(id=stored.lead_id, status="open")  # type: ignore[attr-defined]
+    return await Lead.get_or_none(id=stored.lead_id, status="open")
 
 
 async def _take_lead(user: User, lead: Lead, name: str, company_name: str) -> Lead:
     """The agent names the lead and takes it when nobody has it (an unhandled auto-lead)."""
-    if lead.responsible_id not in (None, user.id) and not has_right(user, "leads.edit_all"):  # type: ignore[attr-defined]
-        raise PermissionDenied("this number is a lead of another user")
+    if lead.responsible_id not in (None, user.id) and not has_right(user, "leads.edit_all"):
+        raise PermissionDenied(msg("this number is a lead of another user"))
     changed = []
     if name and name != lead.name:
         lead.name = name[:200]
@@ -251,8 +260,8 @@ async def _take_lead(user: User, lead: Lead, name: str, company_name: str) -> Le
     if company_name and company_name != lead.company_name:
         lead.company_name = company_name[:200]
         changed.append("company_name")
-    if lead.responsible_id is None:  # type: ignore[attr-defined]
-        lead.responsible_id = user.id  # type: ignore[attr-defined]
+    if lead.responsible_id is None:
+        lead.responsible_id = user.id
         changed.append("responsible_id")
     if changed:
         if "name" in changed:
@@ -263,10 +272,10 @@ async def _take_lead(user: User, lead: Lead, name: str, company_name: str) -> Le
 
 
 async def _link(call: Call, client_id: int | None, lead_id: int | None, clock: Clock) -> None:
-    if call.client_id == client_id and call.lead_id == lead_id:  # type: ignore[attr-defined]
+    if call.client_id == client_id and call.lead_id == lead_id:
         return
-    call.client_id = client_id  # type: ignore[attr-defined]
-    call.lead_id = lead_id  # type: ignore[attr-defined]
+    call.client_id = client_id
+    call.lead_id = lead_id
     await call.save(update_fields=["client_id", "lead_id"])
     updated = await TimelineEntry.filter(kind="call", ref_id=call.id).update(
         client_id=client_id, lead_id=lead_id
@@ -278,7 +287,7 @@ async def _link(call: Call, client_id: int | None, lead_id: int | None, clock: C
             client_id=client_id,
             lead_id=lead_id,
             ref_id=call.id,
-            user_id=call.agent_id,  # type: ignore[attr-defined]
+            user_id=call.agent_id,
             detail=timeline_text.detail("call_with", number=call.peer_e164 or call.from_number),
         )
 
@@ -290,15 +299,15 @@ async def add_call_note(
     linkedid: str,
     card: CallerCard | None,
     clock: Clock | None = None,
-):
+) -> Note:
     """A note typed during the call: on the stored call if there is one, else on its caller."""
     stored = await Call.get_or_none(linkedid=linkedid)
-    if stored is not None and (stored.client_id or stored.lead_id):  # type: ignore[attr-defined]
+    if stored is not None and (stored.client_id or stored.lead_id):
         return await add_note(user, text, call_id=stored.id, clock=clock)
     client_id = card.client_id if card else None
     lead_id = card.lead_id if card else None
     if client_id is None and lead_id is None:
-        raise ValidationFailed({"text": "save the caller as a client or a lead first"})
+        raise ValidationFailed({"text": msg("save the caller as a client or a lead first")})
     return await add_note(
         user,
         text,
@@ -309,26 +318,13 @@ async def add_call_note(
     )
 
 
-async def card_for(client_id: int | None, lead_id: int | None, number: str) -> CallerCard:
-    """The pop-up card after the caller was saved."""
-    if client_id is not None:
-        client = await Client.get(id=client_id)
-        return CallerCard(
-            number=number, client_id=client.id, name=client.name, company=client.company_name
-        )
-    if lead_id is not None:
-        lead = await Lead.get(id=lead_id)
-        return CallerCard(number=number, lead_id=lead.id, name=lead.name, company=lead.company_name)
-    return CallerCard(number=number)
-
-
 def check_may_place_call(user: User, widget_mode: str, now: datetime) -> None:
     """Calls need the agent's extension, and working hours when the widget mode says so."""
     if not user.extension:
-        raise ValidationFailed({"extension": "set your PBX extension in your profile to call"})
+        raise ValidationFailed({"extension": msg("set your PBX extension in your profile to call")})
     if widget_mode == "working_hours" and not is_working(user, now):
         raise PermissionDenied(
-            "outside your working hours the web phone is off: calls cannot be placed now"
+            msg("outside your working hours the web phone is off: calls cannot be placed now")
         )
 
 
@@ -336,7 +332,7 @@ async def dial_target(number: str) -> str:
     """What the widget asks the PBX to dial: a colleague's extension as is, else E.164."""
     text = (number or "").strip()
     if not text:
-        raise ValidationFailed({"number": "type a number to call"})
+        raise ValidationFailed({"number": msg("type a number to call")})
     if (
         text.isdigit()
         and len(text) <= 6
@@ -345,38 +341,8 @@ async def dial_target(number: str) -> str:
         return text
     e164 = to_e164(text, (await get_company()).default_region)
     if e164 is None:
-        raise ValidationFailed({"number": f"{text} is not a phone number"})
+        raise ValidationFailed({"number": msg("%(number)s is not a phone number", number=text)})
     return e164
-
-
-@dataclass(frozen=True)
-class Contact:
-    kind: str  # client | lead
-    id: int
-    name: str
-    company: str
-    phones: tuple[str, ...]
-
-
-async def search_contacts(user: User, query: str, limit: int = 10) -> list[Contact]:
-    """The widget's contacts tab: clients, then open leads, the user may see."""
-    if len((query or "").strip()) < 2:
-        return []
-    clients, _ = await list_clients(user, query=query, limit=limit)
-    leads, _ = await list_leads(user, view="all", query=query, limit=limit)
-    found = [
-        Contact("client", c.id, c.name, c.company_name, _phones(c.phones))  # type: ignore[attr-defined]
-        for c in clients
-    ]
-    found += [
-        Contact("lead", lead.id, lead.name, lead.company_name, _phones(lead.phones))  # type: ignore[attr-defined]
-        for lead in leads
-    ]
-    return found[:limit]
-
-
-def _phones(rows: Iterable[Phone]) -> tuple[str, ...]:
-    return tuple(p.e164 or p.typed for p in sorted(rows, key=lambda p: p.position))
 
 
 async def stored_call(linkedid: str) -> Call | None:

@@ -50,5 +50,9 @@ class NumberLocks:
             for key in ordered:
                 self._drop(key)
 
+    def users(self, key: str) -> int:
+        """How many hold or wait for this key's lock."""
+        return self._locks.get(key, (None, 0))[1]
+
     def __len__(self) -> int:
         return len(self._locks)

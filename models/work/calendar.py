@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import cast
 
 from models.schema.tasks import Task
 from models.schema.users import User
@@ -45,8 +46,8 @@ async def calendar_days(
         query = calendar_query(user, max(day_start, start), min(day_end, end), user_ids)
         total = await query.count()
         if total:
-            ids = await query.order_by("due_at", "id").limit(per_day).values_list("id", flat=True)
-            counted.append((day, total, list(ids)))
+            first = await query.order_by("due_at", "id").limit(per_day).values_list("id", flat=True)
+            counted.append((day, total, cast(list[int], first)))
         day = following
     wanted = [task_id for _, _, ids in counted for task_id in ids]
     tasks = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tortoise.expressions import Q, RawSQL, Subquery
 from tortoise.queryset import QuerySet
@@ -17,9 +18,9 @@ from tortoise.transactions import in_transaction
 from models.contacts import timeline_text
 from models.contacts.timeline import add_entry
 from models.core.clock import Clock, SystemClock
-from models.core.errors import NotFound, PermissionDenied, ValidationFailed
+from models.core.errors import NotFound, PermissionDenied, ValidationFailed, msg
 from models.core.labels import TASK_KIND_LABELS
-from models.people.permissions import can_see_owned, has_right
+from models.people.permissions import CLIENTS, DEALS, LEADS, has_right, may_see
 from models.schema.clients import Client
 from models.schema.deals import Deal
 from models.schema.leads import Lead
@@ -55,34 +56,34 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-async def _check(user: User, data: TaskInput) -> tuple[list[int], dict[str, int | None]]:
+async def _check(user: User, data: TaskInput) -> tuple[list[int], dict[str, Any]]:
     errors: dict[str, str] = {}
     if not (data.title or "").strip():
-        errors["title"] = "the task needs a title"
+        errors["title"] = msg("the task needs a title")
     if data.kind not in KINDS:
-        errors["kind"] = f"must be one of: {', '.join(KINDS)}"
+        errors["kind"] = msg("must be one of: %(choices)s", choices=", ".join(KINDS))
     if not isinstance(data.due_at, datetime):
-        errors["due_at"] = "the task needs a due date and time"
+        errors["due_at"] = msg("the task needs a due date and time")
     if data.duration_minutes < 0 or data.duration_minutes > 24 * 60 * 31:
-        errors["duration_minutes"] = "between 0 and 44640"
+        errors["duration_minutes"] = msg("between 0 and 44640")
     if (
         data.remind_minutes_before is not None
         and not 0 <= data.remind_minutes_before <= 60 * 24 * 30
     ):
-        errors["remind_minutes_before"] = "between 0 and 43200 minutes"
+        errors["remind_minutes_before"] = msg("between 0 and 43200 minutes")
     if data.kind == "sms":
         if not data.sms_text.strip():
-            errors["sms_text"] = "an SMS task needs the text to send"
+            errors["sms_text"] = msg("an SMS task needs the text to send")
         if data.client_id is None and data.lead_id is None:
-            errors["client_id"] = "an SMS task needs a client or a lead to send it to"
+            errors["client_id"] = msg("an SMS task needs a client or a lead to send it to")
     assignees = list(dict.fromkeys(data.assignee_ids or [user.id]))
     if errors:
         raise ValidationFailed(errors)
     if any(a != user.id for a in assignees) and not has_right(user, "tasks.assign_others"):
-        raise PermissionDenied("your group may not create tasks for other users")
+        raise PermissionDenied(msg("your group may not create tasks for other users"))
     found = await User.filter(id__in=assignees, is_active=True).count()
     if found != len(assignees):
-        raise ValidationFailed({"assignee_ids": "some of these users do not exist"})
+        raise ValidationFailed({"assignee_ids": msg("some of these users do not exist")})
     links = await _links(user, data.client_id, data.lead_id, data.deal_id)
     return assignees, links
 
@@ -94,22 +95,22 @@ async def _links(
     if deal_id is not None:
         deal = await Deal.get_or_none(id=deal_id)
         if deal is None:
-            raise NotFound(f"deal {deal_id} not found")
-        if not can_see_owned(user, deal.responsible_id, "deals.view_all"):  # type: ignore[attr-defined]
-            raise PermissionDenied("this deal belongs to another user")
-        client_id = client_id or deal.client_id  # type: ignore[attr-defined]
+            raise NotFound(msg("deal %(id)s not found", id=deal_id))
+        if not may_see(user, DEALS, deal.responsible_id):
+            raise PermissionDenied(msg("this deal belongs to another user"))
+        client_id = client_id or deal.client_id
     if client_id is not None:
         client = await Client.get_or_none(id=client_id)
         if client is None:
-            raise NotFound(f"client {client_id} not found")
-        if not can_see_owned(user, client.responsible_id, "clients.view_all"):  # type: ignore[attr-defined]
-            raise PermissionDenied("this client belongs to another user")
+            raise NotFound(msg("client %(id)s not found", id=client_id))
+        if not may_see(user, CLIENTS, client.responsible_id):
+            raise PermissionDenied(msg("this client belongs to another user"))
     if lead_id is not None:
         lead = await Lead.get_or_none(id=lead_id)
         if lead is None:
-            raise NotFound(f"lead {lead_id} not found")
-        if not can_see_owned(user, lead.responsible_id, "leads.view_all"):  # type: ignore[attr-defined]
-            raise PermissionDenied("this lead belongs to another user")
+            raise NotFound(msg("lead %(id)s not found", id=lead_id))
+        if not may_see(user, LEADS, lead.responsible_id):
+            raise PermissionDenied(msg("this lead belongs to another user"))
     return {"client_id": client_id, "lead_id": lead_id, "deal_id": deal_id}
 
 
@@ -149,14 +150,14 @@ async def create_task(user: User, data: TaskInput, *, clock: Clock | None = None
 async def _visible(user: User, task_id: int) -> Task:
     task = await Task.get_or_none(id=task_id).prefetch_related("assignees")
     if task is None:
-        raise NotFound(f"task {task_id} not found")
+        raise NotFound(msg("task %(id)s not found", id=task_id))
     assignee_ids = {a.id for a in task.assignees}
     if (
         user.id not in assignee_ids
-        and task.author_id != user.id  # type: ignore[attr-defined]
+        and task.author_id != user.id
         and not has_right(user, "tasks.view_all")
     ):
-        raise PermissionDenied("this task belongs to other users")
+        raise PermissionDenied(msg("this task belongs to other users"))
     return task
 
 
@@ -174,7 +175,7 @@ async def complete_task(user: User, task_id: int, *, clock: Clock | None = None)
     if not task.is_done:
         task.is_done = True
         task.done_at = clock.now()
-        task.done_by_id = user.id  # type: ignore[attr-defined]
+        task.done_by_id = user.id
         await task.save(update_fields=["is_done", "done_at", "done_by_id", "updated_at"])
     return task
 
@@ -183,7 +184,7 @@ async def reopen_task(user: User, task_id: int) -> Task:
     task = await _visible(user, task_id)
     task.is_done = False
     task.done_at = None
-    task.done_by_id = None  # type: ignore[attr-defined]
+    task.done_by_id = None
     await task.save(update_fields=["is_done", "done_at", "done_by_id", "updated_at"])
     return task
 
@@ -227,12 +228,14 @@ async def delete_task(user: User, task_id: int) -> None:
     await task.delete()
 
 
-def _scoped(user: User, scope: str):
+def _scoped(user: User, scope: str) -> QuerySet[Task]:
     if scope not in SCOPES:
-        raise ValidationFailed({"scope": f"must be one of: {', '.join(SCOPES)}"})
+        raise ValidationFailed(
+            {"scope": msg("must be one of: %(choices)s", choices=", ".join(SCOPES))}
+        )
     if scope == "all":
         if not has_right(user, "tasks.view_all"):
-            raise PermissionDenied("your group may not see other users' tasks")
+            raise PermissionDenied(msg("your group may not see other users' tasks"))
         return Task.all()
     # Assignments as an IN list: planned as a union of two index ranges (the user's
     # task_assignee rows, their authored tasks), cheap for the usual user.
@@ -273,7 +276,9 @@ async def list_tasks(
     """The task list (T1) by due time; done and old tasks stay findable with status="done"/"any"."""
     clock = clock or SystemClock()
     if status not in STATUS_FILTERS:
-        raise ValidationFailed({"status": f"must be one of: {', '.join(STATUS_FILTERS)}"})
+        raise ValidationFailed(
+            {"status": msg("must be one of: %(choices)s", choices=", ".join(STATUS_FILTERS))}
+        )
     qs = _scoped(user, scope)
     if status == "open":
         qs = qs.filter(is_done=False)
@@ -306,18 +311,20 @@ def is_overdue(task: Task, now: datetime) -> bool:
     return not task.is_done and task.due_at < now
 
 
-def calendar_query(user: User, start: datetime, end: datetime, user_ids: list[int] | None = None):
+def calendar_query(
+    user: User, start: datetime, end: datetime, user_ids: list[int] | None = None
+) -> QuerySet[Task]:
     """Tasks due in [start, end) that the calendar shows this user (K1).
 
     One's own; with "tasks.view_all" everyone's, or only the chosen users'.
     """
     if end <= start:
-        raise ValidationFailed({"end": "the end must be after the start"})
+        raise ValidationFailed({"end": msg("the end must be after the start")})
     qs = Task.filter(due_at__gte=_utc(start), due_at__lt=_utc(end))
     can_see_all = has_right(user, "tasks.view_all")
     if user_ids:
         if any(uid != user.id for uid in user_ids) and not can_see_all:
-            raise PermissionDenied("your group may not see other users' calendars")
+            raise PermissionDenied(msg("your group may not see other users' calendars"))
         qs = qs.filter(assignees__id__in=user_ids)
         return qs.distinct()
     if not can_see_all:
@@ -334,7 +341,7 @@ async def due_reminders(clock: Clock) -> list[Task]:
     pending = Task.filter(
         is_done=False, reminded_at__isnull=True, remind_minutes_before__isnull=False
     )
-    widest = (
+    widest: Any = (
         await pending.order_by("-remind_minutes_before")
         .first()
         .values_list("remind_minutes_before", flat=True)

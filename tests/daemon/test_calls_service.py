@@ -151,11 +151,11 @@ class _FailingOnce(CallerDirectory):
         super().__init__(region)
         self.failed = False
 
-    async def record_call(self, rec, *, clock=None):
+    async def record_calls(self, records, *, clock=None):
         if not self.failed:
             self.failed = True
             raise ConnectionError("database went away")
-        return await super().record_call(rec, clock=clock)
+        return await super().record_calls(records, clock=clock)
 
 
 async def test_a_failure_is_logged_with_the_linkedid_and_the_next_call_is_stored(

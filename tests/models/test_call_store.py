@@ -20,9 +20,7 @@ async def test_a_burst_of_calls_is_one_transaction_with_one_lead_per_new_number(
     client = await client_ops.create_client(
         world.luis, ClientInput(name="Pedro Ruiz", phones=["911234567"]), clock=clock
     )
-    # One writer (as on SQLite), so that the burst queues behind the first call's write;
-    # with PostgreSQL's parallel writers each call may get its own transaction.
-    directory = CallerDirectory((await CallerDirectory.load()).region, writers=1)
+    directory = await CallerDirectory.load()
     records = [
         inbound("b.1", "600100001"),
         inbound("b.2", "+34 600 10 00 02", ext="102"),
@@ -30,8 +28,8 @@ async def test_a_burst_of_calls_is_one_transaction_with_one_lead_per_new_number(
         inbound("b.4", "911234567"),  # a client
         inbound("b.5", "anonymous", result="missed"),
     ]
-    results = await asyncio.gather(*(directory.record_call(r, clock=clock) for r in records))
-    assert directory.store.transactions <= 2  # the first call, then everything queued behind it
+    results = await directory.record_calls(records, clock=clock)
+    assert directory.store.transactions == 1
     assert [r.created for r in results] == [True] * 5
     by_id = {r.call.linkedid: r for r in results}
     first, second, again = by_id["b.1"], by_id["b.2"], by_id["b.3"]
@@ -55,7 +53,7 @@ async def test_a_burst_of_calls_is_one_transaction_with_one_lead_per_new_number(
     assert {e.ref_id for e in entries if e.kind == "call"} == {first.call.id, again.call.id}
     assert await TimelineEntry.filter(kind="call").count() == 4  # not the anonymous one
     # The same burst replayed (a resync after a reconnect) duplicates nothing.
-    replays = await asyncio.gather(*(directory.record_call(r, clock=clock) for r in records))
+    replays = await directory.record_calls(records, clock=clock)
     assert not any(r.created or r.lead_created for r in replays)
     assert await Call.all().count() == 5 and await Lead.all().count() == 2
     assert await TimelineEntry.filter(kind="call").count() == 4
@@ -65,9 +63,7 @@ async def test_one_bad_call_in_a_batch_does_not_lose_the_others(world, clock):
     directory = await CallerDirectory.load()
     bad = replace(inbound("x.2", "600200002"), started_at=None)  # type: ignore[arg-type]
     records = [inbound("x.1", "600200001"), bad, inbound("x.3", "600200003")]
-    results = await asyncio.gather(
-        *(directory.record_call(r, clock=clock) for r in records), return_exceptions=True
-    )
+    results = await directory.record_calls(records, clock=clock)
     assert isinstance(results[1], Exception)
     assert {r.call.linkedid for r in (results[0], results[2])} == {"x.1", "x.3"}
     assert sorted(await Call.all().values_list("linkedid", flat=True)) == ["x.1", "x.3"]
@@ -87,9 +83,9 @@ async def test_updating_a_call_in_the_batch_that_makes_its_numbers_lead(world, c
     assert early.call.lead_id is None
     telephony.is_autolead_inbound = True
     await telephony.save()
-    results = await asyncio.gather(
-        directory.record_call(inbound("u.2", "600300003"), clock=clock),
-        directory.record_call(replace(inbound("u.1", "600300003"), talk_seconds=70), clock=clock),
+    results = await directory.record_calls(
+        [inbound("u.2", "600300003"), replace(inbound("u.1", "600300003"), talk_seconds=70)],
+        clock=clock,
     )
     lead_ids = {r.call.lead_id for r in results}
     assert len(lead_ids) == 1 and None not in lead_ids
@@ -105,14 +101,14 @@ async def world_telephony():
 
 async def test_cancelling_the_caller_that_writes_a_batch_loses_no_call(world, clock):
     directory = await CallerDirectory.load()
-    writer = asyncio.ensure_future(directory.record_call(inbound("c.1", "600400001"), clock=clock))
-    other = asyncio.ensure_future(directory.record_call(inbound("c.2", "600400002"), clock=clock))
-    await asyncio.sleep(0)  # the first is writing its batch, the second waits for a writer
+    burst = [inbound("c.1", "600400001"), inbound("c.2", "600400002")]
+    writer = asyncio.ensure_future(directory.record_calls(burst, clock=clock))
+    await asyncio.sleep(0)  # the batch is being written
     writer.cancel()
     with pytest.raises(asyncio.CancelledError):
         await writer
-    stored = await other
+    stored = await directory.record_call(inbound("c.3", "600400003"), clock=clock)
     assert stored.created and stored.lead_created is not None
-    await directory.record_call(inbound("c.3", "600400003"), clock=clock)
     linkedids = await Call.all().order_by("linkedid").values_list("linkedid", flat=True)
     assert linkedids == ["c.1", "c.2", "c.3"]
+    assert await Lead.all().count() == 3

@@ -63,8 +63,7 @@ async def test_cancel_after_a_restart_restores_exactly_the_previous_state(world,
             "DNI": "custom.dni",
         },
     )
-    runner.start(batch.id)
-    batch = await runner.wait(batch.id)
+    batch = await runner.start(batch.id)  # the import's task, run to its end
     await runner.close()
     assert (batch.status, batch.created_count, batch.updated_count) == ("done", 1, 1)
     changed = await client_named("Ana Cambiada")

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from models.importing import cancel_import, create_import, run_import
+from models.importing import cancel_import, create_import, get_import, run_import
 from models.importing import engine as import_engine
 from models.schema.clients import Client, Phone
 from tests.models.import_helpers import MAX_BYTES, write_csv
@@ -89,7 +89,7 @@ async def test_stopping_a_parallel_import_ends_its_workers(world, tmp_path, monk
             break
     await runner.stop(batch.id)
     assert not multiprocessing.active_children()
-    batch = await runner.wait(batch.id)
+    batch = await get_import(batch.id)
     assert batch.status == "failed" and batch.error == "stopped before the end"
     await cancel_import(batch.id)
     assert await Client.all().count() == 0

@@ -6,6 +6,7 @@ daemon's own `start_telephony`), the hub, the websocket, the browser.
 from __future__ import annotations
 
 import asyncio
+from contextlib import AsyncExitStack
 
 import pytest
 
@@ -28,11 +29,10 @@ async def telephony(panel, clock):
     settings = panel.settings.model_copy(
         update={"ami": panel.settings.ami.model_copy(update={"simulator_demo": False})}
     )
-    started = await start_telephony(settings, panel.hub, clock, simulator_speed=20.0)
-    await started.link.wait_ready(10)
-    yield started
-    for closer in reversed(started.closers):
-        await closer()
+    async with AsyncExitStack() as stack:
+        started = await start_telephony(stack, settings, panel.hub, clock, simulator_speed=20.0)
+        await started.link.wait_ready(10)
+        yield started
 
 
 async def test_a_pbx_call_pops_up_for_the_agent_it_rings_and_follows_it(

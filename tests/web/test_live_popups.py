@@ -15,6 +15,7 @@ from models.core.events import (
     CallMissed,
     CallRang,
     CallStoppedRinging,
+    UsersChanged,
 )
 from models.schema.company import TelephonySettings
 from models.schema.users import User
@@ -107,7 +108,9 @@ async def test_outside_working_hours_inbound_pop_ups_stay_quiet(panel, contexts,
     await User.filter(id=world.marta.id).update(
         work_schedule={"kind": "weekly", "days": {"5": [["09:00", "14:00"]]}}
     )
-    panel.relay.forget_caches()
+    panel.relay.forget_caches()  # the widget mode
+    panel.hub.publish(UsersChanged())  # the schedules: what the team pages publish
+    await panel.hub.drain()
     luis = await log_in(await contexts(), panel, "luis", world.password)
     marta = await log_in(await contexts(), panel, "marta", world.password)
     assert "working hours" in await marta.locator("#cw-status").inner_text()

@@ -18,6 +18,7 @@ from models.schema.users import Group, User
 from models.work import tasks as task_ops
 from models.work.tasks import TaskInput
 from tests.web.conftest import csrf_from, http_login, start_server, web_settings
+from web.keys import HUB, SERVICES
 from web.services import WebServices
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -253,6 +254,15 @@ async def test_admin_adds_a_user_and_agents_cannot(world_server, world, http):
     async with http.post(f"{world_server.url}/team/users", data=data) as resp:
         assert resp.status == 200
     assert (await User.get(username="pepe")).extension == "120"
+    # The panel's pop-ups know the new extension at once, and forget a deactivated agent's.
+    extensions = world_server.app[SERVICES].callers.extensions
+    await world_server.app[HUB].drain()
+    assert (await User.get(username="pepe")).id == extensions.cached("120").id
+    url = f"{world_server.url}/team/{world.marta.id}/active"
+    async with http.post(url, data={"csrf_token": token, "active": "0"}) as resp:
+        assert resp.status == 200
+    await world_server.app[HUB].drain()
+    assert extensions.cached("102") is None
     async with http.post(
         f"{world_server.url}/team/invites", data={"csrf_token": token, "group": "Agent"}
     ) as resp:

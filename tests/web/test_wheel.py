@@ -103,7 +103,8 @@ def child_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("CENTRALITA_", "PYTHON"))}
 
 
-async def test_installed_wheel_serves_the_front_end_libraries(installed, db_url, tmp_path):
+async def test_installed_wheel_serves_the_front_end_libraries(installed, db, db_url, tmp_path):
+    # `db`: the test database emptied, so the set-up page below is open (no admin yet).
     config = tmp_path / "config.toml"
     config.write_text(
         f'data_dir = "{tmp_path / "data"}"\n'

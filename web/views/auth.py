@@ -14,7 +14,7 @@ from web.keys import LOGIN_LIMITER, REQ_LANG, REQ_SESSION, REQ_USER
 from web.middlewares import SETUP_DONE
 from web.security import password_mark
 from web.templating import gettext, render
-from web.views.common import form_data, now, safe_next, text_values
+from web.views.common import form_data, now, safe_next, text_values, users_changed
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ async def login(request: web.Request) -> web.Response:
     limiter.succeeded(address)
     start_session(request, user)
     logger.info("user %s logged in from %s", user.username, address)
-    raise web.HTTPSeeOther(context["next"])
+    raise web.HTTPSeeOther(str(context["next"]))
 
 
 async def logout(request: web.Request) -> web.Response:
@@ -96,6 +96,7 @@ async def setup(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther("/login") from None
     admin.language = request[REQ_LANG]
     await admin.save(update_fields=["language"])
+    users_changed(request, admin.id)
     request.app[SETUP_DONE]["done"] = True
     start_session(request, admin)
     raise web.HTTPSeeOther("/")
@@ -126,6 +127,7 @@ async def accept_invite(request: web.Request) -> web.Response:
         )
         context = {"invite": invite, "form": values, "errors": errors}
         return render(request, "invite.html", context, status=422)
+    users_changed(request, user.id)
     start_session(request, user)
     raise web.HTTPSeeOther("/")
 

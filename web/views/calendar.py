@@ -39,8 +39,7 @@ async def calendar_page(request: web.Request) -> web.Response:
         month_start = anchor.replace(day=1)
         start = _first_of_week(month_start, first_weekday)
         next_month = (month_start + timedelta(days=32)).replace(day=1)
-        days = (next_month - start).days
-        weeks = (days + 6) // 7
+        weeks = ((next_month - start).days + 6) // 7
         end = start + timedelta(days=weeks * 7)
         prev_anchor = (month_start - timedelta(days=1)).replace(day=1)
         next_anchor = next_month

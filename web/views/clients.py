@@ -10,7 +10,7 @@ from models.contacts import timeline as timeline_ops
 from models.contacts.tags import all_tags
 from models.core.errors import Conflict, ValidationFailed
 from models.people import team
-from models.people.permissions import can_edit_owned, has_right
+from models.people.permissions import CLIENTS, has_right, may_edit
 from models.sales import deals as deal_ops
 from web.templating import flash, gettext, render
 from web.views.calling import click_to_call, pbx_is_up
@@ -106,7 +106,7 @@ async def client_card(request: web.Request) -> web.Response:
         "fields": await client_ops.list_custom_fields("client"),
         "timeline": await timeline_ops.client_timeline(user, client_id, limit=100),
         "deals": (await deal_ops.list_deals(user, client_id=client_id, limit=20))[0],
-        "can_edit": can_edit_owned(user, client.responsible_id, "clients.edit_all"),
+        "can_edit": may_edit(user, CLIENTS, client.responsible_id),
         "pbx_up": pbx_is_up(request),
         "status_labels": deal_ops.STATUS_LABELS,
         "users_by_id": {u.id: u for u in await team.list_users(user)},

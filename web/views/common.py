@@ -11,8 +11,9 @@ from multidict import MultiDictProxy
 
 from models.core.clock import Clock
 from models.core.errors import NotFound
+from models.core.events import UsersChanged
 from models.schema.users import User
-from web.keys import CLOCK, REQ_USER
+from web.keys import CLOCK, HUB, REQ_USER
 
 
 def current_user(request: web.Request) -> User:
@@ -77,3 +78,9 @@ def redirect(location: str) -> web.HTTPSeeOther:
 def has_route(request: web.Request, path: str) -> bool:
     """Whether a section registered this path (pages link to optional sections only if so)."""
     return any(r.canonical == path for r in request.app.router.resources())
+
+
+def users_changed(request: web.Request, user_id: int | None) -> None:
+    """Tell the rest of the product that a user or an extension changed (the extension
+    directory behind pop-ups and call events reloads)."""
+    request.app[HUB].publish(UsersChanged(user_id))

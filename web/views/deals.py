@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aiohttp import web
 
@@ -11,7 +12,7 @@ from models.contacts import notes as note_ops
 from models.core.errors import ValidationFailed
 from models.people import company_settings as settings_ops
 from models.people import team
-from models.people.permissions import can_edit_owned
+from models.people.permissions import DEALS, may_edit
 from models.sales import board as deal_board
 from models.sales import deals as deal_ops
 from web.templating import flash, gettext, render
@@ -24,7 +25,7 @@ async def deals_page(request: web.Request) -> web.Response:
     user = current_user(request)
     view = request.query.get("view", "kanban")
     responsible = int_param(request.query.get("responsible"))
-    context = {
+    context: dict[str, Any] = {
         "view": view,
         "statuses": deal_ops.STATUSES,
         "labels": deal_ops.STATUS_LABELS,
@@ -120,7 +121,7 @@ async def deal_page(
         "notes": await note_ops.notes_of(deal_id=deal_id),
         "labels": deal_ops.STATUS_LABELS,
         "statuses": deal_ops.STATUSES,
-        "can_edit": can_edit_owned(user, deal.responsible_id, "deals.edit_all"),
+        "can_edit": may_edit(user, DEALS, deal.responsible_id),
         "currencies": await settings_ops.currencies_in_use(),
         "user_options": [(str(u.id), str(u)) for u in await team.list_users(user)],
         "form": form,

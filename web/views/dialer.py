@@ -14,35 +14,44 @@ from aiohttp import web
 from models.core.errors import Conflict, ValidationFailed
 from models.schema.dialer import DialerEntry
 from models.telephony import dialer as dialer_ops
-from web.templating import flash, gettext, render
+from web.keys import REQ_LANG
+from web.templating import flash, gettext, render, say
 from web.views.common import clock, current_user, form_data, path_id
 
 _ACTIONS = ("start", "pause", "resume", "skip", "stop")
 
 
-def _entry_json(entry: DialerEntry) -> dict[str, Any]:
+def _entry_json(request: web.Request, entry: DialerEntry) -> dict[str, Any]:
+    """An entry: its codes for scripts, its labels in the reader's language for people."""
     return {
         "id": entry.id,
         "number": entry.e164 or entry.number,
         "name": entry.name,
         "state": entry.state,
+        "state_label": say(request, dialer_ops.entry_state_label(entry.state)),
         "result": entry.result,
-        "reason": entry.reason,
-        "call_id": entry.call_id,  # type: ignore[attr-defined]
+        "result_label": say(request, dialer_ops.result_label(entry.result)) if entry.result else "",
+        "reason": dialer_ops.reason_text(entry.reason, request[REQ_LANG]),
+        "call_id": entry.call_id,
     }
 
 
-def _list_json(view: dialer_ops.ListView) -> dict[str, Any]:
+def _status_label(request: web.Request, status: str) -> str:
+    return say(request, dialer_ops.list_status_label(status))
+
+
+def _list_json(request: web.Request, view: dialer_ops.ListView) -> dict[str, Any]:
     return {
         "id": view.id,
         "name": view.name,
         "status": view.status,
+        "status_label": _status_label(request, view.status),
         "total": view.total,
         "pending": view.pending,
         "done": view.done,
         "skipped": view.skipped,
-        "dialing": _entry_json(view.dialing) if view.dialing else None,
-        "entries": [_entry_json(e) for e in view.entries],
+        "dialing": _entry_json(request, view.dialing) if view.dialing else None,
+        "entries": [_entry_json(request, e) for e in view.entries],
     }
 
 
@@ -50,9 +59,9 @@ async def _body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except ValueError:
-        raise ValidationFailed({"body": "expected a JSON object"}) from None
+        raise ValidationFailed({"body": gettext(request, "expected a JSON object")}) from None
     if not isinstance(body, dict):
-        raise ValidationFailed({"body": "expected a JSON object"})
+        raise ValidationFailed({"body": gettext(request, "expected a JSON object")})
     return body
 
 
@@ -67,10 +76,18 @@ async def lists(request: web.Request) -> web.Response:
     user = current_user(request)
     rows = await dialer_ops.lists_of(user)
     current = await dialer_ops.current_list(user)
-    detail = _list_json(await dialer_ops.view_list(user, current.id)) if current else None
+    detail = _list_json(request, await dialer_ops.view_list(user, current.id)) if current else None
     return web.json_response(
         {
-            "lists": [{"id": d.id, "name": d.name, "status": d.status} for d in rows],
+            "lists": [
+                {
+                    "id": d.id,
+                    "name": d.name,
+                    "status": d.status,
+                    "status_label": _status_label(request, d.status),
+                }
+                for d in rows
+            ],
             "current": detail,
         }
     )
@@ -92,15 +109,15 @@ async def create(request: web.Request) -> web.Response:
         numbers=[str(n) for n in numbers],
     )
     view = await dialer_ops.view_list(user, dialer.id)
-    return web.json_response(_list_json(view), status=201)
+    return web.json_response(_list_json(request, view), status=201)
 
 
 async def show(request: web.Request) -> web.Response:
     user = current_user(request)
     view = await dialer_ops.view_list(user, path_id(request))
     if request.headers.get("Accept", "").startswith("application/json"):
-        return web.json_response(_list_json(view))
-    return render(request, "dialer/list.html", {"view": view})
+        return web.json_response(_list_json(request, view))
+    return render(request, "dialer/list.html", {"view": view, "labels": _list_json(request, view)})
 
 
 async def act(request: web.Request) -> web.Response:
@@ -122,9 +139,9 @@ async def act(request: web.Request) -> web.Response:
     else:
         entry_id = None
         if request.content_type == "application/json":
-            entry_id = (_ids([(await _body(request)).get("entry_id")]) or [None])[0]
+            entry_id = next(iter(_ids([(await _body(request)).get("entry_id")])), None)
         await dialer_ops.skip_entry(user, list_id, entry_id)
-    return web.json_response(_list_json(await dialer_ops.view_list(user, list_id)))
+    return web.json_response(_list_json(request, await dialer_ops.view_list(user, list_id)))
 
 
 async def bulk_add(request: web.Request) -> web.Response:
@@ -162,9 +179,9 @@ async def page_action(request: web.Request) -> web.Response:
         else:
             raise web.HTTPNotFound()
     except ValidationFailed as err:
-        flash(request, "; ".join(err.fields.values()))
+        flash(request, "; ".join(say(request, text) for text in err.fields.values()))
     except Conflict as err:
-        flash(request, str(err))
+        flash(request, say(request, err.args[0]) if err.args else "")
     raise web.HTTPSeeOther(f"/dialer/{list_id}")
 
 

@@ -21,11 +21,12 @@ from aiohttp.web_request import FileField
 from models import importing
 from models.core.errors import NotFound, ValidationFailed
 from models.importing.mapping import KINDS as IMPORT_KINDS
+from models.importing.statuses import error_text, status_label
 from models.people.permissions import require
 from models.reporting.export import FORMATS, KINDS, ExportFilters, export_csv_chunks, export_to_path
 from models.schema.imports import ImportBatch
-from web.keys import CLOCK, SETTINGS
-from web.templating import flash, formatter, gettext, render, translator
+from web.keys import CLOCK, REQ_LANG, SETTINGS
+from web.templating import flash, formatter, gettext, render, say, translator
 from web.views.common import current_user, int_param, path_id
 
 IMPORT_RUNNER = web.AppKey("import_runner", importing.ImportRunner)
@@ -78,6 +79,7 @@ async def new_import_page(request: web.Request, *, errors: dict | None = None, s
         "kind": kind,
         "errors": errors or {},
         "batches": await importing.list_imports(kind, limit=20),
+        "status_text": lambda status: say(request, status_label(status)),
         "max_mb": request.app[SETTINGS].web.max_upload_mb,
     }
     return render(request, "imports/new.html", context, status=status)
@@ -189,7 +191,7 @@ def progress_of(request: web.Request, batch: ImportBatch) -> dict:
     }
     # What the page shows, in the reader's language: "running", "15.000 / 30.001".
     labels = {
-        "status": gettext(request, batch.status),
+        "status": say(request, status_label(batch.status)),
         "count": f"{fmt.number(batch.processed_rows)} / {fmt.number(total)}",
         **{key: fmt.number(value) for key, value in counts.items()},
     }
@@ -202,7 +204,7 @@ def progress_of(request: web.Request, batch: ImportBatch) -> dict:
         if finished and batch.status != "failed"
         else (int(batch.processed_rows * 100 / total) if total else 0),
         **counts,
-        "error": batch.error,
+        "error": error_text(batch.error, request[REQ_LANG]),
         "finished": finished,
         "labels": labels,
     }
@@ -294,13 +296,13 @@ async def export(request: web.Request) -> web.StreamResponse:
             }
         )
         await response.prepare(request)
-        async for chunk in export_csv_chunks(user, kind, filters):
+        async for chunk in export_csv_chunks(user, kind, filters, lang=request[REQ_LANG]):
             await response.write(chunk)
         await response.write_eof()
         return response
     path = _upload_dir(request) / f"export-{secrets.token_hex(8)}.xlsx"
     try:
-        await export_to_path(user, kind, "xlsx", path, filters)
+        await export_to_path(user, kind, "xlsx", path, filters, lang=request[REQ_LANG])
         response = web.StreamResponse(
             headers={
                 "Content-Type": XLSX_TYPE,

@@ -9,7 +9,7 @@ from models.contacts import notes as note_ops
 from models.contacts import timeline as timeline_ops
 from models.core.errors import Conflict, ValidationFailed
 from models.people import company_settings as settings_ops
-from models.people.permissions import can_edit_owned, has_right
+from models.people.permissions import LEADS, has_right, may_edit
 from models.sales import deals as deal_ops
 from models.sales import leads as lead_ops
 from web.templating import flash, gettext, render
@@ -86,7 +86,7 @@ async def lead_card(request: web.Request) -> web.Response:
         "lead": lead,
         "fields": await client_ops.list_custom_fields("lead"),
         "timeline": await timeline_ops.lead_timeline(user, lead_id, limit=100),
-        "can_edit": can_edit_owned(user, lead.responsible_id, "leads.edit_all"),
+        "can_edit": may_edit(user, LEADS, lead.responsible_id),
         "currencies": await settings_ops.currencies_in_use(),
         "form": {},
         "errors": {},
@@ -142,7 +142,7 @@ async def _convert_failed(request: web.Request, lead_id: int, form, errors) -> w
         "lead": lead,
         "fields": await client_ops.list_custom_fields("lead"),
         "timeline": await timeline_ops.lead_timeline(user, lead_id, limit=100),
-        "can_edit": can_edit_owned(user, lead.responsible_id, "leads.edit_all"),
+        "can_edit": may_edit(user, LEADS, lead.responsible_id),
         "currencies": await settings_ops.currencies_in_use(),
         "form": typed_back(form),
         "errors": errors,

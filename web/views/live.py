@@ -27,13 +27,16 @@ from models.core.events import (
     CallTransferred,
     ClickToCallProgress,
     ExtensionStateChanged,
+    UsersChanged,
 )
 from models.core.hub import Hub, Subscription
 from models.people import users as user_ops
 from models.people.schedule import is_working
 from models.schema.users import User
+from models.telephony.caller_directory import CallerDirectory
+from models.telephony.extensions import ExtensionDirectory
 from models.telephony.live_board import LiveBoard, LiveCall
-from web.keys import CLOCK, HUB, SETTINGS
+from web.keys import CLOCK, HUB, SERVICES, SETTINGS
 from web.views.common import current_user
 
 logger = logging.getLogger(__name__)
@@ -48,8 +51,9 @@ EVENT_TYPES = (
     ClickToCallProgress,
     ExtensionStateChanged,
 )
-# Who has which extension, and the company's widget mode, change rarely: cached briefly so that
-# a ringing event costs no database query on the way to the sockets.
+# The company's widget mode changes rarely: cached briefly so that a ringing event costs no
+# database query on the way to the sockets (who has which extension comes from the extension
+# directory, reloaded when users change).
 _CACHE_SECONDS = 15.0
 
 
@@ -86,8 +90,7 @@ class LiveRelay:
         self.board = LiveBoard()
         self.sockets: dict[int, set[web.WebSocketResponse]] = {}
         self._sub: Subscription | None = None
-        self._users: dict[str, User] = {}
-        self._users_at = 0.0
+        self.extensions = ExtensionDirectory()  # replaced by the shared one at start
         self._mode = "softphone"
         self._mode_at = 0.0
 
@@ -117,19 +120,8 @@ class LiveRelay:
                 del self.sockets[user_id]
 
     def forget_caches(self) -> None:
-        """After a change of extensions, schedules or the widget mode (tests, settings pages)."""
-        self._users_at = self._mode_at = 0.0
-
-    async def user_of(self, extension: str) -> User | None:
-        """Who has this extension, from a directory of every active user loaded in one query."""
-        now = time.monotonic()
-        stale = now - self._users_at > _CACHE_SECONDS
-        # An extension given a moment ago (a new agent) is not missed for long.
-        if stale or (extension not in self._users and now - self._users_at > 1.0):
-            users = await user_ops.list_users(active_only=True)
-            self._users = {u.extension: u for u in users if u.extension}
-            self._users_at = now
-        return self._users.get(extension)
+        """After a change of the widget mode (tests, settings pages)."""
+        self._mode_at = 0.0
 
     async def widget_mode(self) -> str:
         now = time.monotonic()
@@ -151,7 +143,7 @@ class LiveRelay:
         ringing_before = dict(call_before.legs) if call_before else {}
         call = self.board.apply(event)
         for extension, message in self._messages(event, call, ringing_before):
-            user = await self.user_of(extension)
+            user = await self.extensions.user(extension)
             if user is None or user.id not in self.sockets:
                 continue
             if await self._quiet(user, call):
@@ -282,9 +274,19 @@ async def live_socket(request: web.Request) -> web.WebSocketResponse:
 
 async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:
     relay = app[LIVE]
+    services = app[SERVICES]
+    own: Subscription | None = None
+    if services.callers is None:  # no daemon (tests, a panel of its own): keep one here
+        services.callers = await CallerDirectory.load()
+        own = app[HUB].subscribe(
+            "web-extensions", services.callers.extensions.on_event, UsersChanged
+        )
+    relay.extensions = services.callers.extensions
     await relay.start()
     yield
     await relay.stop()
+    if own is not None:
+        await app[HUB].unsubscribe(own)
 
 
 async def _close_sockets(app: web.Application) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import available_timezones
 
 from aiohttp import web
@@ -15,7 +16,15 @@ from web.i18n import LANGUAGES
 from web.keys import SERVICES, SETTINGS
 from web.templating import flash, gettext, gettext_for, render
 from web.views.auth import start_session
-from web.views.common import current_user, form_data, int_param, now, path_id, text_values
+from web.views.common import (
+    current_user,
+    form_data,
+    int_param,
+    now,
+    path_id,
+    text_values,
+    users_changed,
+)
 
 WEEKDAYS = range(7)
 
@@ -68,6 +77,7 @@ async def save_profile(request: web.Request) -> web.Response:
         return await profile_page(
             request, form=values, errors={err.field or "__all__": str(err)}, status=409
         )
+    users_changed(request, user.id)
     # Said in the language just chosen, which the next page will use.
     flash(request, gettext_for(request, user.language, "Profile saved."))
     raise web.HTTPSeeOther("/settings/profile")
@@ -173,7 +183,7 @@ async def hours_page(request: web.Request, *, form=None, errors=None, status=200
 
 
 def _pattern(text: str) -> list[list[list[str]]]:
-    days = []
+    days: list[list[list[str]]] = []
     for line in text.strip().splitlines():
         line = line.strip().lower()
         if not line or line in ("off", "libre", "-"):
@@ -192,6 +202,7 @@ async def save_hours(request: web.Request) -> web.Response:
     form = await form_data(request)
     values = text_values(form)
     kind = values.get("kind", "weekly")
+    data: dict[str, Any]
     if kind == "rotation":
         data = {
             "kind": "rotation",
@@ -216,6 +227,7 @@ async def save_hours(request: web.Request) -> web.Response:
         )
     except ValidationFailed as err:
         return await hours_page(request, form=values, errors=err.fields, status=422)
+    users_changed(request, user.id)
     flash(request, gettext(request, "Working hours saved."))
     raise web.HTTPSeeOther("/settings/hours")
 

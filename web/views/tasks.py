@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from aiohttp import web
 
@@ -35,14 +36,12 @@ async def task_list(request: web.Request) -> web.Response:
     scope = q.get("scope", "mine") if q.get("scope") in task_ops.SCOPES else "mine"
     if scope == "all" and not has_right(user, "tasks.view_all"):
         scope = "mine"
-    status = q.get("status") if q.get("status") in task_ops.STATUS_FILTERS else "open"
+    status = q.get("status", "")
+    status = status if status in task_ops.STATUS_FILTERS else "open"
     page = max(1, int_param(q.get("page"), default=1) or 1)
     start = parse_local(q["from"], request) if q.get("from") else None
-    end = (
-        parse_local(q["to"], request) + timedelta(days=1)
-        if q.get("to") and parse_local(q["to"], request)
-        else None
-    )
+    last_day = parse_local(q["to"], request) if q.get("to") else None
+    end = last_day + timedelta(days=1) if last_day else None
     rows, total = await task_ops.list_tasks(
         user,
         scope=scope,
@@ -105,7 +104,9 @@ async def new_task_page(request: web.Request) -> web.Response:
 
 
 def _task_input(form, request: web.Request) -> tuple[task_ops.TaskInput | None, dict, dict]:
-    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    values: dict[str, Any] = {
+        k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"
+    }
     values["assignee_ids"] = [v for v in form.getall("assignee_ids", []) if isinstance(v, str)]
     errors: dict[str, str] = {}
     due = parse_local(values.get("due_at", ""), request)
@@ -113,7 +114,7 @@ def _task_input(form, request: web.Request) -> tuple[task_ops.TaskInput | None, 
         errors["due_at"] = gettext(request, "Choose a date and time.")
     duration = int_param(values.get("duration_minutes"), default=30)
     remind = values.get("remind_minutes_before", "")
-    if errors:
+    if errors or due is None:
         return None, values, errors
     data = task_ops.TaskInput(
         title=values.get("title", ""),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from models.core.errors import Conflict, ValidationFailed
@@ -21,6 +23,7 @@ from web.views.common import (
     now,
     path_id,
     text_values,
+    users_changed,
 )
 from web.views.invite_email import compose_invite
 
@@ -78,6 +81,7 @@ async def add_user(request: web.Request) -> web.Response:
         return render(
             request, "team.html", await _context(request, form=values, errors=errors), status=409
         )
+    users_changed(request, member.id)
     flash(request, gettext(request, "User %(name)s added.", name=member.username))
     raise web.HTTPSeeOther("/team")
 
@@ -94,7 +98,10 @@ async def create_invite(request: web.Request) -> web.Response:
     values = text_values(form)
     email = values.get("email", "").strip()
     by_email = bool(email) and request.app[SETTINGS].mail.is_configured
-    options = {"extension": values.get("extension", ""), "group_name": values.get("group", "Agent")}
+    options: dict[str, Any] = {
+        "extension": values.get("extension", ""),
+        "group_name": values.get("group", "Agent"),
+    }
     try:
         if by_email:
             company = (await get_company()).name
@@ -144,6 +151,8 @@ async def set_group(request: web.Request) -> web.Response:
         await team.set_user_group(user, path_id(request), group_id)
     except ValidationFailed as err:
         flash(request, "; ".join(err.fields.values()), "error")
+    else:
+        users_changed(request, path_id(request))
     raise web.HTTPSeeOther("/team")
 
 
@@ -154,6 +163,8 @@ async def set_active(request: web.Request) -> web.Response:
         await team.set_user_active(user, path_id(request), form.get("active") == "1")
     except ValidationFailed as err:
         flash(request, "; ".join(err.fields.values()), "error")
+    else:
+        users_changed(request, path_id(request))
     raise web.HTTPSeeOther("/team")
 
 

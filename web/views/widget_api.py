@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -18,11 +17,14 @@ from models.core.events import ClickToCall, ClickToCallProgress, HangupCall, Tra
 from models.people.schedule import is_working
 from models.people.team import list_users
 from models.people.users import get_telephony
+from models.sales.contact_search import search_contacts
 from models.schema.users import User
 from models.telephony import call_history as call_list
 from models.telephony import live_board as live_calls
+from models.telephony.caller_directory import CallerDirectory
 from models.telephony.live_board import may_handle_call
 from web.keys import CLOCK, HUB, SERVICES, SETTINGS
+from web.static import LIBRARIES
 from web.views.calling import pbx_is_up
 from web.views.common import current_user, now
 from web.views.live import LIVE, card_json
@@ -68,7 +70,7 @@ async def widget_state(request: web.Request) -> web.Response:
 
 async def contacts(request: web.Request) -> web.Response:
     user = current_user(request)
-    found = await live_calls.search_contacts(user, request.query.get("q", ""))
+    found = await search_contacts(user, request.query.get("q", ""))
     return web.json_response(
         {
             "contacts": [
@@ -76,7 +78,7 @@ async def contacts(request: web.Request) -> web.Response:
                     "kind": c.kind,
                     "id": c.id,
                     "name": c.name,
-                    "company": c.company,
+                    "company": c.company_name,
                     "phones": list(c.phones),
                     "url": f"/{c.kind}s/{c.id}",
                 }
@@ -96,7 +98,7 @@ async def history(request: web.Request) -> web.Response:
                     "id": c.id,
                     "direction": c.direction,
                     "number": c.from_number if c.direction == "in" else c.to_number,
-                    "name": (c.client.name if c.client else c.lead.name if c.lead else ""),  # type: ignore[attr-defined]
+                    "name": (c.client.name if c.client else c.lead.name if c.lead else ""),
                     "result": c.result,
                     "started_at": c.started_at.isoformat(),
                     "talk_seconds": c.talk_seconds,
@@ -182,7 +184,8 @@ async def transfer(request: web.Request) -> web.Response:
         raise ValidationFailed({"to_extension": "no colleague has this extension"})
     if to_extension == user.extension:
         raise ValidationFailed({"to_extension": "the call is already yours"})
-    from_extension = user.extension if user.extension in live.legs else next(iter(live.legs), "")
+    mine = user.extension or ""
+    from_extension = mine if mine in live.legs else next(iter(live.legs), "")
     await request.app[HUB].send(TransferCall(linkedid, from_extension, to_extension))
     logger.info(
         "%s transfers call %s from %s to %s", user.username, linkedid, from_extension, to_extension
@@ -197,7 +200,8 @@ async def hangup(request: web.Request) -> web.Response:
     live = await _call_in_hand(request, user, linkedid)
     if live is None:
         raise ValidationFailed({"linkedid": "the call is over"})
-    extension = user.extension if user.extension in live.legs else next(iter(live.legs), "")
+    mine = user.extension or ""
+    extension = mine if mine in live.legs else next(iter(live.legs), "")
     await request.app[HUB].send(HangupCall(linkedid, extension))
     logger.info("%s hangs up call %s", user.username, linkedid)
     return web.json_response({"ok": True})
@@ -210,6 +214,7 @@ async def save_caller(request: web.Request) -> web.Response:
     linkedid = _text(body, "linkedid", 64)
     live = await _call_in_hand(request, user, linkedid)
     number = live.number if live is not None else _text(body, "number", 64)
+    callers = request.app[SERVICES].callers
     saved = await live_calls.save_caller(
         user,
         linkedid=linkedid,
@@ -218,8 +223,10 @@ async def save_caller(request: web.Request) -> web.Response:
         name=_text(body, "name"),
         company_name=_text(body, "company"),
         clock=request.app[CLOCK],
+        callers=callers,
     )
-    card = await live_calls.card_for(saved.client_id, saved.lead_id, number)
+    # The pop-up's card of the saved caller: the same card the phone rang with.
+    card = await (callers or await CallerDirectory.load()).caller_card(number)
     relay = request.app[LIVE]
     relay.board.set_card(linkedid, card)
     await relay.send(user.id, {"type": "card", "linkedid": linkedid, "card": card_json(card)})
@@ -250,16 +257,11 @@ async def call_note(request: web.Request) -> web.Response:
     return web.json_response({"note_id": note.id}, status=201)
 
 
-# The WebRTC phone's SIP library, served from node_modules (package.json pins it).
-_SIPJS = ("sip.js", "lib")
-
-
+# The WebRTC phone's SIP library, where web.static finds the front-end libraries
+# (the package's own copy, or node_modules; package.json pins it).
 async def sipjs_file(request: web.Request) -> web.StreamResponse:
-    root = (request.app[SERVICES].node_modules / Path(*_SIPJS)).resolve()
-    path = (root / request.match_info["path"]).resolve()
-    if not path.is_relative_to(root) or path.suffix != ".js":
-        raise web.HTTPNotFound()
-    if not path.is_file():
+    path = request.app[LIBRARIES].file("sip.js", request.match_info["path"], under="lib")
+    if path is None or path.suffix != ".js":
         raise web.HTTPNotFound(text="sip.js is missing: run `npm ci` in the project directory")
     return web.FileResponse(
         path,

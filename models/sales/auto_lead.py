@@ -1,0 +1,88 @@
+"""The auto-lead rule (E1, E3, G4): whether an unknown number becomes a lead, and whose it is.
+
+One pure function decides for every path that meets an unknown number: a finished call (the
+call store writes the plan inside its batch), an inbound SMS, and nothing else — an agent who
+saves a caller from the widget or the bot names the lead themselves. Whoever acts on a plan
+holds the number's lock (models/telephony/number_locks.py) from the lookup that found nobody to
+the commit, so two of them at the same moment never make two leads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from models.contacts import timeline_text
+from models.contacts.phones import ParsedPhone, digits, parse_phone
+from models.contacts.search_text import search_key
+
+CALL = "call"
+SMS = "sms"
+
+
+class AutoLeadSwitches(Protocol):
+    """The telephony settings' three switches (G4)."""
+
+    is_autolead_inbound: bool
+    is_autolead_outbound: bool
+    is_autolead_sms: bool
+
+
+@dataclass(frozen=True)
+class AutoLead:
+    """The lead to write for an unknown number: its name, owner, source and first entry."""
+
+    name: str
+    name_key: str
+    source: str
+    phone: ParsedPhone | None
+    responsible_id: int | None
+    source_tag_id: int | None
+    detail: dict[str, Any]  # its timeline entry ("lead_auto")
+
+
+def auto_lead_for(
+    number: str,
+    *,
+    region: str,
+    switches: AutoLeadSwitches,
+    source: str,
+    direction: str = "in",
+    answered: bool = False,
+    agent_id: int | None = None,
+    source_tag_id: int | None = None,
+) -> AutoLead | None:
+    """The lead an unknown `number` becomes, or None when the settings say no.
+
+    Calls: inbound when "auto-lead on inbound" is on, outbound when "on outbound" is; the agent
+    who answered (inbound) or dialed (outbound) is responsible, and a missed inbound call leaves
+    the lead unhandled for anyone to take (E1). SMS: when "auto-lead on SMS" is on, unhandled
+    unless `agent_id` is given. A number without digits ("anonymous") never becomes a lead.
+    """
+    if not digits(number):
+        return None
+    if source == SMS:
+        if not switches.is_autolead_sms:
+            return None
+        responsible_id = agent_id
+    elif direction == "in":
+        if not switches.is_autolead_inbound:
+            return None
+        responsible_id = agent_id if answered else None
+    elif direction == "out":
+        if not switches.is_autolead_outbound:
+            return None
+        responsible_id = agent_id
+    else:  # internal calls are between colleagues
+        return None
+    phone = parse_phone(number, region)
+    shown = phone.e164 or phone.typed or "?"
+    return AutoLead(
+        name=shown[:200],
+        name_key=search_key(shown)[:200],
+        source=source,
+        phone=phone if phone.typed else None,
+        responsible_id=responsible_id,
+        source_tag_id=source_tag_id,
+        detail=timeline_text.detail("lead_auto", source=source, number=shown),
+    )
