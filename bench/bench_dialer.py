@@ -25,6 +25,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +88,8 @@ async def one_run(url: str, agents: int, numbers: int, speed: float, gap: float)
         ami=AmiSettings(host="127.0.0.1", port=sim.port, username="bench", secret="bench-secret")
     )
     clock = SystemClock()
-    telephony = await start_telephony(settings, hub, clock)
+    stack = AsyncExitStack()
+    telephony = await start_telephony(stack, settings, hub, clock)
     await telephony.link.wait_ready(10)
     runner = DialerRunner(
         hub,
@@ -98,7 +100,7 @@ async def one_run(url: str, agents: int, numbers: int, speed: float, gap: float)
         agent_calls=channel_calls(telephony.commands.directory),
         live_linkedids=live_calls(telephony.commands.directory),
     )
-    telephony.listeners.append(runner.on_ami_event)
+    telephony.listeners.add(runner.on_ami_event)
     await runner.start()
     started = time.perf_counter()
     for list_id in lists:
@@ -109,8 +111,7 @@ async def one_run(url: str, agents: int, numbers: int, speed: float, gap: float)
         await asyncio.sleep(0.2)
     elapsed = time.perf_counter() - started
     await runner.stop()
-    for closer in reversed(telephony.closers):
-        await closer()
+    await stack.aclose()
     await sim.close()
 
     entries = list(await DialerEntry.all().order_by("dialer_list_id", "position"))

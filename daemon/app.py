@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import logging
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from aiohttp import web
 
 from bot.reminders import send_daily_digests, send_due_reminders
 from daemon.commands._db import ensure_data_dir
-from daemon.messaging import build_messaging, mount_bot_webhook, start_messaging
+from daemon.dialer import DialerRunner
+from daemon.messaging import Messaging, build_messaging, mount_bot_webhook, start_messaging
 from daemon.outreach import sms_task_job, start_outreach
 from daemon.scheduler import Scheduler
 from daemon.signals import stop_event
 from daemon.supervisor import Supervisor
+from daemon.telephony import Telephony, start_telephony
 from models.core.clock import Clock, SystemClock
 from models.core.db import close_db, open_db
 from models.core.hub import Hub
@@ -23,27 +25,26 @@ from models.core.settings import Settings
 from models.messaging.outbox import purge_finished
 from models.messaging.telegram_links import purge_link_guesses
 from web.app import create_app
+from web.services import WebServices
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class Runtime:
-    """Everything `centralita run` started, for tests and for shutdown."""
+    """Everything `centralita run` started. `stack` owns it all: each part joined it as it
+    started, and closing it stops them in reverse order (`stop`)."""
 
     settings: Settings
-    hub: Hub
     clock: Clock
+    hub: Hub
     supervisor: Supervisor
-    web_runner: web.AppRunner | None = None
-    web_port: int = 0
-    pbx_port: int = 0
-    closers: list = field(default_factory=list)
-    telephony: Any = None
-    messaging: Any = None
-    scheduler: Any = None
-    dialer: Any = None
-    owns_database: bool = True
+    telephony: Telephony
+    messaging: Messaging
+    dialer: DialerRunner
+    web_port: int
+    scheduler: Scheduler
+    stack: AsyncExitStack = field(repr=False)
 
     @property
     def web_url(self) -> str:
@@ -57,43 +58,58 @@ async def start(
     simulator_speed: float = 1.0,
     open_database: bool = True,
 ) -> Runtime:
-    """Open the database, start the PBX link (or simulator), the web panel, the bot."""
-    ensure_data_dir(settings)
-    applied = await open_db(settings.database.url) if open_database else []
-    if applied:
-        logger.info("database migrated: %s", ", ".join(applied))
-    rt = Runtime(
-        settings=settings,
-        hub=Hub(),
-        clock=clock or SystemClock(),
-        supervisor=Supervisor(),
-        owns_database=open_database,
-    )
-    try:
-        from daemon.telephony import start_telephony
+    """Open the database, start the PBX link (or simulator), the web panel, the bot.
 
-        telephony = await start_telephony(
-            settings, rt.hub, rt.clock, simulator_speed=simulator_speed
+    A part that fails to start stops the parts started before it, in reverse order.
+    """
+    ensure_data_dir(settings)
+    stack = AsyncExitStack()
+    try:
+        return await _start_parts(
+            stack, settings, clock or SystemClock(), simulator_speed, open_database
         )
-        rt.closers.extend(telephony.closers)
-        rt.telephony = telephony
-        if telephony.simulator is not None:
-            rt.pbx_port = telephony.simulator.port
-        messaging = build_messaging(settings, rt.hub, rt.clock)
-        rt.messaging = messaging
-        # Auto-dialer and SMS (issue 8): the SMS sender joins the worker before it starts.
-        rt.dialer, outreach_closers = await start_outreach(
-            settings, rt.hub, rt.clock, telephony, messaging.worker
-        )
-        rt.closers.extend(outreach_closers)
-        await _start_web(rt)
-        await start_messaging(messaging, settings, rt.hub)
-        rt.closers.extend(messaging.closers)
-        _start_scheduler(rt)
     except BaseException:
-        await stop(rt)
+        await stack.aclose()
         raise
-    return rt
+
+
+async def _start_parts(
+    stack: AsyncExitStack,
+    settings: Settings,
+    clock: Clock,
+    simulator_speed: float,
+    open_database: bool,
+) -> Runtime:
+    if open_database:
+        applied = await open_db(settings.database.url)
+        stack.push_async_callback(close_db)
+        if applied:
+            logger.info("database migrated: %s", ", ".join(applied))
+    hub = Hub()
+    stack.push_async_callback(hub.close)  # the hub's consumer tasks: cancelled and awaited
+    supervisor = Supervisor()
+    stack.push_async_callback(supervisor.stop)
+    telephony = await start_telephony(stack, settings, hub, clock, simulator_speed=simulator_speed)
+    messaging = build_messaging(settings, hub, clock, supervisor, telephony.calls.directory)
+    # Auto-dialer and SMS (issue 8): the SMS sender joins the worker before it starts.
+    dialer = await start_outreach(
+        stack, settings, hub, clock, telephony, messaging.worker, supervisor
+    )
+    web_port = await _start_web(stack, settings, hub, clock, telephony, messaging)
+    await start_messaging(stack, messaging, settings, hub)
+    scheduler = _start_scheduler(stack, settings, clock, messaging)
+    return Runtime(
+        settings=settings,
+        clock=clock,
+        hub=hub,
+        supervisor=supervisor,
+        telephony=telephony,
+        messaging=messaging,
+        dialer=dialer,
+        web_port=web_port,
+        scheduler=scheduler,
+        stack=stack,
+    )
 
 
 async def _housekeeping(clock: Clock) -> None:
@@ -102,47 +118,56 @@ async def _housekeeping(clock: Clock) -> None:
     await purge_link_guesses(clock=clock)
 
 
-def _start_scheduler(rt: Runtime) -> None:
-    clock, outbox = rt.clock, rt.messaging.telegram_outbox
+def _start_scheduler(
+    stack: AsyncExitStack, settings: Settings, clock: Clock, messaging: Messaging
+) -> Scheduler:
+    outbox = messaging.telegram_outbox
     scheduler = Scheduler()
     scheduler.every("task-reminders", 60, lambda: send_due_reminders(clock, outbox))
     scheduler.every("daily-digests", 60, lambda: send_daily_digests(clock, outbox))
     scheduler.every("housekeeping", 3600, lambda: _housekeeping(clock))
-    sms_tasks = sms_task_job(rt.settings, clock)
+    sms_tasks = sms_task_job(settings, clock)
     if sms_tasks is not None:
         scheduler.every("sms-tasks", 60, sms_tasks)
     scheduler.start()
-    rt.closers.append(scheduler.stop)
-    rt.scheduler = scheduler
+    stack.push_async_callback(scheduler.stop)
+    return scheduler
 
 
-async def _start_web(rt: Runtime) -> None:
-    app = create_app(rt.settings, hub=rt.hub, clock=rt.clock)
-    mount_bot_webhook(rt.messaging, rt.settings, app)
+async def _start_web(
+    stack: AsyncExitStack,
+    settings: Settings,
+    hub: Hub,
+    clock: Clock,
+    telephony: Telephony,
+    messaging: Messaging,
+) -> int:
+    """Serve the panel; returns the port it listens on (the one asked for, or a free one)."""
+    # The panel shares the call path's caller directory: one extension directory, one set of
+    # per-number locks (an agent saving a caller vs. the call being stored).
+    services = WebServices(callers=telephony.calls.directory)
+    app = create_app(settings, hub=hub, clock=clock, services=services)
+    mount_bot_webhook(messaging, settings, app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, rt.settings.web.host, rt.settings.web.port)
+    # The app's cleanup contexts (live relay, import runner) run in runner.cleanup.
+    stack.push_async_callback(runner.cleanup)
+    site = web.TCPSite(runner, settings.web.host, settings.web.port)
     await site.start()
-    rt.web_runner = runner
-    server = site._server
-    sockets = getattr(server, "sockets", None) or []
-    rt.web_port = sockets[0].getsockname()[1] if sockets else rt.settings.web.port
-    logger.info("web panel on %s", rt.web_url)
+    addresses = runner.addresses
+    port = int(addresses[0][1]) if addresses else settings.web.port
+    logger.info("web panel on http://%s:%d", settings.web.host, port)
+    return port
 
 
 async def stop(rt: Runtime) -> None:
-    """Stop in reverse order of start: background tasks, web, adapters, hub, database."""
-    await rt.supervisor.stop()
-    if rt.web_runner is not None:
-        await rt.web_runner.cleanup()
-    for closer in reversed(rt.closers):
-        try:
-            await closer()
-        except Exception:
-            logger.exception("error while stopping %r", closer)
-    await rt.hub.close()
-    if rt.owns_database:
-        await close_db()
+    """Stop in reverse order of start: scheduler, bot, web, dialer, PBX link and calls, the
+    supervised loops, the hub's consumers, the database. Every part is stopped even when one
+    fails to; the failure is logged."""
+    try:
+        await rt.stack.aclose()
+    except Exception:
+        logger.exception("error while stopping")
 
 
 async def run_forever(settings: Settings) -> None:

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from daemon.ami.directory import ChannelDirectory
+from daemon.supervisor import Supervisor
 from models.core.clock import Clock
 from models.core.errors import CrmError
 from models.core.events import (
@@ -59,6 +61,7 @@ _EVENTS = (
 _STORED_CALL_GRACE = 10.0
 # The most the runner wakes up before the gap ends to prepare the next call.
 _MAX_LEAD = 0.1
+TASK_NAME = "dialer"
 
 
 @dataclass
@@ -104,8 +107,11 @@ class DialerRunner:
         link_ready: Callable[[], bool] | None = None,
         agent_calls: Callable[[str], set[str]] | None = None,
         live_linkedids: Callable[[], set[str]] | None = None,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self.hub = hub
+        # The root passes its supervisor; a runner on its own (tests, benchmarks) has one.
+        self._supervisor = supervisor or Supervisor()
         self.clock = clock
         self.gap_seconds = gap_seconds
         self.poll_interval = poll_interval
@@ -123,7 +129,7 @@ class DialerRunner:
         self._by_linkedid: dict[str, _Placed] = {}
         self._ended_at: dict[int, float] = {}  # list id -> loop time of its last hang-up
         self._tasks: dict[int, asyncio.Task[None]] = {}
-        self._watcher: asyncio.Task[None] | None = None
+        self._watching = False
         self._subscription: Subscription | None = None
         self._board_changed = asyncio.Event()
         self._wake = asyncio.Event()
@@ -132,15 +138,19 @@ class DialerRunner:
     # -- life -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._watcher is not None:
+        if self._watching:
             return
+        self._watching = True
         self._subscription = self.hub.subscribe("dialer", self._on_event, *_EVENTS)
-        self._watcher = asyncio.get_running_loop().create_task(self._watch(), name="dialer")
+        self._supervisor.start(TASK_NAME, self._watch)
         logger.info("dialer started (gap %.1f s)", self.gap_seconds)
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._watcher, *self._tasks.values()) if t is not None]
-        self._watcher = None
+        """Stop the watcher first (it starts the lists' tasks), then each list's task."""
+        if self._watching:
+            self._watching = False
+            await self._supervisor.stop_task(TASK_NAME)
+        tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -165,7 +175,7 @@ class DialerRunner:
                             self._run_list(list_id), name=f"dialer:list-{list_id}"
                         )
                         self._tasks[list_id].add_done_callback(
-                            lambda t, i=list_id: self._forget(i, t)
+                            functools.partial(self._forget, list_id)
                         )
             except asyncio.CancelledError:
                 raise
@@ -233,7 +243,7 @@ class DialerRunner:
             dialer = await dialer_ops.get_list(list_id)
             if dialer is None:
                 return
-            owner = dialer.owner  # type: ignore[attr-defined]
+            owner = dialer.owner
             extension = owner.extension or ""
             stuck = await dialer_ops.dialing_entry(list_id)
             if stuck is not None:
@@ -255,6 +265,7 @@ class DialerRunner:
                     await asyncio.wait_for(self._board_changed.wait(), self.poll_interval)
                 continue
             if not is_working(owner, self.clock.now()):
+                logger.debug("dialer list %s waits: %s is off duty", list_id, owner.username)
                 await asyncio.sleep(max(self.poll_interval, 30.0))
                 continue
             request_id = f"dial-{list_id}-{uuid.uuid4().hex[:16]}"

@@ -4,9 +4,8 @@ its notifier."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
 from aiohttp import web
@@ -19,13 +18,13 @@ from bot.runner import PollingRunner
 from bot.webhook import mount_webhook, register_webhook
 from daemon.mail import register_mail
 from daemon.outbox_worker import OutboxWorker, RateLimit
+from daemon.supervisor import Supervisor
 from models.core.clock import Clock
 from models.core.hub import Hub
 from models.core.settings import Settings
+from models.telephony.caller_directory import CallerDirectory
 
 logger = logging.getLogger(__name__)
-
-Closer = Callable[[], Awaitable[Any]]
 
 
 @dataclass
@@ -34,13 +33,19 @@ class Messaging:
     telegram_outbox: TelegramOutbox
     bot: Bot | None = None
     dispatcher: Dispatcher | None = None
-    closers: list[Closer] = field(default_factory=list)
 
 
-def build_messaging(settings: Settings, hub: Hub, clock: Clock) -> Messaging:
+def build_messaging(
+    settings: Settings,
+    hub: Hub,
+    clock: Clock,
+    supervisor: Supervisor,
+    callers: CallerDirectory | None = None,
+) -> Messaging:
     """The outbox worker with its email sender (when [mail] is configured), and the bot when a
-    token is configured (not started yet)."""
-    worker = OutboxWorker(clock=clock)
+    token is configured (not started yet). `callers` is the call path's caller directory: the
+    bot's "create lead" takes its per-number locks."""
+    worker = OutboxWorker(clock=clock, supervisor=supervisor)
     register_mail(worker, settings.mail)
     telegram_outbox = TelegramOutbox(clock, wake=worker.wake, fast_lane=worker)
     messaging = Messaging(worker=worker, telegram_outbox=telegram_outbox)
@@ -55,7 +60,7 @@ def build_messaging(settings: Settings, hub: Hub, clock: Clock) -> Messaging:
         )
         messaging.bot = bot
         messaging.dispatcher = build_dispatcher(
-            clock=clock, hub=hub, telegram_outbox=telegram_outbox
+            clock=clock, hub=hub, telegram_outbox=telegram_outbox, callers=callers
         )
     return messaging
 
@@ -73,18 +78,21 @@ def mount_bot_webhook(messaging: Messaging, settings: Settings, app: web.Applica
     )
 
 
-async def start_messaging(messaging: Messaging, settings: Settings, hub: Hub) -> None:
-    """Start the outbox worker, the call notifier and the bot (polling, or set the webhook)."""
+async def start_messaging(
+    stack: AsyncExitStack, messaging: Messaging, settings: Settings, hub: Hub
+) -> None:
+    """Start the outbox worker, the call notifier and the bot (polling, or set the webhook);
+    each joins `stack` as it starts."""
     await messaging.worker.start()
-    messaging.closers.append(messaging.worker.stop)
+    stack.push_async_callback(messaging.worker.stop)
     bot = messaging.bot
     if bot is None or messaging.dispatcher is None:
         logger.info("no [telegram] token: the bot is not started")
         return
-    messaging.closers.append(bot.session.close)
+    stack.push_async_callback(bot.session.close)
     notifier = CallNotifier(hub, messaging.telegram_outbox)
     notifier.start()
-    messaging.closers.append(notifier.stop)
+    stack.push_async_callback(notifier.stop)
     if settings.telegram.mode == "webhook":
         if not settings.web.public_url:
             logger.error(
@@ -100,4 +108,4 @@ async def start_messaging(messaging: Messaging, settings: Settings, hub: Hub) ->
         return
     runner = PollingRunner(messaging.dispatcher, bot)
     await runner.start()
-    messaging.closers.append(runner.stop)
+    stack.push_async_callback(runner.stop)

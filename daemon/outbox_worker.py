@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from daemon.supervisor import Supervisor
 from models.core.clock import Clock
 from models.messaging import outbox
 from models.schema.outbox import OutboxMessage
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 Sender = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 KeyOf = Callable[[dict[str, Any]], Hashable]
+
+TASK_NAME = "outbox-worker"
 
 
 class RateLimit:
@@ -103,24 +106,23 @@ class OutboxWorker:
         base_backoff: float = 1.0,
         max_backoff: float = 600.0,
         lease_seconds: float = 120.0,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self._clock = clock
+        # The root passes its supervisor; a worker on its own (tests, benchmarks) has one.
+        self._supervisor = supervisor or Supervisor()
         self._poll_interval = poll_interval
         self._batch_size = batch_size
         self._semaphore = asyncio.Semaphore(concurrency)
         self._max_attempts = max_attempts
         self._base_backoff = base_backoff
         self._max_backoff = max_backoff
-        self._lease_seconds = lease_seconds
+        self.lease_seconds = lease_seconds  # how long a claimed row stays this worker's
         self._routes: dict[str, _Route] = {}
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._running = False
         self._stopping = False
         self._handed: deque[OutboxMessage] = deque()
-
-    @property
-    def lease_seconds(self) -> float:
-        return self._lease_seconds
 
     def register(
         self,
@@ -149,26 +151,22 @@ class OutboxWorker:
         self._wake.set()
 
     async def start(self) -> None:
-        if self._task is None:
+        if not self._running:
+            self._running = True
             self._stopping = False
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox-worker")
+            self._supervisor.start(TASK_NAME, self._run)
             logger.info(
                 "outbox worker started for %s", ", ".join(sorted(self._routes)) or "nothing"
             )
 
     async def stop(self, grace: float = 5.0) -> None:
         """Let the sends in flight finish (up to `grace` seconds), then stop."""
-        task, self._task = self._task, None
-        if task is None:
+        if not self._running:
             return
+        self._running = False
         self._stopping = True
         self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), grace)
-        except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._supervisor.stop_task(TASK_NAME, grace=grace)
         # Rows handed over but held back by the rate limit: due again at once for the next
         # worker instead of after their lease.
         while self._handed:
@@ -276,7 +274,7 @@ class OutboxWorker:
 
     async def _claim(self, rows: list[OutboxMessage]) -> set[int]:
         now = self._clock.now()
-        lease_until = now + timedelta(seconds=self._lease_seconds)
+        lease_until = now + timedelta(seconds=self.lease_seconds)
         claimed = set(
             await outbox.claim_ids([row.id for row in rows], now=now, lease_until=lease_until)
         )

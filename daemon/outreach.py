@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from typing import Any
 
 from daemon.dialer import DialerRunner, channel_calls, live_calls
 from daemon.outbox_worker import OutboxWorker
 from daemon.sms.dongle import DongleEvents
 from daemon.sms.wiring import policy_of, register_sms
+from daemon.supervisor import Supervisor
+from daemon.telephony import Telephony
 from models.core.clock import Clock
 from models.core.hub import Hub
 from models.core.settings import Settings
@@ -22,20 +25,24 @@ from models.messaging.sms import send_due_sms_tasks
 
 logger = logging.getLogger(__name__)
 
-Closer = Callable[[], Awaitable[Any]]
-
 
 async def start_outreach(
-    settings: Settings, hub: Hub, clock: Clock, telephony: Any, worker: OutboxWorker
-) -> tuple[DialerRunner, list[Closer]]:
-    """Start the dialer runner and hook SMS up; returns the runner and what stops it all."""
-    closers: list[Closer] = []
+    stack: AsyncExitStack,
+    settings: Settings,
+    hub: Hub,
+    clock: Clock,
+    telephony: Telephony,
+    worker: OutboxWorker,
+    supervisor: Supervisor,
+) -> DialerRunner:
+    """Hook SMS up and start the dialer runner; each part joins `stack` as it starts."""
     gateway = register_sms(worker, settings.sms, telephony.link, clock)
-    close_gateway = getattr(gateway, "close", None)
+    close_gateway: Callable[[], Awaitable[None]] | None = getattr(gateway, "close", None)
     if close_gateway is not None:
-        closers.append(close_gateway)
+        stack.push_async_callback(close_gateway)
     if settings.sms.driver == "dongle":
-        telephony.listeners.append(DongleEvents(clock).on_event)
+        # An SMS from a new number and a call from it take the same per-number lock.
+        telephony.listeners.add(DongleEvents(clock, telephony.calls.directory).on_event)
     logger.info("SMS driver: %s", settings.sms.driver)
     runner = DialerRunner(
         hub,
@@ -44,11 +51,12 @@ async def start_outreach(
         link_ready=lambda: telephony.link.is_ready,
         agent_calls=channel_calls(telephony.commands.directory),
         live_linkedids=live_calls(telephony.commands.directory),
+        supervisor=supervisor,
     )
-    telephony.listeners.append(runner.on_ami_event)
+    telephony.listeners.add(runner.on_ami_event)
     await runner.start()
-    closers.append(runner.stop)
-    return runner, closers
+    stack.push_async_callback(runner.stop)
+    return runner
 
 
 def sms_task_job(settings: Settings, clock: Clock) -> Callable[[], Awaitable[Any]] | None:

@@ -1,7 +1,12 @@
-"""Scheduled work (APScheduler): task reminders and the daily digest, every minute."""
+"""Scheduled work (APScheduler): task reminders, the daily digest, housekeeping.
+
+APScheduler runs each job as a task of its own; this owner keeps those tasks, so that a stop
+cancels the jobs still running and waits for them (no job touches a closed database).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,13 +23,21 @@ class Scheduler:
 
     def __init__(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone="UTC")
+        self._running: set[asyncio.Task[Any]] = set()
 
     def every(self, name: str, seconds: float, job: Job) -> None:
         async def run() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._running.add(task)
             try:
                 await job()
+            except asyncio.CancelledError:
+                raise
             except Exception:
                 logger.exception("scheduled job %s failed", name)
+            finally:
+                self._running.discard(task)
 
         self._scheduler.add_job(
             run,
@@ -43,7 +56,13 @@ class Scheduler:
 
     def start(self) -> None:
         self._scheduler.start()
+        logger.info("scheduler started: %s", ", ".join(self.job_names))
 
     async def stop(self) -> None:
+        """No new runs; the jobs running now are cancelled, and awaited."""
         if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+            self._scheduler.shutdown(wait=False)  # cancels the running jobs' tasks
+        running = list(self._running)
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)

@@ -5,18 +5,20 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from pydantic import SecretStr
 
 from daemon.ami.calls_service import CallsService
 from daemon.ami.commands import TelephonyCommands
-from daemon.ami.link import AmiLink
+from daemon.ami.link import AmiLink, fan_out
 from daemon.ami.presence import PresenceRelay, device_extension
 from daemon.pbxsim.demo import DemoTraffic, crm_extensions
 from daemon.pbxsim.server import PbxSimulator
 from models.core.clock import Clock
+from models.core.events import UsersChanged
 from models.core.hub import Hub
 from models.core.settings import AmiSettings, Settings
 from models.schema.company import SourceTag
@@ -24,7 +26,23 @@ from models.telephony.caller_directory import CallerDirectory
 
 logger = logging.getLogger(__name__)
 
-Closer = Callable[[], Awaitable[Any]]
+T = TypeVar("T")
+
+
+class Listeners(Generic[T]):
+    """The link's callback: hands each event to every consumer in turn. A consumer that raises
+    is logged with the event and skipped; the others still get it."""
+
+    def __init__(self) -> None:
+        self._all: list[Callable[[T], Awaitable[None]]] = []
+        self._deliver = fan_out()
+
+    def add(self, listener: Callable[[T], Awaitable[None]]) -> None:
+        self._all.append(listener)
+        self._deliver = fan_out(*self._all)
+
+    async def __call__(self, item: T) -> None:
+        await self._deliver(item)
 
 
 @dataclass
@@ -33,9 +51,8 @@ class Telephony:
     calls: CallsService
     commands: TelephonyCommands
     simulator: PbxSimulator | None
-    closers: list[Closer]
-    # More consumers of the link's events (chan_dongle SMS), added after start.
-    listeners: list[Callable[[dict[str, str]], Awaitable[None]]] = field(default_factory=list)
+    # Consumers of the link's events; more join after start (the dialer, chan_dongle SMS).
+    listeners: Listeners[dict[str, str]]
 
 
 async def _start_simulator(settings: Settings, speed: float) -> tuple[PbxSimulator, AmiSettings]:
@@ -69,60 +86,49 @@ async def _demo_dids() -> list[str]:
 
 
 async def start_telephony(
-    settings: Settings, hub: Hub, clock: Clock, *, simulator_speed: float = 1.0
+    stack: AsyncExitStack,
+    settings: Settings,
+    hub: Hub,
+    clock: Clock,
+    *,
+    simulator_speed: float = 1.0,
 ) -> Telephony:
-    """Start everything between the PBX and the hub; the caller stops it with the closers.
+    """Start everything between the PBX and the hub; each part joins `stack` as it starts, so
+    closing the stack stops them in reverse order (also after a start that failed half-way).
 
     `simulator_speed` scales the built-in simulator's time (tests run calls faster).
     """
-    closers: list[Closer] = []
     simulator: PbxSimulator | None = None
     ami = settings.ami
     if settings.uses_simulator:
         simulator, ami = await _start_simulator(settings, simulator_speed)
-        closers.append(simulator.close)
+        stack.push_async_callback(simulator.close)
         if settings.ami.simulator_demo:
             demo = DemoTraffic(simulator, crm_extensions, dids=await _demo_dids())
             await demo.start()
-            closers.append(demo.stop)
-    try:
-        directory = await CallerDirectory.load()
-        calls = CallsService.for_pbx(
-            hub, clock, directory, ami, trunk_channels=ami.trunk_channels, devices=ami.devices
-        )
-        await calls.refresh_users()
-        calls.start()
-        closers.append(calls.stop)
-        listeners: list[Callable[[dict[str, str]], Awaitable[None]]] = []
-
-        presence = PresenceRelay(hub, device_extension(calls.tracker.roles.classify))
-
-        async def on_event(event: dict[str, str]) -> None:
-            await calls.on_event(event)
-            await commands.on_event(event)
-            await presence.on_event(event)
-            for listener in listeners:
-                await listener(event)
-
-        async def on_resync(snapshot: list[dict[str, str]]) -> None:
-            await calls.on_resync(snapshot)
-            await commands.on_resync(snapshot)
-
-        link = AmiLink(ami, on_event, on_resync, clock=clock)
-        # The callbacks above use `commands` only once the link runs, after this line.
-        commands = TelephonyCommands(link, hub, ami)
-        commands.register()
-        await link.start()
-        closers.append(link.stop)
-    except BaseException:
-        for closer in reversed(closers):
-            await closer()
-        raise
+            stack.push_async_callback(demo.stop)
+    directory = await CallerDirectory.load()
+    # The one extension directory, loaded before the link starts and reloaded when users change.
+    await directory.extensions.load()
+    users_changed = hub.subscribe("extensions", directory.extensions.on_event, UsersChanged)
+    stack.push_async_callback(hub.unsubscribe, users_changed)
+    calls = CallsService.for_pbx(
+        hub, clock, directory, ami, trunk_channels=ami.trunk_channels, devices=ami.devices
+    )
+    calls.start()
+    stack.push_async_callback(calls.stop)
+    listeners: Listeners[dict[str, str]] = Listeners()
+    resync_listeners: Listeners[list[dict[str, str]]] = Listeners()
+    link = AmiLink(ami, listeners, resync_listeners, clock=clock)
+    commands = TelephonyCommands(link, hub, ami)
+    presence = PresenceRelay(hub, device_extension(calls.tracker.roles.classify))
+    for listener in (calls.on_event, commands.on_event, presence.on_event):
+        listeners.add(listener)
+    resync_listeners.add(calls.on_resync)
+    resync_listeners.add(commands.on_resync)
+    commands.register()
+    await link.start()
+    stack.push_async_callback(link.stop)
     return Telephony(
-        link=link,
-        calls=calls,
-        commands=commands,
-        simulator=simulator,
-        closers=closers,
-        listeners=listeners,
+        link=link, calls=calls, commands=commands, simulator=simulator, listeners=listeners
     )

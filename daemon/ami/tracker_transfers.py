@@ -47,7 +47,7 @@ class TransferHandlers(TrackerCore):
         if first is None and second is None:
             return
         calls = {c.call.linkedid: c.call for c in (first, second) if c is not None}
-        main = min(calls.values(), key=lambda c: _linkedid_age(c.linkedid))  # type: ignore[arg-type]
+        main = min(calls.values(), key=lambda c: _linkedid_age(c.linkedid))
         other = next((c for c in calls.values() if c is not main), None)
         transferers = {c.uid for c in (first, second) if c is not None}
         named = [

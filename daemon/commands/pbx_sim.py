@@ -93,6 +93,7 @@ async def _serve(
     finally:
         for waiter in waiters:
             waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
         if demo is not None:
             await demo.stop()
         await sim.close()

@@ -15,6 +15,7 @@ from models.core.clock import Clock
 from models.core.errors import TelephonyError
 from models.messaging import outbox
 from models.messaging import sms as sms_ops
+from models.telephony.caller_directory import CallerDirectory
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +69,9 @@ class DongleGateway:
 class DongleEvents:
     """Inbound SMS and delivery statuses from chan_dongle's AMI events."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, callers: CallerDirectory | None = None) -> None:
         self.clock = clock
+        self.callers = callers
 
     async def on_event(self, event: dict[str, str]) -> None:
         kind = event.get("Event")
@@ -91,5 +93,5 @@ class DongleEvents:
         number = event.get("From", "")
         if not number:
             return
-        sms = await sms_ops.receive_sms(number, text, clock=self.clock)
+        sms = await sms_ops.receive_sms(number, text, clock=self.clock, callers=self.callers)
         logger.info("SMS %s received from %s on %s", sms.id, number, event.get("Device"))

@@ -1,7 +1,9 @@
 """The hub: in-process publish/subscribe for domain events, and command handlers.
 
 The publisher never blocks: each subscriber has its own bounded queue and a
-named consumer task. A subscriber's error is logged with the event that caused it.
+named consumer task. A subscriber's error is logged with the event that caused it, and that
+subscriber goes on with the next event; the others never notice. The hub owns the consumer
+tasks: `unsubscribe` and `close` cancel them, then wait for them.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ class Subscription:
         self.handler = handler
         self.types = types
         self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize)
-        self.dropped = 0
         self.task: asyncio.Task[None] | None = None
 
     def wants(self, event: Any) -> bool:
@@ -75,7 +76,6 @@ class Hub:
             try:
                 sub.queue.put_nowait(event)
             except asyncio.QueueFull:
-                sub.dropped += 1
                 logger.warning("subscriber %s is full; dropped %r", sub.name, event)
 
     def handle(self, command_type: type, handler: Callable[[Any], Awaitable[Any]]) -> None:
@@ -89,10 +89,13 @@ class Hub:
         """Carry out a command through its handler and return its answer."""
         handler = self._commands.get(type(command))
         if handler is None:
-            from models.core.errors import TelephonyError
+            from models.core.errors import TelephonyError, msg
 
             raise TelephonyError(
-                f"nothing handles {type(command).__name__} (is the PBX link running?)"
+                msg(
+                    "nothing handles %(command)s (is the PBX link running?)",
+                    command=type(command).__name__,
+                )
             )
         return await handler(command)
 

@@ -3,6 +3,11 @@ the PBX simulator, the tracker storing each call."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+
 import pytest
 
 from daemon.dialer import DialerRunner, channel_calls, live_calls
@@ -25,11 +30,10 @@ A, B, C, D = "+34911000001", "+34911000002", "+34911000003", "+34911000004"
 async def phone_line(sim, hub, clock, world):
     """The daemon's telephony side linked to the simulator over TCP."""
     settings = Settings(ami=ami_settings(sim))
-    telephony = await start_telephony(settings, hub, clock)
-    await telephony.link.wait_ready(10)
-    yield telephony
-    for closer in reversed(telephony.closers):
-        await closer()
+    async with AsyncExitStack() as stack:
+        telephony = await start_telephony(stack, settings, hub, clock)
+        await telephony.link.wait_ready(10)
+        yield telephony
 
 
 @pytest.fixture
@@ -48,7 +52,7 @@ async def runners(hub, clock, phone_line):
             agent_calls=calls,
             live_linkedids=live_calls(phone_line.commands.directory),
         )
-        phone_line.listeners.append(runner.on_ami_event)
+        phone_line.listeners.add(runner.on_ami_event)
         await runner.start()
         started.append(runner)
         return runner
@@ -65,6 +69,28 @@ def dialed(sim) -> list[str]:
 
 async def entries(list_id: int) -> list[DialerEntry]:
     return list(await DialerEntry.filter(dialer_list_id=list_id).order_by("position"))
+
+
+def list_running(list_id: int) -> bool:
+    """Whether a runner has a task dialing this list (tasks are named for their list)."""
+    name = f"dialer:list-{list_id}"
+    return any(t.get_name() == name and not t.done() for t in asyncio.all_tasks())
+
+
+def watch_busy_checks(runner: DialerRunner, extension: str) -> Callable[[], int]:
+    """Count the times the runner looks at the agent's calls and finds them busy."""
+    look = runner.agent_calls
+    busy = 0
+
+    def calls(ext: str) -> set[str]:
+        nonlocal busy
+        found = look(ext)
+        if ext == extension and found:
+            busy += 1
+        return found
+
+    runner.agent_calls = calls
+    return lambda: busy
 
 
 async def finished(list_id: int) -> bool:
@@ -120,7 +146,7 @@ async def test_invalid_numbers_are_skipped_with_the_reason_and_never_dialed(
     rows = await entries(dialer.id)
     assert [(e.state, e.result, e.reason) for e in rows[:2]] == [
         ("skipped", "invalid", "no phone number"),
-        ("skipped", "invalid", "'12' is not a valid phone number"),
+        ("skipped", "invalid", "not a valid phone number"),  # the number is on the entry
     ]
     await dialer_ops.start_list(world.luis, dialer.id, clock=clock)
     await runners()
@@ -161,9 +187,8 @@ async def test_pause_holds_the_next_call_and_resume_goes_on(sim, world, clock, r
         return (await entries(dialer.id))[0].state == "done"
 
     await wait_db(first_done)
-    import asyncio
-
-    await asyncio.sleep(0.5)  # well past the gap: a paused list places no call
+    # The runner let the paused list go once its call ended: nothing is left to dial it.
+    await eventually(lambda: not list_running(dialer.id))
     assert len(dialed(sim)) == 1
     with pytest.raises(Conflict):
         await dialer_ops.pause_list(world.luis, dialer.id)
@@ -227,26 +252,26 @@ async def test_no_call_while_the_agent_is_on_another_call(sim, world, clock, run
     dialer = await dialer_ops.create_list(world.luis, "b", clock=clock, numbers=[A])
     runner = await runners()
     await eventually(lambda: runner.agent_calls("101") != set())
+    seen_busy = watch_busy_checks(runner, "101")
     await dialer_ops.start_list(world.luis, dialer.id, clock=clock)
     runner.wake()
-    import asyncio
-
-    await asyncio.sleep(0.1)
+    # Found the agent busy twice: the runner went round its loop once in between, held.
+    await eventually(lambda: seen_busy() >= 2)
     assert dialed(sim) == []
     await busy_call.ended.wait()
     await wait_db(lambda: finished(dialer.id))
     assert [n[-9:] for n in dialed(sim)] == [A[-9:]]
 
 
-async def test_no_call_outside_the_agents_working_hours(sim, world, clock, runners):
+async def test_no_call_outside_the_agents_working_hours(sim, world, clock, runners, caplog):
+    caplog.set_level(logging.DEBUG, logger="daemon.dialer")
     # Wednesday 10:00 UTC is outside a Monday-only schedule.
     world.luis.work_schedule = {"kind": "weekly", "days": {"0": [["09:00", "18:00"]]}}
     await world.luis.save()
     dialer = await dialer_ops.create_list(world.luis, "h", clock=clock, numbers=[A])
     await dialer_ops.start_list(world.luis, dialer.id, clock=clock)
     await runners()
-    import asyncio
-
-    await asyncio.sleep(0.3)
+    # The runner saw Luis off duty and went to sleep until its next look.
+    await eventually(lambda: any("is off duty" in r.getMessage() for r in caplog.records))
     assert dialed(sim) == []
     assert (await entries(dialer.id))[0].state == "pending"
