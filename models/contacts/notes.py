@@ -10,8 +10,8 @@ import logging
 
 from models.contacts.timeline import add_entry
 from models.core.clock import Clock, SystemClock
-from models.core.errors import NotFound, PermissionDenied, ValidationFailed
-from models.people.permissions import can_see_owned, has_right
+from models.core.errors import NotFound, PermissionDenied, ValidationFailed, msg
+from models.people.permissions import CLIENTS, DEALS, LEADS, has_right, may_see
 from models.schema.activity import Note
 from models.schema.calls import Call
 from models.schema.clients import Client
@@ -31,32 +31,32 @@ async def _target(
     if call_id is not None:
         call = await Call.get_or_none(id=call_id)
         if call is None:
-            raise NotFound(f"call {call_id} not found")
-        if call.agent_id not in (None, user.id) and not has_right(user, "calls.view_all"):  # type: ignore[attr-defined]
-            raise PermissionDenied("this call belongs to another user")
-        client_id = client_id or call.client_id  # type: ignore[attr-defined]
-        lead_id = lead_id or call.lead_id  # type: ignore[attr-defined]
+            raise NotFound(msg("call %(id)s not found", id=call_id))
+        if call.agent_id not in (None, user.id) and not has_right(user, "calls.view_all"):
+            raise PermissionDenied(msg("this call belongs to another user"))
+        client_id = client_id or call.client_id
+        lead_id = lead_id or call.lead_id
     if deal_id is not None:
         deal = await Deal.get_or_none(id=deal_id)
         if deal is None:
-            raise NotFound(f"deal {deal_id} not found")
-        if not can_see_owned(user, deal.responsible_id, "deals.view_all"):  # type: ignore[attr-defined]
-            raise PermissionDenied("this deal belongs to another user")
-        client_id = client_id or deal.client_id  # type: ignore[attr-defined]
+            raise NotFound(msg("deal %(id)s not found", id=deal_id))
+        if not may_see(user, DEALS, deal.responsible_id):
+            raise PermissionDenied(msg("this deal belongs to another user"))
+        client_id = client_id or deal.client_id
     if client_id is not None and call_id is None and deal_id is None:
         client = await Client.get_or_none(id=client_id)
         if client is None:
-            raise NotFound(f"client {client_id} not found")
-        if not can_see_owned(user, client.responsible_id, "clients.view_all"):  # type: ignore[attr-defined]
-            raise PermissionDenied("this client belongs to another user")
+            raise NotFound(msg("client %(id)s not found", id=client_id))
+        if not may_see(user, CLIENTS, client.responsible_id):
+            raise PermissionDenied(msg("this client belongs to another user"))
     if lead_id is not None and call_id is None:
         lead = await Lead.get_or_none(id=lead_id)
         if lead is None:
-            raise NotFound(f"lead {lead_id} not found")
-        if not can_see_owned(user, lead.responsible_id, "leads.view_all"):  # type: ignore[attr-defined]
-            raise PermissionDenied("this lead belongs to another user")
-        if lead.converted_client_id and client_id is None:  # type: ignore[attr-defined]
-            client_id = lead.converted_client_id  # type: ignore[attr-defined]
+            raise NotFound(msg("lead %(id)s not found", id=lead_id))
+        if not may_see(user, LEADS, lead.responsible_id):
+            raise PermissionDenied(msg("this lead belongs to another user"))
+        if lead.converted_client_id and client_id is None:
+            client_id = lead.converted_client_id
     return client_id, lead_id
 
 
@@ -74,11 +74,13 @@ async def add_note(
     clock = clock or SystemClock()
     text = (text or "").strip()
     if not text:
-        raise ValidationFailed({"text": "the note is empty"})
+        raise ValidationFailed({"text": msg("the note is empty")})
     if len(text) > MAX_NOTE:
-        raise ValidationFailed({"text": f"at most {MAX_NOTE} characters"})
+        raise ValidationFailed({"text": msg("at most %(max)s characters", max=MAX_NOTE)})
     if client_id is None and lead_id is None and deal_id is None and call_id is None:
-        raise ValidationFailed({"target": "a note is about a client, a lead, a deal or a call"})
+        raise ValidationFailed(
+            {"target": msg("a note is about a client, a lead, a deal or a call")}
+        )
     client_id, lead_id = await _target(user, client_id, lead_id, deal_id, call_id)
     now = clock.now()
     note = await Note.create(

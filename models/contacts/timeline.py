@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from models.contacts.timeline_text import english
-from models.core.errors import NotFound, PermissionDenied
-from models.people.permissions import can_see_owned
+from models.core.errors import NotFound, PermissionDenied, msg
+from models.people.permissions import CLIENTS, LEADS, may_see
 from models.schema.activity import TimelineEntry
 from models.schema.clients import Client
 from models.schema.leads import Lead
@@ -76,14 +76,14 @@ def _item(row: TimelineEntry) -> TimelineItem:
         ref_id=row.ref_id,
         summary=row.summary,
         at=row.at,
-        user_id=row.user_id,  # type: ignore[attr-defined]
-        client_id=row.client_id,  # type: ignore[attr-defined]
-        lead_id=row.lead_id,  # type: ignore[attr-defined]
+        user_id=row.user_id,
+        client_id=row.client_id,
+        lead_id=row.lead_id,
         detail=row.detail or {},
     )
 
 
-async def _page(filters: dict, limit: int, before: datetime | None) -> list[TimelineItem]:
+async def _page(filters: dict[str, Any], limit: int, before: datetime | None) -> list[TimelineItem]:
     query = TimelineEntry.filter(**filters)
     if before is not None:
         query = query.filter(at__lt=before)
@@ -97,9 +97,9 @@ async def client_timeline(
     """A client's history, newest first; `before` pages back in time."""
     client = await Client.get_or_none(id=client_id)
     if client is None:
-        raise NotFound(f"client {client_id} not found")
-    if not can_see_owned(user, client.responsible_id, "clients.view_all"):  # type: ignore[attr-defined]
-        raise PermissionDenied("this client belongs to another user")
+        raise NotFound(msg("client %(id)s not found", id=client_id))
+    if not may_see(user, CLIENTS, client.responsible_id):
+        raise PermissionDenied(msg("this client belongs to another user"))
     return await _page({"client_id": client_id}, limit, before)
 
 
@@ -109,7 +109,7 @@ async def lead_timeline(
     """A lead's history, newest first (after conversion it stays readable here too)."""
     lead = await Lead.get_or_none(id=lead_id)
     if lead is None:
-        raise NotFound(f"lead {lead_id} not found")
-    if not can_see_owned(user, lead.responsible_id, "leads.view_all"):  # type: ignore[attr-defined]
-        raise PermissionDenied("this lead belongs to another user")
+        raise NotFound(msg("lead %(id)s not found", id=lead_id))
+    if not may_see(user, LEADS, lead.responsible_id):
+        raise PermissionDenied(msg("this lead belongs to another user"))
     return await _page({"lead_id": lead_id}, limit, before)

@@ -43,4 +43,5 @@ class Sql:
 
     async def rows(self, sql: str) -> list[dict[str, Any]]:
         params, self.params = self.params, []
-        return await self.conn.execute_query_dict(sql, params)
+        rows: list[dict[str, Any]] = await self.conn.execute_query_dict(sql, params)
+        return rows

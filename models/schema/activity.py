@@ -1,7 +1,16 @@
 """Notes, SMS, emails and the timeline that orders them (C7)."""
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.schema.calls import Call
+    from models.schema.clients import Client
+    from models.schema.deals import Deal
+    from models.schema.leads import Lead
+    from models.schema.users import User
 
 
 class Note(Model):
@@ -9,21 +18,26 @@ class Note(Model):
 
     id = fields.IntField(primary_key=True)
     text = fields.TextField()
-    author = fields.ForeignKeyField(
+    author: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
         "crm.User", related_name="notes", null=True, on_delete=fields.SET_NULL
     )
-    client = fields.ForeignKeyField(
+    author_id: int | None
+    client: fields.ForeignKeyNullableRelation["Client"] = fields.ForeignKeyField(
         "crm.Client", related_name="notes", null=True, on_delete=fields.CASCADE
     )
-    lead = fields.ForeignKeyField(
+    client_id: int | None
+    lead: fields.ForeignKeyNullableRelation["Lead"] = fields.ForeignKeyField(
         "crm.Lead", related_name="notes", null=True, on_delete=fields.CASCADE
     )
-    deal = fields.ForeignKeyField(
+    lead_id: int | None
+    deal: fields.ForeignKeyNullableRelation["Deal"] = fields.ForeignKeyField(
         "crm.Deal", related_name="notes", null=True, on_delete=fields.CASCADE
     )
-    call = fields.ForeignKeyField(
+    deal_id: int | None
+    call: fields.ForeignKeyNullableRelation["Call"] = fields.ForeignKeyField(
         "crm.Call", related_name="notes", null=True, on_delete=fields.CASCADE
     )
+    call_id: int | None
     created_at = fields.DatetimeField(db_index=True)
 
     class Meta:
@@ -43,15 +57,18 @@ class Sms(Model):
     )  # queued|sent|delivered|failed|received
     error = fields.CharField(max_length=255, default="")
     gateway_ref = fields.CharField(max_length=100, default="", db_index=True)
-    user = fields.ForeignKeyField(
+    user: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
         "crm.User", related_name="sms", null=True, on_delete=fields.SET_NULL
     )
-    client = fields.ForeignKeyField(
+    user_id: int | None
+    client: fields.ForeignKeyNullableRelation["Client"] = fields.ForeignKeyField(
         "crm.Client", related_name="sms", null=True, on_delete=fields.SET_NULL
     )
-    lead = fields.ForeignKeyField(
+    client_id: int | None
+    lead: fields.ForeignKeyNullableRelation["Lead"] = fields.ForeignKeyField(
         "crm.Lead", related_name="sms", null=True, on_delete=fields.SET_NULL
     )
+    lead_id: int | None
     created_at = fields.DatetimeField(db_index=True)
     sent_at = fields.DatetimeField(null=True)
     delivered_at = fields.DatetimeField(null=True)
@@ -70,15 +87,18 @@ class EmailMessage(Model):
     recipients = fields.TextField(default="")
     subject = fields.CharField(max_length=500, default="")
     body = fields.TextField(default="")
-    user = fields.ForeignKeyField(
+    user: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
         "crm.User", related_name="emails_sent", null=True, on_delete=fields.SET_NULL
     )
-    client = fields.ForeignKeyField(
+    user_id: int | None
+    client: fields.ForeignKeyNullableRelation["Client"] = fields.ForeignKeyField(
         "crm.Client", related_name="email_messages", null=True, on_delete=fields.SET_NULL
     )
-    lead = fields.ForeignKeyField(
+    client_id: int | None
+    lead: fields.ForeignKeyNullableRelation["Lead"] = fields.ForeignKeyField(
         "crm.Lead", related_name="email_messages", null=True, on_delete=fields.SET_NULL
     )
+    lead_id: int | None
     created_at = fields.DatetimeField(db_index=True)
 
     class Meta:
@@ -97,19 +117,22 @@ class TimelineEntry(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    client = fields.ForeignKeyField(
+    client: fields.ForeignKeyNullableRelation["Client"] = fields.ForeignKeyField(
         "crm.Client", related_name="timeline", null=True, on_delete=fields.CASCADE
     )
-    lead = fields.ForeignKeyField(
+    client_id: int | None
+    lead: fields.ForeignKeyNullableRelation["Lead"] = fields.ForeignKeyField(
         "crm.Lead", related_name="timeline", null=True, on_delete=fields.CASCADE
     )
+    lead_id: int | None
     kind = fields.CharField(max_length=20)  # call|note|task|deal|email|sms|lead|converted
     ref_id = fields.IntField(null=True)
     summary = fields.CharField(max_length=500, default="")
-    detail: dict = fields.JSONField(default=dict, db_default={})
-    user = fields.ForeignKeyField(
+    detail: dict[str, Any] = fields.JSONField(default=dict, db_default={})
+    user: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
         "crm.User", related_name="timeline", null=True, on_delete=fields.SET_NULL
     )
+    user_id: int | None
     at = fields.DatetimeField(db_index=True)
 
     class Meta:

@@ -1,7 +1,14 @@
 """Calls as recorded from the PBX (L1)."""
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.schema.clients import Client
+    from models.schema.leads import Lead
+    from models.schema.users import User
 
 
 class Call(Model):
@@ -15,16 +22,19 @@ class Call(Model):
     to_number = fields.CharField(max_length=64, default="")
     peer_e164 = fields.CharField(max_length=20, null=True, db_index=True)
     did = fields.CharField(max_length=64, default="")
-    agent = fields.ForeignKeyField(
+    agent: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
         "crm.User", related_name="calls", null=True, on_delete=fields.SET_NULL
     )
+    agent_id: int | None
     agent_extension = fields.CharField(max_length=20, default="")
-    client = fields.ForeignKeyField(
+    client: fields.ForeignKeyNullableRelation["Client"] = fields.ForeignKeyField(
         "crm.Client", related_name="calls", null=True, on_delete=fields.SET_NULL
     )
-    lead = fields.ForeignKeyField(
+    client_id: int | None
+    lead: fields.ForeignKeyNullableRelation["Lead"] = fields.ForeignKeyField(
         "crm.Lead", related_name="calls", null=True, on_delete=fields.SET_NULL
     )
+    lead_id: int | None
     result = fields.CharField(max_length=12, db_index=True)  # answered|missed|busy|failed|no_answer
     started_at = fields.DatetimeField(db_index=True)
     answered_at = fields.DatetimeField(null=True)
@@ -34,7 +44,7 @@ class Call(Model):
     hangup_cause = fields.IntField(null=True)
     recording_path = fields.CharField(max_length=500, default="")
     transcript = fields.TextField(default="")
-    transfers: list = fields.JSONField(default=list)
+    transfers: list[Any] = fields.JSONField(default=list)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -1,7 +1,14 @@
 """Deals and their history (A1-A4)."""
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.schema.clients import Client
+    from models.schema.company import SourceTag
+    from models.schema.users import User
 
 
 class Deal(Model):
@@ -9,16 +16,21 @@ class Deal(Model):
 
     id = fields.IntField(primary_key=True)
     title = fields.CharField(max_length=200)
-    client = fields.ForeignKeyField("crm.Client", related_name="deals", on_delete=fields.CASCADE)
-    responsible = fields.ForeignKeyField(
+    client: fields.ForeignKeyRelation["Client"] = fields.ForeignKeyField(
+        "crm.Client", related_name="deals", on_delete=fields.CASCADE
+    )
+    client_id: int
+    responsible: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
         "crm.User", related_name="deals", null=True, on_delete=fields.SET_NULL
     )
+    responsible_id: int | None
     status = fields.CharField(max_length=20, default="new", db_index=True)
     amount = fields.DecimalField(max_digits=14, decimal_places=2, default=0)
     currency = fields.CharField(max_length=3, default="EUR")
-    source_tag = fields.ForeignKeyField(
+    source_tag: fields.ForeignKeyNullableRelation["SourceTag"] = fields.ForeignKeyField(
         "crm.SourceTag", related_name="deals", null=True, on_delete=fields.SET_NULL
     )
+    source_tag_id: int | None
     position = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -33,14 +45,18 @@ class DealHistory(Model):
     """One entry of a deal's activity history (A4)."""
 
     id = fields.IntField(primary_key=True)
-    deal = fields.ForeignKeyField("crm.Deal", related_name="history", on_delete=fields.CASCADE)
-    user = fields.ForeignKeyField(
+    deal: fields.ForeignKeyRelation["Deal"] = fields.ForeignKeyField(
+        "crm.Deal", related_name="history", on_delete=fields.CASCADE
+    )
+    deal_id: int
+    user: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
         "crm.User", related_name="deal_history", null=True, on_delete=fields.SET_NULL
     )
+    user_id: int | None
     kind = fields.CharField(max_length=20)  # created|status|amount|edited|note
     from_status = fields.CharField(max_length=20, default="")
     to_status = fields.CharField(max_length=20, default="")
-    detail: dict = fields.JSONField(default=dict)
+    detail: dict[str, Any] = fields.JSONField(default=dict)
     at = fields.DatetimeField(db_index=True)
 
     class Meta:

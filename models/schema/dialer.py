@@ -1,7 +1,16 @@
 """Auto-dialer lists (Q1) and bulk SMS batches (C8)."""
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.schema.activity import Sms
+    from models.schema.calls import Call
+    from models.schema.clients import Client
+    from models.schema.leads import Lead
+    from models.schema.users import User
 
 
 class DialerList(Model):
@@ -14,9 +23,10 @@ class DialerList(Model):
 
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=200)
-    owner = fields.ForeignKeyField(
+    owner: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
         "crm.User", related_name="dialer_lists", on_delete=fields.CASCADE
     )
+    owner_id: int
     status = fields.CharField(max_length=10, default="idle", db_index=True)
     created_at = fields.DatetimeField()
     started_at = fields.DatetimeField(null=True)
@@ -37,27 +47,31 @@ class DialerEntry(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    dialer_list = fields.ForeignKeyField(
+    dialer_list: fields.ForeignKeyRelation["DialerList"] = fields.ForeignKeyField(
         "crm.DialerList", related_name="entries", on_delete=fields.CASCADE
     )
+    dialer_list_id: int
     position = fields.IntField()
     number = fields.CharField(max_length=64)
     e164 = fields.CharField(max_length=20, null=True)
     name = fields.CharField(max_length=200, default="")
-    client = fields.ForeignKeyField(
+    client: fields.ForeignKeyNullableRelation["Client"] = fields.ForeignKeyField(
         "crm.Client", related_name="dialer_entries", null=True, on_delete=fields.SET_NULL
     )
-    lead = fields.ForeignKeyField(
+    client_id: int | None
+    lead: fields.ForeignKeyNullableRelation["Lead"] = fields.ForeignKeyField(
         "crm.Lead", related_name="dialer_entries", null=True, on_delete=fields.SET_NULL
     )
+    lead_id: int | None
     state = fields.CharField(max_length=10, default="pending")
     result = fields.CharField(max_length=10, default="")
     reason = fields.CharField(max_length=255, default="")
     request_id = fields.CharField(max_length=64, null=True, unique=True)
     linkedid = fields.CharField(max_length=64, null=True)
-    call = fields.ForeignKeyField(
+    call: fields.ForeignKeyNullableRelation["Call"] = fields.ForeignKeyField(
         "crm.Call", related_name="dialer_entries", null=True, on_delete=fields.SET_NULL
     )
+    call_id: int | None
     dialed_at = fields.DatetimeField(null=True)
     ended_at = fields.DatetimeField(null=True)
 
@@ -70,9 +84,10 @@ class SmsBatch(Model):
     """A bulk SMS: one template sent to many recipients (C8), for the delivery report."""
 
     id = fields.IntField(primary_key=True)
-    author = fields.ForeignKeyField(
+    author: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
         "crm.User", related_name="sms_batches", null=True, on_delete=fields.SET_NULL
     )
+    author_id: int | None
     template = fields.TextField()
     created_at = fields.DatetimeField()
 
@@ -84,8 +99,14 @@ class SmsBatchItem(Model):
     """One recipient of a bulk SMS: the Sms row sent to them."""
 
     id = fields.IntField(primary_key=True)
-    batch = fields.ForeignKeyField("crm.SmsBatch", related_name="items", on_delete=fields.CASCADE)
-    sms = fields.ForeignKeyField("crm.Sms", related_name="batch_items", on_delete=fields.CASCADE)
+    batch: fields.ForeignKeyRelation["SmsBatch"] = fields.ForeignKeyField(
+        "crm.SmsBatch", related_name="items", on_delete=fields.CASCADE
+    )
+    batch_id: int
+    sms: fields.ForeignKeyRelation["Sms"] = fields.ForeignKeyField(
+        "crm.Sms", related_name="batch_items", on_delete=fields.CASCADE
+    )
+    sms_id: int
 
     class Meta:
         table = "sms_batch_item"

@@ -1,7 +1,12 @@
 """Import batches and what each changed, so that one can be cancelled (C9)."""
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.schema.users import User
 
 
 class ImportBatch(Model):
@@ -13,18 +18,19 @@ class ImportBatch(Model):
     status = fields.CharField(
         max_length=12, default="pending"
     )  # pending|running|done|failed|cancelled
-    user = fields.ForeignKeyField(
+    user: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
         "crm.User", related_name="imports", null=True, on_delete=fields.SET_NULL
     )
-    mapping: dict = fields.JSONField(default=dict)
-    options: dict = fields.JSONField(default=dict)
+    user_id: int | None
+    mapping: dict[str, Any] = fields.JSONField(default=dict)
+    options: dict[str, Any] = fields.JSONField(default=dict)
     total_rows = fields.IntField(default=0)
     processed_rows = fields.IntField(default=0)
     created_count = fields.IntField(default=0)
     updated_count = fields.IntField(default=0)
     skipped_count = fields.IntField(default=0)
     rejected_count = fields.IntField(default=0)
-    rejected: list = fields.JSONField(default=list)
+    rejected: list[Any] = fields.JSONField(default=list)
     error = fields.TextField(default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     finished_at = fields.DatetimeField(null=True)
@@ -38,13 +44,14 @@ class ImportChange(Model):
     """A row an import created or updated, with the previous values of an update."""
 
     id = fields.IntField(primary_key=True)
-    batch = fields.ForeignKeyField(
+    batch: fields.ForeignKeyRelation["ImportBatch"] = fields.ForeignKeyField(
         "crm.ImportBatch", related_name="changes", on_delete=fields.CASCADE
     )
+    batch_id: int
     entity = fields.CharField(max_length=10)  # client|lead
     entity_id = fields.IntField()
     action = fields.CharField(max_length=10)  # created|updated
-    previous: dict = fields.JSONField(default=dict)
+    previous: dict[str, Any] = fields.JSONField(default=dict)
 
     class Meta:
         table = "import_change"

@@ -1,7 +1,15 @@
 """Tasks: the calendar's events (K1, T1-T3)."""
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.schema.clients import Client
+    from models.schema.deals import Deal
+    from models.schema.leads import Lead
+    from models.schema.users import User
 
 
 class Task(Model):
@@ -13,27 +21,32 @@ class Task(Model):
     kind = fields.CharField(max_length=10, default="task")  # task|call|video|sms
     due_at = fields.DatetimeField(db_index=True)
     duration_minutes = fields.IntField(default=30)
-    author = fields.ForeignKeyField(
+    author: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
         "crm.User", related_name="tasks_authored", null=True, on_delete=fields.SET_NULL
     )
-    assignees: fields.ManyToManyRelation = fields.ManyToManyField(
+    author_id: int | None
+    assignees: fields.ManyToManyRelation["User"] = fields.ManyToManyField(
         "crm.User", related_name="tasks", through="task_assignee"
     )
-    client = fields.ForeignKeyField(
+    client: fields.ForeignKeyNullableRelation["Client"] = fields.ForeignKeyField(
         "crm.Client", related_name="tasks", null=True, on_delete=fields.CASCADE
     )
-    lead = fields.ForeignKeyField(
+    client_id: int | None
+    lead: fields.ForeignKeyNullableRelation["Lead"] = fields.ForeignKeyField(
         "crm.Lead", related_name="tasks", null=True, on_delete=fields.CASCADE
     )
-    deal = fields.ForeignKeyField(
+    lead_id: int | None
+    deal: fields.ForeignKeyNullableRelation["Deal"] = fields.ForeignKeyField(
         "crm.Deal", related_name="tasks", null=True, on_delete=fields.CASCADE
     )
+    deal_id: int | None
     sms_text = fields.TextField(default="")
     is_done = fields.BooleanField(default=False, db_index=True)
     done_at = fields.DatetimeField(null=True)
-    done_by = fields.ForeignKeyField(
+    done_by: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
         "crm.User", related_name="tasks_done", null=True, on_delete=fields.SET_NULL
     )
+    done_by_id: int | None
     remind_minutes_before = fields.IntField(null=True)
     reminded_at = fields.DatetimeField(null=True)
     google_event_id = fields.CharField(max_length=255, null=True)

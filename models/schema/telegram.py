@@ -1,7 +1,12 @@
 """Telegram bookkeeping: sent call notifications and failed link-code guesses (B1, B2)."""
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.schema.users import User
 
 
 class TelegramMessage(Model):
@@ -14,13 +19,14 @@ class TelegramMessage(Model):
 
     id = fields.IntField(primary_key=True)
     linkedid = fields.CharField(max_length=64)
-    user = fields.ForeignKeyField(
+    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
         "crm.User", related_name="telegram_messages", on_delete=fields.CASCADE
     )
+    user_id: int
     chat_id = fields.BigIntField()
     message_id = fields.BigIntField(null=True)
     direction = fields.CharField(max_length=10, default="in")
-    card: dict = fields.JSONField(default=dict)
+    card: dict[str, Any] = fields.JSONField(default=dict)
     state = fields.CharField(
         max_length=12, default="ringing"
     )  # ringing|answered|ended|missed|elsewhere

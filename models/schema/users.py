@@ -1,5 +1,7 @@
 """Users, permission groups, invitations."""
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -35,14 +37,15 @@ class User(Model):
     # {"kind": "weekly", "days": {"0": [["09:00","18:00"]], ...}} or a rotation such as
     # day-night-48 {"kind": "rotation", "start": "2026-01-01",
     #               "pattern": [[["08:00","20:00"]], [["20:00","08:00"]], [], []]}
-    work_schedule: dict = fields.JSONField(default=dict)
+    work_schedule: dict[str, Any] = fields.JSONField(default=dict)
     reminder_minutes = fields.IntField(default=15)
-    dashboard_layout: dict = fields.JSONField(default=dict)
+    dashboard_layout: dict[str, Any] = fields.JSONField(default=dict)
     telegram_chat_id = fields.BigIntField(null=True, unique=True)
     is_active = fields.BooleanField(default=True)
     group: fields.ForeignKeyRelation[Group] = fields.ForeignKeyField(
         "crm.Group", related_name="users", on_delete=fields.RESTRICT
     )
+    group_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -62,9 +65,11 @@ class Invite(Model):
     group: fields.ForeignKeyRelation[Group] = fields.ForeignKeyField(
         "crm.Group", related_name="invites", on_delete=fields.CASCADE
     )
+    group_id: int
     created_by: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "crm.User", related_name="invites_sent", on_delete=fields.CASCADE
     )
+    created_by_id: int
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -81,6 +86,7 @@ class TelegramLinkCode(Model):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "crm.User", related_name="telegram_codes", on_delete=fields.CASCADE
     )
+    user_id: int
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
 
