@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from daemon.ami.directory import ChannelDirectory
 from models.contacts.phones import dial_string, parse_phone
-from models.core.errors import TelephonyError
+from models.core.errors import Message, TelephonyError, msg
 from models.core.events import ClickToCall, ClickToCallProgress, HangupCall, TransferCall
 from models.core.hub import Hub
 from models.core.settings import AmiSettings
@@ -32,25 +32,31 @@ logger = logging.getLogger(__name__)
 REQUEST_VARIABLE = "CENTRALITA_REQ"
 _INTERNAL = re.compile(r"^[0-9*#]{2,6}$")
 # OriginateResponse Reason codes (Asterisk's AST_CONTROL_* values).
+# Why a click-to-call failed, as message templates (msgids; %(ext)s is the agent's extension).
+# Progress events carry them as messages, so each front-end shows them in its reader's language.
 _AGENT_FAILURE = {
-    0: "the extension {ext} is not reachable (phone offline or unknown extension)",
-    1: "the agent's phone hung up",
-    3: "the agent did not answer extension {ext}",
-    5: "the agent's phone {ext} is busy",
-    8: "the PBX is congested",
+    0: msg("the extension %(ext)s is not reachable (phone offline or unknown extension)"),
+    1: msg("the agent's phone hung up"),
+    3: msg("the agent did not answer extension %(ext)s"),
+    5: msg("the agent's phone %(ext)s is busy"),
+    8: msg("the PBX is congested"),
 }
+_AGENT_UNRINGABLE = msg("the PBX could not ring extension %(ext)s")
 _DIAL_FAILURE = {
-    "BUSY": "the number is busy",
-    "NOANSWER": "nobody answered",
-    "CONGESTION": "the network is congested",
-    "CHANUNAVAIL": "the number is unreachable",
-    "CANCEL": "the call was cancelled",
+    "BUSY": msg("the number is busy"),
+    "NOANSWER": msg("nobody answered"),
+    "CONGESTION": msg("the network is congested"),
+    "CHANUNAVAIL": msg("the number is unreachable"),
+    "CANCEL": msg("the call was cancelled"),
 }
 _CAUSE_FAILURE = {
-    1: "the number does not exist",
-    17: "the number is busy",
-    34: "the network is congested",
+    1: msg("the number does not exist"),
+    17: msg("the number is busy"),
+    34: msg("the network is congested"),
 }
+_NOT_CONNECTED = msg("the call could not be connected")
+_DROPPED = msg("the PBX connection dropped; the call did not go through")
+_AGENT_LEFT = msg("the agent hung up before the client answered")
 
 
 class ActionSender(Protocol):
@@ -94,17 +100,20 @@ class TelephonyCommands:
         try:
             action = await self._originate_action(cmd)
         except TelephonyError as err:
-            self._progress(cmd, "failed", str(err))
+            self._progress(cmd, "failed", _reason_of(err))
             raise
         request = _Request(cmd)
         self._requests[cmd.request_id] = request  # before sending: events may beat the answer
         try:
             answer = await self.link.send_action(action)
         except TelephonyError as err:
-            self._fail(request, str(err))
+            self._fail(request, _reason_of(err))
             raise
         if answer.get("Response") != "Success":
-            reason = f"the PBX refused the call: {answer.get('Message') or answer.get('Response')}"
+            reason = msg(
+                "the PBX refused the call: %(answer)s",
+                answer=answer.get("Message") or answer.get("Response"),
+            )
             self._fail(request, reason)
             raise TelephonyError(reason)
         if request.stage == "requested":
@@ -115,7 +124,9 @@ class TelephonyCommands:
 
     async def _originate_action(self, cmd: ClickToCall) -> dict[str, Any]:
         if not cmd.extension:
-            raise TelephonyError("you have no extension: ask an admin to set one in your profile")
+            raise TelephonyError(
+                msg("you have no extension: ask an admin to set one in your profile")
+            )
         exten = await self._dial_format(cmd.number)
         if not self.link.is_ready:
             raise TelephonyError(self._down_reason())
@@ -139,7 +150,9 @@ class TelephonyCommands:
         company = await user_ops.get_company()
         parsed = parse_phone(typed, company.default_region)
         if parsed.e164 is None:
-            raise TelephonyError(f"cannot call {typed!r}: it is not a valid phone number")
+            raise TelephonyError(
+                msg("cannot call %(number)s: it is not a valid phone number", number=repr(typed))
+            )
         telephony = await user_ops.get_telephony()
         return dial_string(
             parsed.e164,
@@ -148,10 +161,14 @@ class TelephonyCommands:
             outbound_prefix=telephony.outbound_prefix,
         )
 
-    def _down_reason(self) -> str:
+    def _down_reason(self) -> Message:
         if not self.settings.host:
-            return "no PBX is configured ([ami] host is empty)"
-        return f"the PBX at {self.settings.host}:{self.settings.port} is not connected"
+            return msg("no PBX is configured ([ami] host is empty)")
+        return msg(
+            "the PBX at %(host)s:%(port)s is not connected",
+            host=self.settings.host,
+            port=self.settings.port,
+        )
 
     def _progress(
         self, cmd: ClickToCall, stage: str, reason: str = "", linkedid: str | None = None
@@ -178,7 +195,7 @@ class TelephonyCommands:
         live = {row.get("Linkedid") for row in snapshot}
         for request in list(self._requests.values()):
             if request.linkedid not in live:
-                self._fail(request, "the PBX connection dropped; the call did not go through")
+                self._fail(request, _DROPPED)
 
     def _follow(self, event: dict[str, str]) -> None:
         kind = event.get("Event")
@@ -217,19 +234,19 @@ class TelephonyCommands:
             self._progress(request.cmd, "dialing", linkedid=request.linkedid)
             return
         code = int(event.get("Reason") or 0)
-        template = _AGENT_FAILURE.get(code, "the PBX could not ring extension {ext}")
-        self._fail(request, template.format(ext=request.cmd.extension))
+        template = _AGENT_FAILURE.get(code, _AGENT_UNRINGABLE)
+        self._fail(request, msg(template.msgid, ext=request.cmd.extension))
 
     def _hangup(self, request: _Request, channel: str, event: dict[str, str]) -> None:
         if channel == request.dialed_channel and request.stage != "connected":
             cause = int(event.get("Cause") or 0)
             reason = _CAUSE_FAILURE.get(cause) or _DIAL_FAILURE.get(request.dial_status)
-            self._fail(request, reason or "the call could not be connected")
+            self._fail(request, reason or _NOT_CONNECTED)
         elif channel == request.agent_channel:
             if request.stage == "connected":
                 self._requests.pop(request.cmd.request_id, None)
             elif request.stage == "dialing":
-                self._fail(request, "the agent hung up before the client answered")
+                self._fail(request, _AGENT_LEFT)
 
     def _by_linkedid(self, linkedid: str) -> _Request | None:
         if not linkedid:
@@ -244,14 +261,16 @@ class TelephonyCommands:
     async def transfer(self, cmd: TransferCall) -> None:
         """Blind transfer (L4): the party talking to `extension` is redirected to `to_extension`."""
         if await user_ops.user_by_extension(cmd.to_extension) is None:
-            raise TelephonyError(f"no active colleague has extension {cmd.to_extension}")
+            raise TelephonyError(
+                msg("no active colleague has extension %(extension)s", extension=cmd.to_extension)
+            )
         leg = self.directory.agent_leg(cmd.linkedid, cmd.extension)
         if leg is None:
-            raise TelephonyError(f"extension {cmd.extension} is not in this call any more")
+            raise TelephonyError(_not_in_call(cmd.extension))
         peer = self.directory.bridged_peer(leg)
         if peer is None:
             raise TelephonyError(
-                "the call is not connected yet: transfer it once the client answers"
+                msg("the call is not connected yet: transfer it once the client answers")
             )
         await self._expect_success(
             {
@@ -261,7 +280,7 @@ class TelephonyCommands:
                 "Exten": cmd.to_extension,
                 "Priority": "1",
             },
-            "transfer",
+            msg("the PBX could not transfer the call: %(answer)s"),
         )
         logger.info(
             "call %s: transferred from %s to %s", cmd.linkedid, cmd.extension, cmd.to_extension
@@ -270,15 +289,27 @@ class TelephonyCommands:
     async def hangup(self, cmd: HangupCall) -> None:
         leg = self.directory.agent_leg(cmd.linkedid, cmd.extension)
         if leg is None:
-            raise TelephonyError(f"extension {cmd.extension} is not in this call any more")
+            raise TelephonyError(_not_in_call(cmd.extension))
         await self._expect_success(
-            {"Action": "Hangup", "Channel": leg.name, "Cause": "16"}, "hang up"
+            {"Action": "Hangup", "Channel": leg.name, "Cause": "16"},
+            msg("the PBX could not hang up the call: %(answer)s"),
         )
         logger.info("call %s: hung up extension %s's leg", cmd.linkedid, cmd.extension)
 
-    async def _expect_success(self, action: dict[str, Any], what: str) -> None:
+    async def _expect_success(self, action: dict[str, Any], failure: Message) -> None:
+        """Send `action`; a refusal raises `failure` (a message with an %(answer)s slot)."""
         if not self.link.is_ready:
             raise TelephonyError(self._down_reason())
         answer = await self.link.send_action(action)
         if answer.get("Response") != "Success":
-            raise TelephonyError(f"the PBX could not {what} the call: {answer.get('Message', '')}")
+            raise TelephonyError(msg(failure.msgid, answer=answer.get("Message", "")))
+
+
+def _not_in_call(extension: str) -> Message:
+    return msg("extension %(extension)s is not in this call any more", extension=extension)
+
+
+def _reason_of(err: TelephonyError) -> str:
+    """The refusal as the message it was raised with (kept translatable), else its text."""
+    reason = err.args[0] if err.args else ""
+    return reason if isinstance(reason, Message) else str(err)

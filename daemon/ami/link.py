@@ -26,7 +26,7 @@ from daemon.ami.guards import (
     message_to_dict,
 )
 from models.core.clock import Clock, SystemClock
-from models.core.errors import TelephonyError
+from models.core.errors import Message, TelephonyError, msg
 from models.core.settings import AmiSettings
 
 logger = logging.getLogger(__name__)
@@ -149,18 +149,32 @@ class AmiLink:
         except TimeoutError:
             # Forget it: a late answer must not complete anything (and never a resend).
             self.manager.protocol.responses.pop(guarded.id, None)
-            raise TelephonyError(f"the PBX did not answer {name} within {limit:g} s") from None
+            raise TelephonyError(
+                msg(
+                    "the PBX did not answer %(action)s within %(seconds)s s",
+                    action=name,
+                    seconds=f"{limit:g}",
+                )
+            ) from None
         except AmiConnectionLost as err:
-            raise TelephonyError(f"the PBX connection dropped before {name} was answered") from err
+            raise TelephonyError(
+                msg("the PBX connection dropped before %(action)s was answered", action=name)
+            ) from err
         if isinstance(answer, list):
             return [message_to_dict(m) for m in answer]
         return message_to_dict(answer)
 
-    def _down_reason(self) -> str:
+    def _down_reason(self) -> Message:
         if not self.settings.host:
-            return "no PBX is configured ([ami] host is empty)"
-        detail = f": {self.last_error}" if self.last_error else ""
-        return f"the PBX at {self.settings.host}:{self.settings.port} is not connected{detail}"
+            return msg("no PBX is configured ([ami] host is empty)")
+        where = {"host": self.settings.host, "port": self.settings.port}
+        if self.last_error:
+            return msg(
+                "the PBX at %(host)s:%(port)s is not connected: %(error)s",
+                error=self.last_error,
+                **where,
+            )
+        return msg("the PBX at %(host)s:%(port)s is not connected", **where)
 
     # -- connection loop --------------------------------------------------------------
 

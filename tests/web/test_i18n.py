@@ -82,11 +82,14 @@ def test_accept_language_picks_our_best_language():
 
 
 def _domain_messages() -> set[str]:
-    """The msgids of the domain's messages: models/**, keyword msg (models/locale/babel.cfg)."""
+    """The msgids of the domain's messages: models/** and the PBX link's refusals (daemon/ami),
+    keyword msg (models/locale/babel.cfg)."""
     return {
         message
         for _, _, message, _, _ in extract_from_dir(
-            str(ROOT), [("models/**.py", "python")], keywords={"msg": None}
+            str(ROOT),
+            [("models/**.py", "python"), ("daemon/ami/**.py", "python")],
+            keywords={"msg": None},
         )
     }
 

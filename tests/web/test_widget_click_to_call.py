@@ -13,6 +13,7 @@ from daemon.pbxsim import PbxSimulator
 from models.contacts.clients import ClientInput, create_client
 from models.core.events import CallAnswered, CallRang, CallTransferred
 from models.core.settings import AmiSettings
+from models.schema.users import User
 from models.telephony.caller_directory import caller_card
 from tests.web.widget_support import (  # noqa: F401  (fixtures)
     chromium,
@@ -116,3 +117,17 @@ async def test_transfer_moves_the_pop_up_to_the_colleague(panel, pbx, contexts, 
     await moved.wait_for()
     assert await moved.locator(".cw-pop-name").inner_text() == "Talleres Norte"
     await screenshot(marta, "transfer-received")
+
+
+async def test_a_spanish_agent_reads_the_pbx_reason_in_spanish(panel, pbx, contexts, world):
+    """The reason comes later, from the PBX's events, through the hub: said in the language of
+    the agent whose call it was, not in the daemon's English."""
+    await User.filter(id=world.luis.id).update(language="es")  # the panel fixture made it "en"
+    pbx.script_number("+34600111333", "busy")
+    page = await log_in(await contexts(), panel, "luis", world.password)
+    await page.click(".cw-toggle")
+    await page.fill("#cw-number", "600 111 333")
+    await page.click("#cw-call")
+    await page.locator("#cw-progress[data-stage=failed]").wait_for(timeout=15000)
+    shown = await page.locator("#cw-progress").inner_text()
+    assert "el número está ocupado" in shown and "busy" not in shown

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from models.core.clock import Clock
+from models.core.errors import in_language
 from models.core.events import (
     CallAnswered,
     CallEnded,
@@ -89,6 +90,7 @@ class LiveRelay:
         self.clock = clock
         self.board = LiveBoard()
         self.sockets: dict[int, set[web.WebSocketResponse]] = {}
+        self.languages: dict[int, str] = {}  # user id -> language, as of their last socket
         self._sub: Subscription | None = None
         self.extensions = ExtensionDirectory()  # replaced by the shared one at start
         self._mode = "softphone"
@@ -156,7 +158,8 @@ class LiveRelay:
                     "type": "c2c",
                     "request_id": event.request_id,
                     "stage": event.stage,
-                    "reason": event.reason,
+                    # The PBX link's reasons are messages: said in this user's language.
+                    "reason": in_language(event.reason, self.languages.get(event.user_id, "es")),
                     "linkedid": event.linkedid,
                 },
             )
@@ -255,6 +258,7 @@ async def live_socket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=30.0)
     await ws.prepare(request)
     relay.add(user.id, ws)
+    relay.languages[user.id] = user.language
     try:
         # A tab opened while the phone rings shows the pop-up at once.
         if user.extension:
