@@ -96,7 +96,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
     tracker = CallTracker(roles=ChannelRoles(**ROLES), request_variables=("CRM_CALL_ID",))
     directory = await CallerDirectory.load()
     service = CallsService(hub, SystemClock(), directory, tracker, store_workers=args.workers)
-    await service.refresh_users()
+    await directory.extensions.load()
     service.start()
     started = time.perf_counter()
     for event in events:

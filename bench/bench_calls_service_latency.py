@@ -63,8 +63,9 @@ async def run(args: argparse.Namespace, url: str) -> None:
     sim.sent_hook = on_sent
     await sim.start()
     ami = AmiSettings(host="127.0.0.1", port=sim.port, username=sim.username, secret=sim.secret)
-    service = CallsService.for_pbx(hub, SystemClock(), await CallerDirectory.load(), ami)
-    await service.refresh_users()
+    directory = await CallerDirectory.load()
+    service = CallsService.for_pbx(hub, SystemClock(), directory, ami)
+    await directory.extensions.load()
     service.start()
     link = AmiLink(ami, service.on_event, service.on_resync)
     await link.start()

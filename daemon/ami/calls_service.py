@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 
 from tortoise import connections
 
@@ -92,7 +92,7 @@ class CallsService:
         self._card_slots = asyncio.Semaphore(_CARD_LOOKUPS)
         self._lookups: set[asyncio.Task[CallerCard]] = set()  # started, not yet published
         # SQLite writes one transaction at a time: more store lanes only pay off on PostgreSQL.
-        self._stores: list[asyncio.Queue[Transition]] = [
+        self._stores: list[asyncio.Queue[Ended]] = [
             asyncio.Queue() for _ in range(max(1, store_workers))
         ]
         self._tasks: list[asyncio.Task[None]] = []
@@ -128,7 +128,7 @@ class CallsService:
         if store_workers is None:
             store_workers = _store_lanes_for_database()
         service = cls(hub, clock, directory, tracker, store_workers=store_workers)
-        roles.agent_extensions = service.known_extensions
+        roles.agent_extensions = directory.extensions.known
         return service
 
     # -- lifecycle --------------------------------------------------------------------
@@ -170,10 +170,6 @@ class CallsService:
     async def on_resync(self, channels: Iterable[Mapping[str, str]]) -> None:
         self._dispatch(self.tracker.resync(list(channels), now=self.clock.now()))
 
-    def known_extensions(self) -> frozenset[str] | None:
-        """The extensions of active users as last loaded (None before the first load)."""
-        return self.extensions.known()
-
     def _dispatch(self, transitions: list[Transition]) -> None:
         for transition in transitions:
             lookup = None
@@ -203,19 +199,19 @@ class CallsService:
                     key = transition.record.linkedid.encode()
                     self._stores[zlib.crc32(key) % len(self._stores)].put_nowait(transition)
                 elif isinstance(transition, Ringing):
-                    await self._guarded_ring(transition, lookup)
+                    await self._guarded(transition, self._rang(transition, lookup))
                 else:
-                    await self._guarded(transition)
+                    await self._guarded(transition, self._publish(transition))
             finally:
                 if lookup is not None:
                     self._lookups.discard(lookup)
                 queue.task_done()
 
-    async def _store_work(self, queue: asyncio.Queue[Transition]) -> None:
+    async def _store_work(self, queue: asyncio.Queue[Ended]) -> None:
         """A store lane: every finished call queued by now is handled at once, so that the
         directory writes them in one transaction (group commit) instead of one each."""
         while True:
-            batch: list[Ended] = [await queue.get()]  # only finished calls reach a store lane
+            batch = [await queue.get()]
             if not self._live_idle.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._live_idle.wait(), _LIVE_FIRST)
@@ -245,21 +241,12 @@ class CallsService:
                     exc_info=result,
                 )
                 continue
-            await self._guarded(ended, result)
+            await self._guarded(ended, self._ended(ended, result))
 
-    async def _guarded_ring(self, ring: Ringing, lookup: asyncio.Task[CallerCard] | None) -> None:
+    async def _guarded(self, transition: Transition, publishing: Awaitable[None]) -> None:
+        """Publish one transition; a failure is logged with its call and never stops a lane."""
         try:
-            card = await lookup if lookup is not None else CallerCard(number=ring.caller_number)
-            await self._rang(ring, card)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            self.failures += 1
-            logger.exception("call %s: publishing its ringing failed; skipped", ring.linkedid)
-
-    async def _guarded(self, transition: Transition, stored: RecordedCall | None = None) -> None:
-        try:
-            await self.handle(transition, stored)
+            await publishing
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -268,20 +255,14 @@ class CallsService:
                 "call %s: handling %s failed; skipped", _linkedid(transition), transition
             )
 
-    async def handle(self, transition: Transition, stored: RecordedCall | None = None) -> None:
-        """Publish one transition (an ended call once `stored`; stored here when not given)."""
-        if isinstance(transition, Ringing):
-            number = transition.caller_number
-            if _is_customer(transition):
-                await self._rang(transition, await self.directory.caller_card(number))
-            else:
-                await self._rang(transition, CallerCard(number=number))
-        elif isinstance(transition, Answered):
+    async def _publish(self, transition: Transition) -> None:
+        """Answered, stopped ringing or transferred (ringing and ended have their own)."""
+        if isinstance(transition, Answered):
             self.hub.publish(
                 CallAnswered(
                     transition.linkedid,
                     transition.extension,
-                    await self.user_id(transition.extension),
+                    await self.extensions.user_id(transition.extension),
                     at=self.clock.now(),
                 )
             )
@@ -290,7 +271,7 @@ class CallsService:
                 CallStoppedRinging(
                     transition.linkedid,
                     transition.extension,
-                    await self.user_id(transition.extension),
+                    await self.extensions.user_id(transition.extension),
                     answered_by=transition.answered_by,
                 )
             )
@@ -298,18 +279,16 @@ class CallsService:
             self.hub.publish(
                 CallTransferred(transition.linkedid, transition.from_ext, transition.to_ext)
             )
-        elif isinstance(transition, Ended):
-            if stored is None:
-                stored = await self.directory.record_call(transition.record, clock=self.clock)
-            await self._ended(transition, stored)
 
-    async def _rang(self, ring: Ringing, card: CallerCard) -> None:
+    async def _rang(self, ring: Ringing, lookup: asyncio.Task[CallerCard] | None) -> None:
+        """Publish a ringing call with the card whose lookup began as it was queued."""
+        card = await lookup if lookup is not None else CallerCard(number=ring.caller_number)
         self.hub.publish(
             CallRang(
                 linkedid=ring.linkedid,
                 direction=ring.direction,
                 extension=ring.extension,
-                user_id=await self.user_id(ring.extension),
+                user_id=await self.extensions.user_id(ring.extension),
                 card=card,
                 did=ring.did,
                 at=self.clock.now(),
@@ -323,7 +302,7 @@ class CallsService:
         if stored.lead_created is not None:
             lead = stored.lead_created
             self.hub.publish(LeadCreated(lead.id, "call", lead.responsible_id))
-        agent_user = await self.user_id(rec.agent_extension) if rec.agent_extension else None
+        agent_user = await self.extensions.user_id(rec.agent_extension)
         self.hub.publish(
             CallEnded(
                 linkedid=rec.linkedid,
@@ -341,17 +320,8 @@ class CallsService:
             card = card or CallerCard(number=rec.peer_number)
             # Every agent it rang hears about it; nobody rang (all busy): one unaddressed event.
             for extension in rec.rang_extensions or [""]:
-                user_id = await self.user_id(extension) if extension else None
+                user_id = await self.extensions.user_id(extension)
                 self.hub.publish(CallMissed(rec.linkedid, call_id, extension, user_id, card))
-
-    # -- extension -> user ------------------------------------------------------------
-
-    async def user_id(self, extension: str) -> int | None:
-        return await self.extensions.user_id(extension)
-
-    async def refresh_users(self) -> None:
-        """Reload which extension belongs to which active user (one query)."""
-        await self.extensions.load()
 
 
 def _store_lanes_for_database() -> int:
@@ -374,13 +344,4 @@ def _linkedid(transition: Transition) -> str:
     return transition.record.linkedid if isinstance(transition, Ended) else transition.linkedid
 
 
-def extensions_of(service: CallsService) -> Callable[[], frozenset[str] | None]:
-    """A callable for `ChannelRoles.agent_extensions` backed by the service's cache."""
-
-    def known() -> frozenset[str] | None:
-        return service.known_extensions()
-
-    return known
-
-
-__all__ = ["CallsService", "extensions_of"]
+__all__ = ["CallsService"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from daemon.ami.calls_service import CallsService, extensions_of
+from daemon.ami.calls_service import CallsService
 from daemon.ami.link import AmiLink
 from daemon.ami.traces import load_events, load_messages
 from models.core.events import (
@@ -17,6 +17,7 @@ from models.core.events import (
     CallTransferred,
     LeadCreated,
 )
+from models.core.settings import AmiSettings
 from models.schema.calls import Call
 from models.schema.leads import Lead
 from models.telephony.caller_directory import CallerDirectory
@@ -174,14 +175,14 @@ async def test_a_failure_is_logged_with_the_linkedid_and_the_next_call_is_stored
         await service.stop()
 
 
-async def test_known_extensions_come_from_active_users(world, hub, clock):
-    service, _ = await _service(hub, clock)
-    try:
-        assert extensions_of(service)() is None  # not loaded yet: any all-digit extension
-        await service.refresh_users()
-        assert extensions_of(service)() == {"100", "101", "102"}
-    finally:
-        await service.stop()
+async def test_the_tracker_knows_the_extensions_of_active_users(world, hub, clock):
+    directory = await CallerDirectory.load()
+    service = CallsService.for_pbx(hub, clock, directory, AmiSettings())
+    known = service.tracker.roles.agent_extensions
+    assert known is not None
+    assert known() is None  # not loaded yet: any all-digit extension
+    await directory.extensions.load()
+    assert known() == {"100", "101", "102"}
 
 
 async def test_a_simulated_pbx_call_over_tcp_is_stored_like_a_real_one(world, hub, clock, sim):  # noqa: F811
@@ -193,8 +194,9 @@ async def test_a_simulated_pbx_call_over_tcp_is_stored_like_a_real_one(world, hu
         received.append(event)
 
     hub.subscribe("test-sim", collect)
-    service = CallsService.for_pbx(hub, clock, await CallerDirectory.load(), ami_settings(sim))
-    await service.refresh_users()
+    directory = await CallerDirectory.load()
+    service = CallsService.for_pbx(hub, clock, directory, ami_settings(sim))
+    await directory.extensions.load()
     service.start()
     link = AmiLink(ami_settings(sim), service.on_event, service.on_resync)
     await link.start()
