@@ -10,6 +10,7 @@ the commit, so two of them at the same moment never make two leads.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from models.contacts import timeline_text
@@ -39,6 +40,18 @@ class AutoLead:
     responsible_id: int | None
     source_tag_id: int | None
     detail: dict[str, Any]  # its timeline entry ("lead_auto")
+
+    def lead_values(self, created_at: datetime) -> dict[str, Any]:
+        """The lead row's values, the same whether it is written at once (an SMS) or with a
+        batch of calls."""
+        return {
+            "name": self.name,
+            "name_key": self.name_key,
+            "source": self.source,
+            "source_tag_id": self.source_tag_id,
+            "responsible_id": self.responsible_id,
+            "created_at": created_at,
+        }
 
 
 def auto_lead_for(

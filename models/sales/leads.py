@@ -124,14 +124,7 @@ async def create_auto_lead(plan: AutoLead, *, clock: Clock) -> Lead:
     number. The caller holds the number's lock from its lookup to here."""
     now = clock.now()
     async with in_transaction():
-        lead = await Lead.create(
-            name=plan.name,
-            name_key=plan.name_key,
-            source=plan.source,
-            source_tag_id=plan.source_tag_id,
-            responsible_id=plan.responsible_id,
-            created_at=now,
-        )
+        lead = await Lead.create(**plan.lead_values(now))
         if plan.phone is not None:
             await details.replace_phones([plan.phone], lead_id=lead.id)
         await add_entry("lead", now, lead_id=lead.id, ref_id=lead.id, detail=plan.detail)

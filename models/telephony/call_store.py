@@ -392,14 +392,7 @@ async def _auto_lead(state: _Batch, plan: AutoLead, clock: Clock, *, defer: bool
     flush's bulk INSERTs, otherwise at once (two INSERTs; the timeline entry always joins the
     flush)."""
     now = clock.now()
-    lead = Lead(
-        name=plan.name,
-        name_key=plan.name_key,
-        source=plan.source,
-        source_tag_id=plan.source_tag_id,
-        responsible_id=plan.responsible_id,
-        created_at=now,
-    )
+    lead = Lead(**plan.lead_values(now))
     row = None
     if plan.phone is not None:
         row = Phone(

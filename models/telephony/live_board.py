@@ -35,7 +35,7 @@ from models.core.events import (
     CallTransferred,
     ExtensionStateChanged,
 )
-from models.people.permissions import CALLS, has_right, may_see
+from models.people.permissions import CALLS, LEADS, has_right, may_edit, may_see
 from models.people.schedule import is_working
 from models.people.users import get_company
 from models.sales.leads import LeadInput, convert_lead, create_lead
@@ -189,13 +189,12 @@ async def save_caller(
     name = (name or "").strip()
     if kind == "client" and not name:
         raise ValidationFailed({"name": msg("the client needs a name")})
-    region = (await get_company()).default_region
-    e164 = to_e164(number, region)
+    callers = callers or await CallerDirectory.load()
+    e164 = callers.e164(number)  # the company's region, as the call store reads the number
     if e164 is None:
         raise ValidationFailed(
             {"number": msg("%(number)s is not a phone number", number=repr(number))}
         )
-    callers = callers or await CallerDirectory.load()
     # The number's lock, shared with the call store: the call ending meanwhile (and its
     # auto-lead) waits until this caller is saved, and then finds it.
     async with callers.number_locks.hold([e164]):
@@ -251,7 +250,7 @@ async def _lead_of(stored: Call | None) -> Lead | None:
 
 async def _take_lead(user: User, lead: Lead, name: str, company_name: str) -> Lead:
     """The agent names the lead and takes it when nobody has it (an unhandled auto-lead)."""
-    if lead.responsible_id not in (None, user.id) and not has_right(user, "leads.edit_all"):
+    if not may_edit(user, LEADS, lead.responsible_id):
         raise PermissionDenied(msg("this number is a lead of another user"))
     changed = []
     if name and name != lead.name:
