@@ -21,7 +21,6 @@ from models.sales.contact_search import search_contacts
 from models.schema.users import User
 from models.telephony import call_history as call_list
 from models.telephony import live_board as live_calls
-from models.telephony.caller_directory import CallerDirectory
 from models.telephony.live_board import may_handle_call
 from web.keys import CLOCK, HUB, SERVICES, SETTINGS
 from web.static import LIBRARIES
@@ -215,6 +214,7 @@ async def save_caller(request: web.Request) -> web.Response:
     live = await _call_in_hand(request, user, linkedid)
     number = live.number if live is not None else _text(body, "number", 64)
     callers = request.app[SERVICES].callers
+    assert callers is not None  # set when the panel starts (web/views/live.py)
     saved = await live_calls.save_caller(
         user,
         linkedid=linkedid,
@@ -226,7 +226,7 @@ async def save_caller(request: web.Request) -> web.Response:
         callers=callers,
     )
     # The pop-up's card of the saved caller: the same card the phone rang with.
-    card = await (callers or await CallerDirectory.load()).caller_card(number)
+    card = await callers.caller_card(number)
     relay = request.app[LIVE]
     relay.board.set_card(linkedid, card)
     await relay.send(user.id, {"type": "card", "linkedid": linkedid, "card": card_json(card)})
