@@ -23,7 +23,7 @@ from models.contacts.timeline import add_entry
 from models.core.clock import Clock, SystemClock
 from models.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, msg
 from models.core.sql import Sql
-from models.people.permissions import CLIENTS, has_right, may_edit, may_see, visible
+from models.people.permissions import CLIENTS, has_right, may_edit, visible, visible_record
 from models.people.users import get_company
 from models.schema.clients import Client, CustomField, Phone, Tag
 from models.schema.company import SourceTag
@@ -147,12 +147,7 @@ async def create_client(
 
 
 async def _visible(user: User, client_id: int) -> Client:
-    client = await Client.get_or_none(id=client_id)
-    if client is None:
-        raise NotFound(msg("client %(id)s not found", id=client_id))
-    if not may_see(user, CLIENTS, client.responsible_id):
-        raise PermissionDenied(msg("this client belongs to another user"))
-    return client
+    return await visible_record(user, CLIENTS, Client, client_id)
 
 
 async def _editable(user: User, client_id: int) -> Client:

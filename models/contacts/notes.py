@@ -11,7 +11,7 @@ import logging
 from models.contacts.timeline import add_entry
 from models.core.clock import Clock, SystemClock
 from models.core.errors import NotFound, PermissionDenied, ValidationFailed, msg
-from models.people.permissions import CLIENTS, DEALS, LEADS, has_right, may_see
+from models.people.permissions import CLIENTS, DEALS, LEADS, has_right, visible_record
 from models.schema.activity import Note
 from models.schema.calls import Call
 from models.schema.clients import Client
@@ -37,24 +37,12 @@ async def _target(
         client_id = client_id or call.client_id
         lead_id = lead_id or call.lead_id
     if deal_id is not None:
-        deal = await Deal.get_or_none(id=deal_id)
-        if deal is None:
-            raise NotFound(msg("deal %(id)s not found", id=deal_id))
-        if not may_see(user, DEALS, deal.responsible_id):
-            raise PermissionDenied(msg("this deal belongs to another user"))
+        deal = await visible_record(user, DEALS, Deal, deal_id)
         client_id = client_id or deal.client_id
     if client_id is not None and call_id is None and deal_id is None:
-        client = await Client.get_or_none(id=client_id)
-        if client is None:
-            raise NotFound(msg("client %(id)s not found", id=client_id))
-        if not may_see(user, CLIENTS, client.responsible_id):
-            raise PermissionDenied(msg("this client belongs to another user"))
+        await visible_record(user, CLIENTS, Client, client_id)
     if lead_id is not None and call_id is None:
-        lead = await Lead.get_or_none(id=lead_id)
-        if lead is None:
-            raise NotFound(msg("lead %(id)s not found", id=lead_id))
-        if not may_see(user, LEADS, lead.responsible_id):
-            raise PermissionDenied(msg("this lead belongs to another user"))
+        lead = await visible_record(user, LEADS, Lead, lead_id)
         if lead.converted_client_id and client_id is None:
             client_id = lead.converted_client_id
     return client_id, lead_id

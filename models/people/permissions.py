@@ -9,7 +9,7 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from models.core.errors import Message, PermissionDenied, msg
+from models.core.errors import Message, NotFound, PermissionDenied, msg
 from models.schema.users import User
 
 M = TypeVar("M", bound=Model)
@@ -75,13 +75,40 @@ class Ownership:
     view_all: str
     edit_all: str
     unowned_is_everyones: bool
+    missing: Message  # "client %(id)s not found"
+    foreign: Message  # "this client belongs to another user"
     owner: str = "responsible_id"
 
 
-CLIENTS = Ownership("clients.view_all", "clients.edit_all", unowned_is_everyones=True)
-LEADS = Ownership("leads.view_all", "leads.edit_all", unowned_is_everyones=True)
-DEALS = Ownership("deals.view_all", "deals.edit_all", unowned_is_everyones=False)
-CALLS = Ownership("calls.view_all", "calls.view_all", unowned_is_everyones=False, owner="agent_id")
+CLIENTS = Ownership(
+    "clients.view_all",
+    "clients.edit_all",
+    unowned_is_everyones=True,
+    missing=msg("client %(id)s not found"),
+    foreign=msg("this client belongs to another user"),
+)
+LEADS = Ownership(
+    "leads.view_all",
+    "leads.edit_all",
+    unowned_is_everyones=True,
+    missing=msg("lead %(id)s not found"),
+    foreign=msg("this lead belongs to another user"),
+)
+DEALS = Ownership(
+    "deals.view_all",
+    "deals.edit_all",
+    unowned_is_everyones=False,
+    missing=msg("deal %(id)s not found"),
+    foreign=msg("this deal belongs to another user"),
+)
+CALLS = Ownership(
+    "calls.view_all",
+    "calls.view_all",
+    unowned_is_everyones=False,
+    missing=msg("call %(id)s not found"),
+    foreign=msg("this call belongs to another user"),
+    owner="agent_id",
+)
 
 
 def may_see(user: User, kind: Ownership, owner_id: int | None) -> bool:
@@ -95,6 +122,17 @@ def may_edit(user: User, kind: Ownership, owner_id: int | None) -> bool:
     if owner_id is None:
         return kind.unowned_is_everyones or has_right(user, kind.edit_all)
     return owner_id == user.id or has_right(user, kind.edit_all)
+
+
+async def visible_record(user: User, kind: Ownership, model: type[M], record_id: int) -> M:
+    """The record of `model` with this id if `user` may see it (`may_see`); NotFound when
+    there is none, PermissionDenied when it is someone else's."""
+    record = await model.get_or_none(id=record_id)
+    if record is None:
+        raise NotFound(msg(kind.missing.msgid, id=record_id))
+    if not may_see(user, kind, getattr(record, kind.owner)):
+        raise PermissionDenied(msg(kind.foreign.msgid))
+    return record
 
 
 def visible(user: User | None, kind: Ownership, qs: QuerySet[M]) -> QuerySet[M]:

@@ -18,7 +18,7 @@ from models.contacts.timeline import add_entry
 from models.core.clock import Clock, SystemClock
 from models.core.errors import NotFound, PermissionDenied, ValidationFailed, msg
 from models.core.labels import DEAL_STATUS_LABELS
-from models.people.permissions import CLIENTS, DEALS, may_edit, may_see, visible
+from models.people.permissions import CLIENTS, DEALS, may_edit, may_see, visible, visible_record
 from models.people.users import get_company
 from models.schema.clients import Client
 from models.schema.deals import Deal, DealHistory
@@ -130,12 +130,7 @@ async def create_deal(
 
 
 async def _visible(user: User, deal_id: int) -> Deal:
-    deal = await Deal.get_or_none(id=deal_id)
-    if deal is None:
-        raise NotFound(msg("deal %(id)s not found", id=deal_id))
-    if not may_see(user, DEALS, deal.responsible_id):
-        raise PermissionDenied(msg("this deal belongs to another user"))
-    return deal
+    return await visible_record(user, DEALS, Deal, deal_id)
 
 
 async def _editable(user: User, deal_id: int) -> Deal:

@@ -20,7 +20,7 @@ from models.contacts.phones import digits, tail_range, to_e164
 from models.contacts.timeline import add_entry
 from models.core.clock import Clock, SystemClock
 from models.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, msg
-from models.people.permissions import LEADS, may_edit, may_see, visible
+from models.people.permissions import LEADS, may_edit, visible, visible_record
 from models.people.users import get_company
 from models.sales.auto_lead import AutoLead
 from models.sales.deals import DealInput, create_deal
@@ -133,12 +133,7 @@ async def create_auto_lead(plan: AutoLead, *, clock: Clock) -> Lead:
 
 
 async def _visible(user: User, lead_id: int) -> Lead:
-    lead = await Lead.get_or_none(id=lead_id)
-    if lead is None:
-        raise NotFound(msg("lead %(id)s not found", id=lead_id))
-    if not may_see(user, LEADS, lead.responsible_id):
-        raise PermissionDenied(msg("this lead belongs to another user"))
-    return lead
+    return await visible_record(user, LEADS, Lead, lead_id)
 
 
 async def get_lead(user: User, lead_id: int) -> Lead:

@@ -12,7 +12,7 @@ from pathlib import Path
 from tortoise.queryset import QuerySet
 
 from models.core.errors import NotFound, PermissionDenied, ValidationFailed, msg
-from models.people.permissions import CALLS, may_see, visible
+from models.people.permissions import CALLS, visible, visible_record
 from models.schema.calls import Call
 from models.schema.users import User
 
@@ -92,11 +92,8 @@ async def recent_calls(user: User, limit: int = 20) -> list[Call]:
 
 async def get_call(user: User, call_id: int) -> Call:
     """A call the user may see: their own, or any with calls.view_all."""
-    call = await Call.get_or_none(id=call_id).prefetch_related("agent", "client", "lead")
-    if call is None:
-        raise NotFound(msg("call %(id)s not found", id=call_id))
-    if not may_see(user, CALLS, call.agent_id):
-        raise PermissionDenied(msg("this call belongs to another user"))
+    call = await visible_record(user, CALLS, Call, call_id)
+    await call.fetch_related("agent", "client", "lead")
     return call
 
 
