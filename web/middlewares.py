@@ -1,4 +1,8 @@
-"""What every request goes through: errors to pages, the session, login, set-up and CSRF."""
+"""What every request goes through: errors to pages, the session, login, set-up and CSRF.
+
+Who is logged in is the server's answer, not the cookie's: the cookie carries the key of a
+session kept in the database (models/people/sessions.py), looked up on every request.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,11 @@ from aiohttp import web
 
 from models.core.errors import CrmError, NotFound, PermissionDenied, ValidationFailed
 from models.core.translation import set_reader_language
+from models.people import sessions
 from models.people import users as user_ops
 from web.i18n import pick_language
-from web.keys import CLOCK, REQ_LANG, REQ_SESSION, REQ_USER, SESSIONS
-from web.security import COOKIE_NAME, SAFE_METHODS, check_csrf, password_mark
+from web.keys import CLOCK, REQ_LANG, REQ_LOGIN, REQ_SESSION, REQ_USER, SESSIONS
+from web.security import COOKIE_NAME, SAFE_METHODS, SESSION_KEY, check_csrf
 from web.templating import gettext, render, say
 
 logger = logging.getLogger(__name__)
@@ -28,8 +33,11 @@ MACHINE_PATHS = ("/api/sms/status",)
 
 
 def _wants_json(request: web.Request) -> bool:
-    return request.path.startswith("/api/") or "application/json" in request.headers.get(
-        "Accept", ""
+    return (
+        request.path.startswith("/api/")
+        or "application/json" in request.headers.get("Accept", "")
+        # A websocket handshake cannot follow a redirect to the login page: it gets a 401.
+        or request.headers.get("Upgrade", "").lower() == "websocket"
     )
 
 
@@ -89,27 +97,29 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     """Loads the user, sends everyone to /setup until an admin exists, checks CSRF."""
     session = request[REQ_SESSION]
     request[REQ_LANG] = pick_language(request.headers.get("Accept-Language"))
+    path = request.path
     user = None
-    if "uid" in session:
-        try:
-            user = await user_ops.get_user(int(session["uid"]))
-        except NotFound:
-            user = None
-        if (
-            user is None
-            or not user.is_active
-            or session.get("pw") != password_mark(user.password_hash)
-        ):
+    # Static files are public: no session lookup for each of them. ("uid": a cookie from
+    # before sessions were kept on the server, which logs nobody in any more.)
+    if (SESSION_KEY in session or "uid" in session) and not path.startswith("/static/"):
+        codec = request.app[SESSIONS]
+        key = session.get(SESSION_KEY)
+        login = (
+            await sessions.resolve(key, request.app[CLOCK].now(), lifetime=codec.lifetime)
+            if isinstance(key, str)
+            else None
+        )
+        if login is None:  # logged out, expired, deactivated, or ended elsewhere
             session.clear()
             session.mark()
-            user = None
         else:
+            user = login.user
+            request[REQ_LOGIN] = login
             request[REQ_USER] = user
             request[REQ_LANG] = user.language or request[REQ_LANG]
     # What the domain says while serving this request reads in the reader's language; set on
     # every request, so a value left by the previous request of a connection never lingers.
     set_reader_language(request[REQ_LANG])
-    path = request.path
     if path.startswith("/static/") or path == "/healthz" or path in MACHINE_PATHS:
         return await handler(request)
     state = request.app[SETUP_DONE]

@@ -1,8 +1,10 @@
-"""Sessions in signed cookies, CSRF tokens and the login rate limit.
+"""The session cookie, CSRF tokens and where a login comes from.
 
-The session is a small JSON object (user id, CSRF token, expiry) signed with HMAC-SHA256:
-the browser holds it but cannot change it. Every state-changing request must echo the
-session's CSRF token, in the form field `csrf_token` or the `X-CSRF-Token` header.
+The cookie is a small JSON object signed with HMAC-SHA256 (the browser holds it but cannot
+change it): the CSRF token, a flash message, and once logged in the random key of a session
+kept on the server (models/people/sessions.py), which is what says who is logged in. Every
+state-changing request must echo the cookie's CSRF token, in the form field `csrf_token` or
+the `X-CSRF-Token` header; a login starts a fresh cookie, so each session has its own token.
 """
 
 from __future__ import annotations
@@ -13,18 +15,21 @@ import hmac
 import json
 import logging
 import secrets
-from collections import defaultdict, deque
 from datetime import datetime, timedelta
+from ipaddress import ip_address, ip_network
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from models.core.settings import Settings
+from models.people.login_throttle import ThrottlePolicy
 
 logger = logging.getLogger(__name__)
 
 COOKIE_NAME = "centralita_session"
+# The cookie field holding the server-side session's key.
+SESSION_KEY = "sid"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -139,39 +144,49 @@ async def check_csrf(request: web.Request, session: Session) -> bool:
     return hmac.compare_digest(await csrf_token_of(request), expected)
 
 
-def password_mark(password_hash: str) -> str:
-    """A short fingerprint of the password hash kept in the session: changing the password
-    changes it, which ends every other session of that user."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+class LoginPolicy:
+    """Where a login comes from and how failed logins are slowed down.
 
+    The address is the connection's peer (`request.remote`), except when that peer is one of
+    the configured `[web] trusted_proxies`: then it is the nearest address of X-Forwarded-For
+    that is not a trusted proxy itself. Without trusted proxies the header is ignored, so a
+    client cannot choose the address it is counted under.
+    """
 
-class LoginLimiter:
-    """Failed logins per address in a sliding one-minute window."""
+    def __init__(self, throttle: ThrottlePolicy, trusted_proxies: list[str]) -> None:
+        self.throttle = throttle
+        self._proxies = tuple(ip_network(item, strict=False) for item in trusted_proxies)
 
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._failures: dict[str, deque[datetime]] = defaultdict(deque)
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoginPolicy:
+        throttle = ThrottlePolicy(
+            account_failures=settings.web.login_failures_per_account,
+            address_failures=settings.web.login_attempts_per_minute,
+        )
+        return cls(throttle, settings.web.trusted_proxies)
 
-    def _prune(self, address: str, now: datetime) -> deque[datetime]:
-        window = self._failures[address]
-        while window and now - window[0] >= timedelta(minutes=1):
-            window.popleft()
-        if not window:
-            del self._failures[address]
-            return deque()
-        return window
+    def _trusted(self, address: str) -> bool:
+        try:
+            ip = ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self._proxies)
 
-    def is_blocked(self, address: str, now: datetime) -> bool:
-        return len(self._prune(address, now)) >= self.per_minute
-
-    def retry_after(self, address: str, now: datetime) -> int:
-        window = self._prune(address, now)
-        if not window:
-            return 0
-        return max(1, int((window[0] + timedelta(minutes=1) - now).total_seconds()) + 1)
-
-    def failed(self, address: str, now: datetime) -> None:
-        self._failures[address].append(now)
-
-    def succeeded(self, address: str) -> None:
-        self._failures.pop(address, None)
+    def client_address(self, request: web.Request) -> str:
+        address = request.remote or "unknown"
+        if not self._proxies or not self._trusted(address):
+            return address
+        hops = [
+            hop.strip()
+            for value in request.headers.getall("X-Forwarded-For", [])
+            for hop in value.split(",")
+        ]
+        for hop in reversed(hops):
+            try:
+                ip_address(hop)
+            except ValueError:
+                break  # not written by a proxy we trust: stop at the last address we know
+            address = hop
+            if not self._trusted(hop):
+                break
+        return address

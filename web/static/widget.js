@@ -10,8 +10,6 @@
   const labels = JSON.parse(document.getElementById("cw-labels").textContent);
   const resultText = (code) => labels.result[code] || code || "";
   const $ = (sel, el) => (el || root).querySelector(sel);
-  const popups = document.getElementById("cw-popups");
-  const template = document.getElementById("cw-popup-template");
   const state = { mode: "softphone", extension: root.dataset.extension, team: [], working: true };
   const pending = new Map(); // click-to-call request_id -> number
 
@@ -117,7 +115,7 @@
       return item;
     }));
     if (!body.team.length) list.append(el("li", { class: "muted" }, t.tNoTeam));
-    popups.querySelectorAll(".cw-popup").forEach(fillTransfer);
+    pops.refreshTeam();
   }
 
   // The auto-dialer tab: the user's lists (issue 8's /api/dialer), the live one with controls.
@@ -195,136 +193,10 @@
     if (msg.stage === "failed" || msg.stage === "connected") pending.delete(msg.request_id);
   }
 
-  // Pop-ups (L3): one per call, following it from ringing to its end.
-  function popupFor(linkedid) {
-    return popups.querySelector(`.cw-popup[data-linkedid="${CSS.escape(linkedid)}"]`);
-  }
-  function fillTransfer(pop) {
-    const select = pop.querySelector(".cw-pop-transfer-to");
-    const chosen = select.value;
-    select.replaceChildren(select.options[0]);
-    state.team.forEach((u) => select.append(el("option", { value: u.extension }, `${u.name} (${u.extension})`)));
-    select.value = chosen;
-  }
-  function setCard(pop, card, number) {
-    const name = pop.querySelector(".cw-pop-name");
-    name.textContent = card.name || t.tUnknown;
-    if (card.client_id) name.href = "/clients/" + card.client_id;
-    else if (card.lead_id) name.href = "/leads/" + card.lead_id;
-    else name.removeAttribute("href");
-    pop.querySelector(".cw-pop-company").textContent = card.company || "";
-    pop.querySelector(".cw-pop-number").textContent = number || card.number;
-    pop.querySelector(".cw-pop-deals").replaceChildren(...(card.open_deals || []).map((d) =>
-      el("li", {}, `${d.title} · ${d.amount} ${d.currency}`)));
-    const last = [];
-    if (card.last_note) last.push(card.last_note);
-    if (card.last_call_at) last.push(`${new Date(card.last_call_at).toLocaleString()} (${resultText(card.last_call_result)})`);
-    pop.querySelector(".cw-pop-last").textContent = last.join(" · ");
-    pop.querySelector(".cw-pop-save").hidden = Boolean(card.known) && !card.unnamed;
-    pop.dataset.known = card.known ? "1" : "";
-  }
-  function setState(pop, kind, text) {
-    pop.dataset.state = kind;
-    pop.className = "cw-popup state-" + kind;
-    pop.querySelector(".cw-pop-state").textContent = text;
-    const live = kind === "ringing" || kind === "answered";
-    pop.querySelector(".cw-pop-actions").hidden = !live;
-  }
-  function post(pop, url, data) {
-    return crm.post(url, Object.assign({ linkedid: pop.dataset.linkedid }, data));
-  }
-  function newPopup(msg) {
-    const pop = template.content.firstElementChild.cloneNode(true);
-    pop.dataset.linkedid = msg.linkedid;
-    pop.querySelector(".cw-pop-close").addEventListener("click", () => pop.remove());
-    pop.querySelector(".cw-pop-save").addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const form = event.target;
-      const error = form.querySelector(".cw-pop-error");
-      error.hidden = true;
-      try {
-        const body = await post(pop, "/api/calls/save-caller", {
-          kind: form.elements.kind.value, name: form.elements.name.value, company: form.elements.company.value,
-        });
-        setCard(pop, body.card, pop.querySelector(".cw-pop-number").textContent);
-        pop.querySelector(".cw-pop-msg").textContent = t.tSaved;
-      } catch (err) {
-        error.textContent = err.message;
-        error.hidden = false;
-      }
-    });
-    pop.querySelector(".cw-pop-note").addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const area = event.target.elements.text;
-      try {
-        await post(pop, "/api/calls/note", { text: area.value });
-        area.value = "";
-        pop.querySelector(".cw-pop-msg").textContent = t.tNoteAdded;
-      } catch (err) {
-        pop.querySelector(".cw-pop-msg").textContent = err.message;
-      }
-    });
-    pop.querySelector(".cw-pop-transfer").addEventListener("click", async () => {
-      const to = pop.querySelector(".cw-pop-transfer-to").value;
-      if (!to) return;
-      try { await post(pop, "/api/calls/transfer", { to_extension: to }); } catch (err) {
-        pop.querySelector(".cw-pop-msg").textContent = err.message;
-      }
-    });
-    pop.querySelector(".cw-pop-hangup").addEventListener("click", async () => {
-      try { await post(pop, "/api/calls/hangup", {}); } catch (err) {
-        pop.querySelector(".cw-pop-msg").textContent = err.message;
-      }
-    });
-    fillTransfer(pop);
-    popups.prepend(pop);
-    if (!state.team.length) loadTeam().catch(() => {});
-    return pop;
-  }
+  // Pop-ups (L3): widget_popups.js, one per call, from ringing to its end.
+  const pops = window.centralitaPopups({ t, resultText, el, clock, state, loadTeam });
   const handlers = {
-    ringing(msg) {
-      const pop = popupFor(msg.linkedid) || newPopup(msg);
-      setCard(pop, msg.card, msg.number);
-      if (msg.answered) setState(pop, "answered", t.tAnswered);
-      else setState(pop, "ringing", (msg.direction === "in" ? "↙ " : "↗ ") + t.tRinging);
-    },
-    card(msg) {
-      const pop = popupFor(msg.linkedid);
-      if (pop) setCard(pop, msg.card, pop.querySelector(".cw-pop-number").textContent);
-    },
-    answered(msg) {
-      const pop = popupFor(msg.linkedid);
-      if (!pop) return;
-      setState(pop, "answered", t.tAnswered);
-      const started = Date.now();
-      pop.timer = setInterval(() => {
-        if (pop.dataset.state !== "answered") { clearInterval(pop.timer); return; }
-        pop.querySelector(".cw-pop-state").textContent = `${t.tAnswered} ${clock(Math.round((Date.now() - started) / 1000))}`;
-      }, 1000);
-    },
-    stopped(msg) {
-      const pop = popupFor(msg.linkedid);
-      if (!pop) return;
-      setState(pop, "stopped", t.tStopped + (msg.answered_by ? ` (${msg.answered_by})` : ""));
-      setTimeout(() => pop.remove(), 4000);
-    },
-    transferred(msg) {
-      const pop = popupFor(msg.linkedid);
-      if (!pop) return;
-      setState(pop, "transferred", `${t.tTransferred} ${msg.to}`);
-      setTimeout(() => pop.remove(), 4000);
-    },
-    ended(msg) {
-      const pop = popupFor(msg.linkedid);
-      if (!pop) return;
-      setState(pop, "ended", `${t.tEnded} · ${clock(msg.talk_seconds || 0)}`);
-      pop.dataset.talk = String(msg.talk_seconds || 0);
-    },
-    missed(msg) {
-      const pop = popupFor(msg.linkedid) || newPopup(msg);
-      if (msg.card && msg.card.number) setCard(pop, msg.card, msg.card.number);
-      setState(pop, "missed", t.tMissed);
-    },
+    ...pops.handlers,
     c2c: onProgress,
     pong() {},
   };
@@ -340,8 +212,10 @@
       const handler = handlers[msg.type];
       if (handler) handler(msg);
     });
-    ws.addEventListener("close", () => {
+    ws.addEventListener("close", (event) => {
       root.dataset.live = "";
+      // 4401: the session was ended (logout elsewhere, password change): the page goes to login.
+      if (event.code === 4401) { location.reload(); return; }
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 15000);
     });
