@@ -28,7 +28,14 @@ _STATES = {
     "missed": __("❌ Missed"),
     "unanswered": __("📵 Not answered"),
     "elsewhere": __("↪️ Answered by another agent"),
+    # It stopped ringing for this agent and nobody answered (yet): what comes next says more.
+    "stopped": __("🔕 No longer ringing"),
+    # How an outbound call ended when the other side never answered.
+    "busy": __("📵 Busy"),
+    "failed": __("⚠️ The call failed"),
 }
+# The final state of an outbound call nobody answered, by its result (Call.result).
+OUTBOUND_ENDS = {"busy": "busy", "no_answer": "unanswered", "failed": "failed"}
 # How the last call ended (Call.result); a result not listed here shows as stored.
 _RESULTS = {
     "answered": __("answered"),
@@ -80,8 +87,9 @@ def duration(seconds: int) -> str:
 
 
 def who(card: dict[str, Any]) -> str:
-    """The caller's name (with company), or the number when unknown."""
-    name = card.get("name") or ""
+    """The caller's name (with company); for a number the CRM does not know, the name the PBX
+    gave, else the number."""
+    name = card.get("name") or card.get("caller_name") or ""
     if not name:
         return card.get("e164") or card.get("number") or _("Unknown number")
     company = card.get("company") or ""
@@ -98,11 +106,21 @@ def call_text(
     talk_seconds: int = 0,
 ) -> str:
     number = card.get("e164") or card.get("number") or ""
-    lines = [_("📞 Outgoing call") if direction == "out" else _("📞 Incoming call"), number]
+    if direction == "out":
+        lines = [_("📞 Outgoing call to %(number)s") % {"number": number}]
+    elif direction == "internal":
+        lines = [_("📞 Internal call with %(number)s") % {"number": number}]
+    else:
+        lines = [_("📞 Incoming call from %(number)s") % {"number": number}]
     known = card.get("client_id") is not None or card.get("lead_id") is not None
     if known:
         kind = _("client") if card.get("client_id") is not None else _("lead")
         lines.append(f"👤 {who(card)} ({kind})")
+    elif direction == "internal":
+        colleague = _("colleague")
+        lines.append(f"👤 {who(card)} ({colleague})")
+    elif card.get("caller_name"):
+        lines.append("👤 " + _("%(name)s (not in the CRM)") % {"name": card["caller_name"]})
     else:
         lines.append("👤 " + _("Unknown number"))
     deals = card.get("open_deals") or []
@@ -131,14 +149,16 @@ def call_text(
     return "\n".join(lines)
 
 
-def call_keyboard(notification_id: int, card: dict[str, Any]) -> InlineKeyboardMarkup:
-    """Buttons: create lead (unknown number only), note, task, call back."""
+def call_keyboard(
+    notification_id: int, card: dict[str, Any], direction: str = "in"
+) -> InlineKeyboardMarkup:
+    """Buttons: create lead (a customer's number the CRM does not know), note, task, call back."""
     known = card.get("client_id") is not None or card.get("lead_id") is not None
     first_row = []
-    if not known:
-        first_row.append(_button(_("➕ Create lead"), "lead", notification_id))
-    else:
+    if known:
         first_row.append(_button(_("📝 Note"), "note", notification_id))
+    elif direction != "internal" and (card.get("e164") or card.get("number")):
+        first_row.append(_button(_("➕ Create lead"), "lead", notification_id))
     first_row.append(_button(_("📅 Task"), "task", notification_id))
     rows = [first_row]
     if card.get("e164") or card.get("number"):

@@ -16,9 +16,10 @@ from daemon.ami.commands import TelephonyCommands
 from daemon.ami.link import AmiLink, fan_out
 from daemon.ami.presence import PresenceRelay, device_extension
 from daemon.pbxsim.demo import DemoTraffic, crm_extensions
+from daemon.pbxsim.dialplan import open_contexts
 from daemon.pbxsim.server import PbxSimulator
 from models.core.clock import Clock
-from models.core.events import UsersChanged
+from models.core.events import ClickToCall, UsersChanged
 from models.core.hub import Hub
 from models.core.settings import AmiSettings, Settings
 from models.schema.company import SourceTag
@@ -65,6 +66,12 @@ async def _start_simulator(settings: Settings, speed: float) -> tuple[PbxSimulat
         secret=secret,
         speed=speed,
         agent_device=settings.ami.agent_channel,
+        # Its dialplan has the contexts the CRM dials and transfers into.
+        dialplan=open_contexts(
+            settings.ami.outbound_context,
+            settings.ami.transfer_context,
+            agent_device=settings.ami.agent_channel,
+        ),
     )
     await sim.start()
     ami = settings.ami.model_copy(
@@ -127,6 +134,14 @@ async def start_telephony(
     resync_listeners.add(calls.on_resync)
     resync_listeners.add(commands.on_resync)
     commands.register()
+
+    async def click_to_call(cmd: ClickToCall) -> str:
+        # The pop-up shows whom the call is for while the agent's own phone rings, before
+        # the PBX names the number: the tracker is told first.
+        calls.expect_click_to_call(cmd.request_id, cmd.number)
+        return await commands.click_to_call(cmd)
+
+    hub.handle(ClickToCall, click_to_call)
     await link.start()
     stack.push_async_callback(link.stop)
     return Telephony(

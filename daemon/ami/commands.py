@@ -5,6 +5,9 @@ HangupCall. Feed it the link's events (``on_event``/``on_resync``, next to the c
 it follows each click-to-call through its OriginateResponse and Dial events and publishes
 ClickToCallProgress (ringing_agent, dialing, connected, failed with a reason).
 
+A transfer redirects the client's leg into ``[ami] transfer_context`` (by default the outbound
+context), once ShowDialPlan has confirmed the colleague's extension exists there.
+
 Click-to-call is the external-softphone flow: Originate rings the agent's extension
 (``[ami] agent_channel``), and once the agent answers, the PBX dials the client's number in
 ``[ami] outbound_context``. The request id is the Originate's ActionID and the value of the
@@ -259,7 +262,13 @@ class TelephonyCommands:
     # -- transfer and hang-up ---------------------------------------------------------
 
     async def transfer(self, cmd: TransferCall) -> None:
-        """Blind transfer (L4): the party talking to `extension` is redirected to `to_extension`."""
+        """Blind transfer (L4): the party talking to `extension` is redirected to `to_extension`
+        in `[ami] transfer_context`.
+
+        Asterisk does not check a Redirect's destination: a caller sent to an extension the
+        context lacks is hung up. So the PBX is asked first (ShowDialPlan); when it does not
+        know the destination the call is left alone, still with the agent, who is told why.
+        """
         if await user_ops.user_by_extension(cmd.to_extension) is None:
             raise TelephonyError(
                 msg("no active colleague has extension %(extension)s", extension=cmd.to_extension)
@@ -272,18 +281,73 @@ class TelephonyCommands:
             raise TelephonyError(
                 msg("the call is not connected yet: transfer it once the client answers")
             )
+        context = self.settings.transfer_context
+        await self._check_destination(cmd.linkedid, context, cmd.to_extension)
         await self._expect_success(
             {
                 "Action": "Redirect",
                 "Channel": peer.name,
-                "Context": self.settings.outbound_context,
+                "Context": context,
                 "Exten": cmd.to_extension,
                 "Priority": "1",
             },
             msg("the PBX could not transfer the call: %(answer)s"),
         )
         logger.info(
-            "call %s: transferred from %s to %s", cmd.linkedid, cmd.extension, cmd.to_extension
+            "call %s: transferred from %s to %s@%s",
+            cmd.linkedid,
+            cmd.extension,
+            cmd.to_extension,
+            context,
+        )
+
+    async def _check_destination(self, linkedid: str, context: str, extension: str) -> None:
+        """Raise TelephonyError when the PBX's dialplan has no `extension` in `context`.
+
+        Asterisk answers ShowDialPlan with a list (ListDialplan ... ShowDialPlanComplete) when
+        the extension exists, `Did not find context X` or `Did not find extension E@X` when
+        not. Any other refusal (an AMI user without the `reporting` write right is refused
+        with `Permission denied`) cannot tell: the transfer goes ahead unchecked, as it did
+        before the check existed, and the log says so.
+        """
+        if not self.link.is_ready:
+            raise TelephonyError(self._down_reason())
+        answer = await self.link.send_action(
+            {"Action": "ShowDialPlan", "Context": context, "Extension": extension}
+        )
+        if isinstance(answer, list) or answer.get("Response") == "Success":
+            return
+        text = answer.get("Message", "")
+        if text.startswith("Did not find context"):
+            logger.warning(
+                "call %s: not transferred: the PBX has no context %s ([ami] transfer_context)",
+                linkedid,
+                context,
+            )
+            raise TelephonyError(
+                msg(
+                    "the call was not transferred: the PBX has no dialplan context %(context)s "
+                    "(ask an admin to check [ami] transfer_context); the call stays with you",
+                    context=context,
+                )
+            )
+        if "not find extension" in text or "No dialplan items" in text:
+            logger.info("call %s: not transferred: no %s@%s on PBX", linkedid, extension, context)
+            raise TelephonyError(
+                msg(
+                    "the call was not transferred: the PBX has no extension %(extension)s in "
+                    "context %(context)s; the call stays with you",
+                    extension=extension,
+                    context=context,
+                )
+            )
+        logger.warning(
+            "call %s: the PBX refused ShowDialPlan (%s): transferring to %s@%s unchecked "
+            "(give the AMI user the reporting write right)",
+            linkedid,
+            text or answer.get("Response"),
+            extension,
+            context,
         )
 
     async def hangup(self, cmd: HangupCall) -> None:

@@ -47,7 +47,14 @@ logger = logging.getLogger(__name__)
 PANORAMISK_VERSION = "1.4"  # the release whose defects and internals this module knows
 # Events that belong to a list action's answer; they go to that action, not to the stream.
 _LIST_EVENTS = frozenset(
-    {"CoreShowChannel", "CoreShowChannelsComplete", "Status", "StatusComplete"}
+    {
+        "CoreShowChannel",
+        "CoreShowChannelsComplete",
+        "Status",
+        "StatusComplete",
+        "ListDialplan",
+        "ShowDialPlanComplete",
+    }
 )
 
 

@@ -14,7 +14,9 @@ joins it). Channels are classified once (agent phone, outside party, Local helpe
   (attended, or blonde when the target still rings) and redirects without any transfer
   event (a new agent takes over after everyone who talked before has left);
 * Linkedid changes: Asterisk moves a channel into the older call when calls are merged
-  (attended transfer, pickup); the channel moves with its pop-up;
+  (attended transfer, pickup); the channel moves with its pop-up, and the call it left is
+  still recorded with it (a consultation call, or a second caller an agent joined to the
+  first, is a call of its own on the list, carrying the transfer);
 * end: the last live channel of a Linkedid hangs up; exactly one `Ended` per call.
 
 Time comes from each event's `Timestamp` when the manager sends it, else from the `now`
@@ -30,6 +32,8 @@ from datetime import datetime
 from typing import Any
 
 from daemon.ami.tracker_outcome import to_datetime
+from daemon.ami.tracker_requests import RequestHandlers
+from daemon.ami.tracker_requests import real as _real
 from daemon.ami.tracker_state import Call, Chan
 from daemon.ami.tracker_transfers import TransferHandlers
 from daemon.ami.tracker_types import (
@@ -41,16 +45,10 @@ from daemon.ami.tracker_types import (
 
 logger = logging.getLogger(__name__)
 
-UNKNOWN = "<unknown>"
 DEFAULT_REQUEST_VARIABLES = ("CENTRALITA_REQ", "CRM_CALL_ID")
-RECORDING_HEADERS = ("MixMonitorFilename", "Recording", "RecordingFile")
 
 
-def _real(value: str | None) -> str:
-    return "" if not value or value == UNKNOWN else value
-
-
-class CallTracker(TransferHandlers):
+class CallTracker(TransferHandlers, RequestHandlers):
     """Follows every call of one Asterisk and reports what users would notice."""
 
     def __init__(
@@ -203,6 +201,7 @@ class CallTracker(TransferHandlers):
         chan = Chan(uid, name, kind, ext, t)
         chan.home = linkedid
         chan.cid_num = _real(event.get(prefix + "CallerIDNum"))
+        chan.cid_name = _real(event.get(prefix + "CallerIDName"))
         chan.exten = _real(event.get(prefix + "Exten"))
         if chan.exten == "s":
             chan.exten = ""
@@ -230,6 +229,8 @@ class CallTracker(TransferHandlers):
             number = _real(event.get("CallerIDNum"))
             if number:
                 chan.cid_num = number
+            if "CallerIDName" in event:
+                chan.cid_name = _real(event["CallerIDName"])
 
     def _on_newstate(self, event: Mapping[str, str], t: float, out: list[Any]) -> None:
         chan = self._chan(event, t, out)
@@ -249,7 +250,9 @@ class CallTracker(TransferHandlers):
                 # Answered without ever ringing (auto-answer): still one pop-up.
                 self._ring(call, chan, out)
                 popup = "ringing"
-            if popup == "ringing":
+            if popup == "ringing" and chan.called:
+                # A phone that was rung picked up. An agent dialling out is answered when the
+                # far party is connected (a dialplan may answer its channel before dialling).
                 self._answer_popup(call, chan, out)
 
     def _on_dial_begin(self, event: Mapping[str, str], t: float, out: list[Any]) -> None:
@@ -261,6 +264,13 @@ class CallTracker(TransferHandlers):
         dest.dial_status = ""
         if dest.is_agent and dest.state == 5:
             self._ring(dest.call, dest, out)  # type: ignore[arg-type]
+        elif dest.is_outside:
+            # An agent dialling out from their own phone: a pop-up with whom they call.
+            call = dest.call
+            assert call is not None
+            caller = call.caller()
+            if caller is not None and caller.is_agent and not caller.hung:
+                self._ring(call, caller, out, dialling=True)
 
     def _on_dial_end(self, event: Mapping[str, str], t: float, out: list[Any]) -> None:
         self._chan(event, t, out)
@@ -320,41 +330,6 @@ class CallTracker(TransferHandlers):
             self._move(chan, linkedid, t, out)
         cause = event.get("Cause", "")
         self._hangup(chan, int(cause) if cause.isdigit() else None, t, out)
-
-    def _on_varset(self, event: Mapping[str, str], t: float, out: list[Any]) -> None:
-        variable = event.get("Variable", "").lstrip("_")
-        if variable in self._request_vars:
-            chan = self._chan(event, t, out)
-            if chan is not None and event.get("Value"):
-                chan.call.request_id = event["Value"]  # type: ignore[union-attr]
-        elif variable == "MIXMONITOR_FILENAME":
-            chan = self._chan(event, t, out)
-            if chan is not None and event.get("Value"):
-                chan.call.recording = event["Value"]  # type: ignore[union-attr]
-
-    def _on_user_event(self, event: Mapping[str, str], t: float, out: list[Any]) -> None:
-        for header in RECORDING_HEADERS:
-            if event.get(header):
-                chan = self._chan(event, t, out)
-                if chan is not None:
-                    chan.call.recording = event[header]  # type: ignore[union-attr]
-                return
-
-    def _on_originate_response(self, event: Mapping[str, str], t: float, out: list[Any]) -> None:
-        chan = self._chans.get(_real(event.get("Uniqueid")))
-        if chan is None:
-            # A failed Originate names the channel it tried without its sequence suffix.
-            prefix = event.get("Channel", "") + "-"
-            chan = next(
-                (c for c in self._chans.values() if c.is_agent and c.name.startswith(prefix)),
-                None,
-            )
-        if chan is None or not chan.is_agent:
-            return  # not an agent's leg: not a click-to-call of ours
-        call = chan.call
-        assert call is not None
-        call.action_id = event.get("ActionID") or call.action_id
-        call.originate_exten = _real(event.get("Exten")) or call.originate_exten
 
     def _adopt(self, item: Mapping[str, str], t: float, out: list[Any]) -> None:
         uid = item["Uniqueid"]

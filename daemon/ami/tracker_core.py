@@ -48,6 +48,7 @@ class TrackerCore:
     def _attach(self, chan: Chan, call: Call) -> None:
         chan.call = call
         call.chans[chan.uid] = chan
+        call.history.setdefault(chan.uid, chan)
         call.live.add(chan.uid)
 
     def _move(self, chan: Chan, linkedid: str, t: float, out: list[Any]) -> None:
@@ -75,23 +76,30 @@ class TrackerCore:
         if not old.live:
             self._end(old, t, out)
 
-    def _ring(self, call: Call, chan: Chan, out: list[Any]) -> None:
+    def _ring(self, call: Call, chan: Chan, out: list[Any], *, dialling: bool = False) -> None:
+        """Open the agent's pop-up: its phone rings, or (`dialling`) it dials out itself."""
         ext = chan.ext
         if call.popups.get(ext) in ("ringing", "answered"):
             return
         call.popups[ext] = "ringing"
-        if ext not in call.rang:
-            call.rang.append(ext)
-        if call.pending_blind is not None and call.answered_at is not None:
-            self._confirm_blind(call, out)
+        if dialling:
+            # The agent's own outbound call: its phone did not ring, the number it dialled did.
+            number = call.dialled_by(chan)
+        else:
+            if ext not in call.rang:
+                call.rang.append(ext)
+            if call.pending_blind is not None and call.answered_at is not None:
+                self._confirm_blind(call, out)
+            number = self._shown_number(call, chan)
         out.append(
             Ringing(
                 linkedid=call.linkedid,
                 extension=ext,
                 direction=call.direction(),
-                caller_number=self._shown_number(call, chan),
+                caller_number=number,
                 did=call.did(),
                 action_id=call.request_id or call.action_id,
+                caller_name=call.name_of(number),
             )
         )
 
@@ -288,19 +296,25 @@ class TrackerCore:
         for ext, state in list(call.popups.items()):
             if state in ("ringing", "elsewhere"):
                 self._close_popup(call, ext, "", out)
+        # The record covers every channel the call had, also those a merge took away (the
+        # consultation call of an attended transfer is a call of its own, whose parties
+        # went on talking in the other call).
+        call.chans = dict(call.history)
         if self._recordable(call):
             out.append(Ended(build_record(call, t)))
 
     @staticmethod
     def _recordable(call: Call) -> bool:
-        if call.absorbed:
-            return False
         parties = call.parties()
         if not parties:
             return False
+        if call.rang:
+            # An agent's phone rang (a pop-up opened): the call is on the list, whoever
+            # placed it, even when nobody answered or a merge took its parties away.
+            return True
         if len(parties) == 1 and call.caller() is None:
-            # Only the first leg of an Originate rang: worth a record only when it was our
-            # click-to-call (the requester must learn it failed), not a PBX-internal one.
+            # Only the first leg of an Originate, which never rang (busy, unreachable): worth
+            # a record only when it was our click-to-call (the requester must learn it failed).
             return bool(call.request_id or call.action_id)
         if len(parties) == 1 and parties[0].is_agent:
             # An agent alone with the PBX (voicemail, a feature code, an echo test): no call.

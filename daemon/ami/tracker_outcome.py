@@ -121,4 +121,5 @@ def build_record(call: Call, now: float) -> CallRecord:
         action_id=call.request_id or call.action_id,
         rang_extensions=list(call.rang),
         transfers=[dict(t) for t in call.transfers],
+        caller_name=caller.cid_name if direction == "in" and caller is not None else "",
     )

@@ -20,6 +20,7 @@ class Chan:
         "kind",
         "ext",
         "cid_num",
+        "cid_name",
         "exten",
         "state",
         "created",
@@ -40,6 +41,7 @@ class Chan:
         self.kind = kind
         self.ext = ext
         self.cid_num = ""
+        self.cid_name = ""  # CallerIDName: only an outside caller's names the customer
         self.exten = ""  # the first extension its dialplan ran: the number dialled / the DID
         self.state = 0
         self.created = created
@@ -81,6 +83,7 @@ class Call:
         "request_id",
         "action_id",
         "originate_exten",
+        "dialed",
         "popups",
         "rang",
         "connected",
@@ -94,7 +97,7 @@ class Call:
         "pending_blind",
         "open_transfer",
         "recording",
-        "absorbed",
+        "history",
         "ended_at",
     )
 
@@ -106,6 +109,7 @@ class Call:
         self.request_id: str | None = None  # the click-to-call variable
         self.action_id: str | None = None  # the Originate's ActionID
         self.originate_exten = ""
+        self.dialed = ""  # the number our click-to-call asked for (known before any ringing)
         self.popups: dict[str, str] = {}  # extension -> "ringing" | "answered" | "closed"
         self.rang: list[str] = []
         self.connected = False
@@ -119,7 +123,9 @@ class Call:
         self.pending_blind: dict[str, Any] | None = None
         self.open_transfer: dict[str, Any] | None = None
         self.recording = ""
-        self.absorbed = False  # merged into another call (consultation, pickup): no record
+        # Every channel that was ever part of the call, in order, including those Asterisk
+        # later moved into another call (a merge): the call's record is built from them.
+        self.history: dict[str, Chan] = {}
         self.ended_at: float | None = None
 
     def parties(self) -> list[Chan]:
@@ -192,7 +198,23 @@ class Call:
         b = self.b_side(a)
         if b is not None and b.kind is OUTSIDE:
             return b.label()
-        return self.originate_exten
+        return self.dialed or self.originate_exten
+
+    def dialled_by(self, agent: Chan) -> str:
+        """Whom an agent's own outbound call is for: the outside party the PBX rang for it,
+        else the number the agent dialled (its channel's extension)."""
+        for chan in self.chans.values():
+            if chan.kind is OUTSIDE and chan.called:
+                return chan.label()
+        return agent.exten or self.dialed or self.originate_exten
+
+    def name_of(self, number: str) -> str:
+        """The CallerIDName of the outside caller with this number. Only a caller's name is
+        its own: a leg the PBX dialled carries the name of whoever dialled it."""
+        for chan in self.chans.values():
+            if chan.kind is OUTSIDE and not chan.called and chan.label() == number:
+                return chan.cid_name
+        return ""
 
     def numbers(self, direction: str) -> tuple[str, str]:
         """(from, to): caller and DID inbound; extension and number dialled otherwise."""

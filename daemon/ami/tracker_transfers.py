@@ -1,5 +1,6 @@
 """Transfer events: BlindTransfer (counted once the target rings) and AttendedTransfer
-(attended, or blonde when the target still rings), which may merge two calls into one.
+(attended, or blonde when the target still rings), which may merge two calls into one: both
+stay on the list, each with the transfer that joined its party to the other call's.
 """
 
 from __future__ import annotations
@@ -79,8 +80,20 @@ class TransferHandlers(TrackerCore):
         main.pending_blind = None  # type: ignore[union-attr]
         out.append(Transferred(main.linkedid, entry["from"], to, kind))  # type: ignore[union-attr]
         if other is not None:
-            # The consultation call is folded into the transferred one: no record of its own.
-            other.absorbed = True
+            # The other call (a consultation, or a second caller the agent held) is a call of
+            # its own on the list: its party went on with the one left in the older call.
+            stays = [
+                c
+                for c in main.parties()
+                if not c.hung and c.uid not in transferers and c.home == main.linkedid
+            ]
+            other.transfers.append(
+                {
+                    "from": entry["from"],
+                    "to": stays[0].label() if len(stays) == 1 else "",
+                    "kind": kind,
+                }
+            )
             for chan in [c for c in other.parties() if not c.hung and c.uid not in transferers]:
                 chan.pinned = True
                 self._move_pinned(chan, main, t, out)  # type: ignore[arg-type]

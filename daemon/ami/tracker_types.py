@@ -31,6 +31,7 @@ class Ringing:
     caller_number: str
     did: str = ""
     action_id: str | None = None
+    caller_name: str = ""  # the outside caller's CallerIDName, raw ("" when none)
 
 
 @dataclass(frozen=True)

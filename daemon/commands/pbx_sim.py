@@ -14,6 +14,7 @@ from daemon.commands._db import ensure_data_dir
 from daemon.logging_setup import configure_logging
 from daemon.pbxsim import PbxSimulator
 from daemon.pbxsim.demo import DemoTraffic, ExtensionSource, crm_extensions
+from daemon.pbxsim.dialplan import open_contexts
 from daemon.pbxsim.replay import Trace
 from daemon.signals import stop_event
 from models.core.db import close_db, open_db
@@ -66,7 +67,9 @@ async def _serve(
     uses_db = trace is None and not args.extensions
     if uses_db:
         ensure_data_dir(settings)
-        await open_db(settings.database.url)
+        await open_db(
+            settings.database.url, busy_timeout=settings.database.busy_timeout_seconds
+        )
     sim = PbxSimulator(
         host=args.host,
         port=port,
@@ -74,6 +77,8 @@ async def _serve(
         secret=settings.ami.secret.get_secret_value() or "crm-secret",
         speed=args.speed,
         replay=trace,
+        # The contexts the CRM's settings dial and transfer into exist on it.
+        dialplan=open_contexts(settings.ami.outbound_context, settings.ami.transfer_context),
     )
     await sim.start()
     demo = None

@@ -9,11 +9,13 @@
     sim.script_agent("102", "noanswer")         # answer|noanswer|busy
     await sim.outbound_call("101", "+34911234567")
     sim.received("Originate")               # the actions clients sent, as dicts
+    sim.define_context("colleagues", ["101", "102"])  # the dialplan (ShowDialPlan, Redirect)
     await sim.stop(); await sim.start()     # the PBX goes away and comes back (same port)
     await sim.close()
 
-Originate (click-to-call), Redirect, Hangup, CoreShowChannels, Ping, Events, Login and
-Logoff are answered as Asterisk answers them; events follow the recordings in
+Originate (click-to-call), Redirect, Hangup, ShowDialPlan, CoreShowChannels, Ping, Events,
+Login and Logoff are answered as Asterisk answers them (a Redirect into an extension the
+dialplan lacks hangs the channel up, as on Asterisk); events follow the recordings in
 tests/fixtures/ami-traces. `PbxSimulator(replay=Trace.load(path))` serves a recording
 instead (daemon.pbxsim.replay); `DemoTraffic` (daemon.pbxsim.demo) makes random calls.
 """

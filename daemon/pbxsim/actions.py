@@ -1,15 +1,19 @@
 """The actions of the simulated PBX that act on calls: Originate (click-to-call), Hangup and
-Redirect (blind transfer). They cancel a call's running script and take the call from there.
+Redirect (blind transfer, into the dialplan of daemon.pbxsim.dialplan). They cancel a call's
+running script and take the call from there.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 
 from daemon.pbxsim.calls import CallScripts, SimCall, extension_of, parse_callerid
 from daemon.pbxsim.pbx import UNKNOWN, Channel
 from daemon.pbxsim.wire import Action, Fields
+
+logger = logging.getLogger(__name__)
 
 
 class PbxScripts(CallScripts):
@@ -107,7 +111,12 @@ class PbxScripts(CallScripts):
         self.teardown(call, chan, cause)
 
     def redirect(self, chan: Channel, context: str, exten: str) -> None:
-        """Blind transfer by Redirect: `chan` leaves its bridge and dials `exten` in `context`."""
+        """Blind transfer by Redirect: `chan` leaves its bridge and dials `exten` in `context`.
+
+        As on Asterisk, nothing checks the destination first: a channel sent to an extension
+        its context lacks runs `h` (when the context has one) and hangs up, and the peer it
+        left has already been hung up, so the whole call is gone.
+        """
         call = self.calls.get(chan.linkedid)
         if call is None:
             return
@@ -119,6 +128,19 @@ class PbxScripts(CallScripts):
             self.pbx.leave_bridge(peer)
             self.pbx.hangup(peer, 16)
         chan.context, chan.exten, chan.priority = context, exten, 1
+        if self.dialplan.find(context, exten) is None:
+            logger.warning(
+                "Channel '%s' sent to invalid extension but no invalid handler: "
+                "context,exten,priority=%s,%s,1",
+                chan.name,
+                context,
+                exten,
+            )
+            if self.dialplan.find(context, "h") is not None:
+                chan.exten = "h"
+            # Nothing set a cause: the dialplan just ran out (Hangup says 0, "Unknown").
+            self.teardown(call, chan, 0)
+            return
         self._spawn(call, self._transfer(call, chan, exten, remaining), "pbxsim:transfer")
 
     async def _transfer(self, call: SimCall, chan: Channel, exten: str, talk: float) -> None:

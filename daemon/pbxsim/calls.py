@@ -12,11 +12,12 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from daemon.pbxsim.clock import SimClock
+from daemon.pbxsim.dialplan import Dialplan, open_contexts
 from daemon.pbxsim.pbx import UNKNOWN, Channel, Pbx
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class CallScripts:
         ring_timeout: float = 20.0,
         agent_answer_after: float = 1.0,
         extensions: set[str] | None = None,
+        dialplan: Mapping[str, Iterable[str] | Mapping[str, str]] | None = None,
     ) -> None:
         self.pbx = pbx
         self.clock = clock
@@ -97,6 +99,13 @@ class CallScripts:
         self.ring_timeout = ring_timeout
         self.agent_answer_after = agent_answer_after
         self.extensions = extensions  # None: every extension exists
+        # By default the internal and inbound contexts reach every phone and outside number;
+        # `dialplan` adds contexts or replaces these (a PBX whose colleagues live elsewhere).
+        self.dialplan = Dialplan(
+            open_contexts(internal_context, inbound_context, agent_device=agent_device, trunk=trunk)
+        )
+        for context, extensions in (dialplan or {}).items():
+            self.dialplan.define(context, extensions)
         self.outcomes: dict[str, RemoteOutcome] = {}
         self.default_outcome = RemoteOutcome()
         self.agents: dict[str, str] = {}  # extension -> answer | noanswer | busy

@@ -18,6 +18,7 @@ from daemon.ami.wire import BANNER_PREFIX, Fields, Framer, encode, parse_fields
 from daemon.pbxsim.actions import PbxScripts
 from daemon.pbxsim.calls import RemoteOutcome, SimCall
 from daemon.pbxsim.clock import SimClock
+from daemon.pbxsim.dialplan import listing
 from daemon.pbxsim.dongle import DongleModem
 from daemon.pbxsim.pbx import Pbx
 from daemon.pbxsim.replay import Trace
@@ -75,6 +76,9 @@ class PbxSimulator:
         self.logins = 0  # successful logins
         self.answer_pings = True  # False: a half-dead PBX that reads but never answers Ping
         self.answer_actions = True  # False: actions are read and never answered
+        # Actions the manager user may not send (lower-case names): `Permission denied`, as
+        # Asterisk answers a user without the write right the action needs.
+        self.denied_actions: set[str] = set()
         self.sent_hook: Any = None  # called with each event's fields after it is written
         self.replay = replay  # a recorded trace served to every client that logs in
         self.replays_done = 0
@@ -139,6 +143,10 @@ class PbxSimulator:
     def script_agent(self, extension: str, behaviour: str) -> None:
         """How an agent's phone reacts when rung: answer, noanswer or busy."""
         self.scripts.agents[extension] = behaviour
+
+    def define_context(self, context: str, extensions: Any) -> None:
+        """Give the dialplan a context (a list of extensions, or extension -> "App(data)")."""
+        self.scripts.dialplan.define(context, extensions)
 
     def received(self, action: str) -> list[dict[str, str]]:
         """The actions of this name received so far (case-insensitive name)."""
@@ -219,6 +227,9 @@ class PbxSimulator:
             self._reply(session, action, [("Response", "Error"), ("Message", "Permission denied")])
             return True
         if not self.answer_actions or (name == "ping" and not self.answer_pings):
+            return True
+        if name in self.denied_actions:
+            self._reply(session, action, [("Response", "Error"), ("Message", "Permission denied")])
             return True
         handler = getattr(self, f"_action_{name}", None)
         if handler is None:
@@ -312,6 +323,24 @@ class PbxSimulator:
             return
         self._reply(session, action, [("Response", "Success"), ("Message", "Redirect successful")])
         self.scripts.redirect(chan, action.get("Context"), action.get("Exten"))
+
+    def _action_showdialplan(self, session: Session, action: Action) -> None:
+        """The dialplan as Asterisk lists it: ListDialplan per priority, or an error."""
+        steps, error = self.scripts.dialplan.show(action.get("Context"), action.get("Extension"))
+        if error:
+            self._reply(session, action, [("Response", "Error"), ("Message", error)])
+            return
+        self._reply(
+            session,
+            action,
+            [
+                ("Response", "Success"),
+                ("EventList", "start"),
+                ("Message", "DialPlan list will follow"),
+            ],
+        )
+        for fields in listing(steps, action.action_id):
+            session.send(encode(fields))
 
     def _action_coreshowchannels(self, session: Session, action: Action) -> None:
         self._reply(

@@ -25,6 +25,8 @@ class CallerCard:
     last_note: str = ""
     last_call_at: datetime | None = None
     last_call_result: str = ""
+    # The name the PBX gave (CallerIDName), shown while the number is nobody's in the CRM.
+    caller_name: str = ""
 
     @property
     def is_known(self) -> bool:

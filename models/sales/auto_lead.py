@@ -9,6 +9,8 @@ the commit, so two of them at the same moment never make two leads.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -19,6 +21,30 @@ from models.contacts.search_text import search_key
 
 CALL = "call"
 SMS = "sms"
+
+# What PBXes and carriers put in CallerIDName when they have no name: not a name.
+_NO_NAME = frozenset({"<unknown>", "unknown", "anonymous", "unavailable", "restricted", "private"})
+# A "name" made only of what a number is written with repeats a number: not a name.
+_NUMBER_LIKE = re.compile(r"[\d\s+\-().#*/]*")
+NAME_LENGTH = 200
+
+
+def caller_id_name(name: str | None, number: str = "") -> str:
+    """The caller's name as the PBX gave it (CallerIDName), or "" when it names nobody.
+
+    No name, `<unknown>` and its like, or a name that only repeats a number (`+34 600 111
+    222`, or `number` itself) give "". Control characters are dropped and spaces collapsed;
+    accents and other scripts are kept as they came.
+    """
+    text = "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in name or ""
+    )
+    text = " ".join(text.split())
+    if not text or text.lower() in _NO_NAME or text == number.strip():
+        return ""
+    if _NUMBER_LIKE.fullmatch(text):
+        return ""
+    return text[:NAME_LENGTH]
 
 
 class AutoLeadSwitches(Protocol):
@@ -64,8 +90,12 @@ def auto_lead_for(
     answered: bool = False,
     agent_id: int | None = None,
     source_tag_id: int | None = None,
+    caller_name: str = "",
 ) -> AutoLead | None:
     """The lead an unknown `number` becomes, or None when the settings say no.
+
+    The lead is named after the caller's name from the PBX (`caller_name`, CallerIDName) when
+    it names someone (see `caller_id_name`), else after the number.
 
     Calls: inbound when "auto-lead on inbound" is on, outbound when "on outbound" is; the agent
     who answered (inbound) or dialed (outbound) is responsible, and a missed inbound call leaves
@@ -90,9 +120,10 @@ def auto_lead_for(
         return None
     phone = parse_phone(number, region)
     shown = phone.e164 or phone.typed or "?"
+    name = caller_id_name(caller_name, number) or shown
     return AutoLead(
-        name=shown[:200],
-        name_key=search_key(shown)[:200],
+        name=name[:NAME_LENGTH],
+        name_key=search_key(name)[:NAME_LENGTH],
         source=source,
         phone=phone if phone.typed else None,
         responsible_id=responsible_id,

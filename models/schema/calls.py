@@ -21,6 +21,8 @@ class Call(Model):
     from_number = fields.CharField(max_length=64, default="")
     to_number = fields.CharField(max_length=64, default="")
     peer_e164 = fields.CharField(max_length=20, null=True, db_index=True)
+    # The name the PBX gave the outside party (CallerIDName), "" when it gave none.
+    caller_name = fields.CharField(max_length=200, default="")
     did = fields.CharField(max_length=64, default="")
     agent: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
         "crm.User", related_name="calls", null=True, on_delete=fields.SET_NULL

@@ -34,6 +34,7 @@ class CallRecord:
     transfers: list[dict[str, Any]] = field(
         default_factory=list
     )  # [{"from": "101", "to": "102", "kind": "blind"}]
+    caller_name: str = ""  # the outside party's CallerIDName, as the PBX sent it
 
     @property
     def peer_number(self) -> str:

@@ -18,7 +18,7 @@ from models.contacts.phones import digits, tail_range, to_e164
 from models.core.clock import Clock, SystemClock
 from models.core.events import CallerCard
 from models.people.users import get_company, get_telephony
-from models.sales.auto_lead import SMS, auto_lead_for
+from models.sales.auto_lead import SMS, auto_lead_for, caller_id_name
 from models.sales.deals import OPEN_STATUSES
 from models.sales.leads import create_auto_lead
 from models.schema.activity import Note
@@ -122,12 +122,14 @@ class CallerDirectory:
         lead_ids = [p.lead_id for p in phones if p.lead_id]
         return None, (await _first_open_lead(lead_ids) if lead_ids else None)
 
-    async def caller_card(self, number: str) -> CallerCard:
-        """The pop-up card (name, company, open deals, last note, last call)."""
+    async def caller_card(self, number: str, caller_name: str = "") -> CallerCard:
+        """The pop-up card (name, company, open deals, last note, last call), with the name
+        the PBX gave (`caller_name`, CallerIDName) when it names someone."""
         client, lead = await self.find_by_phone(number)
         e164 = self.e164(number)
+        pbx_name = caller_id_name(caller_name, number)
         if client is None and lead is None:
-            return CallerCard(number=number, e164=e164)
+            return CallerCard(number=number, e164=e164, caller_name=pbx_name)
         if client is not None:
             owner = {"client_id": client.id}
             deals = (
@@ -164,6 +166,7 @@ class CallerDirectory:
             last_note=note.text if note else "",
             last_call_at=last_call.started_at if last_call else None,
             last_call_result=last_call.result if last_call else "",
+            caller_name=pbx_name,
         )
 
     async def record_calls(
@@ -265,8 +268,8 @@ async def find_by_phone(number: str) -> tuple[Client | None, Lead | None]:
     return await (await CallerDirectory.load()).find_by_phone(number)
 
 
-async def caller_card(number: str) -> CallerCard:
-    return await (await CallerDirectory.load()).caller_card(number)
+async def caller_card(number: str, caller_name: str = "") -> CallerCard:
+    return await (await CallerDirectory.load()).caller_card(number, caller_name)
 
 
 async def record_call(rec: CallRecord, *, clock: Clock | None = None) -> RecordedCall:

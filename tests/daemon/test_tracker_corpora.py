@@ -183,11 +183,17 @@ EXPECTED: dict[str, list[dict]] = {
     ],
     "originate/ctd-account-account-xfer-attn-abbcac.json": [
         call(INT, "201", "202", "answered", "202", xfer=[("202", "203", "attended")]),
+        # 202's consultation call to 203 is a call too: 203 went on with 201.
+        call(INT, "202", "203", "answered", "203", xfer=[("202", "201", "attended")]),
     ],
     "originate/ctd-account-account.json": [
         call(INT, "201", "202", "answered", "202", rang=["201", "202"]),
     ],
-    "originate/ctd-account-world-deny-a.json": [],
+    "originate/ctd-account-world-deny-a.json": [
+        # The PBX's click-to-dial rang 201, who declined: a pop-up opened, so a call is listed
+        # (the number it would have dialled never appears in the events).
+        call(INT, "201", "", "failed", rang=["201"]),
+    ],
     "originate/ctd-account-world-deny-b.json": [
         call(OUT, "201", "+31260010001", "busy", "201", rang=["201"]),
     ],
@@ -197,6 +203,7 @@ EXPECTED: dict[str, list[dict]] = {
     "originate/ctd-account-world-xfer-attn-abacbc.json": [
         call(OUT, "201", "+31260010001", "answered", "201",
              xfer=[("201", "203", "attended")]),
+        call(INT, "201", "203", "answered", "203", xfer=[("201", "+31260010001", "attended")]),
     ],
     "originate/ctd-account-world.json": [
         call(OUT, "201", "+31260010001", "answered", "201", xfer=[]),
@@ -207,6 +214,8 @@ EXPECTED: dict[str, list[dict]] = {
     "queue/queue_attn_xfer.json": [
         call(IN, "+31260010001", "+31150010001", "answered", "201", did="+31150010001",
              xfer=[("201", "202", "attended")]),
+        call(INT, "201", "202", "answered", "202", xfer=[("201", "+31260010001", "attended")],
+             rang=["202"]),
     ],
     "queue/queue_blind_xfer.json": [
         call(IN, "+31260010001", "+31150010001", "answered", "201",
@@ -256,17 +265,24 @@ EXPECTED: dict[str, list[dict]] = {
     ],
     "xfer_attended/xfer_abacbc.json": [
         call(INT, "201", "202", "answered", "202", xfer=[("201", "203", "attended")]),
+        call(INT, "201", "203", "answered", "203", xfer=[("201", "202", "attended")]),
     ],
     "xfer_attended/xfer_abbcac.json": [
         call(INT, "201", "202", "answered", "202", xfer=[("202", "203", "attended")]),
+        call(INT, "202", "203", "answered", "203", xfer=[("202", "201", "attended")]),
     ],
     "xfer_attended/xfer_abbcac_anon.json": [
         call(IN, "+31260xxxxxx", "+31150010001", "answered", "201",
              xfer=[("201", "203", "attended")]),
+        call(INT, "201", "203", "answered", "203", xfer=[("201", "+31260xxxxxx", "attended")]),
     ],
     "xfer_attended/xfer_abcbac.json": [
-        # 202 called 201, 203 called 201; 201 joined them: 202's call went on with 203.
-        call(INT, "202", "201", "answered", "201", xfer=[("201", "203", "attended")]),
+        # 202 called 201, 203 called 201; 201 joined them: two calls, each rang and was
+        # answered by 201, and each went on with the other caller.
+        call(INT, "202", "201", "answered", "201", xfer=[("201", "203", "attended")],
+             rang=["201"]),
+        call(INT, "203", "201", "answered", "201", xfer=[("201", "202", "attended")],
+             rang=["201"]),
     ],
     "xfer_blind/xfer_blind_a_no_answer.json": [
         call(INT, "201", "202", "answered", "202", xfer=[], rang=["202"]),
@@ -296,22 +312,35 @@ EXPECTED: dict[str, list[dict]] = {
     ],
     "xfer_blonde/xfer_blonde_abacbc.json": [
         call(INT, "201", "202", "answered", "202", xfer=[("201", "203", "blonde")]),
+        # 201's call to 203 was handed to 202 while it rang: unanswered as a call of its own.
+        call(INT, "201", "203", "no_answer", xfer=[("201", "202", "blonde")], rang=["203"]),
     ],
     "xfer_blonde/xfer_blonde_abbcac.json": [
         call(IN, "+31260010001", "+31150010001", "answered", "201",
              xfer=[("201", "202", "blonde")]),
+        call(INT, "201", "202", "no_answer", xfer=[("201", "+31260010001", "blonde")],
+             rang=["202"]),
     ],
     "xfer_blonde/xfer_blonde_group_a.json": [
         # 201 called out, then handed the outside party to group 401, where 202 answered.
         call(OUT, "201", "+31260010001", "answered", "201", xfer=[("201", "202", "blonde")]),
+        # 201's call to the group, handed over while it rang (the group's other phone was
+        # cancelled: missed, as a colleague's unanswered call).
+        call(INT, "201", "401", "missed", xfer=[("201", "+31260010001", "blonde")],
+             rang=["202", "203"]),
     ],
     "xfer_blonde/xfer_blonde_group_b.json": [
         call(IN, "+31260010001", "+31150010001", "answered", "201",
              xfer=[("201", "202", "blonde")]),
+        call(INT, "201", "401", "missed", xfer=[("201", "+31260010001", "blonde")],
+             rang=["202", "203"]),
     ],
     "xfer_blonde/xfer_blonde_reject.json": [
         call(IN, "+31260010001", "+31150010001", "answered", "201",
              xfer=[("201", "202", "blonde")]),
+        # 202 rejected the call 201 handed over.
+        call(INT, "201", "202", "busy", xfer=[("201", "+31260010001", "blonde")],
+             rang=["202"]),
     ],
     "xfer_misc/call_forwarding.json": [
         # 201 forwards at once and never rings.

@@ -70,6 +70,7 @@ def card_json(card: CallerCard) -> dict[str, Any]:
         "last_note": card.last_note,
         "last_call_at": card.last_call_at.isoformat() if card.last_call_at else None,
         "last_call_result": card.last_call_result,
+        "caller_name": card.caller_name,
         "known": card.is_known,
         # An auto-lead still named after its number: the pop-up offers to name it.
         "unnamed": card.client_id is None
