@@ -10,18 +10,21 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand
-from aiogram.utils.i18n import lazy_gettext as __
 
-from bot.context import LinkedUserMiddleware, UserLocaleMiddleware
+from bot.context import CommandEndsDialog, LinkedUserMiddleware, UserLocaleMiddleware
 from bot.delivery import TelegramOutbox
+from bot.dialog_storage import DatabaseStorage
 from bot.i18n import bot_i18n, speaking
 from bot.routers.calls import calls_router
 from bot.routers.dialer import dialer_router
+from bot.routers.errors import errors_router
+from bot.routers.help import COMMANDS, help_router
 from bot.routers.linking import linking_router
 from bot.routers.notes import notes_router
 from bot.routers.search import search_router
+from bot.routers.task_dialog import task_dialog_router
 from bot.routers.tasks import tasks_router
 from models.core.clock import Clock
 from models.core.hub import Hub
@@ -46,9 +49,11 @@ def build_dispatcher(
 ) -> Dispatcher:
     """The dispatcher with every router; `clock`, `hub`, `outbox` and `callers` (the daemon's
     caller directory, whose per-number locks the call path holds too) reach handlers as
-    arguments."""
+    arguments. Dialogs are kept in the database (`storage` replaces that in a test), and one
+    chat's updates are handled one after another."""
     dp = Dispatcher(
-        storage=storage or MemoryStorage(),
+        storage=storage or DatabaseStorage(clock),
+        events_isolation=SimpleEventIsolation(),
         clock=clock,
         hub=hub,
         outbox=telegram_outbox,
@@ -57,30 +62,24 @@ def build_dispatcher(
     # The user and their language first: the linking hint is in it too.
     dp.update.outer_middleware(UserLocaleMiddleware(bot_i18n()))
     dp.update.outer_middleware(LinkedUserMiddleware())
-    # Linking first; notes before tasks so that a reply to a call message is a note, and the
-    # dialogs' state handlers see their text before any catch-all.
+    dp.message.outer_middleware(CommandEndsDialog())
+    # Linking first; the dialogs' handlers (tasks, notes) take their text before a reply to a
+    # call is read as a note; help, with the catch-all answers, last.
     dp.include_routers(
+        errors_router(),
         linking_router(),
         calls_router(),
         dialer_router(),
         tasks_router(),
+        task_dialog_router(),
         notes_router(),
         search_router(),
+        help_router(),
     )
     return dp
 
 
-_COMMANDS = {
-    "tasks": __("Today's and overdue tasks"),
-    "task": __("Create a task"),
-    "find": __("Search clients and leads"),
-    "note": __("Add a note"),
-    "call": __("Call a number or client"),
-    "unlink": __("Unlink this chat"),
-}
-
-
 def bot_commands(lang: str) -> list[BotCommand]:
-    """The command menu (setMyCommands) in `lang`."""
+    """The command menu (setMyCommands) in `lang`: what /help lists."""
     with speaking(lang):
-        return [BotCommand(command=c, description=str(d)) for c, d in _COMMANDS.items()]
+        return [BotCommand(command=c, description=str(d)) for c, d in COMMANDS.items()]

@@ -4,6 +4,8 @@
 the update speak their language: the bot's texts (`_`, bot/i18n.py) and the domain's messages.
 `LinkedUserMiddleware` then gates the update: a chat that is not linked gets the linking hint
 and nothing else, its update reaching no handler except /start CODE.
+`CommandEndsDialog` makes every command but /skip end the chat's open dialog, so that a note
+prompt never captures what the agent types after /tasks.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import Chat, InlineKeyboardMarkup, TelegramObject, Update
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Chat, InlineKeyboardMarkup, Message, TelegramObject, Update
 from aiogram.utils.i18n import I18nMiddleware
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.delivery import TelegramOutbox
 from bot.i18n import language_of
@@ -27,9 +31,47 @@ from models.messaging import telegram_links as telegram
 logger = logging.getLogger(__name__)
 
 
+# Telegram refuses a message longer than this (counted in UTF-16 code units).
+MESSAGE_LIMIT = 4096
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def message_parts(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """`text` in pieces Telegram accepts, cut between lines where it can."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if _units(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        while _units(line) > limit:  # one line longer than a message: cut it
+            cut = limit
+            while _units(line[:cut]) > limit:
+                cut -= 1
+            parts.append(line[:cut])
+            line = line[cut:]
+        current = line
+    if current.strip() or not parts:
+        parts.append(current)
+    return parts
+
+
+def trimmed(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, with an ellipsis when cut (for echoing input)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class Replier:
     """Replies to one update through the outbox, each with a dedupe key derived from the
-    update, so that an update delivered twice (webhook retry, polling restart) answers once."""
+    update, so that an update delivered twice (webhook retry, polling restart) answers once.
+    A reply longer than Telegram's limit goes as several messages (the buttons on the last)."""
 
     def __init__(self, telegram_outbox: TelegramOutbox, chat_id: int, update_key: str) -> None:
         self.chat_id = chat_id
@@ -46,18 +88,31 @@ class Replier:
         return f"tg:re:{self._key}:{self._count}"
 
     async def send(self, body: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
-        await self._outbox.send(self.chat_id, body, keyboard=keyboard, dedupe_key=self._next_key())
+        parts = message_parts(body)
+        for number, part in enumerate(parts, 1):
+            await self._outbox.send(
+                self.chat_id,
+                part,
+                keyboard=keyboard if number == len(parts) else None,
+                dedupe_key=self._next_key(),
+            )
 
     async def edit(
         self, message_id: int, body: str, keyboard: InlineKeyboardMarkup | None = None
     ) -> None:
+        """Change a message in place (cut to one message: an edit cannot add messages)."""
+        first = message_parts(body, MESSAGE_LIMIT - 1)[0]
         await self._outbox.edit(
             self.chat_id,
-            body,
+            first if first == body else first + "…",
             message_id=message_id,
             keyboard=keyboard,
             dedupe_key=self._next_key(),
         )
+
+    async def send_error(self, body: str) -> None:
+        """The answer to an update whose handling failed, once however often it is retried."""
+        await self._outbox.send(self.chat_id, body, dedupe_key=f"tg:re:{self._key}:error")
 
 
 def _update_key(update: Update, chat_id: int) -> str:
@@ -93,8 +148,10 @@ class UserLocaleMiddleware(I18nMiddleware):
         chat = _private_chat(data)
         user = await telegram.user_for_chat(chat.id) if chat is not None else None
         from_user = data.get("event_from_user")
+        # A profile without a language yet reads like the Telegram app it writes from.
         lang = language_of(
-            user.language if user else (from_user.language_code if from_user else None)
+            (user.language if user else None)
+            or (from_user.language_code if from_user else None)
         )
         data.update(user=user, lang=lang)
         # What the domain says while handling this update reads in the same language.
@@ -106,8 +163,8 @@ def link_hint() -> str:
     """What an unlinked chat is told, whatever it sends."""
     return _(
         "This chat is not linked to Centralita CRM.\n"
-        "Get a code on your profile page (or ask an administrator for "
-        "`centralita telegram-link USER`) and send here: /start CODE"
+        "Open your profile in the CRM → Telegram and tap the link there, "
+        "or send here the code it shows: /start CODE"
     )
 
 
@@ -142,6 +199,17 @@ class LinkedUserMiddleware(BaseMiddleware):
         return await handler(event, data)
 
 
+# What the domain's field names mean to someone typing in a chat.
+FIELD_LABELS = {
+    "q": __("search"),
+    "query": __("search"),
+    "text": __("note"),
+    "title": __("title"),
+    "due_at": __("due time"),
+    "name": __("name"),
+}
+
+
 def error_text(err: CrmError, lang: str) -> str:
     """A domain error as a chat reply (in the update's locale; `lang` for the domain's part)."""
     if isinstance(err, PermissionDenied):
@@ -150,6 +218,45 @@ def error_text(err: CrmError, lang: str) -> str:
         return _("It no longer exists.")
     if isinstance(err, ValidationFailed):
         reason = "; ".join(in_language(message, lang) for message in err.fields.values())
+        labels = [str(FIELD_LABELS[name]) for name in err.fields if name in FIELD_LABELS]
+        if labels:
+            return _("Could not do it (%(what)s): %(reason)s") % {
+                "what": ", ".join(labels),
+                "reason": reason,
+            }
     else:
         reason = err.in_language(lang)
     return _("Could not do it: %(reason)s") % {"reason": reason}
+
+
+# Commands that belong to the dialog they are typed in, rather than ending it.
+DIALOG_COMMANDS = frozenset({"skip"})
+
+
+def command_name(text: str) -> str | None:
+    """The command a text starts with ("/task@centralita_bot x" -> "task"), or None."""
+    if not text.startswith("/") or len(text) < 2:
+        return None
+    return text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower()
+
+
+class CommandEndsDialog(BaseMiddleware):
+    """Outer middleware on messages: a command other than /skip ends the open dialog before
+    its handler runs, and tells it which one that was (`ended_dialog`, for /cancel)."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        assert isinstance(event, Message)
+        state: FSMContext | None = data.get("state")
+        name = command_name(event.text or "")
+        if state is not None and name is not None and name not in DIALOG_COMMANDS:
+            ended = await state.get_state()
+            if ended is not None:
+                await state.clear()
+                data["raw_state"] = None  # what the handlers' state filters read
+            data["ended_dialog"] = ended
+        return await handler(event, data)

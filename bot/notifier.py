@@ -9,15 +9,17 @@ language explicitly (`speaking`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from aiogram.utils.i18n import gettext as _
 from tortoise.transactions import in_transaction
 
-from bot.cards import call_keyboard, call_text, card_to_dict, who
+from bot.cards import OUTBOUND_ENDS, call_keyboard, call_text, card_to_dict, who
 from bot.delivery import TelegramOutbox
 from bot.i18n import language_of, speaking
+from models.core.db import is_database_busy
 from models.core.events import (
     CallAnswered,
     CallEnded,
@@ -35,6 +37,9 @@ from models.schema.users import User
 logger = logging.getLogger(__name__)
 
 EVENTS = (CallRang, CallAnswered, CallStoppedRinging, CallEnded, CallMissed)
+# While the database does not answer an event is retried after these pauses (seconds); its
+# messages keep their dedupe keys, so a retry never sends twice.
+BUSY_PAUSES = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0)
 
 
 def _ring_key(notification_id: int) -> str:
@@ -61,6 +66,24 @@ class CallNotifier:
             self._subscription = None
 
     async def handle(self, event: Any) -> None:
+        """One call event. A database held by another process past its busy timeout delays
+        the message (retried, in order, for about two minutes); it does not lose it."""
+        for pause in (*BUSY_PAUSES, None):
+            try:
+                await self._handle(event)
+                return
+            except Exception as err:
+                if pause is None or not is_database_busy(err):
+                    raise
+                if pause == BUSY_PAUSES[0]:
+                    logger.warning(
+                        "call %s: the database is busy (%s); its telegram message waits",
+                        getattr(event, "linkedid", "?"),
+                        err,
+                    )
+                await asyncio.sleep(pause)
+
+    async def _handle(self, event: Any) -> None:
         if getattr(event, "user_id", None) is None:
             return  # nobody to tell (an extension with no user)
         if isinstance(event, CallRang):
@@ -68,9 +91,11 @@ class CallNotifier:
         elif isinstance(event, CallAnswered):
             await self._set_state(event.linkedid, event.user_id, "answered")
         elif isinstance(event, CallStoppedRinging):
-            await self._set_state(
-                event.linkedid, event.user_id, "elsewhere", only_from=("ringing",)
-            )
+            # Only a colleague who picked up makes it "answered by another agent"; a phone
+            # that simply stopped ringing (the PBX gave up, the caller hung up, the queue moved
+            # on) waits for how the call ends: missed, most often.
+            state = "elsewhere" if event.answered_by else "stopped"
+            await self._set_state(event.linkedid, event.user_id, state, only_from=("ringing",))
         elif isinstance(event, CallEnded):
             if event.result == "answered" or event.talk_seconds:
                 await self._set_state(
@@ -78,7 +103,11 @@ class CallNotifier:
                 )
             else:
                 await self._set_state(
-                    event.linkedid, event.user_id, "missed", only_from=("ringing",)
+                    event.linkedid,
+                    event.user_id,
+                    "missed",
+                    result=event.result,
+                    only_from=("ringing", "answered", "stopped"),
                 )
         elif isinstance(event, CallMissed):
             await self._missed(event)
@@ -108,7 +137,7 @@ class CallNotifier:
                     lang=lang,
                     tz_name=user.time_zone,
                 )
-                keyboard = call_keyboard(row.id, row.card)
+                keyboard = call_keyboard(row.id, row.card, direction)
             message = await self._outbox.send(
                 row.chat_id,
                 body,
@@ -130,13 +159,15 @@ class CallNotifier:
         state: str,
         *,
         talk_seconds: int = 0,
+        result: str = "",
         only_from: tuple[str, ...] = ("ringing", "answered", "elsewhere"),
     ) -> None:
         row = await telegram.notification_for(linkedid, user_id)
         if row is None or row.state not in only_from:
             return
-        if state == "missed" and row.direction == "out":
-            state = "unanswered"  # our own call that nobody picked up is not a missed call
+        if state == "missed" and row.direction != "in":
+            # Our own call that nobody picked up is not a missed call: say how it ended.
+            state = OUTBOUND_ENDS.get(result, "unanswered")
         user = await telegram.linked_user(user_id)
         if user is None:
             return
@@ -154,7 +185,7 @@ class CallNotifier:
             row = await self._notify(user, event.linkedid, "in", event.card)
             if row is None:
                 return
-        if row.state == "ringing":
+        if row.state in ("ringing", "stopped"):
             await telegram.update_notification(row, state="missed")
             await edit_notification(self._outbox, row, user)
         number = row.card.get("e164") or row.card.get("number") or "?"
@@ -163,7 +194,7 @@ class CallNotifier:
                 "who": who(row.card),
                 "number": number,
             }
-            keyboard = call_keyboard(row.id, row.card)
+            keyboard = call_keyboard(row.id, row.card, row.direction)
         await self._outbox.send(
             row.chat_id,
             body,
@@ -186,7 +217,7 @@ async def edit_notification(
             tz_name=user.time_zone,
             talk_seconds=int(row.card.get("talk_seconds") or 0),
         )
-        keyboard = call_keyboard(row.id, row.card)
+        keyboard = call_keyboard(row.id, row.card, row.direction)
     marker = f"{row.state}:{row.card.get('client_id')}:{row.card.get('lead_id')}"
     await telegram_outbox.edit(
         row.chat_id,

@@ -15,7 +15,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.cards import local_time, zone
 from bot.delivery import TelegramOutbox
-from bot.i18n import speaking
+from bot.i18n import language_of, speaking
 from models.core.clock import Clock
 from models.messaging import outbox
 from models.messaging import telegram_links as telegram
@@ -70,10 +70,27 @@ def shift_starts(user: User, now: datetime) -> bool:
     )
 
 
-def digest_text(user: User, numbers: dict[str, Any]) -> str:
+# Where each language's greeting changes, in the user's local hours: (day, afternoon, night)
+# begin. A Spanish "buenos días" lasts until lunch; an English "good morning" until noon.
+GREETING_HOURS = {"es": (6, 14, 21), "en": (5, 12, 18)}
+
+
+def greeting(user: User, now: datetime, lang: str) -> str:
+    """Good morning / afternoon / evening by the hour in the user's zone (current locale)."""
+    morning, afternoon, night = GREETING_HOURS.get(lang, GREETING_HOURS["es"])
+    hour = now.astimezone(zone(user.time_zone)).hour
+    name = {"name": str(user)}
+    if morning <= hour < afternoon:
+        return _("☀️ Good morning, %(name)s. Your digest:") % name
+    if afternoon <= hour < night:
+        return _("🌤 Good afternoon, %(name)s. Your digest:") % name
+    return _("🌙 Good evening, %(name)s. Your digest:") % name
+
+
+def digest_text(user: User, numbers: dict[str, Any], now: datetime, lang: str) -> str:
     """The digest in the current locale (the caller says whose with `speaking`)."""
     lines = [
-        _("☀️ Good morning, %(name)s. Your digest:") % {"name": str(user)},
+        greeting(user, now, lang),
         _("📋 Tasks today: %(current)s, overdue: %(overdue)s")
         % {"current": numbers["tasks_current"], "overdue": numbers["tasks_overdue"]},
     ]
@@ -108,8 +125,9 @@ async def send_daily_digests(clock: Clock, telegram_outbox: TelegramOutbox) -> i
         if await outbox.id_by_dedupe_key(key) is not None:
             continue
         numbers = await dashboard_numbers(user, clock)
-        with speaking(user.language):
-            body = digest_text(user, numbers)
+        lang = language_of(user.language)
+        with speaking(lang):
+            body = digest_text(user, numbers, now, lang)
         await telegram_outbox.send(user.telegram_chat_id, body, dedupe_key=key, wake=False)
         written += 1
     if written:

@@ -10,8 +10,16 @@ from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 
 from bot import bot_commands
+from models.messaging import telegram_links as telegram
 
 logger = logging.getLogger(__name__)
+
+
+async def remember_identity(bot: Bot) -> None:
+    """Ask Telegram who the bot is (getMe) and keep its @username for the profile's t.me link."""
+    me = await bot.get_me()
+    await telegram.remember_bot_username(me.username or "")
+    logger.info("telegram bot is @%s", me.username)
 
 
 async def announce_commands(bot: Bot) -> None:
@@ -33,6 +41,7 @@ class PollingRunner:
         try:
             # A webhook left set from an earlier webhook-mode run would make getUpdates fail.
             await self._bot.delete_webhook(drop_pending_updates=False)
+            await remember_identity(self._bot)
             await announce_commands(self._bot)
         except TelegramUnauthorizedError:
             logger.error("telegram refused the bot token; the bot is not started")

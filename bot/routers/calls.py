@@ -1,9 +1,12 @@
-"""Buttons under a call notification (B2) and /call (X1): create lead, note, task, call back."""
+"""Buttons under a call notification (B2) and /call (X1): create lead, note, task, call back.
+
+/call takes a number or a whole name; several contacts or phones are offered as buttons, never
+dialled silently. A failure reported later by the PBX reaches the chat (bot/call_progress.py).
+"""
 
 from __future__ import annotations
 
 import logging
-import uuid
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
@@ -11,11 +14,13 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.call_progress import ClickToCallWatcher, new_request_id
 from bot.cards import CallButton, who
 from bot.context import Replier, error_text
 from bot.delivery import TelegramOutbox
 from bot.notifier import edit_notification
-from bot.routers.states import NoteForCall, TaskDialog
+from bot.routers import choosing
+from bot.routers.states import CallDialog, NoteDialog, TaskDialog
 from models.contacts.phones import to_e164
 from models.core.clock import Clock
 from models.core.errors import CrmError, TelephonyError
@@ -23,7 +28,6 @@ from models.core.events import ClickToCall
 from models.core.hub import Hub
 from models.messaging import telegram_links as telegram
 from models.people.users import get_company
-from models.sales.contact_search import search_contacts
 from models.schema.users import User
 from models.telephony.caller_directory import CallerDirectory
 
@@ -80,8 +84,8 @@ async def ask_note(
             _("This call has no client or lead. Create the lead first."), show_alert=True
         )
         return
-    await state.set_state(NoteForCall.text)
-    await state.update_data(notification_id=row.id)
+    await state.set_state(NoteDialog.text)
+    await state.set_data({"notification_id": row.id})
     await query.answer()
     await reply.send(_("Reply to this message with the note for %(who)s.") % {"who": who(row.card)})
 
@@ -121,7 +125,13 @@ async def call_back(
 
 
 async def call_command(
-    message: Message, command: CommandObject, user: User, lang: str, reply: Replier, hub: Hub
+    message: Message,
+    command: CommandObject,
+    user: User,
+    lang: str,
+    reply: Replier,
+    hub: Hub,
+    state: FSMContext,
 ) -> None:
     target = (command.args or "").strip()
     if not target:
@@ -129,14 +139,47 @@ async def call_command(
         return
     company = await get_company()
     number = to_e164(target, company.default_region)
-    if number is None:
-        found = await search_contacts(user, target, limit=2)
-        phones = [p for contact in found[:1] for p in contact.phones]
-        if not phones:
-            await reply.send(_("Nothing found for “%(query)s”.") % {"query": target})
-            return
-        number = phones[0]
-    await _click_to_call(user, number, lang, reply, hub)
+    if number is not None:
+        await _click_to_call(user, number, lang, reply, hub)
+        return
+    found = await choosing.find(user, target)
+    if not found:
+        await reply.send(choosing.nothing_found(target))
+        return
+    options = [
+        (f"{contact.name} · {phone}", {"number": phone})
+        for contact in found
+        for phone in contact.phones
+    ]
+    if not options:
+        await reply.send(
+            _("No phone number for “%(query)s”.") % {"query": ", ".join(c.name for c in found)}
+        )
+        return
+    if len(options) == 1:
+        await _click_to_call(user, options[0][1]["number"], lang, reply, hub)
+        return
+    await state.set_state(CallDialog.choose)
+    await state.set_data({})
+    await choosing.offer(reply, state, choosing.several_prompt(target), options)
+
+
+async def call_pick(
+    query: CallbackQuery,
+    callback_data: choosing.Pick,
+    user: User,
+    lang: str,
+    reply: Replier,
+    hub: Hub,
+    state: FSMContext,
+) -> None:
+    choice = await choosing.picked(state, callback_data)
+    if choice is None:
+        await query.answer(_("This button has expired. Send the command again."), show_alert=True)
+        return
+    await state.clear()
+    await query.answer()
+    await _click_to_call(user, str(choice["number"]), lang, reply, hub)
 
 
 async def _click_to_call(user: User, number: str, lang: str, reply: Replier, hub: Hub) -> None:
@@ -144,23 +187,28 @@ async def _click_to_call(user: User, number: str, lang: str, reply: Replier, hub
         await reply.send(_("Your user has no extension."))
         return
     request = ClickToCall(
-        user_id=user.id, extension=user.extension, number=number, request_id=uuid.uuid4().hex
+        user_id=user.id, extension=user.extension, number=number, request_id=new_request_id()
     )
     try:
         await hub.send(request)
     except TelephonyError as err:
-        await reply.send(_("Could not call: %(reason)s") % {"reason": err})
+        await reply.send(_("Could not call: %(reason)s") % {"reason": err.in_language(lang)})
         return
     logger.info("click-to-call %s from telegram by %s", request.request_id, user.username)
     await reply.send(_("Calling %(number)s… your extension rings first.") % {"number": number})
 
 
 def calls_router() -> Router:
-    """A new router with the calls handlers (one per dispatcher)."""
+    """A new router with the calls handlers (one per dispatcher); it reports the failures of
+    the calls it starts while the dispatcher runs."""
     router = Router(name="calls")
+    watcher = ClickToCallWatcher()
+    router.startup.register(watcher.start)
+    router.shutdown.register(watcher.stop)
     router.callback_query.register(create_lead, CallButton.filter(F.action == "lead"))
     router.callback_query.register(ask_note, CallButton.filter(F.action == "note"))
     router.callback_query.register(start_task, CallButton.filter(F.action == "task"))
     router.callback_query.register(call_back, CallButton.filter(F.action == "back"))
     router.message.register(call_command, Command("call"))
+    router.callback_query.register(call_pick, CallDialog.choose, choosing.Pick.filter())
     return router

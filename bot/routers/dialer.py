@@ -21,6 +21,19 @@ from models.telephony import dialer as dialer_ops
 
 logger = logging.getLogger(__name__)
 
+# What an agent may type after /dialer, in English or Spanish.
+ACTIONS = {
+    "pause": "pause",
+    "pausa": "pause",
+    "pausar": "pause",
+    "resume": "resume",
+    "reanudar": "resume",
+    "seguir": "resume",
+    "continuar": "resume",
+    "status": "status",
+    "estado": "status",
+}
+
 
 async def dialer_command(
     message: Message,
@@ -30,8 +43,8 @@ async def dialer_command(
     reply: Replier,
     clock: Clock,
 ) -> None:
-    action = (command.args or "status").strip().lower()
-    if action not in ("pause", "resume", "status"):
+    action = ACTIONS.get((command.args or "status").strip().lower())
+    if action is None:
         await reply.send(_("Usage: /dialer pause | resume | status"))
         return
     current = await dialer_ops.current_list(user)
@@ -68,6 +81,7 @@ async def dialer_command(
 
 
 def dialer_router() -> Router:
+    """A new router with the dialer handlers (one per dispatcher)."""
     router = Router(name="dialer")
     router.message.register(dialer_command, Command("dialer"))
     return router

@@ -40,7 +40,13 @@ async def start(
         await reply.send(link_hint())
         return
     try:
-        linked = await telegram.link_chat(code, message.chat.id, clock=clock)
+        linked = await telegram.link_chat(
+            code,
+            message.chat.id,
+            clock=clock,
+            chat_name=message.chat.full_name,
+            chat_username=message.chat.username or "",
+        )
     except telegram.TooManyGuesses as err:
         minutes = max(1, int(err.retry_after.total_seconds() + 59) // 60)
         await reply.send(
@@ -69,7 +75,7 @@ def _welcome(user: User) -> str:
     return _(
         "Hello, %(name)s. This chat is now linked to your Centralita user. "
         "Calls, reminders and the daily digest will arrive here.\n"
-        "Commands: /tasks /task /find /note /call /unlink"
+        "/help shows what I can do."
     ) % {"name": str(user)}
 
 

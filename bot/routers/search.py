@@ -7,7 +7,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.context import Replier
+from bot.context import Replier, trimmed
 from models.sales.contact_search import search_contacts
 from models.schema.users import User
 
@@ -21,9 +21,9 @@ async def find(
         return
     found = await search_contacts(user, query, limit=10)
     if not found:
-        await reply.send(_("Nothing found for “%(query)s”.") % {"query": query})
+        await reply.send(_("Nothing found for “%(query)s”.") % {"query": trimmed(query, 60)})
         return
-    lines = [_("🔎 Results for “%(query)s”:") % {"query": query}]
+    lines = [_("🔎 Results for “%(query)s”:") % {"query": trimmed(query, 60)}]
     for contact in found:
         company = f" · {contact.company_name}" if contact.company_name else ""
         phone = f" — {', '.join(contact.phones[:2])}" if contact.phones else ""

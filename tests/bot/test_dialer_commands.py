@@ -11,7 +11,7 @@ async def test_dialer_pause_resume_and_status_from_chat(linked, clock, luis_chat
     await luis_chat.feed(updates.message(LUIS_CHAT, "/dialer status"))
     assert "ninguna lista" in (await luis_chat.wait_messages(1))[-1].text
     dialer = await dialer_ops.create_list(
-        linked.luis, "Lunes", clock=clock, numbers=["+34911000001", "+34911000002", "x"]
+        linked.luis, "Lunes", clock=clock, numbers=["+34911000001", "+34911000002"]
     )
     await dialer_ops.start_list(linked.luis, dialer.id, clock=clock)
 
@@ -30,5 +30,5 @@ async def test_dialer_pause_resume_and_status_from_chat(linked, clock, luis_chat
 
     await luis_chat.feed(updates.message(LUIS_CHAT, "/dialer"))
     status = (await luis_chat.wait_messages(5))[-1].text
-    assert "Lunes" in status and "pendientes 2" in status and "omitidos 1" in status
+    assert "Lunes" in status and "pendientes 2" in status and "omitidos 0" in status
     assert "en marcha" in status and "running" not in status  # the status, in Spanish

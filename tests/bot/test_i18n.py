@@ -99,12 +99,27 @@ def test_language_from_user_setting_or_telegram_code():
 def test_command_menu_in_each_language():
     spanish = bot_commands("es")
     english = bot_commands("en")
-    assert [c.command for c in spanish] == ["tasks", "task", "find", "note", "call", "unlink"]
+    assert [c.command for c in spanish] == [
+        "tasks",
+        "task",
+        "find",
+        "note",
+        "call",
+        "dialer",
+        "cancel",
+        "help",
+        "unlink",
+    ]
     assert [c.command for c in english] == [c.command for c in spanish]
     assert spanish[0].description == "Tareas de hoy y atrasadas"
     assert english[0].description == "Today's and overdue tasks"
     assert spanish[-1].description == "Desvincular este chat"
     assert english[-1].description == "Unlink this chat"
+    dialer = [c.description for c in spanish + english if c.command == "dialer"]
+    assert dialer == [
+        "Pausar, reanudar o ver tu lista de marcación",
+        "Pause, resume or check your auto-dialer list",
+    ]
 
 
 async def test_replies_follow_the_linked_users_language_not_the_telegram_app(

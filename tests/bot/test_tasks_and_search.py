@@ -1,14 +1,17 @@
-"""B3 from chat: /tasks (today and overdue) with done/reschedule buttons, the /task dialog,
-/find and /note."""
+"""B3 from chat: /tasks (today and overdue) with done/reschedule buttons, /find and /note.
+
+The /task dialog is in test_task_dialog.py, choosing among several contacts in
+test_choosing_contacts.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from models.contacts.clients import ClientInput, create_client
 from models.sales.leads import LeadInput, create_lead
 from models.schema.activity import Note
 from models.schema.tasks import Task
+from models.schema.users import User
 from models.work.tasks import TaskInput, create_task
 from tests.bot import updates
 from tests.bot.conftest import LUIS_CHAT, Chat, eventually
@@ -75,39 +78,6 @@ async def test_done_and_reschedule_buttons(linked, clock, luis_chat: Chat, api):
     await eventually(lambda: "No tienes tareas" in api.chat(LUIS_CHAT)[0].text)
 
 
-async def test_task_dialog_understands_manana_10(linked, clock, luis_chat: Chat):
-    world = linked
-    client = await create_client(
-        world.luis, ClientInput(name="Ferretería Pons", phones=["933001122"]), clock=clock
-    )
-    await luis_chat.feed(updates.message(LUIS_CHAT, "/task"))
-    await luis_chat.feed(updates.message(LUIS_CHAT, "Llevar muestras"))
-    await luis_chat.feed(updates.message(LUIS_CHAT, "mañana 10:00"))
-    assert "¿Para qué cliente" in await luis_chat.last_text(3)
-    await luis_chat.feed(updates.message(LUIS_CHAT, "Pons"))
-    assert (
-        "Tarea creada: Llevar muestras, 26/11/2026 10:00 — Ferretería Pons"
-        in await luis_chat.last_text(4)
-    )
-    task = await Task.get(title="Llevar muestras").prefetch_related("assignees")
-    assert task.due_at == _at(26, 9)  # 10:00 in Madrid
-    assert task.client_id == client.id
-    assert [u.id for u in task.assignees] == [world.luis.id]
-
-
-async def test_task_dialog_in_english_with_a_bad_date_then_friday(linked, clock, luis_chat: Chat):
-    await luis_chat.feed(updates.message(LUIS_CHAT, "/task"))
-    await luis_chat.feed(updates.message(LUIS_CHAT, "Send the contract"))
-    await luis_chat.feed(updates.message(LUIS_CHAT, "whenever you like"))
-    assert "No entiendo" in await luis_chat.last_text(3)
-    await luis_chat.feed(updates.message(LUIS_CHAT, "friday 15:30"))
-    await luis_chat.feed(updates.message(LUIS_CHAT, "/skip"))
-    assert "Tarea creada" in await luis_chat.last_text(5)
-    task = await Task.get(title="Send the contract")
-    assert task.due_at == _at(27, 14, 30)
-    assert task.client_id is None
-
-
 async def test_find_and_note(linked, clock, luis_chat: Chat):
     world = linked
     client = await create_client(
@@ -121,7 +91,7 @@ async def test_find_and_note(linked, clock, luis_chat: Chat):
     assert "Juan Ruiz · Ruiz Obras (cliente) — +34611222333" in found
     assert "Juana Ruiz (lead) — +34699111222" in found
     await luis_chat.feed(updates.message(LUIS_CHAT, "/note ruiz llamar mañana"))
-    assert "varios resultados" in await luis_chat.last_text(2)
+    assert await luis_chat.last_text(2) == "Hay varios que coinciden con «ruiz». ¿Cuál?"
     await luis_chat.feed(updates.message(LUIS_CHAT, "/note 611222333 llamar mañana"))
     assert "Nota guardada en Juan Ruiz" in await luis_chat.last_text(3)
     assert await Note.filter(client_id=client.id, text="llamar mañana").exists()
@@ -136,3 +106,30 @@ async def test_an_agent_does_not_find_a_colleagues_client(linked, clock, luis_ch
     )
     await luis_chat.feed(updates.message(LUIS_CHAT, "/find secreto"))
     assert "No encuentro nada" in await luis_chat.last_text(1)
+
+
+async def test_tasks_says_how_many_more_there_are_beyond_ten(linked, clock, luis_chat: Chat, api):
+    for minute in range(13):
+        await create_task(
+            linked.luis,
+            TaskInput(
+                title=f"Llamada {minute:02d}", due_at=_at(25, 12) + timedelta(minutes=minute)
+            ),
+            clock=clock,
+        )
+    await luis_chat.feed(updates.message(LUIS_CHAT, "/tasks"))
+    message = (await luis_chat.wait_messages(1))[0]
+    lines = message.text.splitlines()
+    assert lines[0] == "📋 Tus tareas (13):"
+    assert len([line for line in lines if line.startswith("• ")]) == 10
+    assert "Llamada 09" in message.text and "Llamada 10" not in message.text
+    assert lines[-1] == "… y 3 más. La lista de tareas del panel las muestra todas."
+    assert len(message.reply_markup["inline_keyboard"]) == 10
+
+    await User.filter(id=linked.luis.id).update(language="en")
+    done = message.reply_markup["inline_keyboard"][0][0]["callback_data"]
+    await luis_chat.feed(updates.callback(LUIS_CHAT, done, message_id=message.message_id))
+    await eventually(lambda: api.chat(LUIS_CHAT)[0].edits == 1)
+    edited = api.chat(LUIS_CHAT)[0].text
+    assert edited.startswith("📋 Your tasks (12):")
+    assert edited.splitlines()[-1] == "… and 2 more. The task list in the panel shows them all."

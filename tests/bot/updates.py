@@ -19,8 +19,16 @@ def _user(chat_id: int, language: str) -> dict[str, Any]:
 
 
 def message(
-    chat_id: int, body: str, *, reply_to: int | None = None, language: str = "es"
+    chat_id: int,
+    body: str,
+    *,
+    reply_to: int | None = None,
+    replied_text: str = "call",
+    replied_markup: dict[str, Any] | None = None,
+    language: str = "es",
 ) -> dict[str, Any]:
+    """A text message; `reply_to` makes it a reply to that message of the bot, which Telegram
+    includes whole (its text and its inline keyboard)."""
     msg: dict[str, Any] = {
         "message_id": next(_message_ids),
         "from": _user(chat_id, language),
@@ -37,9 +45,25 @@ def message(
             "from": {"id": 7000001, "is_bot": True, "first_name": "Centralita"},
             "chat": _chat(chat_id),
             "date": int(time.time()) - 60,
-            "text": "call",
+            "text": replied_text,
         }
+        if replied_markup:
+            msg["reply_to_message"]["reply_markup"] = replied_markup
     return {"update_id": next(_update_ids), "message": msg}
+
+
+def photo(chat_id: int, *, language: str = "es") -> dict[str, Any]:
+    """A photo without a caption."""
+    return {
+        "update_id": next(_update_ids),
+        "message": {
+            "message_id": next(_message_ids),
+            "from": _user(chat_id, language),
+            "chat": _chat(chat_id),
+            "date": int(time.time()),
+            "photo": [{"file_id": "AgAD", "file_unique_id": "AQAD", "width": 90, "height": 90}],
+        },
+    }
 
 
 def callback(chat_id: int, data: str, *, message_id: int, language: str = "es") -> dict[str, Any]:
