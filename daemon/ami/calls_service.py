@@ -17,7 +17,8 @@ A store lane is the one batching layer of the call path: it waits for the live l
 idle before writing (on SQLite a transaction holds the one connection, and a pop-up lookup
 would queue behind it), then hands every finished call queued by then to the directory at
 once, which writes them in one transaction (group commit): under a burst the cost of a commit
-is shared by many calls.
+is shared by many calls. A batch the database does not take (held by another process past
+the busy timeout, a lost connection) is kept and retried in order (`StoreOutage`); never dropped.
 
 Extensions become user ids through the one extension directory the caller directory carries
 (`directory.extensions`), which the daemon reloads when users change.
@@ -33,6 +34,7 @@ from collections.abc import Awaitable, Iterable, Mapping
 
 from tortoise import connections
 
+from daemon.ami.store_outage import StoreOutage
 from daemon.ami.tracker import CallTracker
 from daemon.ami.tracker_types import (
     Answered,
@@ -44,6 +46,7 @@ from daemon.ami.tracker_types import (
     Transition,
 )
 from models.core.clock import Clock, SystemClock
+from models.core.db import is_database_busy
 from models.core.events import (
     CallAnswered,
     CallEnded,
@@ -67,6 +70,8 @@ _STORE_BATCH = 64
 _LIVE_FIRST = 0.5
 # Caller-card lookups running at once ahead of the live lane (each is a few indexed queries).
 _CARD_LOOKUPS = 8
+# Longest a pop-up waits for its card (a database held by another process): then the number.
+_CARD_WAIT = 5.0
 
 # A queued transition, with the lookup of its caller's card already started for a ringing call.
 _Queued = tuple[Transition, "asyncio.Task[CallerCard] | None"]
@@ -139,7 +144,10 @@ class CallsService:
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._work(self._live), name="calls-service-live")]
         self._tasks += [
-            loop.create_task(self._store_work(queue), name=f"calls-service-store-{n}")
+            loop.create_task(
+                self._store_work(queue, StoreOutage(f"calls store lane {n}")),
+                name=f"calls-service-store-{n}",
+            )
             for n, queue in enumerate(self._stores)
         ]
 
@@ -167,23 +175,41 @@ class CallsService:
     async def on_event(self, event: Mapping[str, str]) -> None:
         self._dispatch(self.tracker.feed(event))
 
+    def expect_click_to_call(self, request_id: str, number: str) -> None:
+        """A click-to-call is about to be sent: its pop-up will show `number` (see
+        `CallTracker.expect_originate`). The root calls it before the Originate goes out."""
+        self.tracker.expect_originate(request_id, number)
+
     async def on_resync(self, channels: Iterable[Mapping[str, str]]) -> None:
         self._dispatch(self.tracker.resync(list(channels), now=self.clock.now()))
 
     def _dispatch(self, transitions: list[Transition]) -> None:
         for transition in transitions:
             lookup = None
-            if isinstance(transition, Ringing) and _is_customer(transition):
+            if (
+                isinstance(transition, Ringing)
+                and _is_customer(transition)
+                and self.extensions.cached(transition.caller_number) is None
+            ):
                 lookup = asyncio.get_running_loop().create_task(
-                    self._caller_card(transition.caller_number),
+                    self._caller_card(transition.caller_number, transition.caller_name),
                     name=f"caller-card {transition.linkedid}",
                 )
                 self._lookups.add(lookup)
             self._live.put_nowait((transition, lookup))
 
-    async def _caller_card(self, number: str) -> CallerCard:
+    async def _caller_card(self, number: str, caller_name: str) -> CallerCard:
+        """The caller's card; a database that does not answer gives a card with the number
+        only (the pop-up and the Telegram message must not wait for it or be lost)."""
         async with self._card_slots:
-            return await self.directory.caller_card(number)
+            try:
+                async with asyncio.timeout(_CARD_WAIT):
+                    return await self.directory.caller_card(number, caller_name)
+            except Exception as err:
+                if not (isinstance(err, TimeoutError) or is_database_busy(err)):
+                    raise
+                logger.warning("caller card of %s: the database does not answer (%s)", number, err)
+                return CallerCard(number=number, caller_name=caller_name)
 
     # -- workers ----------------------------------------------------------------------
 
@@ -207,7 +233,7 @@ class CallsService:
                     self._lookups.discard(lookup)
                 queue.task_done()
 
-    async def _store_work(self, queue: asyncio.Queue[Ended]) -> None:
+    async def _store_work(self, queue: asyncio.Queue[Ended], outage: StoreOutage) -> None:
         """A store lane: every finished call queued by now is handled at once, so that the
         directory writes them in one transaction (group commit) instead of one each."""
         while True:
@@ -218,26 +244,45 @@ class CallsService:
             while len(batch) < _STORE_BATCH and not queue.empty():
                 batch.append(queue.get_nowait())
             try:
-                await self._store(batch)
+                await self._store(batch, queue, outage)
             finally:
                 for _ in batch:
                     queue.task_done()
 
-    async def _store(self, batch: list[Ended]) -> None:
-        try:
-            results = await self.directory.record_calls(
-                [ended.record for ended in batch], clock=self.clock
-            )
-        except asyncio.CancelledError:
-            raise
-        except Exception as err:  # the directory settles each call; this is a bug or outage
-            results = [err] * len(batch)
-        for ended, result in zip(batch, results, strict=True):
+    async def _store(
+        self, batch: list[Ended], queue: asyncio.Queue[Ended], outage: StoreOutage
+    ) -> None:
+        """Store and publish a batch. While the database does not answer the batch is kept
+        and retried (`StoreOutage`), the calls behind it waiting in order: none is dropped."""
+        stored = 0
+        while True:
+            try:
+                results = await self.directory.record_calls(
+                    [ended.record for ended in batch], clock=self.clock
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # the directory settles each call; a bug or an outage
+                results = [err] * len(batch)
+            outcomes = list(zip(batch, results, strict=True))
+            kept = [(e, r) for e, r in outcomes if isinstance(r, Exception) and is_database_busy(r)]
+            stored += len(batch) - len(kept)
+            await self._settled([o for o in outcomes if not any(o[0] is k for k, _ in kept)])
+            if not kept:
+                outage.over(stored)
+                return
+            batch = [ended for ended, _ in kept]
+            await outage.wait(kept[0][1], batch[0].record.linkedid, len(batch) + queue.qsize())
+
+    async def _settled(self, outcomes: list[tuple[Ended, RecordedCall | Exception]]) -> None:
+        """Publish the stored calls; a call the database refused (a bug) is logged whole."""
+        for ended, result in outcomes:
             if isinstance(result, Exception):
                 self.failures += 1
                 logger.error(
-                    "call %s: storing it failed; skipped",
+                    "call %s: storing it failed; skipped: %r",
                     ended.record.linkedid,
+                    ended.record,
                     exc_info=result,
                 )
                 continue
@@ -282,11 +327,21 @@ class CallsService:
 
     async def _rang(self, ring: Ringing, lookup: asyncio.Task[CallerCard] | None) -> None:
         """Publish a ringing call with the card whose lookup began as it was queued."""
-        card = await lookup if lookup is not None else CallerCard(number=ring.caller_number)
+        direction = ring.direction
+        if lookup is not None:
+            card = await lookup
+        else:
+            card = CallerCard(number=ring.caller_number)
+            colleague = self.extensions.cached(ring.caller_number)
+            if colleague is not None:
+                # A colleague's extension (a click-to-call from the team page, an internal
+                # call): their name, and never a customer to save as a lead.
+                card = CallerCard(number=ring.caller_number, name=str(colleague))
+                direction = "internal"
         self.hub.publish(
             CallRang(
                 linkedid=ring.linkedid,
-                direction=ring.direction,
+                direction=direction,
                 extension=ring.extension,
                 user_id=await self.extensions.user_id(ring.extension),
                 card=card,
@@ -316,7 +371,11 @@ class CallsService:
             )
         )
         if rec.direction == "in" and rec.result != "answered":
-            card = await self.directory.caller_card(rec.peer_number) if rec.peer_number else None
+            card = (
+                await self._caller_card(rec.peer_number, rec.caller_name)
+                if rec.peer_number
+                else None
+            )
             card = card or CallerCard(number=rec.peer_number)
             # Every agent it rang hears about it; nobody rang (all busy): one unaddressed event.
             for extension in rec.rang_extensions or [""]:
