@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from daemon.config import ConfigError, default_config_path, load_settings
+from daemon.private_files import private_umask
 
 # Modules under daemon.commands; each has register(subparsers) that adds its commands
 # and sets `func(args, settings) -> int` (sync) on its parser.
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    private_umask()  # whatever a command writes (database, key, uploads, exports) is 0600
     try:
         settings = load_settings(args.config if args.config else default_config_path())
     except ConfigError as err:

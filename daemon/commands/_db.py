@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from daemon.private_files import make_private
 from models.core.db import close_db, open_db
 from models.core.settings import Settings
 
@@ -13,12 +14,14 @@ T = TypeVar("T")
 
 
 def ensure_data_dir(settings: Settings) -> None:
+    """The data directory (and the SQLite file's), readable by this user only."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.database.url
     if url.startswith("sqlite://") and url != "sqlite://:memory:":
         from pathlib import Path
 
         Path(url[len("sqlite://") :]).parent.mkdir(parents=True, exist_ok=True)
+    make_private(settings)
 
 
 def with_db(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
@@ -26,7 +29,9 @@ def with_db(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
 
     async def runner() -> T:
         ensure_data_dir(settings)
-        await open_db(settings.database.url)
+        await open_db(
+            settings.database.url, busy_timeout=settings.database.busy_timeout_seconds
+        )
         try:
             return await work()
         finally:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from daemon.commands._db import with_db
 from models import importing
+from models.core.db import is_database_busy
 from models.core.errors import CrmError, NotFound, ValidationFailed
 from models.core.settings import Settings
 from models.importing.mapping import KINDS as IMPORT_KINDS
@@ -34,6 +35,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=importing.DUPLICATE_POLICIES,
         default="skip",
         help="a row with the number or email of an existing client (or an earlier row)",
+    )
+    p.add_argument(
+        "--delimiter",
+        help="a CSV file's delimiter: ',' ';' '|' or tab (default: found from the header line)",
+    )
+    p.add_argument(
+        "--encoding",
+        help="a CSV file's text encoding: utf-8, cp1252, latin-1 ... (default: found)",
     )
     p.add_argument("--user", help="import as this user (needs the import right; owns the rows)")
     p.add_argument("--rejected-csv", type=Path, help="write the rejected rows to this CSV file")
@@ -95,6 +104,7 @@ def _print_rejections(rejections: list[dict]) -> None:
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
     max_bytes = settings.web.max_upload_mb * 1024 * 1024
+    reading = {"delimiter": args.delimiter, "encoding": args.encoding}
 
     async def work() -> int:
         try:
@@ -103,7 +113,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
                 mapping = importing.parse_map_spec(args.map)
             else:
                 preview = await importing.preview_import(
-                    args.file, kind=args.kind, max_bytes=max_bytes
+                    args.file, kind=args.kind, max_bytes=max_bytes, **reading
                 )
                 mapping = {h: t for h, t in preview.suggested.items() if t}
                 shown = ", ".join(f"{h}={t}" for h, t in mapping.items()) or "(nothing)"
@@ -115,6 +125,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
                     mapping=mapping,
                     duplicates=args.duplicates,
                     max_bytes=max_bytes,
+                    **reading,
                 )
                 _print_counts(counts, dry_run=True)
                 _print_rejections(
@@ -133,17 +144,29 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
                 duplicates=args.duplicates,
                 file_name=args.file.name,
                 max_bytes=max_bytes,
+                **reading,
             )
             batch = await importing.run_import(batch.id, max_bytes=max_bytes)
         except CrmError as err:
             return _fail("import", err)
+        except Exception as err:
+            if not is_database_busy(err):
+                raise
+            print(
+                f"centralita import: the database is busy (another program holds it: {err}); "
+                "nothing was imported, try again later",
+                file=sys.stderr,
+            )
+            return 1
         if batch.status != "done":
             print(
                 f"centralita import: import {batch.id} {batch.status}: {batch.error}",
                 file=sys.stderr,
             )
             print(
-                f"what it wrote can be undone with: centralita import-cancel {batch.id}",
+                f"{batch.processed_rows} of {batch.total_rows} rows were handled before it "
+                f"stopped ({batch.created_count} created, {batch.updated_count} merged into "
+                f"existing ones); undo them with: centralita import-cancel {batch.id}",
                 file=sys.stderr,
             )
             return 1

@@ -7,6 +7,16 @@ from typing import Any
 
 from tortoise import connections
 
+# The largest id an integer primary key holds on both databases (PostgreSQL's `integer`): a
+# larger number in a URL or a form names no record, and must not reach the driver, which
+# would refuse it with an error instead of finding nothing.
+MAX_ID = 2**31 - 1
+
+
+def is_id(value: int) -> bool:
+    """Whether `value` can be the id of a record (positive, within MAX_ID)."""
+    return 0 < value <= MAX_ID
+
 
 class Sql:
     """Parameterized SQL for the default connection, written once for SQLite and PostgreSQL."""

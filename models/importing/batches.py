@@ -13,12 +13,14 @@ import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
 from models.core.clock import Clock, SystemClock
+from models.core.db import is_database_busy, while_busy
 from models.core.errors import Conflict, NotFound, ValidationFailed, msg
 from models.core.labels import N_
 from models.importing.cells import cell_text, escape_formula
@@ -32,9 +34,16 @@ from models.importing.mapping import (
     suggest_mapping,
     targets,
 )
+from models.importing.processes import memory_limit
 from models.importing.readers import Table, open_table, reopen_table
 from models.importing.rows import CustomSpec, RowChecker
-from models.importing.statuses import INTERRUPTED, STOPPED, status_label, unexpected_error
+from models.importing.statuses import (
+    DATABASE_BUSY,
+    INTERRUPTED,
+    STOPPED,
+    status_label,
+    unexpected_error,
+)
 from models.people.permissions import require
 from models.people.users import get_company
 from models.schema.clients import Client, CustomField, Tag
@@ -73,10 +82,20 @@ async def available_targets(kind: str) -> list[Target]:
     return targets(kind, [(f.key, f.label) for f in fields])
 
 
-async def preview_import(path: Path, *, kind: str, max_bytes: int) -> ImportPreview:
-    """Check the file and show its first rows with a suggested mapping (writes nothing)."""
+async def preview_import(
+    path: Path,
+    *,
+    kind: str,
+    max_bytes: int,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+) -> ImportPreview:
+    """Check the file and show its first rows with a suggested mapping (writes nothing).
+
+    A CSV file's `delimiter` and `encoding` are found unless given, here and below.
+    """
     _check_kind(kind)
-    table = await asyncio.to_thread(open_table, path, max_bytes=max_bytes)
+    table = await _open(path, max_bytes, delimiter, encoding)
     sample = await asyncio.to_thread(_first_rows, table)
     available = await available_targets(kind)
     return ImportPreview(
@@ -91,17 +110,15 @@ async def preview_import(path: Path, *, kind: str, max_bytes: int) -> ImportPrev
     )
 
 
+async def _open(path: Path, max_bytes: int, delimiter: str | None, encoding: str | None) -> Table:
+    return await asyncio.to_thread(
+        partial(open_table, path, max_bytes=max_bytes, delimiter=delimiter, encoding=encoding)
+    )
+
+
 def _first_rows(table: Table) -> list[list[str]]:
-    rows = table.rows()
-    try:
-        result: list[list[str]] = []
-        for _, cells in rows:
-            result.append([cell_text(c) for c in cells[: len(table.headers)]])
-            if len(result) >= PREVIEW_ROWS:
-                break
-        return result
-    finally:
-        rows.close()
+    width = len(table.headers)
+    return [[cell_text(c) for c in cells[:width]] for _, cells in table.head(PREVIEW_ROWS)]
 
 
 async def _checker(table: Table, kind: str, mapping: dict[str, str]) -> RowChecker:
@@ -144,6 +161,8 @@ async def create_import(
     duplicates: str = "skip",
     file_name: str = "",
     max_bytes: int,
+    delimiter: str | None = None,
+    encoding: str | None = None,
 ) -> ImportBatch:
     """Check file and mapping and record a pending import; `run_import` then carries it out.
 
@@ -153,7 +172,7 @@ async def create_import(
     if user is not None:
         require(user, "import_export")
     _check_options(kind, duplicates)
-    table = await asyncio.to_thread(open_table, path, max_bytes=max_bytes)
+    table = await _open(path, max_bytes, delimiter, encoding)
     await _checker(table, kind, mapping)  # refuses a bad mapping before anything is recorded
     return await ImportBatch.create(
         kind=kind,
@@ -203,7 +222,9 @@ async def run_import(
             user_id=batch.user_id,
             default_responsible_id=batch.user_id,
         )
-        counts = await ImportEngine(table, job, workers=workers).run()
+        counts = await ImportEngine(
+            table, job, workers=workers, worker_memory=memory_limit(max_bytes)
+        ).run()
     except asyncio.CancelledError:
         await _finish(batch.id, "failed", clock, error=STOPPED.msgid)
         raise
@@ -211,8 +232,13 @@ async def run_import(
         await _finish(batch.id, "failed", clock, error=str(err))
         return await get_import(batch_id)
     except Exception as err:
-        logger.exception("import %s failed", batch_id)
-        await _finish(batch.id, "failed", clock, error=unexpected_error(err))
+        if is_database_busy(err):  # another process held the database past the busy timeout
+            logger.warning("import %s failed: the database is busy (%s)", batch_id, err)
+            error = DATABASE_BUSY.msgid
+        else:
+            logger.exception("import %s failed", batch_id)
+            error = unexpected_error(err)
+        await _finish(batch.id, "failed", clock, error=error)
         return await get_import(batch_id)
     await _finish(batch.id, "done", clock, counts=counts)
     logger.info(
@@ -250,7 +276,10 @@ async def _finish(
                 for r in counts.rejections
             ],
         )
-    await ImportBatch.filter(id=batch_id).update(**values)
+    # Retried while the database is busy: a batch left "running" could not be undone.
+    await while_busy(
+        lambda: ImportBatch.filter(id=batch_id).update(**values), what=f"import {batch_id}: its end"
+    )
 
 
 async def dry_run_import(
@@ -261,10 +290,12 @@ async def dry_run_import(
     duplicates: str = "skip",
     max_bytes: int,
     workers: int | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
 ) -> ImportCounts:
     """What an import would do, without writing anything (not even a batch)."""
     _check_options(kind, duplicates)
-    table = await asyncio.to_thread(open_table, path, max_bytes=max_bytes)
+    table = await _open(path, max_bytes, delimiter, encoding)
     job = ImportJob(
         kind=kind,
         duplicates=duplicates,
@@ -272,7 +303,9 @@ async def dry_run_import(
         now=SystemClock().now(),
         batch_id=None,
     )
-    return await ImportEngine(table, job, workers=workers).run()
+    return await ImportEngine(
+        table, job, workers=workers, worker_memory=memory_limit(max_bytes)
+    ).run()
 
 
 async def get_import(batch_id: int) -> ImportBatch:

@@ -74,7 +74,7 @@ def phone_texts(cell: Cell) -> list[str]:
     if cell is None:
         return []
     if isinstance(cell, bool) or isinstance(cell, date | time | timedelta):
-        raise CellRejected(N_("not a phone number: %(value)s"), value=repr(cell_text(cell)))
+        raise CellRejected(N_("Phone: “%(value)s” is not a phone number"), value=cell_text(cell))
     if isinstance(cell, int):
         digits = str(abs(cell))
         if len(digits) > MAX_EXACT_DIGITS:
@@ -86,7 +86,7 @@ def phone_texts(cell: Cell) -> list[str]:
         return [digits]
     if isinstance(cell, float):
         if not math.isfinite(cell) or cell < 0:
-            raise CellRejected(N_("not a phone number: %(value)s"), value=repr(cell))
+            raise CellRejected(N_("Phone: “%(value)s” is not a phone number"), value=repr(cell))
         if not cell.is_integer():
             raise CellRejected(
                 N_("the cell holds the number %(value)s, not a phone number (it has a fraction)"),

@@ -104,7 +104,15 @@ async def create_records(
         await writer.insert_values(Client, columns, rows, stamps)
         summary = "Client imported: "
     else:
-        columns = ("id", "responsible_id", "name", "name_key", "company_name", *UTM_FIELDS)
+        columns = (
+            "id",
+            "responsible_id",
+            "name",
+            "name_key",
+            "company_name",
+            "company_key",
+            *UTM_FIELDS,
+        )
         rows = [
             (
                 i,
@@ -112,6 +120,7 @@ async def create_records(
                 r.name,
                 r.name_key,
                 r.company_name,
+                r.company_key,
                 *[r.utm.get(name, "") for name in UTM_FIELDS],
             )
             for i, r in pairs
@@ -210,8 +219,7 @@ async def update_record(
         entity.name_key = rec.name_key
     if rec.company_name:
         entity.company_name = rec.company_name
-        if kind == "clients":
-            entity.company_key = rec.company_key
+        entity.company_key = rec.company_key
     if rec.responsible_id is not None:
         entity.responsible_id = rec.responsible_id
     if isinstance(entity, Client):
@@ -283,8 +291,7 @@ async def restore(change: ImportChange) -> None:
     previous = change.previous
     for name in _SCALARS[kind]:
         setattr(entity, name, previous[name])
-    if isinstance(entity, Client):
-        entity.company_key = search_key(entity.company_name)[:200]
+    entity.company_key = search_key(entity.company_name)[:200]
     await entity.save()
     owner: dict[str, Any] = {owner_column(kind): change.entity_id}
     await Phone.filter(**owner).exclude(id__in=previous["phone_ids"] or [0]).delete()

@@ -86,8 +86,10 @@ class ImportEngine:
         chunk_rows: int | None = None,
         workers: int | None = None,
         parallel_min_rows: int | None = None,
+        worker_memory: int | None = None,
     ) -> None:
         self.table = table
+        self.worker_memory = worker_memory  # address space of each worker process
         self.job = job
         self.on_chunk = on_chunk
         self.chunk_rows = CHUNK_ROWS if chunk_rows is None else chunk_rows
@@ -117,7 +119,11 @@ class ImportEngine:
         chunks: AsyncGenerator[tuple[list[Record | Rejection], int], None]
         if self.workers and self.table.total_rows >= self.parallel_min_rows:
             chunks = checked_in_processes(
-                self.table, self.job.checker, workers=self.workers, chunk_rows=self.chunk_rows
+                self.table,
+                self.job.checker,
+                workers=self.workers,
+                chunk_rows=self.chunk_rows,
+                memory_bytes=self.worker_memory,
             )
         else:
             chunks = self._checked_in_thread()

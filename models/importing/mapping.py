@@ -240,6 +240,8 @@ def check_mapping(
             index = int(column) - 1
         else:
             errors[column] = f"no such column; columns: {', '.join(headers)}"
+            if len(headers) == 1 and any(sign in headers[0] for sign in ",;\t|"):
+                errors[column] += " (one column only: is the delimiter right?)"
             continue
         if target:
             result[index] = target

@@ -19,6 +19,7 @@ import queue
 from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
+from models.importing.processes import prepare_child
 from models.importing.readers import Cell, Table
 from models.importing.rows import Record, Rejection, RowChecker
 
@@ -66,9 +67,14 @@ def _check_file(
     chunk_rows: int,
     skip: int,
     out: multiprocessing.Queue[Any],
+    parent_pid: int,
+    memory_bytes: int | None,
 ) -> None:
     """In a worker process: check chunks skip + worker, skip + worker + workers, ... of the
     file (the first `skip` chunks are checked by the importing process)."""
+    # Dies with the server, even a killed one (it holds the upload open), and may not take
+    # more memory than the file's check allowed.
+    prepare_child(parent_pid, memory_bytes)
     # The process does nothing else: see engine.fewer_collections.
     gc.set_threshold(WORKER_GC_THRESHOLD, *gc.get_threshold()[1:])
     rows = table.rows()
@@ -86,10 +92,15 @@ def _check_file(
 
 
 async def checked_in_processes(
-    table: Table, checker: RowChecker, *, workers: int, chunk_rows: int
+    table: Table,
+    checker: RowChecker,
+    *,
+    workers: int,
+    chunk_rows: int,
+    memory_bytes: int | None = None,
 ) -> AsyncGenerator[tuple[Checked, int], None]:
     """(checked rows, rows read) per chunk, in file order, read and checked by `workers`
-    processes."""
+    processes, each with at most `memory_bytes` of address space (None: unbounded)."""
     # "spawn": a fork of a process running an event loop and driver threads is not safe.
     context = multiprocessing.get_context("spawn")
     # A worker needs about a second to start and import what it needs: meanwhile a thread
@@ -99,7 +110,17 @@ async def checked_in_processes(
     processes = [
         context.Process(
             target=_check_file,
-            args=(table, checker, worker, workers, chunk_rows, skip, queues[worker]),
+            args=(
+                table,
+                checker,
+                worker,
+                workers,
+                chunk_rows,
+                skip,
+                queues[worker],
+                os.getpid(),
+                memory_bytes,
+            ),
             name=f"import-check-{worker}",
             daemon=True,
         )

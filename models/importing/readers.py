@@ -4,15 +4,14 @@ Everything that makes a file unusable is found here, before the import writes an
 emptiness, size, a format that is neither CSV nor .xlsx, a broken or mixed encoding, no
 header row, rows far wider than any real client list. Rows are then streamed one at a time,
 so memory stays bounded whatever the file's length (calamine holds the sheet's cells in
-compact Rust values; CSV is read line by line).
+compact Rust values; CSV is read line by line). An .xlsx is checked first in a child process
+with bounded memory (xlsx_reader.py): a decompression bomb never reaches this process.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import re
-import zipfile
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -21,40 +20,36 @@ from typing import Any
 
 import python_calamine
 
-from models.core.errors import ValidationFailed
 from models.core.labels import N_
+from models.importing.csv_dialect import (
+    chosen_delimiter,
+    chosen_encoding,
+    detect_encoding,
+    refused_by_encoding,
+    sniff_delimiter,
+)
+
+# Re-exported: the readers' refusal of a file, shared with the CSV dialect's.
+from models.importing.file_errors import FileRejected as FileRejected
+from models.importing.xlsx_reader import (
+    MAX_CELL_CHARS,
+    XlsxSheet,
+    cell_name,
+    open_xlsx,
+    too_long,
+)
 
 # Wider than any real contact list: beyond it a file is a mistake, not data.
 MAX_COLUMNS = 100
 # A CSV field longer than this is not a contact detail (and the csv module refuses it).
 MAX_FIELD_CHARS = 10_000
-# How much an .xlsx may expand when unzipped, relative to the upload limit (zip bombs).
-MAX_UNZIP_RATIO = 40
-_SCAN_BLOCK = 1 << 20
-_DELIMITERS = ",;\t|"
-_UTF8_MULTIBYTE = re.compile(
-    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
-)
-_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+# Data rows an .xlsx check keeps for the preview (the mapping page shows ten).
+KEPT_ROWS = 10
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _LOOKS_LIKE_DATA = re.compile(r"^\+?[\d\s().-]{6,}$|@")
+_SAMPLE_CHARS = 64 * 1024
 
 Cell = str | int | float | bool | date | datetime | time | timedelta | None
-
-
-class FileRejected(ValidationFailed):
-    """The file as a whole cannot be imported; the message says why.
-
-    `template` is the English gettext msgid (marked with N_) and `params` its values, for
-    the panel to say it in the reader's language; `message` is the English sentence.
-    """
-
-    def __init__(self, template: str, **params: str) -> None:
-        message = template % params if params else template
-        super().__init__({"file": message})
-        self.message = message
-        self.template = template
-        self.params = params
 
 
 @dataclass
@@ -69,6 +64,10 @@ class Table:
     delimiter: str | None = None
     _row_offset: int = field(default=1, repr=False)
     _col_offset: int = field(default=0, repr=False)
+    # What the user chose instead of what the reader would find (CSV: delimiter, encoding).
+    chosen: dict[str, str] = field(default_factory=dict)
+    # An .xlsx's first data rows, read by its check (in a child process; see `head`).
+    preview: list[tuple[int, list[Cell]]] | None = field(default=None, repr=False)
 
     def describe(self) -> dict[str, Any]:
         """What `reopen_table` needs to skip checking the same file again (JSON-safe)."""
@@ -81,9 +80,21 @@ class Table:
             "delimiter": self.delimiter,
             "row_offset": self._row_offset,
             "col_offset": self._col_offset,
+            "chosen": self.chosen,
             "size": stat.st_size,
             "mtime_ns": stat.st_mtime_ns,
         }
+
+    def head(self, count: int) -> list[tuple[int, list[Cell]]]:
+        """The first `count` data rows: those the check kept when it read them (an .xlsx:
+        then the server's process does not load the workbook for a preview), else read."""
+        if self.preview is not None and count <= KEPT_ROWS:
+            return self.preview[:count]
+        rows = self.rows()
+        try:
+            return [row for _, row in zip(range(count), rows, strict=False)]
+        finally:
+            rows.close()
 
     def rows(self) -> Generator[tuple[int, list[Cell]], None, None]:
         """(row number as the user sees it, cells) of each non-blank data row; header is row 1."""
@@ -117,8 +128,13 @@ def _blank(cell: Cell) -> bool:
     return cell is None or (isinstance(cell, str) and not cell.strip())
 
 
-def open_table(path: Path, *, max_bytes: int) -> Table:
-    """Check the file and read its header; FileRejected with a clear reason otherwise."""
+def open_table(
+    path: Path, *, max_bytes: int, delimiter: str | None = None, encoding: str | None = None
+) -> Table:
+    """Check the file and read its header; FileRejected with a clear reason otherwise.
+
+    A CSV file's `delimiter` and `encoding` are found unless given (csv_dialect.py).
+    """
     try:
         size = path.stat().st_size
     except OSError as err:
@@ -146,7 +162,7 @@ def open_table(path: Path, *, max_bytes: int) -> Table:
         (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"Rar!", b"7z")
     ):
         raise FileRejected(N_("the file is neither CSV nor an Excel .xlsx workbook"))
-    return _open_csv(path)
+    return _open_csv(path, delimiter=delimiter, encoding=encoding)
 
 
 def reopen_table(path: Path, described: dict[str, Any] | None, *, max_bytes: int) -> Table:
@@ -163,7 +179,7 @@ def reopen_table(path: Path, described: dict[str, Any] | None, *, max_bytes: int
         or (stat.st_size, stat.st_mtime_ns) != (described["size"], described["mtime_ns"])
         or stat.st_size > max_bytes
     ):
-        return open_table(path, max_bytes=max_bytes)
+        return open_table(path, max_bytes=max_bytes, **(described or {}).get("chosen", {}))
     return Table(
         path,
         described["format"],
@@ -173,92 +189,28 @@ def reopen_table(path: Path, described: dict[str, Any] | None, *, max_bytes: int
         delimiter=described["delimiter"],
         _row_offset=described["row_offset"],
         _col_offset=described["col_offset"],
+        chosen=dict(described.get("chosen", {})),
     )
 
 
 # --- CSV -------------------------------------------------------------------------------------
 
 
-def detect_encoding(path: Path) -> str:
-    """utf-8-sig / utf-16 by their BOM, else UTF-8 if the whole file decodes, else Windows-1252
-    (Latin-1 when it uses bytes 1252 leaves undefined). A file mixing UTF-8 with another
-    encoding is refused: guessing would silently corrupt names."""
-    with path.open("rb") as handle:
-        head = handle.read(4)
-        if head.startswith(codecs.BOM_UTF8):
-            encoding = "utf-8-sig"
-        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16"
-        else:
-            encoding = "utf-8"
-        handle.seek(0)
-        decoder = codecs.getincrementaldecoder(encoding)()
-        offset = 0
-        try:
-            while block := handle.read(_SCAN_BLOCK):
-                if b"\x00" in block:
-                    raise FileRejected(
-                        N_("the file is neither CSV nor an Excel .xlsx workbook (binary data)")
-                    )
-                decoder.decode(block)
-                offset += len(block)
-            decoder.decode(b"", final=True)
-            return encoding
-        except UnicodeDecodeError as err:
-            bad_at = offset + err.start
-    return _single_byte_encoding(path, bad_at, utf8_expected=encoding == "utf-8-sig")
-
-
-def _single_byte_encoding(path: Path, bad_at: int, *, utf8_expected: bool) -> str:
-    utf8_sequences = 0
-    undefined_1252 = False
-    line = 1
-    with path.open("rb") as handle:
-        position = 0
-        while block := handle.read(_SCAN_BLOCK):
-            if b"\x00" in block:
-                raise FileRejected(
-                    N_("the file is neither CSV nor an Excel .xlsx workbook (binary data)")
-                )
-            utf8_sequences += len(_UTF8_MULTIBYTE.findall(block))
-            undefined_1252 = undefined_1252 or bool(_CP1252_UNDEFINED.search(block))
-            if position <= bad_at:
-                line += block.count(b"\n", 0, max(0, bad_at - position))
-            position += len(block)
-    if utf8_expected or utf8_sequences:
-        raise FileRejected(
-            N_(
-                "broken text encoding: line %(line)s is not UTF-8 while other lines are; "
-                "save the file again as UTF-8 CSV"
-            ),
-            line=str(line),
-        )
-    return "latin-1" if undefined_1252 else "cp1252"
-
-
-def _sniff_delimiter(sample: str) -> str:
-    lines = [ln for ln in sample.splitlines()[:50] if ln.strip()]
-    if not lines:
-        return ","
+def _open_csv(path: Path, *, delimiter: str | None, encoding: str | None) -> Table:
+    delimiter, encoding = chosen_delimiter(delimiter), chosen_encoding(encoding)
+    chosen = {k: v for k, v in (("delimiter", delimiter), ("encoding", encoding)) if v}
+    encoding = encoding or detect_encoding(path)
     try:
-        return csv.Sniffer().sniff("\n".join(lines), delimiters=_DELIMITERS).delimiter
-    except csv.Error:
-        pass
-    # The sniffer gives up on irregular files: the delimiter most frequent in the header wins.
-    counts = {d: lines[0].count(d) for d in _DELIMITERS}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def _open_csv(path: Path) -> Table:
-    encoding = detect_encoding(path)
-    with path.open(encoding=encoding, newline="") as handle:
-        sample = handle.read(64 * 1024)
+        with path.open(encoding=encoding, newline="") as handle:
+            sample = handle.read(_SAMPLE_CHARS)
+            complete = not handle.read(1)
+    except UnicodeDecodeError:
+        raise refused_by_encoding(path, encoding) from None
     if _CONTROL.search(sample[:4096]) and len(_CONTROL.findall(sample[:4096])) > 8:
         raise FileRejected(N_("the file is neither CSV nor an Excel .xlsx workbook (binary data)"))
     if not sample.strip():
         raise FileRejected(N_("the file is empty"))
-    delimiter = _sniff_delimiter(sample)
+    delimiter = delimiter or sniff_delimiter(sample, complete=complete)
     headers: list[str] | None = None
     total = 0
     previous_limit = csv.field_size_limit()
@@ -286,11 +238,13 @@ def _open_csv(path: Path) -> Table:
         raise FileRejected(
             N_("row %(row)s cannot be read as CSV: %(error)s"), row=str(number + 1), error=str(err)
         ) from None
+    except UnicodeDecodeError:
+        raise refused_by_encoding(path, encoding) from None
     finally:
         csv.field_size_limit(previous_limit)
     if headers is None:
         raise FileRejected(N_("the file is empty"))
-    return Table(path, "csv", headers, total, encoding=encoding, delimiter=delimiter)
+    return Table(path, "csv", headers, total, encoding=encoding, delimiter=delimiter, chosen=chosen)
 
 
 # --- xlsx ------------------------------------------------------------------------------------
@@ -306,16 +260,24 @@ def _first_sheet(workbook: python_calamine.CalamineWorkbook) -> python_calamine.
 
 
 def _open_xlsx(path: Path, max_bytes: int) -> Table:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError):
-        raise FileRejected(N_("the .xlsx file is damaged (not a readable ZIP archive)")) from None
-    if "xl/workbook.xml" not in names:
-        raise FileRejected(N_("a ZIP archive that is not an Excel .xlsx workbook"))
-    if unpacked > MAX_UNZIP_RATIO * max_bytes:
-        raise FileRejected(N_("the workbook unpacks to far more data than its size allows"))
+    """A workbook checked in a child process with bounded memory (xlsx_reader.py): the
+    server's process never loads one that did not pass."""
+    sheet = open_xlsx(path, max_bytes=max_bytes, preview_rows=KEPT_ROWS)
+    return Table(
+        path,
+        "xlsx",
+        sheet.headers,
+        sheet.total_rows,
+        _row_offset=sheet.row_offset,
+        _col_offset=sheet.col_offset,
+        preview=sheet.preview,
+    )
+
+
+def read_xlsx_header(path: Path, preview_rows: int) -> XlsxSheet:
+    """In the checking child (xlsx_reader.py): the first visible sheet's header, its row
+    count and first `preview_rows` data rows; every cell longer than MAX_CELL_CHARS refused,
+    named. Run where memory is bounded: calamine builds the whole sheet in memory."""
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
     except Exception as err:  # calamine raises several unrelated types for damaged files
@@ -329,18 +291,28 @@ def _open_xlsx(path: Path, max_bytes: int) -> Table:
                 columns=str(sheet.width),
                 max=str(MAX_COLUMNS),
             )
-        start = sheet.start or (0, 0)
-        first = next(iter(sheet.iter_rows()), None)
-        if first is None:
+        top, left = sheet.start or (0, 0)
+        preview: list[tuple[int, list[Cell]]] = []
+        headers: list[str] = []
+        for number, record in enumerate(sheet.iter_rows(), start=top + 1):
+            for column, cell in enumerate(record, start=left + 1):
+                if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS:
+                    raise too_long(cell_name(number, column))
+            cells = [None] * left + list(record)
+            if number == top + 1:
+                headers = _check_header(cells)
+            elif len(preview) < preview_rows and any(not _blank(c) for c in record):
+                preview.append((number, cells))
+        if number_of_rows := sheet.height:
+            # Rows after the header, blank ones included: an upper bound for the progress bar.
+            total = max(0, number_of_rows - 1)
+        else:
             raise FileRejected(N_("the file is empty"))
-        headers = _check_header([None] * start[1] + list(first))
-        # Rows after the header, blank ones included: an upper bound for the progress bar.
-        total = max(0, sheet.height - 1)
     except python_calamine.CalamineError as err:
         raise FileRejected(N_("the .xlsx file cannot be read: %(error)s"), error=str(err)) from None
     finally:
         workbook.close()
-    return Table(path, "xlsx", headers, total, _row_offset=start[0] + 1, _col_offset=start[1])
+    return XlsxSheet(headers, total, top + 1, left, preview)
 
 
 # --- header ----------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Pure (no database): the import runs it in a worker thread, chunk by chunk. The rules are
 the ones of the client and lead forms: a name is required (the company stands in for it),
-phones are read in the company's region with "+" numbers international and unreadable ones
-kept flagged, emails lower-case and valid, custom values checked against their kind.
+phones follow the forms' rule (models/contacts/phones.py `phone_text`) and are read in the
+company's region with "+" numbers international and unreadable ones kept flagged, emails
+lower-case and valid, custom values checked against their kind.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import NamedTuple
 
+from models.contacts.phones import NotAPhoneError, phone_text
 from models.contacts.search_text import search_key
 from models.core.labels import N_
 from models.importing.cells import CellRejected, cell_text, phone_texts
@@ -25,7 +27,6 @@ from models.importing.readers import Cell
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _EMAIL_SPLIT = re.compile(r"[,;\s]+")
 _TAG_SPLIT = re.compile(r"[,;]+")
-_HAS_DIGIT = re.compile(r"\d")
 _NO_DIGITS_PLACEHOLDER = re.compile(r"^[\s\-–—./_]*$")
 _STATUS = {
     "active": "active",
@@ -304,12 +305,14 @@ class RowChecker:
     def _phones(self, record: _Draft, cell: Cell) -> None:
         phones = record.phones
         for text in phone_texts(cell):
-            if not _HAS_DIGIT.search(text):
-                if _NO_DIGITS_PLACEHOLDER.match(text):
-                    continue  # "-" or "—" in an empty phone cell
-                raise CellRejected(N_("not a phone number: %(value)s"), value=repr(text))
-            if len(text) > 64:
-                raise CellRejected(N_("a phone longer than 64 characters"))
+            if _NO_DIGITS_PLACEHOLDER.match(text):
+                continue  # "-" or "—" in an empty phone cell
+            try:
+                phone_text(text)  # the rule of the client and lead forms
+            except NotAPhoneError:
+                raise CellRejected(
+                    N_("Phone: “%(value)s” is not a phone number"), value=text.strip()
+                ) from None
             phone = _parse(text, self.region)
             key = phone[1] or phone[0]
             if not any((p[1] or p[0]) == key for p in phones):

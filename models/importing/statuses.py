@@ -23,6 +23,10 @@ STATUS_LABELS: dict[str, Message] = {
 # The import's own error lines, stored as their English msgid.
 INTERRUPTED = msg("interrupted by a restart")
 STOPPED = msg("stopped before the end")
+DATABASE_BUSY = msg(
+    "the database was busy (another program held it) and did not answer in time; "
+    "the rows written before stay and can be undone"
+)
 UNEXPECTED = "unexpected error: %(error)s"
 _UNEXPECTED_PREFIX = UNEXPECTED.split("%", 1)[0]
 

@@ -1,0 +1,223 @@
+"""Odd query parameters and path ids on every GET page and list: never an HTTP 500.
+
+A small fuzz over the panel's own routes (read from the app's router, so a new page is covered
+without being listed here): very long strings, NUL bytes, other scripts, negative and huge
+numbers, non-numeric ids, impossible dates. Each answer must be a page, a redirect or a clear
+4xx; a bad parameter is ignored, or refused with a message that names it. Runs on both
+databases (the limits differ: PostgreSQL refuses NUL characters and integers past 2^31).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import inspect
+import io
+import re
+from datetime import timedelta
+from urllib.parse import quote
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from models.contacts import clients as client_ops
+from models.sales import deals as deal_ops
+from models.sales import leads as lead_ops
+from models.schema.calls import Call
+from models.schema.dialer import DialerList
+from models.schema.imports import ImportBatch
+from models.work import tasks as task_ops
+from tests.web.conftest import http_login, start_server, web_settings
+
+# Query parameters the panel's pages and lists read (web/views: request.query.get(...)); each
+# page is sent those its own module reads.
+NAMES = (
+    "q", "status", "view", "page", "tag", "responsible", "client_id", "lead_id", "deal_id",
+    "from", "to", "date", "scope", "kind", "next", "period", "user", "unhandled", "result",
+    "direction", "client", "bucket", "month", "week", "year", "report", "offset", "sort",
+)  # fmt: skip
+# Parameters a list may refuse (with a message naming them): sent alone, so that a refusal
+# never hides what another parameter would have done.
+REFUSABLE = ("q", "status")
+VALUES = (
+    "b" * 21,  # one more than a 20-character column (statuses)
+    "ñandú" * 13,  # a 65-letter word, not ASCII: longer than a tag (60)
+    "ﷺ" * 40,  # 40 characters that spell out to 720 once accents are split off (NFKD)
+    "9" * 40,  # digits: longer than any phone number
+    "x" * 300,
+    "a\x00b",
+    "😀 שלום 漢字",
+    "-99999999999999999999",
+    "99999999999999999999",
+    "2026-13-45",
+    "2026-02-30T25:61",
+    "' OR 1=1 -- %_\\",
+    "",
+)
+# A page about one record reads few parameters: fewer values there.
+RECORD_VALUES = ("x" * 300, "a\x00b", "99999999999999999999", "-99999999999999999999", "2026-13-45")
+HUGE_ID = "99999999999999999999"
+# Lists that show another list for another `view`: each is fuzzed.
+VIEWS = {"/deals": ("list",), "/leads": ("all", "unhandled"), "/clients": ("mine",)}
+# Not pages: a websocket, and files served from disk.
+SKIPPED = ("/ws", "/widget/vendor/sip.js/{path}", "/uploads/photos/{name}")
+CUT = 599  # a download that stopped in the middle: the server failed after the headers
+
+
+async def _world_records(world, clock) -> dict[str, int]:
+    """One record of each kind a page shows by id, keyed by the path that shows it."""
+    client = await client_ops.create_client(
+        world.ana, client_ops.ClientInput(name="Cliente", phones=["+34911000001"]), clock=clock
+    )
+    lead = await lead_ops.create_lead(
+        world.ana, lead_ops.LeadInput(name="Interesado", phones=["+34911000002"]), clock=clock
+    )
+    deal = await deal_ops.create_deal(world.ana, client.id, "Trato", "10", None, clock=clock)
+    task = await task_ops.create_task(
+        world.ana,
+        task_ops.TaskInput(title="Llamar", due_at=clock.now() + timedelta(hours=1)),
+        clock=clock,
+    )
+    call = await Call.create(
+        direction="in", from_number="+34911000001", result="missed", started_at=clock.now()
+    )
+    dialer = await DialerList.create(name="Lista", owner=world.ana, created_at=clock.now())
+    batch = await ImportBatch.create(kind="clients", file_name="a.csv", status="done")
+    return {
+        "/clients/": client.id,
+        "/leads/": lead.id,
+        "/deals/": deal.id,
+        "/tasks/": task.id,
+        "/calls/": call.id,
+        "/dialer/": dialer.id,
+        "/imports/": batch.id,
+        "/sms/batches/": 1,
+    }
+
+
+def _names_read(handler) -> list[str]:
+    """The parameters of NAMES that the handler's module mentions."""
+    source = inspect.getsource(inspect.getmodule(handler))
+    return [name for name in NAMES if f'"{name}"' in source]
+
+
+def _pages(app: web.Application, ids: dict[str, int]) -> list[tuple[str, list[str]]]:
+    """(path, parameters it reads) for every GET route: real ids, then ids no row can have."""
+    pages: list[tuple[str, list[str]]] = []
+    for resource in app.router.resources():
+        routes = [route for route in resource if route.method == "GET"]
+        canonical = resource.canonical
+        if not routes or canonical in SKIPPED or canonical.startswith("/static/"):
+            continue
+        names = _names_read(routes[0].handler)
+        if "{" not in canonical:
+            paths = [canonical]
+        elif canonical.startswith("/export/"):
+            paths = ["/export/clients.csv", "/export/leads.xlsx", "/export/deals.csv"]
+        elif canonical.startswith("/analytics/"):
+            paths = ["/analytics/deals", "/analytics/calls", "/analytics/" + "z" * 300]
+        elif canonical.startswith("/invite/"):
+            paths = ["/invite/abc", "/invite/" + "t" * 300]
+        else:
+            prefix = next((p for p in ids if canonical.startswith(p)), None)
+            assert prefix, f"a new page with a path parameter: add a record for {canonical}"
+            paths = [
+                re.sub(r"\{id[^}]*\}", str(value), canonical) for value in (ids[prefix], 0, HUGE_ID)
+            ]
+        pages += [(path, names) for path in paths]
+        others = [name for name in names if name != "view"]
+        pages += [(f"{canonical}?view={view}", others) for view in VIEWS.get(canonical, ())]
+    return pages
+
+
+async def _get(http, url: str) -> tuple[int, str]:
+    async with http.get(url, allow_redirects=False) as resp:
+        try:
+            return resp.status, await resp.text(errors="replace")
+        except aiohttp.ClientPayloadError:
+            return CUT, ""
+
+
+def _urls(path: str, names: list[str]) -> list[str]:
+    """The path alone, then per odd value: every parameter it reads at once but the
+    refusable ones, and each refusable one alone."""
+    urls = [path]
+    join = "&" if "?" in path else "?"
+    values = RECORD_VALUES if re.search(r"/(\d+)(/|$)", path) else VALUES
+    for value in values:
+        quiet = [name for name in names if name not in REFUSABLE]
+        urls.append(path + join + "&".join(f"{name}={quote(value)}" for name in quiet))
+        urls += [f"{path}{join}{name}={quote(value)}" for name in names if name in REFUSABLE]
+    return list(dict.fromkeys(urls))
+
+
+@pytest.fixture
+async def fuzz_server(world, hub, clock, tmp_path):
+    runner, srv = await start_server(web_settings(tmp_path), hub, clock)
+    yield srv
+    await runner.cleanup()
+
+
+@pytest.mark.parametrize("username", ["ana", "luis"])
+async def test_no_page_or_list_answers_500_to_odd_parameters(
+    fuzz_server, world, clock, http, username
+):
+    ids = await _world_records(world, clock)
+    await http_login(http, fuzz_server.url, username, world.password)
+    urls = [url for path, names in _pages(fuzz_server.app, ids) for url in _urls(path, names)]
+    failures: list[str] = []
+    gate = asyncio.Semaphore(4)
+
+    async def visit(url: str) -> None:
+        async with gate:
+            status, _ = await _get(http, fuzz_server.url + url)
+        if status >= 500:
+            failures.append(f"{status} {url}")
+
+    await asyncio.gather(*(visit(url) for url in urls))
+    assert sorted(failures) == []
+
+
+async def test_bad_list_filters_are_refused_by_name_and_long_searches_find_nothing(
+    fuzz_server, world, clock, http
+):
+    await client_ops.create_client(
+        world.ana, client_ops.ClientInput(name="Zacarías", phones=["+34911000001"]), clock=clock
+    )
+    await http_login(http, fuzz_server.url, "ana", world.password)
+    url = fuzz_server.url
+    # A status that is none of the list's own: refused, naming the parameter and the choices;
+    # the export says the same before its download starts, instead of stopping halfway.
+    for path in ("/clients", "/export/clients.csv", "/export/clients.xlsx"):
+        status, page = await _get(http, f"{url}{path}?status={'b' * 21}")
+        assert status == 422, path
+        assert "status: debe ser uno de: active, potential, inactive" in page, path  # Spanish
+    async with http.get(f"{url}/export/leads.csv?status=closed") as resp:
+        assert resp.status == 200
+        assert next(csv.reader(io.StringIO((await resp.read()).decode("utf-8-sig"))))
+    # A long word is searched like any other (nothing has it); past 200 characters the
+    # search is refused by name, in the page and in the widget's API.
+    for word in ("a" * 61, "ñ" * 120):
+        status, page = await _get(http, f"{url}/clients?q={quote(word)}")
+        assert status == 200 and "Zacarías" not in page
+        async with http.get(f"{url}/api/widget/contacts", params={"q": word}) as resp:
+            assert resp.status == 200 and await resp.json() == {"contacts": []}
+    async with http.get(f"{url}/api/widget/contacts", params={"q": "x" * 201}) as resp:
+        assert resp.status == 422
+        assert (await resp.json())["fields"] == {"q": "como máximo 200 caracteres"}  # Spanish
+    # A tag no tag can be (too long, a NUL): no client, no error. A number that is no id is
+    # not a filter: ignored.
+    for query in ({"tag": "t" * 61}, {"tag": "a\x00b"}):
+        async with http.get(f"{url}/clients", params=query) as resp:
+            assert resp.status == 200 and "Zacarías" not in await resp.text()
+    async with http.get(f"{url}/clients", params={"responsible": HUGE_ID}) as resp:
+        assert resp.status == 200 and "Zacarías" in await resp.text()
+
+
+async def test_path_ids_past_the_integer_column_are_not_found(fuzz_server, world, http):
+    await http_login(http, fuzz_server.url, "ana", world.password)
+    for path in ("/clients/", "/leads/", "/deals/", "/tasks/", "/imports/", "/dialer/"):
+        for value in (HUGE_ID, str(2**31), "0"):
+            status, _ = await _get(http, f"{fuzz_server.url}{path}{value}")
+            assert status == 404, f"{path}{value}"
