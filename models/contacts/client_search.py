@@ -1,25 +1,46 @@
-"""Finding clients by any part of their name, company or email: the database's trigram search.
+"""Finding clients and leads by any part of their name, company, email, or by their phone.
 
 The searched text is the normalised key (`search_text.search_key`: lower-case, no accents),
-stored as `client.name_key` and `client.company_key`; emails are stored lower-case. Both
-databases index those columns by trigrams (migration 0005):
-- SQLite: FTS5 tables with the trigram tokenizer, `client_search` over (name_key, company_key)
-  and `email_search` over (address), kept by triggers; a quoted phrase there matches any
-  substring of three characters or more;
+stored as `name_key` and `company_key` of clients and of leads; emails are stored lower-case.
+Both databases index those columns by trigrams (migrations 0005 for clients and emails, 0009
+for leads):
+- SQLite: FTS5 tables with the trigram tokenizer, `client_search` and `lead_search` over
+  (name_key, company_key) and `email_search` over (address), kept by triggers; a quoted
+  phrase there matches any substring of three characters or more;
 - PostgreSQL: pg_trgm GIN indexes on the same columns, used by `LIKE '%part%'`.
-Both mean "contains", so "ndez" finds "Fernández" and both databases find the same clients.
+Both mean "contains", so "ndez" finds "Fernández" and both databases find the same rows.
+A phone is found by its E.164 form, else by its last digits (an indexed range).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tortoise import connections
 from tortoise.expressions import Q, RawSQL, Subquery
 
+from models.contacts.phones import digits, tail_range, to_e164
 from models.contacts.search_text import search_key
-from models.schema.clients import Email
+from models.core import filters
+from models.schema.clients import Email, Phone
 
 # A trigram index answers only parts of three characters or more.
 MIN_PART = 3
+# A short tail of digits ("45") matches many phones: at most this many owners are kept.
+TAIL_MATCHES = 5000
+_PHONE_CHARS = set("0123456789+-() ./")
+
+
+@dataclass(frozen=True)
+class SearchIndex:
+    """Where the texts of one kind of contact are indexed."""
+
+    fts: str  # SQLite's FTS5 table over the contact's (name_key, company_key)
+    owner: str  # the column naming the contact on phone and email rows
+
+
+CLIENTS = SearchIndex("client_search", "client_id")
+LEADS = SearchIndex("lead_search", "lead_id")
 
 
 def _sqlite() -> bool:
@@ -55,8 +76,8 @@ def _name_starts_with(key: str) -> Q:
     return Q(name_key__gte=key, name_key__lt=key[:-1] + chr(ord(key[-1]) + 1))
 
 
-def text_filter(text: str) -> Q:
-    """Clients whose name or company contains every word typed, or whose email contains
+def text_filter(text: str, index: SearchIndex = CLIENTS) -> Q:
+    """Contacts whose name or company contains every word typed, or whose email contains
     the text when it is one word.
 
     Words shorter than MIN_PART cannot be looked up in a trigram index: they only narrow
@@ -69,9 +90,9 @@ def text_filter(text: str) -> Q:
     short_parts = [p for p in parts if len(p) < MIN_PART]
     if not long_parts:
         condition = _name_starts_with(key) if key else Q(id__in=[])
-        return condition | email_filter(text)
+        return condition | email_filter(text, index)
     if _sqlite():
-        condition = Q(id__in=_fts_ids("client_search", long_parts))
+        condition = Q(id__in=_fts_ids(index.fts, long_parts))
     else:
         condition = Q()
         for part in long_parts:
@@ -79,20 +100,47 @@ def text_filter(text: str) -> Q:
     for part in short_parts:
         condition &= _name_or_company_contains(part)
     if len(parts) == 1:
-        condition |= email_filter(text)
+        condition |= email_filter(text, index)
     return condition
 
 
-def email_filter(text: str) -> Q:
-    """Clients with an email containing `text` (three characters or more; shorter: equal)."""
+def email_filter(text: str, index: SearchIndex = CLIENTS) -> Q:
+    """Contacts with an email containing `text` (three characters or more; shorter: equal)."""
     address = text.strip().lower()
-    if not address:
+    if not address or not filters.fits(Email, "address", address):
         return Q(id__in=[])
-    emails = Email.filter(client_id__isnull=False)
+    emails = Email.filter(**{f"{index.owner}__isnull": False})
     if len(address) < MIN_PART:
         emails = emails.filter(address=address)
     elif _sqlite():
         emails = emails.filter(id__in=_fts_ids("email_search", [address]))
     else:
         emails = emails.filter(address__contains=address)
-    return Q(id__in=Subquery(emails.values("client_id")))
+    return Q(id__in=Subquery(emails.values(index.owner)))
+
+
+def looks_like_phone(text: str) -> bool:
+    """Digits with the signs numbers are written with: a search for a phone number."""
+    return bool(digits(text)) and all(c in _PHONE_CHARS for c in text)
+
+
+async def phone_filter(text: str, region: str, index: SearchIndex = CLIENTS) -> Q:
+    """Contacts with this number (any format, read in `region`), else whose number ends with
+    these digits (three or more)."""
+    number_digits = digits(text)
+    phones = Phone.filter(**{f"{index.owner}__isnull": False})
+    e164 = to_e164(text, region) if len(number_digits) >= 6 else None
+    if e164:
+        ids = await phones.filter(e164=e164).values_list(index.owner, flat=True)
+        if ids:
+            return Q(id__in=ids)
+    if len(number_digits) < 3 or not filters.fits(Phone, "digits_rev", number_digits):
+        return Q(id__in=[])
+    # Tail digits: an indexed range on the reversed digits, bounded so a short tail stays cheap.
+    low, high = tail_range(number_digits)
+    ids = await (
+        phones.filter(digits_rev__gte=low, digits_rev__lt=high)
+        .limit(TAIL_MATCHES)
+        .values_list(index.owner, flat=True)
+    )
+    return Q(id__in=ids)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import cast
+from datetime import datetime
 
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
@@ -16,16 +16,18 @@ from tortoise.transactions import in_transaction
 
 from models.contacts import contact_details as details
 from models.contacts import timeline_text
-from models.contacts.client_search import email_filter, text_filter
-from models.contacts.phones import ParsedPhone, digits, tail_range, to_e164
+from models.contacts.client_search import email_filter, looks_like_phone, phone_filter, text_filter
+from models.contacts.phones import ParsedPhone
 from models.contacts.tallies import client_total
 from models.contacts.timeline import add_entry
+from models.core import filters
 from models.core.clock import Clock, SystemClock
 from models.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, msg
-from models.core.sql import Sql
+from models.core.ordering import Sort, SortKeys, sorted_ids, sorted_page
+from models.core.sql import Sql, is_id
 from models.people.permissions import CLIENTS, has_right, may_edit, visible, visible_record
 from models.people.users import get_company
-from models.schema.clients import Client, CustomField, Phone, Tag
+from models.schema.clients import Client, CustomField, Tag
 from models.schema.company import SourceTag
 from models.schema.users import User
 
@@ -34,10 +36,16 @@ logger = logging.getLogger(__name__)
 STATUSES = ("active", "potential", "inactive")
 TYPES = ("person", "company")
 FIELD_KINDS = ("text", "number", "date", "choice")
-_PHONE_CHARS = set("0123456789+-() ./")
-_TAIL_MATCHES = 5000
 # A search reports its total exactly up to this; beyond, it reports SEARCH_COUNT_CAP + 1.
 SEARCH_COUNT_CAP = 10_000
+# The list's orders: indexed name key and creation time; by responsible through the
+# (responsible_id, created_at) index (models/core/ordering.py).
+SORTS = SortKeys(
+    orders={"name": ("name_key", "id"), "created": ("created_at", "id")},
+    default=Sort("created", descending=True),
+    by_user={"responsible": "responsible_id"},
+    within=("-created_at", "-id"),
+)
 
 
 @dataclass
@@ -89,18 +97,18 @@ async def _tags(names: list[str]) -> list[Tag]:
 
 
 async def _validated(
-    data: ClientInput, client_id: int | None
+    data: ClientInput, client_id: int | None, viewer: User | None
 ) -> tuple[list[ParsedPhone], list[str], dict[int, str]]:
     """Everything checked before anything is written, so a refusal changes nothing."""
     errors = await _check_input(data)
     emails, custom = await details.check_emails_and_custom(
         data.emails, data.custom, "client", errors
     )
+    company = await get_company()
+    phones = details.check_phones(data.phones, company.default_region, errors)
     if errors:
         raise ValidationFailed(errors)
-    company = await get_company()
-    phones = details.parse_phones(data.phones, company.default_region)
-    await details.check_phone_owners(phones, client_id=client_id)
+    await details.check_phone_owners(phones, viewer=viewer, client_id=client_id)
     return phones, emails, custom
 
 
@@ -109,7 +117,7 @@ async def create_client(
 ) -> Client:
     """A new client; `user` None means the system (an import or an integration)."""
     clock = clock or SystemClock()
-    phones, emails, custom = await _validated(data, None)
+    phones, emails, custom = await _validated(data, None, user)
     responsible_id = (
         data.responsible_id if data.responsible_id is not None else (user.id if user else None)
     )
@@ -168,7 +176,7 @@ async def get_client(user: User, client_id: int) -> Client:
 async def update_client(user: User, client_id: int, data: ClientInput) -> Client:
     """Replace the client's details with `data` (phones, emails, tags and given custom values)."""
     client = await _editable(user, client_id)
-    phones, emails, custom = await _validated(data, client.id)
+    phones, emails, custom = await _validated(data, client.id, user)
     async with in_transaction():
         client.name = data.name.strip()
         client.name_key = details.search_key(data.name)[:200]
@@ -197,35 +205,17 @@ async def delete_client(user: User, client_id: int) -> None:
     logger.info("client %s deleted by %s", client_id, user.username)
 
 
-def _looks_like_phone(query: str) -> bool:
-    return bool(digits(query)) and all(c in _PHONE_CHARS for c in query)
-
-
 async def _search_filter(query: str, region: str) -> Q:
     """Universal search (C1): phone in any format or its tail, email, name, tag, company."""
     text = query.strip()
     if "@" in text:
         return email_filter(text)
-    if _looks_like_phone(text):
-        number_digits = digits(text)
-        phones = Phone.filter(client_id__isnull=False)
-        e164 = to_e164(text, region) if len(number_digits) >= 6 else None
-        if e164:
-            ids = await phones.filter(e164=e164).values_list("client_id", flat=True)
-            if ids:
-                return Q(id__in=ids)
-        if len(number_digits) < 3:
-            return Q(id__in=[])
-        # Tail digits: an indexed range on the reversed digits, bounded so a short tail stays cheap.
-        low, high = tail_range(number_digits)
-        ids = await (
-            phones.filter(digits_rev__gte=low, digits_rev__lt=high)
-            .limit(_TAIL_MATCHES)
-            .values_list("client_id", flat=True)
-        )
-        return Q(id__in=ids)
+    if looks_like_phone(text):
+        return await phone_filter(text, region)
+    if not filters.fits(Client, "name_key", details.search_key(text)):
+        return email_filter(text)  # longer than any name once its accents are spelled out
     condition = text_filter(text)
-    if await Tag.filter(name=text).exists():
+    if filters.fits(Tag, "name", text) and await Tag.filter(name=text).exists():
         condition |= _tagged_with(text)
     return condition
 
@@ -236,18 +226,13 @@ def _tagged_with(tag: str) -> Q:
     return Q(id__in=Subquery(Tag.filter(name=tag).values("clients__id")))
 
 
-async def _tagged(tag: str, limit: int, offset: int) -> tuple[int, list[int]]:
-    """How many clients carry a tag, and one page of their ids, newest first."""
+async def _tagged_count(tag: str) -> int:
+    """How many clients carry a tag: a range of client_tag's (tag_id, client_id) index."""
     sql = Sql()
     rows = await sql.rows(
         f'SELECT COUNT(*) AS n FROM "client_tag" WHERE tag_id = {_tag_id(sql, tag)}'
     )
-    total = int(rows[0]["n"])
-    rows = await sql.rows(
-        f'SELECT client_id FROM "client_tag" WHERE tag_id = {_tag_id(sql, tag)} '
-        f"ORDER BY client_id DESC LIMIT {sql.p(limit)} OFFSET {sql.p(offset)}"
-    )
-    return total, [int(r["client_id"]) for r in rows]
+    return int(rows[0]["n"])
 
 
 def _tag_id(sql: Sql, tag: str) -> str:
@@ -284,23 +269,39 @@ async def clients_matching(
     tag: str | None = None,
     status: str | None = None,
     responsible_id: int | None = None,
+    created_since: datetime | None = None,
+    created_until: datetime | None = None,
 ) -> QuerySet[Client]:
     """The clients the list's filters select among those `user` may see (None: the system,
-    who sees all): the list page and the export read the same rows."""
+    who sees all): the list page, the export, the dashboard and the widget's search read the
+    same rows. `created_since` and `created_until` bound the creation time [since, until)
+    (UTC; models/reporting/periods.py makes them from the user's dates).
+
+    The filters are checked here (models/core/filters.py), for all of them at once: a status
+    that is none of STATUSES or a search longer than MAX_SEARCH is refused naming the
+    parameter; a tag or a responsible that no row can hold matches nothing.
+    """
+    status = filters.choice("status", status, STATUSES)
+    text = filters.search_text(query)
     qs = Client.all()
     if user is not None and mine:
         qs = qs.filter(responsible_id=user.id)
     else:
         qs = visible(user, CLIENTS, qs)
     if responsible_id is not None:
-        qs = qs.filter(responsible_id=responsible_id)
+        matching = Q(responsible_id=responsible_id) if is_id(responsible_id) else Q(id__in=[])
+        qs = qs.filter(matching)
     if status:
         qs = qs.filter(status=status)
+    if created_since is not None:
+        qs = qs.filter(created_at__gte=created_since)
+    if created_until is not None:
+        qs = qs.filter(created_at__lt=created_until)
     if tag:
-        qs = qs.filter(_tagged_with(tag))
-    if query and query.strip():
+        qs = qs.filter(_tagged_with(tag) if filters.fits(Tag, "name", tag) else Q(id__in=[]))
+    if text:
         company = await get_company()
-        qs = qs.filter(await _search_filter(query, company.default_region))
+        qs = qs.filter(await _search_filter(text, company.default_region))
     return qs
 
 
@@ -312,46 +313,52 @@ async def list_clients(
     tag: str | None = None,
     status: str | None = None,
     responsible_id: int | None = None,
+    created_since: datetime | None = None,
+    created_until: datetime | None = None,
     limit: int = 50,
     offset: int = 0,
+    sort: Sort | None = None,
 ) -> tuple[list[Client], int]:
-    """One page of the clients this user may see, newest first, and how many match in all.
+    """One page of the clients this user may see in `sort` order (one of SORTS; newest
+    first by default), and how many match in all.
 
     With a search `query` the total is exact up to SEARCH_COUNT_CAP; a larger one is reported
     as SEARCH_COUNT_CAP + 1 (show it as "more than 10 000").
     """
+    created = created_since is not None or created_until is not None
     qs = await clients_matching(
-        user, mine=mine, query=query, tag=tag, status=status, responsible_id=responsible_id
+        user,
+        mine=mine,
+        query=query,
+        tag=tag,
+        status=status,
+        responsible_id=responsible_id,
+        created_since=created_since,
+        created_until=created_until,
     )
+    if (responsible_id is not None and not is_id(responsible_id)) or (
+        tag and not filters.fits(Tag, "name", tag)
+    ):
+        return [], 0  # no client has them (the shortcuts below would send them to the driver)
     limit = max(1, min(limit, 500))
     offset = max(0, offset)
-    searching = bool(query and query.strip())
+    searching = filters.search_text(query) is not None
     if searching and offset + limit <= SEARCH_COUNT_CAP:
         # A broad word ("garcia" among a million) would make an exact COUNT scan the table:
-        # read at most SEARCH_COUNT_CAP + 1 matching ids instead, newest first, and page in them.
-        ids = cast(
-            list[int],
-            await qs.order_by("-id").limit(SEARCH_COUNT_CAP + 1).values_list("id", flat=True),
-        )
+        # read at most SEARCH_COUNT_CAP + 1 matching ids instead, in order, and page in them.
+        ids = await sorted_ids(qs, SORTS, sort, SEARCH_COUNT_CAP + 1)
         return await _page(ids[offset : offset + limit]), len(ids)
     scope = _tally_scope(user, mine=mine, responsible_id=responsible_id)
-    if not tag and not searching:
+    if not tag and not searching and not created:
         # Kept by the database as clients change: no count over a million rows per page view.
         total = await client_total(responsible_ids=scope, status=status)
-    elif tag and scope is None and not status and not searching:
-        # Everyone's clients with one tag: both the count and the page are ranges of
-        # client_tag's (tag_id, client_id) index.
-        total, page_ids = await _tagged(tag, limit, offset)
-        return await _page(page_ids), total
+    elif tag and scope is None and not status and not searching and not created:
+        total = await _tagged_count(tag)  # everyone's clients with one tag
     else:
         total = await qs.count()
-    rows = (
-        await qs.order_by("-id")
-        .offset(offset)
-        .limit(limit)
-        .prefetch_related("phones", "tags", "responsible")
-    )
-    return list(rows), total
+    qs = qs.prefetch_related("phones", "tags", "responsible")
+    rows = await sorted_page(qs, SORTS, sort, offset=offset, limit=limit, total=total)
+    return rows, total
 
 
 async def define_custom_field(

@@ -11,11 +11,12 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from models.contacts.phones import ParsedPhone, parse_phone
+from models.contacts.phones import NotAPhoneError, ParsedPhone, read_phone
 
 # Re-exported: callers that store or search names use these with the rest of this module.
 from models.contacts.search_text import search_key as search_key
-from models.core.errors import Conflict, ValidationFailed, msg
+from models.core.errors import Conflict, Message, ValidationFailed, msg
+from models.people.permissions import CLIENTS, may_see
 from models.schema.clients import (
     Client,
     CustomField,
@@ -23,24 +24,46 @@ from models.schema.clients import (
     Email,
     Phone,
 )
+from models.schema.users import User
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def parse_phones(typed: list[str], region: str) -> list[ParsedPhone]:
-    """Each number parsed once; blanks skipped, repeats of the same number kept once."""
+    """Each number parsed once; blanks skipped, repeats of the same number kept once.
+
+    ValidationFailed on the field "phones" for a text that is no phone number (the rule of
+    `phones.phone_text`, the same for forms, import, dialer and the widget).
+    """
     seen: set[str] = set()
     parsed: list[ParsedPhone] = []
     for text in typed:
         if not text or not text.strip():
             continue
-        phone = parse_phone(text, region)
+        try:
+            phone = read_phone(text, region)
+        except NotAPhoneError as err:
+            raise ValidationFailed({"phones": not_a_phone(err)}) from None
         key = phone.e164 or phone.typed
         if key in seen:
             continue
         seen.add(key)
         parsed.append(phone)
     return parsed
+
+
+def check_phones(typed: list[str], region: str, errors: dict[str, str]) -> list[ParsedPhone]:
+    """`parse_phones`, a refusal added to `errors` so that a form shows every mistake."""
+    try:
+        return parse_phones(typed, region)
+    except ValidationFailed as err:
+        errors.update(err.fields)
+        return []
+
+
+def not_a_phone(err: NotAPhoneError) -> Message:
+    """The refusal of a text that is no phone number, naming the field and the text."""
+    return msg("Phone: “%(value)s” is not a phone number", value=err.typed)
 
 
 def check_emails(addresses: list[str]) -> list[str]:
@@ -63,9 +86,13 @@ def check_emails(addresses: list[str]) -> list[str]:
 
 
 async def check_phone_owners(
-    phones: list[ParsedPhone], *, client_id: int | None = None, lead_id: int | None = None
+    phones: list[ParsedPhone],
+    *,
+    viewer: User | None,
+    client_id: int | None = None,
+    lead_id: int | None = None,
 ) -> None:
-    """Refuse a number that already belongs to another client, naming that client."""
+    """Refuse a number that already belongs to another client (`number_taken`)."""
     numbers = [p.e164 for p in phones if p.e164]
     if not numbers:
         return
@@ -75,8 +102,20 @@ async def check_phone_owners(
     taken = await query.first()
     if taken is None:
         return
+    raise await number_taken(viewer, taken)
+
+
+async def number_taken(viewer: User | None, taken: Phone) -> Conflict:
+    """The refusal of a number that is `taken` by a client. The client is named (with its id)
+    only to a `viewer` who may see it (None: the system); anyone else learns only that the
+    number is taken, not whose it is."""
     other = await Client.get(id=taken.client_id)
-    raise Conflict(
+    if viewer is not None and not may_see(viewer, CLIENTS, other.responsible_id):
+        return Conflict(
+            msg("the number %(number)s already belongs to another client", number=taken.e164),
+            field="phones",
+        )
+    return Conflict(
         msg(
             "the number %(number)s belongs to the client %(name)s (#%(id)s)",
             number=taken.e164,

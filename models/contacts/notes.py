@@ -10,8 +10,8 @@ import logging
 
 from models.contacts.timeline import add_entry
 from models.core.clock import Clock, SystemClock
-from models.core.errors import NotFound, PermissionDenied, ValidationFailed, msg
-from models.people.permissions import CLIENTS, DEALS, LEADS, has_right, visible_record
+from models.core.errors import ValidationFailed, msg
+from models.people.permissions import CALLS, CLIENTS, DEALS, LEADS, has_right, visible_record
 from models.schema.activity import Note
 from models.schema.calls import Call
 from models.schema.clients import Client
@@ -30,10 +30,11 @@ async def _target(
     """The client and lead the note belongs to, after checking the user may see them."""
     if call_id is not None:
         call = await Call.get_or_none(id=call_id)
-        if call is None:
-            raise NotFound(msg("call %(id)s not found", id=call_id))
-        if call.agent_id not in (None, user.id) and not has_right(user, "calls.view_all"):
-            raise PermissionDenied(msg("this call belongs to another user"))
+        # A call nobody answered is everyone's to write about; another agent's is not there.
+        if call is None or (
+            call.agent_id not in (None, user.id) and not has_right(user, "calls.view_all")
+        ):
+            raise CALLS.not_found(call_id)
         client_id = client_id or call.client_id
         lead_id = lead_id or call.lead_id
     if deal_id is not None:

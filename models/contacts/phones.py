@@ -9,6 +9,25 @@ import phonenumbers
 
 _SEPARATORS = re.compile(r"[,;\n/]+")
 _DIGITS = re.compile(r"\D+")
+# What a phone number is written with: an optional "+" first, then digits and the signs
+# people group them with (spaces, brackets, dots, slashes, dashes); at least one digit.
+_PHONE_TEXT = re.compile(r"^\+?[\d\s()./\-\u2010-\u2015]*\d[\d\s()./\-\u2010-\u2015]*$")
+# An extension after the number: "ext. 12", "extensión 12", "x12", "#12".
+_EXTENSION = re.compile(r"\s*(?:ext\.?|extensi[oó]n|x|#)\s*\d{1,7}$", re.IGNORECASE)
+MAX_TYPED = 64
+
+# The one refusal of a text that is no phone number, wherever a number is typed or read: the
+# client and lead forms, the import, the widget's "save caller", the dialer's lists. Written
+# out where it is used as msg(...) or N_(...) so that both catalogs extract it.
+NOT_A_PHONE = "Phone: “%(value)s” is not a phone number"
+
+
+class NotAPhoneError(ValueError):
+    """A text that is not a phone number at all (letters, no digit, too long)."""
+
+    def __init__(self, typed: str) -> None:
+        super().__init__(NOT_A_PHONE % {"value": typed})
+        self.typed = typed
 
 
 @dataclass(frozen=True)
@@ -44,6 +63,25 @@ def parse_phone(typed: str, region: str = "ES") -> ParsedPhone:
         e164 = None
     source = e164 if e164 else typed
     return ParsedPhone(typed=typed, e164=e164, digits_rev=digits(source)[::-1])
+
+
+def phone_text(typed: str) -> str:
+    """The rule every front-end applies to a typed number: returned stripped when it is
+    written like a phone number (digits grouped by spaces, brackets, dots, slashes or dashes,
+    an optional "+" first and extension last); NotAPhoneError otherwise ("abc123", "n/a").
+
+    Such a number is kept even when it cannot be read in the company's region ("12"): it is
+    stored as typed and flagged (`ParsedPhone.e164` None), and cannot be dialed.
+    """
+    text = typed.strip()
+    if len(text) > MAX_TYPED or not _PHONE_TEXT.match(_EXTENSION.sub("", text)):
+        raise NotAPhoneError(text)
+    return text
+
+
+def read_phone(typed: str, region: str = "ES") -> ParsedPhone:
+    """`parse_phone` of a number a person typed, after `phone_text`'s rule."""
+    return parse_phone(phone_text(typed), region)
 
 
 def split_phones(cell: str) -> list[str]:

@@ -12,8 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from models.contacts.timeline_text import english
-from models.core.errors import NotFound, PermissionDenied, msg
-from models.people.permissions import CLIENTS, LEADS, may_see
+from models.people.permissions import CLIENTS, LEADS, visible_record
 from models.schema.activity import TimelineEntry
 from models.schema.clients import Client
 from models.schema.leads import Lead
@@ -95,11 +94,7 @@ async def client_timeline(
     user: User, client_id: int, *, limit: int = 50, before: datetime | None = None
 ) -> list[TimelineItem]:
     """A client's history, newest first; `before` pages back in time."""
-    client = await Client.get_or_none(id=client_id)
-    if client is None:
-        raise NotFound(msg("client %(id)s not found", id=client_id))
-    if not may_see(user, CLIENTS, client.responsible_id):
-        raise PermissionDenied(msg("this client belongs to another user"))
+    await visible_record(user, CLIENTS, Client, client_id)
     return await _page({"client_id": client_id}, limit, before)
 
 
@@ -107,9 +102,5 @@ async def lead_timeline(
     user: User, lead_id: int, *, limit: int = 50, before: datetime | None = None
 ) -> list[TimelineItem]:
     """A lead's history, newest first (after conversion it stays readable here too)."""
-    lead = await Lead.get_or_none(id=lead_id)
-    if lead is None:
-        raise NotFound(msg("lead %(id)s not found", id=lead_id))
-    if not may_see(user, LEADS, lead.responsible_id):
-        raise PermissionDenied(msg("this lead belongs to another user"))
+    await visible_record(user, LEADS, Lead, lead_id)
     return await _page({"lead_id": lead_id}, limit, before)

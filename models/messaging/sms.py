@@ -1,4 +1,5 @@
-"""SMS (C8, T2, G4): single and bulk sends, scheduled SMS tasks, inbound SMS, delivery reports.
+"""SMS (C8, T2, G4): single sends, scheduled SMS tasks, inbound SMS, delivery reports (bulk
+sends: models/messaging/bulk_sms.py).
 
 Every outgoing SMS is one `Sms` row plus one outbox row of kind "sms" written in the same
 transaction, so that a gateway outage only delays it and a restart neither loses nor repeats
@@ -10,8 +11,6 @@ in or out, is on the client's or lead's timeline.
 from __future__ import annotations
 
 import logging
-import string
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,13 +21,12 @@ from models.contacts import timeline_text
 from models.contacts.phones import parse_phone
 from models.contacts.timeline import add_entry
 from models.core.clock import Clock
-from models.core.errors import NotFound, PermissionDenied, ValidationFailed, msg
+from models.core.errors import FeatureOff, NotFound, ValidationFailed, msg
 from models.messaging import outbox
-from models.people.permissions import CLIENTS, LEADS, may_see, require
+from models.people.permissions import CLIENTS, LEADS, visible_record
 from models.people.users import get_company
 from models.schema.activity import Sms
 from models.schema.clients import Client, Phone
-from models.schema.dialer import SmsBatch, SmsBatchItem
 from models.schema.leads import Lead
 from models.schema.tasks import Task
 from models.schema.users import User
@@ -40,22 +38,22 @@ logger = logging.getLogger(__name__)
 KIND = "sms"
 QUEUED, SENT, DELIVERED, FAILED, RECEIVED = "queued", "sent", "delivered", "failed", "received"
 _ORDER = {QUEUED: 0, SENT: 1, DELIVERED: 2, FAILED: 2}
-TEMPLATE_FIELDS = ("name", "first_name", "company")
 
 
 @dataclass(frozen=True)
 class SmsPolicy:
-    """What the gateway takes: the longest message and what to do with a longer one."""
+    """What the gateway takes: the longest message and what to do with a longer one; whether
+    there is a gateway at all (`[sms] driver` other than "none")."""
 
     max_length: int = 160
     long_messages: str = "split"  # split | refuse
+    is_enabled: bool = True
 
 
-@dataclass(frozen=True)
-class BatchReport:
-    batch: SmsBatch
-    counts: dict[str, int]
-    rows: list[Sms]
+def require_gateway(policy: SmsPolicy) -> None:
+    """Refuse to queue an SMS nobody would send: without a gateway it would wait forever."""
+    if not policy.is_enabled:
+        raise FeatureOff(msg("SMS is not configured on this CRM"))
 
 
 def split_text(text: str, policy: SmsPolicy) -> list[str]:
@@ -85,7 +83,7 @@ async def _owner_of(e164: str) -> tuple[int | None, int | None]:
     return (client.id if client else None), (lead.id if lead else None)
 
 
-async def _queue(
+async def queue_sms(
     number: str,
     text: str,
     *,
@@ -144,10 +142,18 @@ async def send_sms(
     client_id: int | None = None,
     lead_id: int | None = None,
 ) -> Sms:
-    """One SMS from the card or the widget; queued at once, sent by the daemon."""
+    """One SMS from the card or the widget; queued at once, sent by the daemon.
+
+    The client or lead it is written to must be one the user may see (else NotFound, as if
+    there were none)."""
+    require_gateway(policy)
+    if client_id is not None:
+        await visible_record(user, CLIENTS, Client, client_id)
+    if lead_id is not None:
+        await visible_record(user, LEADS, Lead, lead_id)
     region = (await get_company()).default_region
     async with in_transaction():
-        return await _queue(
+        return await queue_sms(
             number,
             text,
             policy=policy,
@@ -159,127 +165,16 @@ async def send_sms(
         )
 
 
-class _Blank(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return ""
-
-
-def check_template(template: str) -> None:
-    """Only the known variables: a typo such as {nmae} is refused, not sent as is."""
-    try:
-        names = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
-    except ValueError as err:
-        raise ValidationFailed(
-            {"template": msg("the template is malformed: %(error)s", error=str(err))}
-        ) from None
-    unknown = names - set(TEMPLATE_FIELDS)
-    if unknown:
-        known = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
-        raise ValidationFailed(
-            {
-                "template": msg(
-                    "unknown variable %(name)s: use %(known)s",
-                    name="{" + sorted(unknown)[0] + "}",
-                    known=known,
-                )
-            }
-        )
-
-
-def render(template: str, client: Client) -> str:
-    name = client.name.strip()
-    values = _Blank(name=name, first_name=name.split(" ")[0], company=client.company_name)
-    return template.format_map(values)
-
-
-async def send_bulk(
-    user: User,
-    client_ids: Iterable[int],
-    template: str,
-    *,
-    clock: Clock,
-    policy: SmsPolicy,
-) -> tuple[SmsBatch, list[str]]:
-    """Bulk SMS (C8): one message per selected client from the template, to its first number.
-
-    Returns the batch (for the delivery report) and the clients left out with the reason.
-    """
-    require(user, "sms.bulk")
-    check_template(template)
-    ids = list(dict.fromkeys(client_ids))
-    if not ids:
-        raise ValidationFailed({"clients": msg("select at least one client")})
-    region = (await get_company()).default_region
-    clients = {c.id: c for c in await Client.filter(id__in=ids)}
-    first_phone: dict[int | None, str] = {}
-    for phone in await Phone.filter(client_id__in=ids).order_by("-position", "-id"):
-        first_phone[phone.client_id] = phone.e164 or phone.typed
-    left_out: list[str] = []
-    async with in_transaction():
-        batch = await SmsBatch.create(author_id=user.id, template=template, created_at=clock.now())
-        items = []
-        for client_id in ids:
-            client = clients.get(client_id)
-            if client is None:
-                continue
-            if not may_see(user, CLIENTS, client.responsible_id):
-                left_out.append(f"{client.name}: not your client")
-                continue
-            number = first_phone.get(client_id)
-            if not number:
-                left_out.append(f"{client.name}: no phone number")
-                continue
-            try:
-                sms = await _queue(
-                    number,
-                    render(template, client),
-                    policy=policy,
-                    clock=clock,
-                    user_id=user.id,
-                    client_id=client_id,
-                    lead_id=None,
-                    region=region,
-                )
-            except ValidationFailed as err:
-                left_out.append(f"{client.name}: {'; '.join(err.fields.values())}")
-                continue
-            items.append(SmsBatchItem(batch_id=batch.id, sms_id=sms.id))
-        await SmsBatchItem.bulk_create(items, batch_size=500)
-    logger.info("bulk SMS %s: %d queued, %d left out", batch.id, len(items), len(left_out))
-    return batch, left_out
-
-
-async def batch_report(user: User, batch_id: int) -> BatchReport:
-    """The delivery report of a bulk SMS: how many queued, sent, delivered, failed, and each."""
-    batch = await SmsBatch.get_or_none(id=batch_id)
-    if batch is None:
-        raise NotFound(msg("bulk SMS %(id)s does not exist", id=batch_id))
-    if batch.author_id != user.id:
-        require(user, "sms.bulk")
-    sms_ids = await SmsBatchItem.filter(batch_id=batch_id).values_list("sms_id", flat=True)
-    rows = list(await Sms.filter(id__in=list(sms_ids)).order_by("id").prefetch_related("client"))
-    counts = {s: 0 for s in (QUEUED, SENT, DELIVERED, FAILED)}
-    for row in rows:
-        counts[row.status] = counts.get(row.status, 0) + 1
-    return BatchReport(batch, counts, rows)
-
-
 async def sms_of(
     user: User, *, client_id: int | None = None, lead_id: int | None = None
 ) -> list[Sms]:
     """The SMS exchanged with a client or a lead, newest first."""
     if client_id is not None:
-        client = await Client.get_or_none(id=client_id)
-        if client is None:
-            raise NotFound(msg("no such client"))
-        if not may_see(user, CLIENTS, client.responsible_id):
-            raise PermissionDenied(msg("this client is not yours"))
+        await visible_record(user, CLIENTS, Client, client_id)
         return list(await Sms.filter(client_id=client_id).order_by("-created_at", "-id"))
-    lead = await Lead.get_or_none(id=lead_id)
-    if lead is None:
+    if lead_id is None:
         raise NotFound(msg("no such lead"))
-    if not may_see(user, LEADS, lead.responsible_id):
-        raise PermissionDenied(msg("this lead is not yours"))
+    await visible_record(user, LEADS, Lead, lead_id)
     return list(await Sms.filter(lead_id=lead_id).order_by("-created_at", "-id"))
 
 
@@ -404,7 +299,7 @@ async def send_due_sms_tasks(clock: Clock, policy: SmsPolicy) -> int:
                 )
                 continue
             try:
-                await _queue(
+                await queue_sms(
                     number,
                     task.sms_text or task.title,
                     policy=policy,

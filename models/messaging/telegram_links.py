@@ -1,12 +1,14 @@
 """Linking Telegram chats to users (B1) and the call notifications sent to them (B2).
 
 A user asks for a one-time code (web profile page, or `centralita telegram-link USER`) and
-sends `/start CODE` to the bot. Codes are valid for ten minutes and used once. Wrong codes
-are counted per chat: after `MAX_GUESSES` wrong ones within `GUESS_WINDOW` the chat must wait.
+sends `/start CODE` to the bot (or opens the page's t.me link, which sends it). Codes are valid
+for ten minutes, used once and stored as their SHA-256. Wrong codes are counted per chat:
+after `MAX_GUESSES` wrong ones within `GUESS_WINDOW` the chat must wait.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from datetime import timedelta
@@ -15,9 +17,11 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from models.core.clock import Clock
-from models.core.errors import CrmError, NotFound, msg
+from models.core.errors import CrmError, NotFound, ValidationFailed, msg
+from models.sales.auto_lead import caller_id_name
 from models.sales.leads import LeadInput, create_lead
 from models.schema.calls import Call
+from models.schema.company import Company
 from models.schema.tasks import Task
 from models.schema.telegram import TelegramLinkGuess, TelegramMessage
 from models.schema.users import TelegramLinkCode, User
@@ -51,16 +55,25 @@ class TooManyGuesses(CrmError):
 
 
 async def create_link_code(user: User, *, clock: Clock) -> str:
-    """A fresh one-time code for `user`; earlier unused codes of the user stop working."""
+    """A fresh one-time code for `user`; earlier unused codes of the user stop working.
+
+    Only the code's SHA-256 is stored: whoever reads the table cannot link a chat with it.
+    """
     now = clock.now()
     async with in_transaction():
         await TelegramLinkCode.filter(user_id=user.id, used_at=None).update(used_at=now)
         while True:
             code = "".join(secrets.choice(_ALPHABET) for _ in range(CODE_LENGTH))
-            if not await TelegramLinkCode.exists(code=code):
+            if not await TelegramLinkCode.exists(code_hash=_code_hash(code)):
                 break
-        await TelegramLinkCode.create(code=code, user_id=user.id, expires_at=now + CODE_TTL)
+        await TelegramLinkCode.create(
+            code_hash=_code_hash(code), user_id=user.id, expires_at=now + CODE_TTL
+        )
     return code
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(normalize_code(code).encode()).hexdigest()
 
 
 async def create_link_code_for_username(username: str, *, clock: Clock) -> tuple[User, str]:
@@ -74,11 +87,14 @@ def normalize_code(text: str) -> str:
     return "".join(ch for ch in text.upper() if ch.isalnum())
 
 
-async def link_chat(code: str, chat_id: int, *, clock: Clock) -> User:
+async def link_chat(
+    code: str, chat_id: int, *, clock: Clock, chat_name: str = "", chat_username: str = ""
+) -> User:
     """Link `chat_id` to the owner of `code`; raises TooManyGuesses or LinkCodeInvalid.
 
     A chat linked to another user before is moved to this one (one chat per user and one
-    user per chat).
+    user per chat). `chat_name` and `chat_username` (Telegram's, as the chat has them now)
+    are kept to show on the profile page which chat is linked.
     """
     now = clock.now()
     since = now - GUESS_WINDOW
@@ -89,20 +105,21 @@ async def link_chat(code: str, chat_id: int, *, clock: Clock) -> User:
     user: User | None = None
     async with in_transaction():
         row = (
-            await TelegramLinkCode.filter(code=normalized, used_at=None).select_for_update().first()
+            await TelegramLinkCode.filter(code_hash=_code_hash(normalized), used_at=None)
+            .select_for_update()
+            .first()
         )
         if row is not None and row.expires_at > now and normalized:
             row.used_at = now
             await row.save(update_fields=["used_at"])
             user = await User.get(id=row.user_id)
             if user.is_active:
-                await (
-                    User.filter(telegram_chat_id=chat_id)
-                    .exclude(id=user.id)
-                    .update(telegram_chat_id=None)
-                )
+                await User.filter(telegram_chat_id=chat_id).exclude(id=user.id).update(**_UNLINKED)
                 user.telegram_chat_id = chat_id
-                await user.save(update_fields=["telegram_chat_id"])
+                user.telegram_name = chat_name.strip()[:150]
+                user.telegram_username = chat_username.strip().lstrip("@")[:64]
+                user.telegram_linked_at = now
+                await user.save(update_fields=list(_UNLINKED))
             else:
                 user = None
     if user is None:
@@ -114,13 +131,41 @@ async def link_chat(code: str, chat_id: int, *, clock: Clock) -> User:
     return user
 
 
+# A user's Telegram fields when no chat is linked.
+_UNLINKED: dict[str, Any] = {
+    "telegram_chat_id": None,
+    "telegram_name": "",
+    "telegram_username": "",
+    "telegram_linked_at": None,
+}
+
+
 async def unlink_user(user: User) -> bool:
     """Forget the user's chat; True when there was one."""
-    updated = (
-        await User.filter(id=user.id).exclude(telegram_chat_id=None).update(telegram_chat_id=None)
-    )
-    user.telegram_chat_id = None
+    updated = await User.filter(id=user.id).exclude(telegram_chat_id=None).update(**_UNLINKED)
+    for field, value in _UNLINKED.items():
+        setattr(user, field, value)
     return bool(updated)
+
+
+async def remember_bot_username(username: str) -> None:
+    """The bot's @username as the Bot API gave it (getMe at start), for the t.me link."""
+    company = await Company.first()
+    username = username.strip().lstrip("@")[:64]
+    if company is not None and company.telegram_bot_username != username:
+        company.telegram_bot_username = username
+        await company.save(update_fields=["telegram_bot_username"])
+
+
+async def bot_username() -> str:
+    """The bot's @username (without "@"), or "" while no bot has started."""
+    company = await Company.first()
+    return company.telegram_bot_username if company is not None else ""
+
+
+def deep_link(username: str, code: str) -> str:
+    """The t.me link that opens the bot and sends it `/start CODE` in one tap."""
+    return f"https://t.me/{username}?start={code}"
 
 
 async def unlink_chat(chat_id: int) -> User | None:
@@ -225,6 +270,10 @@ async def contact_for_notification(
     """
     first = await notification_by_id(notification_id, user)
     number = first.card.get("e164") or first.card.get("number") or ""
+    if not number.strip():
+        raise ValidationFailed(
+            {"number": msg("this call has no number to save: the PBX did not give one")}
+        )
     callers = callers or await CallerDirectory.load()
     async with callers.number_locks.hold([callers.lock_key(number)]), in_transaction():
         row = (
@@ -240,7 +289,11 @@ async def contact_for_notification(
         client, lead = await callers.find_by_phone(number)
         created = False
         if client is None and lead is None:
-            lead = await create_lead(user, LeadInput(phones=[number], source="call"), clock=clock)
+            # Named after the caller when the PBX gave a name (as the auto-lead would be).
+            name = caller_id_name(card.get("caller_name"), number)
+            lead = await create_lead(
+                user, LeadInput(name=name, phones=[number], source="call"), clock=clock
+            )
             created = True
         if client is not None:
             card.update(client_id=client.id, name=client.name, company=client.company_name)

@@ -10,6 +10,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from models.core.errors import Message, NotFound, PermissionDenied, msg
+from models.core.sql import is_id
 from models.schema.users import User
 
 M = TypeVar("M", bound=Model)
@@ -70,14 +71,21 @@ def require(user: User, right: str) -> None:
 class Ownership:
     """Who may see and change one kind of record: the user it belongs to (`owner`), groups
     with the kind's view-all / edit-all right, and, where `unowned_is_everyones`, anyone when
-    it belongs to nobody (unhandled leads, unassigned clients)."""
+    it belongs to nobody (unhandled leads, unassigned clients).
+
+    A record the user may not see is answered exactly like a missing one (`missing`, NotFound):
+    neither its name nor its existence is told, so ids cannot be probed.
+    """
 
     view_all: str
     edit_all: str
     unowned_is_everyones: bool
     missing: Message  # "client %(id)s not found"
-    foreign: Message  # "this client belongs to another user"
     owner: str = "responsible_id"
+
+    def not_found(self, record_id: int | str) -> NotFound:
+        """The answer for a record that is missing, or that the user may not see."""
+        return NotFound(msg(self.missing.msgid, id=record_id))
 
 
 CLIENTS = Ownership(
@@ -85,28 +93,24 @@ CLIENTS = Ownership(
     "clients.edit_all",
     unowned_is_everyones=True,
     missing=msg("client %(id)s not found"),
-    foreign=msg("this client belongs to another user"),
 )
 LEADS = Ownership(
     "leads.view_all",
     "leads.edit_all",
     unowned_is_everyones=True,
     missing=msg("lead %(id)s not found"),
-    foreign=msg("this lead belongs to another user"),
 )
 DEALS = Ownership(
     "deals.view_all",
     "deals.edit_all",
     unowned_is_everyones=False,
     missing=msg("deal %(id)s not found"),
-    foreign=msg("this deal belongs to another user"),
 )
 CALLS = Ownership(
     "calls.view_all",
     "calls.view_all",
     unowned_is_everyones=False,
     missing=msg("call %(id)s not found"),
-    foreign=msg("this call belongs to another user"),
     owner="agent_id",
 )
 
@@ -124,14 +128,19 @@ def may_edit(user: User, kind: Ownership, owner_id: int | None) -> bool:
     return owner_id == user.id or has_right(user, kind.edit_all)
 
 
+def check_visible(user: User, kind: Ownership, owner_id: int | None, record_id: int) -> None:
+    """NotFound, the same as for a missing record, unless `user` may see this one."""
+    if not may_see(user, kind, owner_id):
+        raise kind.not_found(record_id)
+
+
 async def visible_record(user: User, kind: Ownership, model: type[M], record_id: int) -> M:
-    """The record of `model` with this id if `user` may see it (`may_see`); NotFound when
-    there is none, PermissionDenied when it is someone else's."""
-    record = await model.get_or_none(id=record_id)
+    """The record of `model` with this id if `user` may see it (`may_see`); NotFound, with
+    the same message, when there is none and when it is someone else's."""
+    record = await model.get_or_none(id=record_id) if is_id(record_id) else None
     if record is None:
-        raise NotFound(msg(kind.missing.msgid, id=record_id))
-    if not may_see(user, kind, getattr(record, kind.owner)):
-        raise PermissionDenied(msg(kind.foreign.msgid))
+        raise kind.not_found(record_id)
+    check_visible(user, kind, getattr(record, kind.owner), record_id)
     return record
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from models.core.errors import Conflict, NotFound, ValidationFailed, msg
+from models.people import sessions
 from models.people import users as user_ops
 from models.people.permissions import AGENT, require
 from models.schema.users import Group, Invite, User
@@ -81,6 +82,8 @@ async def set_user_active(actor: User, user_id: int, active: bool) -> User:
     user = await user_ops.get_user(user_id)
     user.is_active = active
     await user.save(update_fields=["is_active"])
+    if not active:
+        await sessions.end_sessions_of(user.id)  # logged out everywhere, at once
     return user
 
 

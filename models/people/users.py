@@ -9,6 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.transactions import in_transaction
 
 from models.core.errors import AuthenticationFailed, Conflict, NotFound, ValidationFailed, msg
+from models.people import sessions
 from models.people.permissions import ADMIN, AGENT, RIGHTS, STANDARD_GROUPS
 from models.schema.company import Company, TelephonySettings
 from models.schema.users import Group, User
@@ -94,17 +95,22 @@ async def create_user(
     )
 
 
-async def set_password(user: User, password: str) -> None:
+async def set_password(user: User, password: str, *, keep_session: int | None = None) -> None:
+    """A new password; every session of the user ends, except `keep_session` (the one that
+    changed it, when the user did it from the panel)."""
     weak = check_password_strength(password)
     if weak:
         raise ValidationFailed({"password": weak})
     user.password_hash = hash_password(password)
     await user.save(update_fields=["password_hash"])
+    await sessions.end_sessions_of(user.id, keep=keep_session)
 
 
 async def authenticate(username: str, password: str) -> User:
     """The active user with these credentials, or AuthenticationFailed (same cost either way)."""
-    user = await User.get_or_none(username=username, is_active=True).prefetch_related("group")
+    user = None
+    if _USERNAME.match(username or ""):  # no user has another shape (nor a NUL for the database)
+        user = await User.get_or_none(username=username, is_active=True).prefetch_related("group")
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
@@ -112,7 +118,9 @@ async def authenticate(username: str, password: str) -> User:
     if user is None:
         raise AuthenticationFailed(msg("wrong username or password"))
     if _hasher.check_needs_rehash(user.password_hash):
-        await set_password(user, password)
+        # The same password, hashed anew: the user's sessions go on.
+        user.password_hash = hash_password(password)
+        await user.save(update_fields=["password_hash"])
     return user
 
 

@@ -20,8 +20,7 @@ from tortoise.queryset import QuerySet
 from models.core.errors import ValidationFailed, msg
 from models.core.sql import Sql
 from models.people.permissions import LEADS, has_right, require, visible
-from models.reporting.dashboard import user_zone
-from models.reporting.periods import as_date, offset_spans
+from models.reporting.periods import as_date, offset_spans, user_zone
 from models.sales.deals import FINAL_STATUSES, OPEN_STATUSES, STATUSES
 from models.schema.clients import Client
 from models.schema.company import SourceTag

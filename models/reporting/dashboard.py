@@ -1,130 +1,120 @@
-"""The numbers of the dashboard widgets (D1), counted in the user's own week and time zone.
+"""The numbers of the dashboard widgets (D1), each with the list page that shows what it counts.
 
-"Today" and "this week" are the user's: a week starts on their first weekday at midnight in
-their time zone, and every range is turned into UTC before it meets the database.
+A figure is counted with the very query its list page runs (`clients_matching`,
+`leads_matching`, `tasks_matching`, `calls_matching`) and the same filters its link carries,
+so "Overdue tasks 79" opens a list of 79 tasks. "Today" and "this week" are the user's: a week
+starts on their first weekday at midnight in their time zone, and the days become UTC ranges
+through `periods.local_days`, as the lists' own date filters do.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
 
-from models.contacts.tallies import client_total
+from models.contacts.clients import clients_matching, list_clients
 from models.core.clock import Clock
-from models.core.sql import Sql
-from models.people.permissions import CLIENTS, LEADS, has_right, visible
-from models.schema.clients import Client
-from models.schema.leads import Lead
-from models.schema.tasks import Task
+from models.reporting.periods import LocalDays, local_days, user_zone
+from models.sales.leads import leads_matching
 from models.schema.users import User
+from models.telephony.call_history import CallFilter, calls_matching
+from models.work.tasks import tasks_matching
 
 CURRENT_TASKS_SHOWN = 10
 
 
 @dataclass(frozen=True)
 class Periods:
-    """[start, end) of the user's today and this week, in UTC."""
+    """[start, end) of the user's today and this week, in UTC, and their local days."""
 
     today_start: datetime
     today_end: datetime
     week_start: datetime
     week_end: datetime
-
-
-def user_zone(user: User) -> ZoneInfo:
-    try:
-        return ZoneInfo(user.time_zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    today: date
+    week_first: date
 
 
 def periods(user: User, now: datetime) -> Periods:
-    zone = user_zone(user)
-    local = now.astimezone(zone)
-    day = local.date()
-    week_day = day - timedelta(days=(day.weekday() - (user.first_weekday or 0)) % 7)
-
-    def midnight(d: date) -> datetime:
-        return datetime.combine(d, time(0), tzinfo=zone).astimezone(UTC)
-
-    return Periods(
-        today_start=midnight(day),
-        today_end=midnight(day + timedelta(days=1)),
-        week_start=midnight(week_day),
-        week_end=midnight(week_day + timedelta(days=7)),
-    )
+    day = now.astimezone(user_zone(user)).date()
+    week_first = day - timedelta(days=(day.weekday() - (user.first_weekday or 0)) % 7)
+    today = _bounds(local_days(user, day, day))
+    week = _bounds(local_days(user, week_first, week_first + timedelta(days=6)))
+    return Periods(*today, *week, day, week_first)
 
 
-async def dashboard_numbers(user: User, clock: Clock) -> dict[str, object]:
-    """Every figure of the dashboard for this user (D1)."""
+def _bounds(days: LocalDays) -> tuple[datetime, datetime]:
+    assert days.start is not None and days.end is not None  # both days given
+    return days.start, days.end
+
+
+def _link(path: str, **params: object) -> str:
+    return f"{path}?{urlencode({k: str(v) for k, v in params.items()})}" if params else path
+
+
+class _Figures:
+    """The figures counted so far, each with the link to its list."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, Any] = {}
+        self.links: dict[str, str] = {}
+
+    def add(self, key: str, count: int, link: str) -> None:
+        self.numbers[key] = count
+        self.links[key] = link
+
+
+async def dashboard_numbers(user: User, clock: Clock) -> dict[str, Any]:
+    """Every figure of the dashboard for this user (D1), and under "links" the page listing
+    what each figure counts."""
     now = clock.now()
     p = periods(user, now)
-
-    clients = Client.all()
-    client_scope: list[int | None] | None = None
-    if not has_right(user, "clients.view_all"):
-        clients = visible(user, CLIENTS, clients)
-        client_scope = [user.id, None]
-    leads = visible(user, LEADS, Lead.all())
-    my_tasks = Task.filter(assignees__id=user.id)
-
-    current = (
-        await my_tasks.filter(is_done=False, due_at__gte=now, due_at__lt=p.today_end)
-        .order_by("due_at", "id")
-        .limit(CURRENT_TASKS_SHOWN)
+    day = p.today.isoformat()
+    today = {"from": day, "to": day}
+    week = {"from": p.week_first.isoformat(), "to": (p.week_first + timedelta(days=6)).isoformat()}
+    ranges = (
+        ("today", p.today_start, p.today_end, today),
+        ("week", p.week_start, p.week_end, week),
     )
-    return {
-        "clients_total": await client_total(responsible_ids=client_scope),
-        "clients_new_week": await clients.filter(created_at__gte=p.week_start).count(),
-        "clients_new_today": await clients.filter(created_at__gte=p.today_start).count(),
-        "leads_handled": await Lead.filter(responsible_id=user.id, status="open").count(),
-        "leads_unhandled": await Lead.filter(responsible_id__isnull=True, status="open").count(),
-        **await _task_counts(user, now, p),
-        "current_tasks": [
-            {"id": t.id, "title": t.title, "kind": t.kind, "due_at": t.due_at} for t in current
-        ],
-        **await _call_counts(user, p),
-        "leads_new_today": await leads.filter(created_at__gte=p.today_start).count(),
-        "leads_new_week": await leads.filter(created_at__gte=p.week_start).count(),
-        "week_start": p.week_start,
-        "today_start": p.today_start,
-    }
+    f = _Figures()
 
+    # The total is kept by the database, and read the way the list page reads it.
+    f.add("clients_total", (await list_clients(user, limit=1))[1], "/clients")
+    for period, since, until, days in ranges:
+        clients = await clients_matching(user, created_since=since, created_until=until)
+        f.add(f"clients_new_{period}", await clients.count(), _link("/clients", **days))
 
-async def _task_counts(user: User, now: datetime, p: Periods) -> dict[str, int]:
-    """The four task figures in one pass over the user's assignments.
+    for key, view in (("leads_handled", "mine"), ("leads_unhandled", "unhandled")):
+        leads = await leads_matching(user, view=view, status="open")
+        f.add(key, await leads.count(), _link("/leads", view=view, status="open"))
+    for period, since, until, days in ranges:
+        leads = await leads_matching(user, view="all", created_since=since, created_until=until)
+        link = _link("/leads", view="all", status="any", **days)
+        f.add(f"leads_new_{period}", await leads.count(), link)
 
-    Written in SQL so that it starts from the user's rows of task_assignee (an index range)
-    instead of the ORM's outer join, which the planner walks from the whole task table.
-    """
-    sql = Sql()
-    week = f"t.due_at >= {sql.p(p.week_start)} AND t.due_at < {sql.p(p.week_end)}"
-    overdue = f"NOT t.is_done AND t.due_at < {sql.p(now)}"
-    current = f"NOT t.is_done AND t.due_at >= {sql.p(now)} AND t.due_at < {sql.p(p.today_end)}"
-    rows = await sql.rows(
-        "SELECT "
-        f"COUNT(CASE WHEN {week} AND t.is_done THEN 1 END) AS tasks_week_done, "
-        f"COUNT(CASE WHEN {week} THEN 1 END) AS tasks_week_total, "
-        f"COUNT(CASE WHEN {overdue} THEN 1 END) AS tasks_overdue, "
-        f"COUNT(CASE WHEN {current} THEN 1 END) AS tasks_current "
-        'FROM "task" t JOIN "task_assignee" a ON a.task_id = t.id '
-        f"WHERE a.user_id = {sql.p(user.id)}"
+    task_figures: list[tuple[str, str, datetime | None, datetime | None, dict[str, str]]] = [
+        ("tasks_week_done", "done", p.week_start, p.week_end, week),
+        ("tasks_week_total", "any", p.week_start, p.week_end, week),
+        ("tasks_overdue", "overdue", None, None, {}),
+        ("tasks_current", "upcoming", p.today_start, p.today_end, today),
+    ]
+    for key, status, start, end, days in task_figures:
+        tasks = tasks_matching(user, status=status, start=start, end=end, clock=clock)
+        f.add(key, await tasks.count(), _link("/tasks", status=status, **days))
+    current = tasks_matching(
+        user, status="upcoming", start=p.today_start, end=p.today_end, clock=clock
     )
-    return {key: int(value or 0) for key, value in rows[0].items()}
+    f.numbers["current_tasks"] = [
+        {"id": t.id, "title": t.title, "kind": t.kind, "due_at": t.due_at}
+        for t in await current.order_by("due_at", "id").limit(CURRENT_TASKS_SHOWN)
+    ]
 
+    for period, since, until, days in ranges:
+        for direction in ("in", "out"):
+            mine = CallFilter(user_id=user.id, direction=direction, since=since, until=until)
+            link = _link("/calls", user=user.id, direction=direction, **days)
+            f.add(f"calls_{direction}_{period}", await calls_matching(user, mine).count(), link)
 
-async def _call_counts(user: User, p: Periods) -> dict[str, int]:
-    """The user's calls in and out, today and this week, in one range of their calls."""
-    sql = Sql()
-    today = f"c.started_at >= {sql.p(p.today_start)}"
-    rows = await sql.rows(
-        "SELECT "
-        f"COUNT(CASE WHEN c.direction = 'in' AND {today} THEN 1 END) AS calls_in_today, "
-        f"COUNT(CASE WHEN c.direction = 'out' AND {today} THEN 1 END) AS calls_out_today, "
-        "COUNT(CASE WHEN c.direction = 'in' THEN 1 END) AS calls_in_week, "
-        "COUNT(CASE WHEN c.direction = 'out' THEN 1 END) AS calls_out_week "
-        'FROM "call" c '
-        f"WHERE c.agent_id = {sql.p(user.id)} AND c.started_at >= {sql.p(p.week_start)}"
-    )
-    return {key: int(value or 0) for key, value in rows[0].items()}
+    return {**f.numbers, "week_start": p.week_start, "today_start": p.today_start, "links": f.links}

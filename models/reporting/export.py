@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -30,10 +31,14 @@ if TYPE_CHECKING:
 
 from models.contacts import clients as client_ops
 from models.core.errors import Message, ValidationFailed, msg
+from models.core.filters import choice, search_text
+from models.core.sql import is_id
 from models.core.translation import reader_language
 from models.importing.cells import escape_formula
 from models.people.permissions import DEALS, require, visible
+from models.reporting.periods import user_zone
 from models.sales import leads as lead_ops
+from models.sales.deals import STATUSES as DEAL_STATUSES
 from models.schema.clients import Client, CustomField, CustomFieldValue, Email, Phone
 from models.schema.deals import Deal
 from models.schema.leads import Lead
@@ -86,10 +91,15 @@ class ExportFilters:
     tag: str | None = None  # clients
     responsible_id: int | None = None
     client_id: int | None = None  # deals
+    # Clients and leads created in [since, until), UTC: the list's dates as the user's days
+    # (models/reporting/periods.py `day_filter`).
+    created_since: datetime | None = None
+    created_until: datetime | None = None
 
 
-def _stamp(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+def _stamp(value: datetime | None, zone: ZoneInfo) -> str:
+    """A time as the exporting user reads it on the page: on their clock (UTC for the system)."""
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 async def _clients_query(user: User | None, f: ExportFilters) -> QuerySet[Client]:
@@ -101,6 +111,8 @@ async def _clients_query(user: User | None, f: ExportFilters) -> QuerySet[Client
         tag=f.tag,
         status=f.status,
         responsible_id=f.responsible_id,
+        created_since=f.created_since,
+        created_until=f.created_until,
     )
 
 
@@ -112,22 +124,48 @@ async def _leads_query(user: User | None, f: ExportFilters) -> QuerySet[Lead]:
         status=f.status,
         query=f.query,
         responsible_id=f.responsible_id,
+        created_since=f.created_since,
+        created_until=f.created_until,
     )
 
 
 def _deals_query(user: User | None, f: ExportFilters) -> QuerySet[Deal]:
+    status = choice("status", f.status, DEAL_STATUSES)
+    text = search_text(f.query)
     qs = visible(user, DEALS, Deal.all())
     if user is not None and f.mine:
         qs = qs.filter(responsible_id=user.id)
-    if f.status:
-        qs = qs.filter(status=f.status)
-    if f.client_id is not None:
-        qs = qs.filter(client_id=f.client_id)
-    if f.responsible_id is not None:
-        qs = qs.filter(responsible_id=f.responsible_id)
-    if f.query and f.query.strip():
-        qs = qs.filter(title__icontains=f.query.strip())
+    if status:
+        qs = qs.filter(status=status)
+    for column, value in (("client_id", f.client_id), ("responsible_id", f.responsible_id)):
+        if value is not None:
+            qs = qs.filter(**{column: value}) if is_id(value) else qs.filter(id__in=[])
+    if text:
+        qs = qs.filter(title__icontains=text)
     return qs
+
+
+async def _query(user: User | None, kind: str, f: ExportFilters) -> QuerySet[Any]:
+    """The rows of the export, its kind, the right and the filters checked."""
+    if kind not in KINDS:
+        raise ValidationFailed(
+            {"kind": msg("must be one of: %(choices)s", choices=", ".join(KINDS))}
+        )
+    if user is not None:
+        require(user, "import_export")
+    if kind == "deals":
+        return _deals_query(user, f)
+    if kind == "clients":
+        return await _clients_query(user, f)
+    return await _leads_query(user, f)
+
+
+async def check_export(
+    user: User | None, kind: str, filters: ExportFilters | None = None
+) -> None:
+    """Whatever would refuse this export (kind, right, the list's filters), raised before a
+    byte of it is sent: once a streamed download has started it cannot become an error."""
+    await _query(user, kind, filters or ExportFilters())
 
 
 async def _pages(qs: QuerySet[Any], fields: list[str]) -> AsyncIterator[list[dict[str, Any]]]:
@@ -166,13 +204,9 @@ async def export_rows(
 ) -> AsyncIterator[list[str]]:
     """The header (in `lang`), then one list of texts per visible row. `user` None: everything
     (the CLI)."""
-    if kind not in KINDS:
-        raise ValidationFailed(
-            {"kind": msg("must be one of: %(choices)s", choices=", ".join(KINDS))}
-        )
-    if user is not None:
-        require(user, "import_export")
     f = filters or ExportFilters()
+    qs: QuerySet[Any] = await _query(user, kind, f)  # refused before the header is written
+    zone = user_zone(user)
     if kind == "deals":
         yield _headers(
             [
@@ -199,7 +233,7 @@ async def export_rows(
             "created_at",
             "closed_at",
         ]
-        async for page in _pages(_deals_query(user, f), fields):
+        async for page in _pages(qs, fields):
             for r in page:
                 yield [
                     str(r["id"]),
@@ -209,8 +243,8 @@ async def export_rows(
                     str(r["amount"]),
                     r["currency"],
                     r["responsible__username"] or "",
-                    _stamp(r["created_at"]),
-                    _stamp(r["closed_at"]),
+                    _stamp(r["created_at"], zone),
+                    _stamp(r["closed_at"], zone),
                 ]
         return
     custom = list(await CustomField.filter(applies_to=kind[:-1]).order_by("position", "id"))
@@ -220,7 +254,6 @@ async def export_rows(
             *_headers([*common, "status", "type", "tags", "responsible", "created_at"], lang),
             *[c.label for c in custom],
         ]
-        qs: QuerySet[Any] = await _clients_query(user, f)
         extra = ["status", "type"]
     else:
         utm = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"]
@@ -228,7 +261,6 @@ async def export_rows(
             *_headers([*common, "status", "source", *utm, "responsible", "created_at"], lang),
             *[c.label for c in custom],
         ]
-        qs = await _leads_query(user, f)
         extra = ["status", "source", *utm]
     fields = ["id", "name", "company_name", *extra, "responsible__username", "created_at"]
     async for page in _pages(qs, fields):
@@ -245,7 +277,7 @@ async def export_rows(
             ]
             if kind == "clients":
                 row.append(", ".join(found["tags"].get(r["id"], [])))
-            row += [r["responsible__username"] or "", _stamp(r["created_at"])]
+            row += [r["responsible__username"] or "", _stamp(r["created_at"], zone)]
             row += [values.get(c.id, "") for c in custom]
             yield row
 

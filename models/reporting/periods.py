@@ -1,7 +1,15 @@
-"""Periods of the analytics reports and grouping by local hour or day inside the database.
+"""The user's days as UTC ranges: every date filter of the product, and the analytics periods.
+
+A person filters by the dates of their own calendar: "from 25 to 25 November" means from their
+midnight of the 25th to their midnight of the 26th, wherever the server and the database keep
+their clocks. `local_days` is the one place that turns such dates into a UTC range [start, end)
+(the calls, tasks, leads and clients lists, exports, the dashboard and the analytics periods
+all go through it); stored timestamps are UTC, so the range then compares them as they are on
+SQLite and PostgreSQL alike. A midnight is found in the user's zone, daylight saving included:
+a day can last 23 or 25 hours.
 
 A period is chosen in the user's terms (today, this week, this month, the last 30 days, or from
-one date to another) and turned into a UTC range [start, end) at the user's midnights.
+one date to another) and turned into such a range.
 
 Grouping by "9 o'clock" or "25 November" must happen in the user's time zone but inside the
 database (a month of two million calls cannot be read into Python). SQLite knows no time zones,
@@ -16,7 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from models.core.errors import ValidationFailed, msg
-from models.reporting.dashboard import user_zone
+from models.people.schedule import zone_of
 from models.schema.users import User
 
 PERIODS = ("today", "week", "month", "30days", "custom")
@@ -34,15 +42,76 @@ class Period:
     last_day: date
 
 
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
+@dataclass(frozen=True)
+class LocalDays:
+    """The user's days `first` to `last` (None: open on that side) as the UTC range
+    [start, end) their midnights bound; an unset side stays None."""
+
+    first: date | None
+    last: date | None
+    start: datetime | None
+    end: datetime | None
+
+
+def user_zone(user: User | None) -> ZoneInfo:
+    """The zone the user's dates are read in (UTC for the system and unknown zones)."""
+    return zone_of(user) if user is not None else ZoneInfo("UTC")
+
+
+def midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The UTC moment `day` starts in `zone`. Where daylight saving skips midnight (clocks
+    jump from 00:00 to 01:00) that is the jump itself: a wall time in the gap is read with
+    the offset before it; where midnight happens twice, the first one."""
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
-def _parse_day(value: str | None, field: str) -> date:
+def local_days(user: User | None, first: date | None, last: date | None) -> LocalDays:
+    """The user's days `first` to `last` (both included) as a UTC range."""
+    zone = user_zone(user)
+    return LocalDays(
+        first,
+        last,
+        midnight(first, zone) if first is not None else None,
+        midnight(last + timedelta(days=1), zone) if last is not None else None,
+    )
+
+
+def parse_day(value: str | None, field: str) -> date | None:
+    """A date typed in a filter (YYYY-MM-DD), None when empty; ValidationFailed naming the
+    filter otherwise. A date with a time (2026-11-25T00:00, as the calendar's links write
+    it) counts by its date: the filters are whole days."""
+    text = (value or "").strip()
+    if not text:
+        return None
     try:
-        return date.fromisoformat((value or "").strip())
+        day = datetime.fromisoformat(text).date() if "T" in text else date.fromisoformat(text)
     except ValueError:
-        raise ValidationFailed({field: msg("expected a date like 2026-11-25")}) from None
+        day = None
+    # Years far off have no next day or no UTC moment in some zones (date.max + 1 overflows).
+    if day is None or not 1900 <= day.year <= 9000:
+        raise ValidationFailed({field: msg("expected a date like 2026-11-25")})
+    return day
+
+
+def day_filter(
+    user: User | None,
+    date_from: str | None,
+    date_to: str | None,
+    *,
+    fields: tuple[str, str] = ("from", "to"),
+) -> LocalDays:
+    """A list's "from" and "to" date filters (either may be empty) as the user's days."""
+    first, last = parse_day(date_from, fields[0]), parse_day(date_to, fields[1])
+    if first is not None and last is not None and last < first:
+        raise ValidationFailed({fields[1]: msg("the end of the period must be after its start")})
+    return local_days(user, first, last)
+
+
+def _parse_day(value: str | None, field: str) -> date:
+    day = parse_day(value, field)
+    if day is None:
+        raise ValidationFailed({field: msg("expected a date like 2026-11-25")})
+    return day
 
 
 def resolve_period(
@@ -75,9 +144,9 @@ def resolve_period(
         raise ValidationFailed(
             {"period": msg("must be one of: %(choices)s", choices=", ".join(PERIODS))}
         )
-    return Period(
-        name, _midnight(first, zone), _midnight(last + timedelta(days=1), zone), first, last
-    )
+    days = local_days(user, first, last)
+    assert days.start is not None and days.end is not None  # both days are set
+    return Period(name, days.start, days.end, first, last)
 
 
 def offset_spans(

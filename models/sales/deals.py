@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from tortoise.queryset import QuerySet
@@ -15,10 +16,13 @@ from tortoise.transactions import in_transaction
 
 from models.contacts import timeline_text
 from models.contacts.timeline import add_entry
+from models.core import filters
 from models.core.clock import Clock, SystemClock
-from models.core.errors import NotFound, PermissionDenied, ValidationFailed, msg
+from models.core.errors import PermissionDenied, ValidationFailed, msg
 from models.core.labels import DEAL_STATUS_LABELS
-from models.people.permissions import CLIENTS, DEALS, may_edit, may_see, visible, visible_record
+from models.core.ordering import Sort, SortKeys, sorted_page
+from models.core.sql import is_id
+from models.people.permissions import CLIENTS, DEALS, may_edit, visible, visible_record
 from models.people.users import get_company
 from models.schema.clients import Client
 from models.schema.deals import Deal, DealHistory
@@ -33,6 +37,15 @@ OPEN_STATUSES = STATUSES[:4]
 STATUS_LABELS = DEAL_STATUS_LABELS  # their English names (models/core/labels.py)
 # Closed columns of the kanban show only the latest ones; the list view finds the rest.
 KANBAN_CLOSED_LIMIT = 50
+# The list's orders (models/core/ordering.py), each column indexed (migration 0010 added
+# title and amount); by responsible through the (responsible_id, created_at) index (0012),
+# each one's newest first.
+SORTS = SortKeys(
+    orders={"title": ("title", "id"), "amount": ("amount", "id"), "created": ("created_at", "id")},
+    default=Sort("created", descending=True),
+    by_user={"responsible": "responsible_id"},
+    within=("-created_at", "-id"),
+)
 
 
 @dataclass
@@ -84,11 +97,7 @@ async def create_deal(
         raise ValidationFailed({"title": msg("the deal needs a title")})
     value = _amount(amount)
     code = await _currency(currency)
-    client = await Client.get_or_none(id=client_id)
-    if client is None:
-        raise NotFound(msg("client %(id)s not found", id=client_id))
-    if not may_see(user, CLIENTS, client.responsible_id):
-        raise PermissionDenied(msg("this client belongs to another user"))
+    client = await visible_record(user, CLIENTS, Client, client_id)
     if (
         responsible_id is not None
         and not await User.filter(id=responsible_id, is_active=True).exists()
@@ -156,37 +165,46 @@ async def move_deal(
 ) -> Deal:
     """Move a deal to a status (kanban drag, A1); every change of status is kept (A4)."""
     clock = clock or SystemClock()
+    _check_status(status)
+    deal = await _editable(user, deal_id)
+    async with in_transaction():
+        if position is not None:
+            deal.position = max(0, position)
+        await _record_status(user, deal, status, clock.now())
+        await deal.save()
+    return deal
+
+
+def _check_status(status: str) -> None:
     if status not in STATUSES:
         raise ValidationFailed(
             {"status": msg("must be one of: %(choices)s", choices=", ".join(STATUSES))}
         )
-    deal = await _editable(user, deal_id)
-    now = clock.now()
+
+
+async def _record_status(user: User, deal: Deal, status: str, now: datetime) -> None:
+    """Set the status (the caller saves the deal) and keep the move in history and timeline."""
     previous = deal.status
-    async with in_transaction():
-        deal.status = status
-        if position is not None:
-            deal.position = max(0, position)
-        if status in FINAL_STATUSES:
-            deal.closed_at = deal.closed_at if previous == status else now
-        else:
-            deal.closed_at = None
-        await deal.save()
-        if previous != status:
-            await DealHistory.create(
-                deal=deal, user=user, kind="status", from_status=previous, to_status=status, at=now
-            )
-            await add_entry(
-                "deal",
-                now,
-                client_id=deal.client_id,
-                ref_id=deal.id,
-                user_id=user.id,
-                detail=timeline_text.detail(
-                    "deal_moved", title=deal.title, from_status=previous, to_status=status
-                ),
-            )
-    return deal
+    deal.status = status
+    if status in FINAL_STATUSES:
+        deal.closed_at = deal.closed_at if previous == status else now
+    else:
+        deal.closed_at = None
+    if previous == status:
+        return
+    await DealHistory.create(
+        deal=deal, user=user, kind="status", from_status=previous, to_status=status, at=now
+    )
+    await add_entry(
+        "deal",
+        now,
+        client_id=deal.client_id,
+        ref_id=deal.id,
+        user_id=user.id,
+        detail=timeline_text.detail(
+            "deal_moved", title=deal.title, from_status=previous, to_status=status
+        ),
+    )
 
 
 async def update_deal(
@@ -197,10 +215,15 @@ async def update_deal(
     amount: Decimal | str | int | float | None = None,
     currency: str | None = None,
     responsible_id: int | None = None,
+    status: str | None = None,
     clock: Clock | None = None,
 ) -> Deal:
-    """Change a deal's title, amount, currency or responsible user; the change is in its history."""
+    """Change a deal's title, amount, currency, responsible user or status; the change is in
+    its history. Everything is checked before anything is written: a refused status never
+    leaves the other fields saved (nor a new responsible that would then refuse the move)."""
     clock = clock or SystemClock()
+    if status is not None:
+        _check_status(status)
     deal = await _editable(user, deal_id)
     changes: dict[str, list[str]] = {}
     if title is not None:
@@ -224,13 +247,18 @@ async def update_deal(
             raise ValidationFailed({"responsible_id": msg("no active user with this id")})
         changes["responsible_id"] = [str(deal.responsible_id), str(responsible_id)]
         deal.responsible_id = responsible_id
-    if changes:
+    moved = status is not None and status != deal.status
+    if changes or moved:
         async with in_transaction():
+            if changes:
+                kind = "amount" if set(changes) <= {"amount", "currency"} else "edited"
+                await DealHistory.create(
+                    deal=deal, user=user, kind=kind, detail=changes, at=clock.now()
+                )
+            if moved:
+                assert status is not None
+                await _record_status(user, deal, status, clock.now())
             await deal.save()
-            kind = "amount" if set(changes) <= {"amount", "currency"} else "edited"
-            await DealHistory.create(
-                deal=deal, user=user, kind=kind, detail=changes, at=clock.now()
-            )
     return deal
 
 
@@ -252,29 +280,26 @@ async def list_deals(
     query: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    sort: Sort | None = None,
 ) -> tuple[list[Deal], int]:
-    """The list view (A1): a page of visible deals, newest first, and the total."""
+    """The list view (A1): a page of visible deals in `sort` order (one of SORTS; newest
+    first by default), and the total."""
+    status = filters.choice("status", status, STATUSES)
+    text = filters.search_text(query)
     qs = _visible_query(user)
     if status:
-        if status not in STATUSES:
-            raise ValidationFailed(
-                {"status": msg("must be one of: %(choices)s", choices=", ".join(STATUSES))}
-            )
         qs = qs.filter(status=status)
-    if client_id is not None:
-        qs = qs.filter(client_id=client_id)
-    if responsible_id is not None:
-        qs = qs.filter(responsible_id=responsible_id)
-    if query and query.strip():
-        qs = qs.filter(title__icontains=query.strip())
+    for column, value in (("client_id", client_id), ("responsible_id", responsible_id)):
+        if value is not None:
+            qs = qs.filter(**{column: value}) if is_id(value) else qs.filter(id__in=[])
+    if text:
+        qs = qs.filter(title__icontains=text)
     total = await qs.count()
-    rows = (
-        await qs.order_by("-id")
-        .offset(max(0, offset))
-        .limit(max(1, min(limit, 500)))
-        .select_related("client")
+    qs = qs.select_related("client", "responsible")
+    rows = await sorted_page(
+        qs, SORTS, sort, offset=offset, limit=max(1, min(limit, 500)), total=total
     )
-    return list(rows), total
+    return rows, total
 
 
 async def kanban(user: User, *, responsible_id: int | None = None) -> dict[str, list[Deal]]:

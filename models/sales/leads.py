@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from tortoise.expressions import Q
@@ -16,14 +17,17 @@ from tortoise.transactions import in_transaction
 
 from models.contacts import contact_details as details
 from models.contacts import timeline_text
-from models.contacts.phones import digits, tail_range, to_e164
 from models.contacts.timeline import add_entry
+from models.core import filters
 from models.core.clock import Clock, SystemClock
 from models.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, msg
+from models.core.ordering import Sort, SortKeys, sorted_page
+from models.core.sql import is_id
 from models.people.permissions import LEADS, may_edit, visible, visible_record
 from models.people.users import get_company
 from models.sales.auto_lead import AutoLead
 from models.sales.deals import DealInput, create_deal
+from models.sales.lead_search import lead_filter
 from models.schema.activity import EmailMessage, Note, Sms, TimelineEntry
 from models.schema.calls import Call
 from models.schema.clients import Client, Email, Phone
@@ -36,6 +40,15 @@ logger = logging.getLogger(__name__)
 
 SOURCES = ("manual", "call", "import", "sms", "email", "api", "webhook")
 VIEWS = ("mine", "unhandled", "all")
+STATUSES = ("open", "converted", "closed")
+# The list's orders (models/core/ordering.py): indexed name key and creation time; by
+# responsible through the (responsible_id, created_at) index, each one's newest first.
+SORTS = SortKeys(
+    orders={"name": ("name_key", "id"), "created": ("created_at", "id")},
+    default=Sort("created", descending=True),
+    by_user={"responsible": "responsible_id"},
+    within=("-created_at", "-id"),
+)
 
 
 @dataclass
@@ -66,13 +79,13 @@ async def create_lead(
         errors["source"] = msg("must be one of: %(choices)s", choices=", ".join(SOURCES))
     emails, custom = await details.check_emails_and_custom(data.emails, data.custom, "lead", errors)
     company = await get_company()
-    phones = details.parse_phones(data.phones, company.default_region)
+    phones = details.check_phones(data.phones, company.default_region, errors)
     name = (
         (data.name or "").strip()
         or (phones[0].typed if phones else "")
         or (emails[0] if emails else "")
     )
-    if not name:
+    if not name and "phones" not in errors:
         errors["name"] = msg("the lead needs a name, a phone or an email")
     if (
         data.source_tag_id is not None
@@ -81,7 +94,7 @@ async def create_lead(
         errors["source_tag_id"] = msg("no such source tag")
     if errors:
         raise ValidationFailed(errors)
-    await details.check_phone_owners(phones)
+    await details.check_phone_owners(phones, viewer=user)
     if responsible_id is None and not unhandled and user is not None:
         responsible_id = user.id
     now = clock.now()
@@ -93,6 +106,7 @@ async def create_lead(
             name=name[:200],
             name_key=details.search_key(name)[:200],
             company_name=data.company_name.strip()[:200],
+            company_key=details.search_key(data.company_name)[:200],
             source=data.source,
             source_tag_id=data.source_tag_id,
             responsible_id=None if unhandled else responsible_id,
@@ -172,15 +186,16 @@ async def update_lead(user: User, lead_id: int, data: LeadInput) -> Lead:
     if not (data.name or "").strip():
         errors["name"] = msg("the lead needs a name")
     emails, custom = await details.check_emails_and_custom(data.emails, data.custom, "lead", errors)
+    company = await get_company()
+    phones = details.check_phones(data.phones, company.default_region, errors)
     if errors:
         raise ValidationFailed(errors)
-    company = await get_company()
-    phones = details.parse_phones(data.phones, company.default_region)
-    await details.check_phone_owners(phones)
+    await details.check_phone_owners(phones, viewer=user)
     async with in_transaction():
         lead.name = data.name.strip()[:200]
         lead.name_key = details.search_key(lead.name)[:200]
         lead.company_name = data.company_name.strip()[:200]
+        lead.company_key = details.search_key(lead.company_name)[:200]
         await lead.save()
         await details.replace_phones(phones, lead_id=lead.id)
         await details.replace_emails(emails, lead_id=lead.id)
@@ -194,23 +209,32 @@ async def list_leads(
     view: str = "mine",
     query: str | None = None,
     status: str | None = "open",
+    created_since: datetime | None = None,
+    created_until: datetime | None = None,
     limit: int = 50,
     offset: int = 0,
+    sort: Sort | None = None,
 ) -> tuple[list[Lead], int]:
-    """ "My leads", "Unhandled" or (with leads.view_all) all leads, newest first, and the total."""
+    """ "My leads", "Unhandled" or (with leads.view_all) all leads in `sort` order (one of
+    SORTS; newest first by default), and the total."""
     if view not in VIEWS:
         raise ValidationFailed(
             {"view": msg("must be one of: %(choices)s", choices=", ".join(VIEWS))}
         )
-    qs = await leads_matching(user, view=view, status=status, query=query)
-    total = await qs.count()
-    rows = (
-        await qs.order_by("-id")
-        .offset(max(0, offset))
-        .limit(max(1, min(limit, 500)))
-        .prefetch_related("phones", "responsible", "source_tag")
+    qs = await leads_matching(
+        user,
+        view=view,
+        status=status,
+        query=query,
+        created_since=created_since,
+        created_until=created_until,
     )
-    return list(rows), total
+    total = await qs.count()
+    qs = qs.prefetch_related("phones", "responsible", "source_tag")
+    rows = await sorted_page(
+        qs, SORTS, sort, offset=offset, limit=max(1, min(limit, 500)), total=total
+    )
+    return rows, total
 
 
 async def leads_matching(
@@ -220,9 +244,16 @@ async def leads_matching(
     status: str | None = None,
     query: str | None = None,
     responsible_id: int | None = None,
+    created_since: datetime | None = None,
+    created_until: datetime | None = None,
 ) -> QuerySet[Lead]:
     """The leads a list or an export shows: the view ("mine", "unhandled", "all" within
-    what `user` may see; `user` None is the system, which sees all), status, a search."""
+    what `user` may see; `user` None is the system, which sees all), status, a search, the
+    creation time [since, until) (UTC, from the user's dates: models/reporting/periods.py).
+    The filters are checked here, once for the page, the export, the dashboard and the
+    widget's search (models/core/filters.py)."""
+    status = filters.choice("status", status, STATUSES)
+    text = filters.search_text(query)
     qs = Lead.all()
     if user is not None and view == "mine":
         qs = qs.filter(responsible_id=user.id)
@@ -231,39 +262,17 @@ async def leads_matching(
     else:
         qs = visible(user, LEADS, qs)
     if responsible_id is not None:
-        qs = qs.filter(responsible_id=responsible_id)
+        matching = Q(responsible_id=responsible_id) if is_id(responsible_id) else Q(id__in=[])
+        qs = qs.filter(matching)
     if status:
         qs = qs.filter(status=status)
-    if query and query.strip():
-        qs = qs.filter(await _search(query.strip())).distinct()
+    if created_since is not None:
+        qs = qs.filter(created_at__gte=created_since)
+    if created_until is not None:
+        qs = qs.filter(created_at__lt=created_until)
+    if text:
+        qs = qs.filter(await lead_filter(text))
     return qs
-
-
-async def _search(text: str) -> Q:
-    if "@" in text:
-        owners = Email.filter(address=text.lower(), lead_id__isnull=False)
-        return Q(id__in=await owners.values_list("lead_id", flat=True))
-    number_digits = digits(text)
-    if number_digits and len(number_digits) * 2 >= len(text.replace(" ", "")):
-        region = (await get_company()).default_region
-        e164 = to_e164(text, region) if len(number_digits) >= 6 else None
-        phones = Phone.filter(lead_id__isnull=False)
-        if e164:
-            ids = await phones.filter(e164=e164).values_list("lead_id", flat=True)
-            if ids:
-                return Q(id__in=ids)
-        if len(number_digits) >= 3:
-            low, high = tail_range(number_digits)
-            ids = (
-                await phones.filter(digits_rev__gte=low, digits_rev__lt=high)
-                .limit(5000)
-                .values_list("lead_id", flat=True)
-            )
-            return Q(id__in=ids)
-    key = details.search_key(text)
-    if not key:
-        return Q(company_name__icontains=text)
-    return Q(name_key__contains=key) | Q(company_name__icontains=text)
 
 
 async def convert_lead(
@@ -285,17 +294,7 @@ async def convert_lead(
     if numbers:
         owner = await Phone.filter(e164__in=numbers, client_id__isnull=False).first()
         if owner is not None:
-            other = await Client.get(id=owner.client_id)
-            raise Conflict(
-                msg(
-                    "the number %(number)s belongs to the client %(name)s (#%(id)s)",
-                    number=owner.e164,
-                    name=other.name,
-                    id=other.id,
-                ),
-                field="phones",
-                other=other,
-            )
+            raise await details.number_taken(user, owner)
     now = clock.now()
     responsible_id = lead.responsible_id or user.id
     async with in_transaction():

@@ -12,6 +12,7 @@ from pathlib import Path
 from tortoise.queryset import QuerySet
 
 from models.core.errors import NotFound, PermissionDenied, ValidationFailed, msg
+from models.core.ordering import Sort, SortKeys, sorted_page
 from models.people.permissions import CALLS, visible, visible_record
 from models.schema.calls import Call
 from models.schema.users import User
@@ -22,6 +23,14 @@ DIRECTIONS = ("in", "out", "internal")
 RESULTS = ("answered", "missed", "busy", "failed", "no_answer")
 # The list's total is exact up to this; a bigger one is reported as COUNT_CAP + 1.
 COUNT_CAP = 10_000
+# The list's orders (models/core/ordering.py): by start time (indexed), or by agent through
+# the (agent_id, started_at) index, each agent's latest first.
+SORTS = SortKeys(
+    orders={"started": ("started_at", "id")},
+    default=Sort("started", descending=True),
+    by_user={"agent": "agent_id"},
+    within=("-started_at", "-id"),
+)
 
 
 @dataclass
@@ -50,10 +59,34 @@ def _visible_calls(user: User) -> QuerySet[Call]:
 
 
 async def list_calls(
-    user: User, filters: CallFilter, *, limit: int = 50, offset: int = 0
+    user: User,
+    filters: CallFilter,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    sort: Sort | None = None,
 ) -> tuple[list[Call], int]:
-    """One page of the calls this user may see (own calls, or all with calls.view_all), and
-    how many match in all (COUNT_CAP + 1 standing for "more than COUNT_CAP")."""
+    """One page of the calls this user may see (own calls, or all with calls.view_all) in
+    `sort` order (one of SORTS; the latest first by default), and how many match in all
+    (COUNT_CAP + 1 standing for "more than COUNT_CAP")."""
+    qs = calls_matching(user, filters)
+    # Two million calls take a PostgreSQL COUNT over 100 ms: read at most COUNT_CAP + 1 ids
+    # instead (exact below the cap; the page says "more than" above it).
+    total = len(await qs.limit(COUNT_CAP + 1).values_list("id", flat=True))
+    rows = await sorted_page(
+        qs.prefetch_related("agent", "client", "lead"),
+        SORTS,
+        sort,
+        offset=offset,
+        limit=max(1, min(limit, 200)),
+        total=total if total <= COUNT_CAP else None,
+    )
+    return rows, total
+
+
+def calls_matching(user: User, filters: CallFilter) -> QuerySet[Call]:
+    """The calls a list's filters select among those the user may see (the calls page and
+    the dashboard count the same); `since` and `until` bound the start [since, until)."""
     filters.check()
     qs = _visible_calls(user)
     if filters.user_id is not None:
@@ -68,16 +101,7 @@ async def list_calls(
         qs = qs.filter(started_at__lt=filters.until)
     if filters.client_id is not None:
         qs = qs.filter(client_id=filters.client_id)
-    # Two million calls take a PostgreSQL COUNT over 100 ms: read at most COUNT_CAP + 1 ids
-    # instead (exact below the cap; the page says "more than" above it).
-    total = len(await qs.limit(COUNT_CAP + 1).values_list("id", flat=True))
-    rows = (
-        await qs.order_by("-started_at", "-id")
-        .offset(max(0, offset))
-        .limit(max(1, min(limit, 200)))
-        .prefetch_related("agent", "client", "lead")
-    )
-    return list(rows), total
+    return qs
 
 
 async def recent_calls(user: User, limit: int = 20) -> list[Call]:

@@ -31,9 +31,10 @@ from tortoise.transactions import in_transaction
 from models.contacts import timeline_text
 from models.contacts.phones import digits
 from models.core.clock import Clock
+from models.core.db import is_database_busy
 from models.core.labels import CALL_RESULT_LABELS
 from models.people.users import get_telephony
-from models.sales.auto_lead import CALL, AutoLead, auto_lead_for
+from models.sales.auto_lead import CALL, AutoLead, auto_lead_for, caller_id_name
 from models.schema.activity import TimelineEntry
 from models.schema.calls import Call
 from models.schema.clients import Client, Phone
@@ -150,7 +151,11 @@ class CallStore:
                     item.done.cancel()
             raise
         except Exception as err:
-            if len(batch) > 1:
+            if is_database_busy(err):
+                # Busy or unreachable: one by one would only wait as long again per call.
+                for item in batch:
+                    item.settle(None, err)
+            elif len(batch) > 1:
                 logger.warning(
                     "storing %d calls together failed (%s); storing them one by one",
                     len(batch),
@@ -262,6 +267,9 @@ class CallStore:
         }
         if rec.recording_path:
             values["recording_path"] = rec.recording_path[:500]
+        name = caller_id_name(rec.caller_name, peer) if peer else ""
+        if name:  # a later word without the name (a resync) keeps the one stored
+            values["caller_name"] = name
         call = state.calls.get(rec.linkedid)
         if call is None:
             client_id, lead_id, lead_created = await self._match(
@@ -344,6 +352,7 @@ class CallStore:
             direction=rec.direction,
             answered=rec.result == "answered",
             agent_id=agent.id if agent else None,
+            caller_name=rec.caller_name,
         )
         if plan is None:
             return None, None, None

@@ -3,9 +3,10 @@
 A list belongs to an agent. Front-ends build it (from selected clients or leads, or numbers
 typed on the keypad) and start, pause, resume, skip and stop it; the daemon's runner
 (daemon/dialer.py) claims the entries one by one with a conditional update, places each call
-as a click-to-call and records its result here. Everything the runner needs to carry on after
-a restart is in these two tables: the entry being dialed keeps the click-to-call request id,
-by which its stored call is found again, so it is neither dialed twice nor skipped.
+as a click-to-call and records its result (models/telephony/dialer_runs.py). Everything the
+runner needs to carry on after a restart is in these two tables: the entry being dialed keeps
+the click-to-call request id, by which its stored call is found again, so it is neither dialed
+twice nor skipped.
 """
 
 from __future__ import annotations
@@ -13,26 +14,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any, cast
 
-from tortoise.expressions import Q
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from models.contacts.phones import parse_phone
+from models.contacts.contact_details import not_a_phone
+from models.contacts.phones import NotAPhoneError, parse_phone, phone_text
 from models.core.clock import Clock
 from models.core.errors import (
     Conflict,
     Message,
     NotFound,
-    PermissionDenied,
     ValidationFailed,
     msg,
 )
+from models.core.sql import is_id
 from models.core.translation import catalog
 from models.people.permissions import CLIENTS, LEADS, Ownership, has_right, may_see
 from models.people.users import get_company, get_telephony
-from models.schema.calls import Call
 from models.schema.clients import Client, Phone
 from models.schema.dialer import DialerEntry, DialerList
 from models.schema.leads import Lead
@@ -43,14 +43,6 @@ logger = logging.getLogger(__name__)
 IDLE, RUNNING, PAUSED, STOPPED, FINISHED = "idle", "running", "paused", "stopped", "finished"
 PENDING, DIALING, DONE, SKIPPED = "pending", "dialing", "done", "skipped"
 RESULTS = ("answered", "no_answer", "busy", "failed", "invalid")
-# Call.result (as the tracker stores it) -> the dialer entry's result.
-CALL_RESULTS = {
-    "answered": "answered",
-    "no_answer": "no_answer",
-    "missed": "no_answer",
-    "busy": "busy",
-    "failed": "failed",
-}
 MAX_ENTRIES = 10_000
 
 # What front-ends show for the codes above, in the reader's language (`say`/`.in_language`);
@@ -115,7 +107,11 @@ class Target:
 
 @dataclass(frozen=True)
 class ListView:
-    """A list as front-ends show it: its state and how far it got."""
+    """A list as front-ends show it: its state, how far it got and one page of its numbers.
+
+    `done` counts the numbers dialed (whatever the outcome), `answered` those of them that
+    answered; `entries` are the page from `offset` (every entry when no limit was asked).
+    """
 
     id: int
     name: str
@@ -127,6 +123,13 @@ class ListView:
     skipped: int
     dialing: DialerEntry | None
     entries: list[DialerEntry]
+    answered: int = 0
+    offset: int = 0
+
+    @property
+    def is_live(self) -> bool:
+        """Whether the list may still change by itself (the page keeps following it)."""
+        return self.status in (IDLE, RUNNING, PAUSED) or self.dialing is not None
 
 
 # -- building ----------------------------------------------------------------------------
@@ -135,12 +138,16 @@ class ListView:
 async def _targets_of_owners(
     model: type[Client] | type[Lead], ids: Iterable[int], user: User, kind: Ownership
 ) -> list[Target]:
-    """The numbers of the selected clients or leads the user may see, honouring G4."""
+    """The numbers of the selected clients or leads the user may see, honouring G4.
+
+    An id that names no record, or one the user may not see, is refused with the same words
+    (the record is not named), so that ids cannot be probed.
+    """
     ids = list(dict.fromkeys(ids))
     if not ids:
         return []
     all_numbers = (await get_telephony()).is_dial_all_numbers
-    rows = {r.id: r for r in await model.filter(id__in=ids)}
+    rows = {r.id: r for r in await model.filter(id__in=[i for i in ids if is_id(i)])}
     key = "client_id" if model is Client else "lead_id"
     phones: dict[int, list[Phone]] = {}
     for phone in await Phone.filter(**{f"{key}__in": list(rows)}).order_by("position", "id"):
@@ -148,10 +155,9 @@ async def _targets_of_owners(
     targets: list[Target] = []
     for owner_id in ids:
         row = rows.get(owner_id)
-        if row is None:
-            continue
-        if not may_see(user, kind, row.responsible_id):
-            raise PermissionDenied(msg("you may not call %(name)s", name=row.name))
+        if row is None or not may_see(user, kind, row.responsible_id):
+            field = "client_ids" if model is Client else "lead_ids"
+            raise ValidationFailed({field: msg(kind.missing.msgid, id=owner_id)})
         owned = phones.get(owner_id, [])
         if not all_numbers:
             owned = owned[:1]
@@ -174,12 +180,19 @@ async def create_list(
 ) -> DialerList:
     """A new idle list of `user`'s from selected clients, leads and typed numbers (in that order).
 
-    With "dial all numbers" off (G4) a client or lead gives its first number only. A number
-    that cannot be dialed is kept on the list as `invalid` with the reason, and is never dialed.
+    With "dial all numbers" off (G4) a client or lead gives its first number only. A typed text
+    that is no phone number ("abc123") is refused as the client form refuses it; a number that
+    cannot be dialed ("12") is kept on the list as `invalid` with the reason, never dialed.
     """
     targets = await _targets_of_owners(Client, client_ids, user, CLIENTS)
     targets += await _targets_of_owners(Lead, lead_ids, user, LEADS)
-    targets += [Target(n.strip()) for n in numbers if n.strip()]
+    typed = [n.strip() for n in numbers if n.strip()]
+    for number in typed:
+        try:
+            phone_text(number)  # the rule of the client and lead forms
+        except NotAPhoneError as err:
+            raise ValidationFailed({"numbers": not_a_phone(err)}) from None
+    targets += [Target(n) for n in typed]
     if len(targets) > MAX_ENTRIES:
         raise ValidationFailed(
             {"numbers": msg("a list holds at most %(max)s numbers", max=MAX_ENTRIES)}
@@ -222,11 +235,10 @@ async def create_list(
 
 
 async def _own_list(user: User, list_id: int) -> DialerList:
-    dialer = await DialerList.get_or_none(id=list_id)
-    if dialer is None:
+    dialer = await DialerList.get_or_none(id=list_id) if is_id(list_id) else None
+    # Another agent's list is answered as if there were none: its existence is not told.
+    if dialer is None or (dialer.owner_id != user.id and not has_right(user, "calls.view_all")):
         raise NotFound(msg("dialer list %(id)s does not exist", id=list_id))
-    if dialer.owner_id != user.id and not has_right(user, "calls.view_all"):
-        raise PermissionDenied(msg("this dialer list belongs to another agent"))
     return dialer
 
 
@@ -320,22 +332,43 @@ async def skip_entry(user: User, list_id: int, entry_id: int | None = None) -> D
     return entry
 
 
-async def view_list(user: User, list_id: int) -> ListView:
+async def view_list(
+    user: User, list_id: int, *, offset: int = 0, limit: int | None = None
+) -> ListView:
+    """The list's state and counts, with its entries from `offset` (`limit` of them, or all)."""
     dialer = await _own_list(user, list_id)
-    entries = list(await DialerEntry.filter(dialer_list_id=list_id).order_by("position"))
-    by_state = {s: sum(1 for e in entries if e.state == s) for s in (PENDING, DONE, SKIPPED)}
+    counts = {
+        (row["state"], row["result"]): row["n"]
+        for row in await DialerEntry.filter(dialer_list_id=list_id)
+        .annotate(n=Count("id"))
+        .group_by("state", "result")
+        .values("state", "result", "n")
+    }
+
+    def count(state: str) -> int:
+        return sum(n for (s, _), n in counts.items() if s == state)
+
+    page = DialerEntry.filter(dialer_list_id=list_id).order_by("position").offset(max(0, offset))
+    if limit is None:
+        entries = list(await page)
+    else:
+        entries = list(await page.limit(limit)) if limit > 0 else []
     dialing = next((e for e in entries if e.state == DIALING), None)
+    if dialing is None and count(DIALING):
+        dialing = await DialerEntry.filter(dialer_list_id=list_id, state=DIALING).first()
     return ListView(
         dialer.id,
         dialer.name,
         dialer.owner_id,
         dialer.status,
-        len(entries),
-        by_state[PENDING],
-        by_state[DONE],
-        by_state[SKIPPED],
+        sum(counts.values()),
+        count(PENDING),
+        count(DONE),
+        count(SKIPPED),
         dialing,
         entries,
+        answered=counts.get((DONE, "answered"), 0),
+        offset=max(0, offset),
     )
 
 
@@ -365,105 +398,3 @@ async def running_list_ids() -> list[int]:
 
 async def get_list(list_id: int) -> DialerList | None:
     return await DialerList.get_or_none(id=list_id).prefetch_related("owner")
-
-
-async def dialing_entry(list_id: int) -> DialerEntry | None:
-    """The entry whose call was placed and whose result is not known yet (at most one)."""
-    return await DialerEntry.filter(dialer_list_id=list_id, state=DIALING).first()
-
-
-async def claim_next(list_id: int, request_id: str, *, clock: Clock) -> DialerEntry | None:
-    """Take the next pending entry for dialing, if the list is still running.
-
-    The conditional update makes the claim atomic: two runners (or a runner and a user
-    skipping the number) never both get it. The request id is stored before the call is
-    placed, so that a restart finds the call again.
-    """
-    for _ in range(5):
-        if not await DialerList.filter(id=list_id, status=RUNNING).exists():
-            return None
-        entry = (
-            await DialerEntry.filter(dialer_list_id=list_id, state=PENDING)
-            .order_by("position")
-            .first()
-        )
-        if entry is None:
-            return None
-        updated = await DialerEntry.filter(id=entry.id, state=PENDING).update(
-            state=DIALING, request_id=request_id, dialed_at=clock.now()
-        )
-        if updated:
-            entry.state, entry.request_id = DIALING, request_id
-            return entry
-    return None
-
-
-async def set_linkedid(entry_id: int, linkedid: str) -> None:
-    await DialerEntry.filter(id=entry_id, linkedid__isnull=True).update(linkedid=linkedid)
-
-
-def result_of_call(call: Call) -> str:
-    return CALL_RESULTS.get(call.result, "failed")
-
-
-async def call_of_entry(entry: DialerEntry, extension: str) -> Call | None:
-    """The stored call placed for `entry`: by the request id, else by the linked id, else by
-    the agent's extension and the number around the time it was dialed (a call the PBX
-    carried on with while the daemon was down may have lost the request id)."""
-    if entry.request_id:
-        call = await Call.filter(action_id=entry.request_id).first()
-        if call is not None:
-            return call
-    if entry.linkedid:
-        call = await Call.filter(linkedid=entry.linkedid).first()
-        if call is not None:
-            return call
-    if entry.e164 and entry.dialed_at is not None and extension:
-        return (
-            await Call.filter(
-                Q(peer_e164=entry.e164) | Q(to_number=entry.e164),
-                agent_extension=extension,
-                started_at__gte=entry.dialed_at - timedelta(seconds=5),
-            )
-            .order_by("started_at")
-            .first()
-        )
-    return None
-
-
-async def record_result(
-    entry_id: int,
-    result: str,
-    *,
-    reason: str = "",
-    call_id: int | None = None,
-    linkedid: str | None = None,
-    ended_at: datetime,
-) -> bool:
-    """Store the outcome of a dialed entry and when the list's last call ended (once)."""
-    changes: dict[str, Any] = {
-        "state": DONE,
-        "result": result,
-        "reason": reason[:255],
-        "ended_at": ended_at,
-    }
-    if call_id is not None:
-        changes["call_id"] = call_id
-    if linkedid:
-        changes["linkedid"] = linkedid
-    async with in_transaction():
-        updated = await DialerEntry.filter(id=entry_id, state=DIALING).update(**changes)
-        if updated:
-            entry = await DialerEntry.get(id=entry_id)
-            await DialerList.filter(id=entry.dialer_list_id).update(last_ended_at=ended_at)
-    return bool(updated)
-
-
-async def finish_if_done(list_id: int, *, clock: Clock) -> bool:
-    """A running list with nothing pending or being dialed is finished."""
-    if await DialerEntry.filter(dialer_list_id=list_id, state__in=(PENDING, DIALING)).exists():
-        return False
-    updated = await DialerList.filter(id=list_id, status__in=(RUNNING, PAUSED)).update(
-        status=FINISHED, finished_at=clock.now()
-    )
-    return bool(updated)

@@ -19,9 +19,9 @@ from typing import Any
 
 from models.contacts import timeline_text
 from models.contacts.clients import ClientInput, create_client
-from models.contacts.contact_details import search_key
+from models.contacts.contact_details import not_a_phone, search_key
 from models.contacts.notes import add_note
-from models.contacts.phones import to_e164
+from models.contacts.phones import NotAPhoneError, phone_text, to_e164
 from models.contacts.timeline import add_entry
 from models.core.clock import Clock, SystemClock
 from models.core.errors import PermissionDenied, ValidationFailed, msg
@@ -189,11 +189,15 @@ async def save_caller(
     name = (name or "").strip()
     if kind == "client" and not name:
         raise ValidationFailed({"name": msg("the client needs a name")})
+    try:
+        phone_text(number)  # the rule of the client and lead forms
+    except NotAPhoneError as err:
+        raise ValidationFailed({"number": not_a_phone(err)}) from None
     callers = callers or await CallerDirectory.load()
     e164 = callers.e164(number)  # the company's region, as the call store reads the number
     if e164 is None:
         raise ValidationFailed(
-            {"number": msg("%(number)s is not a phone number", number=repr(number))}
+            {"number": msg("Phone: “%(value)s” is not a complete number", value=number.strip())}
         )
     # The number's lock, shared with the call store: the call ending meanwhile (and its
     # auto-lead) waits until this caller is saved, and then finds it.
@@ -258,7 +262,8 @@ async def _take_lead(user: User, lead: Lead, name: str, company_name: str) -> Le
         changed.append("name")
     if company_name and company_name != lead.company_name:
         lead.company_name = company_name[:200]
-        changed.append("company_name")
+        lead.company_key = search_key(lead.company_name)[:200]
+        changed += ["company_name", "company_key"]
     if lead.responsible_id is None:
         lead.responsible_id = user.id
         changed.append("responsible_id")

@@ -17,9 +17,12 @@ from tortoise.transactions import in_transaction
 
 from models.contacts import timeline_text
 from models.contacts.timeline import add_entry
+from models.core import filters
 from models.core.clock import Clock, SystemClock
 from models.core.errors import NotFound, PermissionDenied, ValidationFailed, msg
 from models.core.labels import TASK_KIND_LABELS
+from models.core.ordering import Sort, SortKeys, sorted_page
+from models.core.sql import is_id
 from models.people.permissions import CLIENTS, DEALS, LEADS, has_right, visible_record
 from models.schema.clients import Client
 from models.schema.deals import Deal
@@ -32,7 +35,12 @@ logger = logging.getLogger(__name__)
 KINDS = ("task", "call", "video", "sms")
 KIND_LABELS = TASK_KIND_LABELS  # their English names (models/core/labels.py)
 SCOPES = ("mine", "all")
-STATUS_FILTERS = ("open", "done", "overdue", "any")
+STATUS_FILTERS = ("open", "done", "overdue", "upcoming", "any")
+# The list's orders (models/core/ordering.py), indexed (title and created_at by migration 0010).
+SORTS = SortKeys(
+    orders={"title": ("title", "id"), "due": ("due_at", "id"), "created": ("created_at", "id")},
+    default=Sort("due"),
+)
 # A reminder whose due time passed longer ago than this is stale: it is not sent late.
 STALE_REMINDER = timedelta(hours=1)
 
@@ -56,7 +64,9 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-async def _check(user: User, data: TaskInput) -> tuple[list[int], dict[str, Any]]:
+async def _check(
+    user: User, data: TaskInput, *, sms_enabled: bool
+) -> tuple[list[int], dict[str, Any]]:
     errors: dict[str, str] = {}
     if not (data.title or "").strip():
         errors["title"] = msg("the task needs a title")
@@ -71,7 +81,10 @@ async def _check(user: User, data: TaskInput) -> tuple[list[int], dict[str, Any]
         and not 0 <= data.remind_minutes_before <= 60 * 24 * 30
     ):
         errors["remind_minutes_before"] = msg("between 0 and 43200 minutes")
-    if data.kind == "sms":
+    if data.kind == "sms" and not sms_enabled:
+        # Planned now, it would never be sent and only turn overdue (T2 needs a gateway).
+        errors["kind"] = msg("SMS is not configured on this CRM")
+    elif data.kind == "sms":
         if not data.sms_text.strip():
             errors["sms_text"] = msg("an SMS task needs the text to send")
         if data.client_id is None and data.lead_id is None:
@@ -102,10 +115,15 @@ async def _links(
     return {"client_id": client_id, "lead_id": lead_id, "deal_id": deal_id}
 
 
-async def create_task(user: User, data: TaskInput, *, clock: Clock | None = None) -> Task:
-    """Plan a task for oneself or (with the right) for colleagues."""
+async def create_task(
+    user: User, data: TaskInput, *, clock: Clock | None = None, sms_enabled: bool = False
+) -> Task:
+    """Plan a task for oneself or (with the right) for colleagues.
+
+    An SMS task is refused unless the caller says an SMS gateway is configured (`sms_enabled`).
+    """
     clock = clock or SystemClock()
-    assignees, links = await _check(user, data)
+    assignees, links = await _check(user, data, sms_enabled=sms_enabled)
     async with in_transaction():
         task = await Task.create(
             title=data.title.strip()[:200],
@@ -145,7 +163,7 @@ async def _visible(user: User, task_id: int) -> Task:
         and task.author_id != user.id
         and not has_right(user, "tasks.view_all")
     ):
-        raise PermissionDenied(msg("this task belongs to other users"))
+        raise NotFound(msg("task %(id)s not found", id=task_id))  # as if there were none
     return task
 
 
@@ -186,9 +204,11 @@ async def reschedule_task(user: User, task_id: int, due_at: datetime) -> Task:
     return task
 
 
-async def update_task(user: User, task_id: int, data: TaskInput) -> Task:
+async def update_task(
+    user: User, task_id: int, data: TaskInput, *, sms_enabled: bool = False
+) -> Task:
     task = await _visible(user, task_id)
-    assignees, links = await _check(user, data)
+    assignees, links = await _check(user, data, sms_enabled=sms_enabled)
     async with in_transaction():
         due = _utc(data.due_at)
         if due != task.due_at:
@@ -260,8 +280,52 @@ async def list_tasks(
     limit: int = 100,
     offset: int = 0,
     clock: Clock | None = None,
+    sort: Sort | None = None,
 ) -> tuple[list[Task], int]:
-    """The task list (T1) by due time; done and old tasks stay findable with status="done"/"any"."""
+    """The task list (T1) in `sort` order (one of SORTS; by default by due time, the latest
+    first among done tasks); done and old tasks stay findable with status="done"/"any"."""
+    qs = tasks_matching(
+        user,
+        scope=scope,
+        status=status,
+        start=start,
+        end=end,
+        query=query,
+        client_id=client_id,
+        lead_id=lead_id,
+        deal_id=deal_id,
+        clock=clock,
+    )
+    total = await qs.count()
+    sort = sort or default_sort(status)
+    qs = qs.prefetch_related("assignees", "client", "lead")
+    rows = await sorted_page(
+        qs, SORTS, sort, offset=offset, limit=max(1, min(limit, 500)), total=total
+    )
+    return rows, total
+
+
+def default_sort(status: str) -> Sort:
+    """By due time; the latest first among done tasks."""
+    return Sort("due", descending=status == "done")
+
+
+def tasks_matching(
+    user: User,
+    *,
+    scope: str = "mine",
+    status: str = "open",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    query: str | None = None,
+    client_id: int | None = None,
+    lead_id: int | None = None,
+    deal_id: int | None = None,
+    clock: Clock | None = None,
+) -> QuerySet[Task]:
+    """The tasks a list's filters select (the list page and the dashboard count the same):
+    "mine" (assigned to or written by the user) or "all"; open, done, overdue (open and due
+    before now), upcoming (open and due from now on) or any; due in [start, end)."""
     clock = clock or SystemClock()
     if status not in STATUS_FILTERS:
         raise ValidationFailed(
@@ -274,24 +338,19 @@ async def list_tasks(
         qs = qs.filter(is_done=True)
     elif status == "overdue":
         qs = qs.filter(is_done=False, due_at__lt=clock.now())
+    elif status == "upcoming":
+        qs = qs.filter(is_done=False, due_at__gte=clock.now())
     if start is not None:
         qs = qs.filter(due_at__gte=_utc(start))
     if end is not None:
         qs = qs.filter(due_at__lt=_utc(end))
-    if query and query.strip():
-        qs = qs.filter(title__icontains=query.strip())
+    text = filters.search_text(query)
+    if text:
+        qs = qs.filter(title__icontains=text)
     for name, value in (("client_id", client_id), ("lead_id", lead_id), ("deal_id", deal_id)):
         if value is not None:
-            qs = qs.filter(**{name: value})
-    total = await qs.count()
-    order = ("-due_at", "-id") if status == "done" else ("due_at", "id")
-    rows = (
-        await qs.order_by(*order)
-        .offset(max(0, offset))
-        .limit(max(1, min(limit, 500)))
-        .prefetch_related("assignees", "client", "lead")
-    )
-    return list(rows), total
+            qs = qs.filter(**{name: value}) if is_id(value) else qs.filter(id__in=[])
+    return qs
 
 
 def is_overdue(task: Task, now: datetime) -> bool:

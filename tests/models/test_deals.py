@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 
 from models.contacts.clients import ClientInput, create_client
-from models.core.errors import NotFound, PermissionDenied, ValidationFailed
+from models.core.errors import NotFound, ValidationFailed
 from models.sales import deals as deal_ops
 
 
@@ -57,7 +57,7 @@ async def test_kanban_groups_by_status_and_respects_ownership(world, clock, pedr
     assert board["new"][0].client.name == "Pedro Ruiz"
     assert all(not cards for cards in (await deal_ops.kanban(world.marta)).values())
     assert len((await deal_ops.kanban(world.ana))["new"]) == 1
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound, match=f"^deal {a.id} not found$"):  # as if there were none
         await deal_ops.move_deal(world.marta, a.id, "won", clock=clock)
 
 
@@ -66,3 +66,26 @@ async def test_update_amount_is_in_history(world, clock, pedro):
     await deal_ops.update_deal(world.luis, deal.id, amount="150", currency="USD", clock=clock)
     history = await deal_ops.deal_history(world.luis, deal.id)
     assert history[-1].kind == "amount" and history[-1].detail["amount"] == ["100.00", "150.00"]
+
+
+async def test_an_edit_with_a_status_is_checked_whole_before_anything_is_saved(
+    world, clock, pedro
+):
+    deal = await deal_ops.create_deal(world.luis, pedro.id, "Lines", 100, clock=clock)
+    with pytest.raises(ValidationFailed) as err:
+        await deal_ops.update_deal(world.luis, deal.id, title="Renamed", status="bogus")
+    assert set(err.value.fields) == {"status"}
+    assert (await deal_ops.get_deal(world.luis, deal.id)).title == "Lines"  # nothing saved
+    # Handing the deal to Marta and winning it in one edit: Luis may do both (it is his
+    # when he saves); the move is not refused halfway because the deal became Marta's.
+    await deal_ops.update_deal(
+        world.luis, deal.id, responsible_id=world.marta.id, status="won", clock=clock
+    )
+    saved = await deal_ops.get_deal(world.ana, deal.id)
+    assert (saved.responsible_id, saved.status, saved.closed_at) == (
+        world.marta.id,
+        "won",
+        clock.now(),
+    )
+    kinds = [h.kind for h in await deal_ops.deal_history(world.ana, deal.id)]
+    assert kinds == ["created", "edited", "status"]

@@ -4,8 +4,9 @@ import pytest
 
 from models.contacts.clients import ClientInput, create_client
 from models.contacts.timeline import client_timeline
-from models.core.errors import PermissionDenied, ValidationFailed
+from models.core.errors import NotFound, PermissionDenied, ValidationFailed
 from models.people.users import create_group, create_user
+from models.schema.tasks import Task
 from models.work import tasks as task_ops
 from models.work.tasks import TaskInput
 
@@ -45,7 +46,7 @@ async def test_task_for_another_user_needs_the_right(world, clock):
             clock=clock,
         )
     mine = await task_ops.create_task(junior, TaskInput(title="Mine", due_at=NOON), clock=clock)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound, match=f"^task {mine.id} not found$"):  # as if there were none
         await task_ops.get_task(world.luis, mine.id)
 
 
@@ -57,9 +58,33 @@ async def test_bad_task_input_names_the_fields(world, clock):
     assert {"title", "kind"} <= set(err.value.fields)
     with pytest.raises(ValidationFailed) as err:
         await task_ops.create_task(
-            world.luis, TaskInput(title="SMS", due_at=NOON, kind="sms"), clock=clock
+            world.luis,
+            TaskInput(title="SMS", due_at=NOON, kind="sms"),
+            clock=clock,
+            sms_enabled=True,
         )
     assert "sms_text" in err.value.fields
+
+
+async def test_an_sms_task_is_refused_on_its_type_while_sms_is_not_configured(world, clock):
+    """Planned without a gateway it would never be sent, only turn overdue (issue 14)."""
+    client = await create_client(world.luis, ClientInput(name="Eva"), clock=clock)
+    sms_task = TaskInput(
+        title="Recordatorio", due_at=NOON, kind="sms", sms_text="Hasta mañana", client_id=client.id
+    )
+    with pytest.raises(ValidationFailed) as err:
+        await task_ops.create_task(world.luis, sms_task, clock=clock)
+    assert err.value.fields == {"kind": "SMS is not configured on this CRM"}
+    assert await Task.filter(kind="sms").count() == 0
+    plain = await task_ops.create_task(
+        world.luis, TaskInput(title="Llamar", due_at=NOON), clock=clock
+    )
+    with pytest.raises(ValidationFailed) as err:
+        await task_ops.update_task(world.luis, plain.id, sms_task)
+    assert set(err.value.fields) == {"kind"}
+    assert (await Task.get(id=plain.id)).kind == "task"
+    created = await task_ops.create_task(world.luis, sms_task, clock=clock, sms_enabled=True)
+    assert (created.kind, created.sms_text) == ("sms", "Hasta mañana")
 
 
 async def test_overdue_complete_reopen_reschedule(world, clock):
