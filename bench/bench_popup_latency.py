@@ -36,11 +36,12 @@ from models.core.db import close_db, open_db  # noqa: E402
 from models.core.events import CallEnded, CallerCard, CallRang  # noqa: E402
 from models.core.hub import Hub  # noqa: E402
 from models.core.settings import Settings, WebSettings  # noqa: E402
+from models.people import sessions  # noqa: E402
 from models.people import users as user_ops  # noqa: E402
 from models.schema.users import User  # noqa: E402
 from web.app import create_app  # noqa: E402
 from web.keys import SESSIONS  # noqa: E402
-from web.security import COOKIE_NAME, password_mark  # noqa: E402
+from web.security import COOKIE_NAME, SESSION_KEY  # noqa: E402
 from web.services import WebServices  # noqa: E402
 from web.views.live import LIVE  # noqa: E402
 
@@ -188,12 +189,10 @@ async def measure(args: argparse.Namespace, tmp: Path) -> None:
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     codec = app[SESSIONS]
     expires = int((datetime.now(UTC) + timedelta(hours=1)).timestamp())
-    cookies = [
-        codec.dumps(
-            {"uid": u.id, "pw": password_mark(u.password_hash), "csrf": "bench", "exp": expires}
-        )
-        for u in users
-    ]
+    cookies = []
+    for u in users:  # a server-side session for each agent, its key in the signed cookie
+        key, _ = await sessions.open_session(u, datetime.now(UTC), lifetime=timedelta(hours=1))
+        cookies.append(codec.dumps({SESSION_KEY: key, "csrf": "bench", "exp": expires}))
     expected = args.calls * args.rounds
     cookie_file = tmp / "cookies.json"
     cookie_file.write_text(json.dumps(cookies))

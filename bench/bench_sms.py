@@ -30,7 +30,7 @@ from daemon.sms.wiring import policy_of, register_sms  # noqa: E402
 from models.core.clock import SystemClock  # noqa: E402
 from models.core.db import close_db, open_db  # noqa: E402
 from models.core.settings import SmsSettings  # noqa: E402
-from models.messaging import outbox  # noqa: E402
+from models.messaging import bulk_sms, outbox  # noqa: E402
 from models.messaging import sms as sms_ops  # noqa: E402
 from models.people.users import create_user, ensure_standard_groups  # noqa: E402
 from models.schema.clients import Client, Phone  # noqa: E402
@@ -94,7 +94,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
     )
 
     started = time.perf_counter()
-    batch, left_out = await sms_ops.send_bulk(
+    batch, left_out = await bulk_sms.send_bulk(
         admin, ids, "Hola {first_name}, oferta", clock=clock, policy=policy_of(settings)
     )
     queued = time.perf_counter() - started
@@ -115,7 +115,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
     once = sum(1 for r in refs if gateway.got[r] == 1)
     twice = sum(1 for r in refs if gateway.got[r] > 1)
     never = sum(1 for r in refs if gateway.got[r] == 0)
-    report = await sms_ops.batch_report(admin, batch.id)
+    report = await bulk_sms.batch_report(admin, batch.id)
     print(
         f"{args.recipients} recipients ({len(left_out)} left out): queued in {queued:.1f} s "
         f"({args.recipients / queued:.0f}/s); sent in {total:.1f} s = "

@@ -21,9 +21,11 @@ from daemon.telephony import Telephony, start_telephony
 from models.core.clock import Clock, SystemClock
 from models.core.db import close_db, open_db
 from models.core.hub import Hub
+from models.core.planner_stats import refresh_planner_statistics
 from models.core.settings import Settings
 from models.messaging.outbox import purge_finished
 from models.messaging.telegram_links import purge_link_guesses
+from models.people import login_throttle, sessions
 from web.app import create_app
 from web.services import WebServices
 
@@ -81,7 +83,9 @@ async def _start_parts(
     open_database: bool,
 ) -> Runtime:
     if open_database:
-        applied = await open_db(settings.database.url)
+        applied = await open_db(
+            settings.database.url, busy_timeout=settings.database.busy_timeout_seconds
+        )
         stack.push_async_callback(close_db)
         if applied:
             logger.info("database migrated: %s", ", ".join(applied))
@@ -113,9 +117,14 @@ async def _start_parts(
 
 
 async def _housekeeping(clock: Clock) -> None:
-    """Forget what is done: sent outbox rows after a week, old failed link guesses."""
+    """Forget what is done: sent outbox rows after a week, old failed link guesses, expired
+    login sessions and quiet login-throttle counters; keep SQLite's planner statistics fresh
+    (sorted lists walk their column's index only when the planner knows the tables)."""
     await purge_finished(clock=clock, older_than=timedelta(days=7))
     await purge_link_guesses(clock=clock)
+    await sessions.purge_expired(clock.now())
+    await login_throttle.purge_stale(clock.now(), login_throttle.ThrottlePolicy())
+    await refresh_planner_statistics()
 
 
 def _start_scheduler(

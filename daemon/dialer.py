@@ -43,6 +43,7 @@ from models.core.hub import Hub, Subscription
 from models.people.schedule import is_working
 from models.schema.dialer import DialerEntry
 from models.telephony import dialer as dialer_ops
+from models.telephony import dialer_runs
 from models.telephony.live_board import LiveBoard
 
 logger = logging.getLogger(__name__)
@@ -245,7 +246,7 @@ class DialerRunner:
                 return
             owner = dialer.owner
             extension = owner.extension or ""
-            stuck = await dialer_ops.dialing_entry(list_id)
+            stuck = await dialer_runs.dialing_entry(list_id)
             if stuck is not None:
                 await self._resolve_after_restart(stuck, extension)
                 continue
@@ -270,9 +271,9 @@ class DialerRunner:
                 continue
             request_id = f"dial-{list_id}-{uuid.uuid4().hex[:16]}"
             claimed_at = loop.time()
-            entry = await dialer_ops.claim_next(list_id, request_id, clock=self.clock)
+            entry = await dialer_runs.claim_next(list_id, request_id, clock=self.clock)
             if entry is None:
-                if await dialer_ops.finish_if_done(list_id, clock=self.clock):
+                if await dialer_runs.finish_if_done(list_id, clock=self.clock):
                     logger.info("dialer list %s finished", list_id)
                 return
             await self._dial(list_id, entry, owner.id, extension, claimed_at)
@@ -308,13 +309,13 @@ class DialerRunner:
                 placed.heard_end_at = placed.heard_end_at or loop.time()
             await self._wait_end(placed)
             if placed.linkedid:
-                await dialer_ops.set_linkedid(entry.id, placed.linkedid)
+                await dialer_runs.set_linkedid(entry.id, placed.linkedid)
             if placed.call_id is None and placed.linkedid:
-                stored = await dialer_ops.call_of_entry(entry, extension)
+                stored = await dialer_runs.call_of_entry(entry, extension)
                 placed.call_id = stored.id if stored else None
                 placed.result = placed.result or (stored.result if stored else None)
             result = self._result(placed)
-            await dialer_ops.record_result(
+            await dialer_runs.record_result(
                 entry.id,
                 result,
                 reason=placed.failure if result != "answered" and placed.failure else "",
@@ -356,7 +357,7 @@ class DialerRunner:
 
     @staticmethod
     def _result(placed: _Placed) -> str:
-        stored = dialer_ops.CALL_RESULTS.get(placed.result or "", "failed")
+        stored = dialer_runs.CALL_RESULTS.get(placed.result or "", "failed")
         if placed.failure is None:
             return stored
         # The click-to-call failed: the client never talked, whatever the agent's leg did.
@@ -376,11 +377,11 @@ class DialerRunner:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.resolve_timeout
         while True:
-            call = await dialer_ops.call_of_entry(entry, extension)
+            call = await dialer_runs.call_of_entry(entry, extension)
             if call is not None:
-                await dialer_ops.record_result(
+                await dialer_runs.record_result(
                     entry.id,
-                    dialer_ops.result_of_call(call),
+                    dialer_runs.result_of_call(call),
                     call_id=call.id,
                     linkedid=call.linkedid,
                     # Our clock, not the PBX's: the gap is counted from when we learnt of it.
@@ -392,7 +393,7 @@ class DialerRunner:
                 # Still talking (or ringing): the call may be this one, stored when it ends.
                 deadline = max(deadline, loop.time() + self.poll_interval * 5)
             if loop.time() > deadline:
-                await dialer_ops.record_result(
+                await dialer_runs.record_result(
                     entry.id,
                     "failed",
                     reason="the daemon restarted during this call and no record of it was found",

@@ -15,16 +15,17 @@ from aiohttp import web
 from models.core.clock import Clock
 from models.core.hub import Hub
 from models.core.settings import Settings
-from web import middlewares, static
+from web import middlewares, security_headers, session_sockets, static
 from web.i18n import Catalogs
-from web.keys import CATALOGS, CLOCK, HUB, LOGIN_LIMITER, SERVICES, SESSIONS, SETTINGS
-from web.security import LoginLimiter, SessionCodec, load_secret
+from web.keys import CATALOGS, CLOCK, HUB, LOGIN_POLICY, SERVICES, SESSIONS, SETTINGS
+from web.security import LoginPolicy, SessionCodec, load_secret
 from web.services import WebServices
 from web.templating import setup_templates
-from web.views import analytics as analytics_views
 from web.views import (
+    account_security,
     auth,
     calendar,
+    call_detail,
     clients,
     custom_fields,
     dashboard,
@@ -33,11 +34,14 @@ from web.views import (
     imports,
     leads,
     live,
+    profile_telegram,
+    search,
     settings_pages,
     tasks,
     team,
     widget_api,
 )
+from web.views import analytics as analytics_views
 from web.views import calls as calls_views
 from web.views import dialer as dialer_views
 from web.views import sms as sms_views
@@ -57,13 +61,17 @@ VIEW_MODULES: list[ModuleType] = [
     tasks,
     team,
     settings_pages,
+    account_security,  # password, the profile's list of sessions, log out everywhere else
+    profile_telegram,  # the profile's Telegram section: link code, linked chat, unlink
     live,
     widget_api,
     calls_views,  # the call widget, live pop-ups and the calls page (issue 5)
+    call_detail,  # one call's page (/calls/ID: recording, transcript, notes)
     dialer_views,  # auto-dialer lists (issue 8)
     sms_views,  # SMS form, bulk SMS, delivery reports (issue 8)
     analytics_views,  # analytics reports N1-N7
     imports,  # import and export of clients and leads (issue 7)
+    search,  # the search box at the top: clients and leads, grouped
 ]
 
 
@@ -89,10 +97,12 @@ def create_app(
         lifetime=timedelta(hours=settings.web.session_hours),
         secure=settings.web.secure_cookies,
     )
-    app[LOGIN_LIMITER] = LoginLimiter(settings.web.login_attempts_per_minute)
+    app[LOGIN_POLICY] = LoginPolicy.from_settings(settings)
     app[CATALOGS] = Catalogs()
     app[middlewares.SETUP_DONE] = {}
     setup_templates(app)
+    security_headers.setup(app)
+    session_sockets.setup(app)
     static.setup_routes(app)
     for module in VIEW_MODULES:
         module.setup_routes(app)

@@ -73,6 +73,12 @@ def formatter(request: web.Request) -> Formatter:
     return Formatter(request.get(REQ_LANG, "es"), user.time_zone if user else "UTC")
 
 
+def sms_enabled(request: web.Request) -> bool:
+    """Whether an SMS gateway is configured (`[sms] driver` other than "none"): without one
+    every SMS entry point says so instead of offering to send."""
+    return request.app[SETTINGS].sms.driver != "none"
+
+
 def _context(request: web.Request) -> dict[str, Any]:
     """What every page sees; built here so that pages rendered by middlewares get it too."""
     user = request.get(REQ_USER)
@@ -94,6 +100,7 @@ def _context(request: web.Request) -> dict[str, Any]:
         "path": request.path,
         "all_rights": RIGHTS,
         "secure": request.app[SETTINGS].web.secure_cookies,
+        "sms_enabled": sms_enabled(request),
     }
 
 

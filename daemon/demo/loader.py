@@ -179,6 +179,7 @@ def _specs(now) -> dict:
                 "name",
                 "name_key",
                 "company_name",
+                "company_key",
                 "status",
                 "source",
                 "source_tag_id",

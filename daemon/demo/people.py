@@ -249,6 +249,7 @@ def lead_batch(ctx: DemoContext, count: int) -> Batch:
                 name,
                 key[:200],
                 company_name,
+                _company_key(company_name),
                 status,
                 source,
                 tag,

@@ -93,5 +93,9 @@ class AuthenticationFailed(CrmError):
     """Wrong username or password."""
 
 
+class FeatureOff(CrmError):
+    """A feature the configuration leaves off (SMS without a gateway); the message says which."""
+
+
 class TelephonyError(CrmError):
     """The PBX refused or could not carry out a request; the message says why."""

@@ -6,6 +6,7 @@ every part of the product. Secrets are ``SecretStr``: they print as ``**********
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ class _Section(BaseModel):
 
 class DatabaseSettings(_Section):
     url: str = "sqlite://data/centralita.sqlite3"
+    # Seconds a SQLite write waits for a lock held by another process before it fails.
+    busy_timeout_seconds: float = Field(30.0, ge=0, le=3600)
 
     @field_validator("url")
     @classmethod
@@ -36,6 +39,23 @@ class WebSettings(_Section):
     session_hours: int = Field(12, ge=1, le=24 * 90)
     max_upload_mb: int = Field(20, ge=1, le=2048)
     login_attempts_per_minute: int = Field(10, ge=1)
+    # Failed logins of one username within 15 minutes before it is locked for 30 s, then
+    # twice as long at each further failure, up to 15 minutes (models/people/login_throttle.py).
+    login_failures_per_account: int = Field(5, ge=1)
+    # Reverse proxies whose X-Forwarded-For names the real client (addresses or networks).
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (e.g. 127.0.0.1, 10.0.0.0/8)"
+                ) from None
+        return value
 
 
 class AmiSettings(_Section):
@@ -45,6 +65,8 @@ class AmiSettings(_Section):
     secret: SecretStr = SecretStr("")
     agent_channel: str = "PJSIP/{extension}"
     outbound_context: str = "from-internal"
+    # Where a transfer sends the caller; empty: the outbound context.
+    transfer_context: str = Field("", validate_default=True)
     originate_timeout: int = Field(30, ge=5, le=300)
     action_timeout: float = Field(10.0, gt=0)
     ping_interval: float = Field(20.0, gt=0)
@@ -61,6 +83,11 @@ class AmiSettings(_Section):
         if "{extension}" not in value:
             raise ValueError("expected a template containing {extension}, e.g. PJSIP/{extension}")
         return value
+
+    @field_validator("transfer_context")
+    @classmethod
+    def _transfer_context(cls, value: str, info: ValidationInfo) -> str:
+        return value.strip() or str(info.data.get("outbound_context") or "from-internal")
 
 
 class TelegramSettings(_Section):

@@ -17,4 +17,6 @@ MODEL_MODULES = [
     "models.schema.telegram",
     "models.schema.dialer",
     "models.schema.tallies",
+    "models.schema.sessions",
+    "models.schema.dialogs",
 ]

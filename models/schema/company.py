@@ -12,6 +12,9 @@ class Company(Model):
     default_currency = fields.CharField(max_length=3, default="EUR")
     extra_currencies: list[str] = fields.JSONField(default=list)
     default_region = fields.CharField(max_length=2, default="ES")
+    # The bot's @username, written by the bot at start (Bot API getMe): the profile page's
+    # t.me link. Empty while no bot has started.
+    telegram_bot_username = fields.CharField(max_length=64, default="", db_default="")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

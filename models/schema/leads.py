@@ -20,6 +20,8 @@ class Lead(Model):
     # The name lower-cased without accents, so that a name search is an indexed prefix range.
     name_key = fields.CharField(max_length=200, default="", db_index=True)
     company_name = fields.CharField(max_length=200, default="")
+    # The company's search key, like name_key: the trigram search reads both (migration 0009).
+    company_key = fields.CharField(max_length=200, default="", db_default="")
     status = fields.CharField(max_length=20, default="open", db_index=True)  # open|converted|closed
     source = fields.CharField(
         max_length=20, default="manual"

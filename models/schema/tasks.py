@@ -55,4 +55,5 @@ class Task(Model):
 
     class Meta:
         table = "task"
-        indexes = (("client_id",), ("lead_id",), ("deal_id",))
+        # title and created_at: the list sorts by them (models/work/tasks.py SORTS).
+        indexes = (("client_id",), ("lead_id",), ("deal_id",), ("title",), ("created_at",))

@@ -29,7 +29,7 @@ class TelegramMessage(Model):
     card: dict[str, Any] = fields.JSONField(default=dict)
     state = fields.CharField(
         max_length=12, default="ringing"
-    )  # ringing|answered|ended|missed|elsewhere
+    )  # ringing|answered|ended|missed|elsewhere|stopped|unanswered|busy|failed
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -41,6 +41,10 @@ class User(Model):
     reminder_minutes = fields.IntField(default=15)
     dashboard_layout: dict[str, Any] = fields.JSONField(default=dict)
     telegram_chat_id = fields.BigIntField(null=True, unique=True)
+    # Who the linked chat is on Telegram and since when (shown on the profile page).
+    telegram_name = fields.CharField(max_length=150, default="", db_default="")
+    telegram_username = fields.CharField(max_length=64, default="", db_default="")
+    telegram_linked_at = fields.DatetimeField(null=True)
     is_active = fields.BooleanField(default=True)
     group: fields.ForeignKeyRelation[Group] = fields.ForeignKeyField(
         "crm.Group", related_name="users", on_delete=fields.RESTRICT
@@ -79,10 +83,10 @@ class Invite(Model):
 
 
 class TelegramLinkCode(Model):
-    """A one-time code that links a Telegram chat to a user (B1)."""
+    """A one-time code that links a Telegram chat to a user (B1), kept as its SHA-256."""
 
     id = fields.IntField(primary_key=True)
-    code = fields.CharField(max_length=16, unique=True)
+    code_hash = fields.CharField(max_length=64, unique=True)
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "crm.User", related_name="telegram_codes", on_delete=fields.CASCADE
     )

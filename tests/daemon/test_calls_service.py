@@ -146,7 +146,8 @@ async def test_a_call_that_ended_while_the_link_was_down_is_recorded_once(world,
 
 
 class _FailingOnce(CallerDirectory):
-    """A directory whose store fails once (a database hiccup) and then works."""
+    """A directory whose store fails once (a bug, not an outage: see test_database_busy)
+    and then works."""
 
     def __init__(self, region: str) -> None:
         super().__init__(region)
@@ -155,7 +156,7 @@ class _FailingOnce(CallerDirectory):
     async def record_calls(self, records, *, clock=None):
         if not self.failed:
             self.failed = True
-            raise ConnectionError("database went away")
+            raise RuntimeError("a bug in the store")
         return await super().record_calls(records, clock=clock)
 
 

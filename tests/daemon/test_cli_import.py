@@ -98,3 +98,23 @@ async def test_bad_input_gets_a_clear_answer(tmp_path, cli_db):  # noqa: F811
 
     result = centralita(tmp_path, url, "export", "clients", "-o", str(tmp_path / "out.pdf"))
     assert result.returncode == 2 and "--format" in result.stderr
+
+
+async def test_the_delimiter_and_encoding_can_be_named_on_the_command_line(tmp_path, cli_db):  # noqa: F811
+    url, query = cli_db
+    source = tmp_path / "raro.csv"
+    source.write_bytes("Etiquetas, varias|Nombre\nvip, Madrid|Sara Gómez\n".encode("cp1252"))
+    found = centralita(tmp_path, url, "import", str(source), "--map", "Nombre=name", "--dry-run")
+    assert found.returncode == 2
+    assert "Nombre: no such column; columns: Etiquetas, varias|Nombre" in found.stderr
+
+    named = centralita(
+        tmp_path, url, "import", str(source), "--delimiter", "|", "--encoding", "cp1252"
+    )
+    assert named.returncode == 0, named.stderr
+    assert "1 rows: 1 were created" in named.stdout
+    assert await query("SELECT name FROM client") == [("Sara Gómez",)]
+
+    wrong = centralita(tmp_path, url, "import", str(source), "--encoding", "utf-8")
+    assert wrong.returncode == 2
+    assert "file: line 2 is not utf-8 text: choose the file's encoding" in wrong.stderr

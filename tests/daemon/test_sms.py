@@ -18,7 +18,7 @@ from models.contacts.clients import ClientInput, create_client
 from models.core.clock import SystemClock
 from models.core.errors import PermissionDenied, ValidationFailed
 from models.core.settings import SmsSettings
-from models.messaging import outbox
+from models.messaging import bulk_sms, outbox
 from models.messaging import sms as sms_ops
 from models.schema.activity import Sms, TimelineEntry
 from models.schema.leads import Lead
@@ -185,10 +185,10 @@ async def test_bulk_sms_from_a_template_with_a_delivery_report_per_recipient(
     )
     nobody = await create_client(world.ana, ClientInput(name="Sin Móvil"))
     with pytest.raises(ValidationFailed, match="unknown variable"):
-        await sms_ops.send_bulk(world.ana, [eva.id], "Hola {nmae}", clock=clock, policy=POLICY)
+        await bulk_sms.send_bulk(world.ana, [eva.id], "Hola {nmae}", clock=clock, policy=POLICY)
     with pytest.raises(PermissionDenied):
-        await sms_ops.send_bulk(world.luis, [eva.id], "Hola", clock=clock, policy=POLICY)
-    batch, left_out = await sms_ops.send_bulk(
+        await bulk_sms.send_bulk(world.luis, [eva.id], "Hola", clock=clock, policy=POLICY)
+    batch, left_out = await bulk_sms.send_bulk(
         world.ana,
         [eva.id, juan.id, nobody.id],
         "Hola {first_name} ({company}), te esperamos",
@@ -204,7 +204,7 @@ async def test_bulk_sms_from_a_template_with_a_delivery_report_per_recipient(
     ]
     eva_sms = await Sms.get(client_id=eva.id)
     await sms_ops.apply_status("delivered", clock=clock, gateway_ref=eva_sms.gateway_ref)
-    report = await sms_ops.batch_report(world.ana, batch.id)
+    report = await bulk_sms.batch_report(world.ana, batch.id)
     assert report.counts == {"queued": 0, "sent": 1, "delivered": 1, "failed": 0}
     # A late "sent" report does not undo the delivery.
     await sms_ops.apply_status("sent", clock=clock, sms_id=eva_sms.id)

@@ -126,7 +126,8 @@ async def test_calls_page_lists_own_calls_filters_and_plays_the_recording(
         f"{panel.url}/calls/{mine.id}/recording", headers={"Range": "bytes=0-99"}
     )
     assert ranged.status == 206 and len(await ranged.body()) == 100
-    assert (await page.request.get(f"{panel.url}/calls/{theirs.id}/recording")).status == 403
+    # Another agent's call is answered as if there were none (ids cannot be probed).
+    assert (await page.request.get(f"{panel.url}/calls/{theirs.id}/recording")).status == 404
     assert (await page.request.get(f"{panel.url}/calls/{outside.id}/recording")).status == 403
     assert (await page.request.get(f"{panel.url}/calls/{absolute.id}/recording")).status == 403
 

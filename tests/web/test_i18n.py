@@ -21,6 +21,8 @@ METHODS = [
     ("models/contacts/timeline_text.py", "python"),
     ("models/importing/cells.py", "python"),
     ("models/importing/readers.py", "python"),
+    ("models/importing/xlsx_reader.py", "python"),
+    ("models/importing/csv_dialect.py", "python"),
     ("models/importing/rows.py", "python"),
     ("models/importing/batches.py", "python"),
 ]

@@ -135,3 +135,45 @@ async def test_export_downloads_follow_the_filters_and_rights(import_server, wor
     await http_login(http, import_server.url, "luis", world.password)
     async with http.get(f"{import_server.url}/export/clients.csv") as resp:
         assert resp.status == 403
+
+
+async def test_the_mapping_page_reads_the_file_again_with_the_users_delimiter_and_encoding(
+    import_server, world, page, tmp_path
+):
+    # Each line holds one comma and one bar, in Windows-1252: found as one "," file.
+    path = tmp_path / "raro.csv"
+    path.write_bytes("Etiquetas, varias|Nombre\nvip, Madrid|Sara Gómez\n".encode("cp1252"))
+    await login(page, import_server.url, "ana", world.password)
+    await page.goto(f"{import_server.url}/imports/new?kind=clients")
+    await page.set_input_files("#f-file", str(path))
+    await page.click("form.import-upload button[type=submit]")
+    await page.wait_for_selector("table.preview")
+    assert await page.input_value("#f-delimiter") == "comma"
+    assert await page.input_value("#f-encoding") == "cp1252"
+    headers = page.locator("table.preview thead tr >> nth=0").locator("th")
+    assert await headers.all_inner_texts() == ["Etiquetas", "varias|Nombre"]
+
+    # An encoding the file is not in: the reason, in Spanish, and the file as found.
+    await page.select_option("#f-encoding", "utf-8")
+    await page.click("button[name=reread]")
+    await page.wait_for_selector(".import-reading .field-error")
+    assert await page.locator(".import-reading .field-error").inner_text() == (
+        "la línea 2 no es texto utf-8: elige la codificación del archivo"
+    )
+    assert await page.input_value("#f-encoding") == "utf-8"  # what the user chose stays
+
+    await page.select_option("#f-encoding", "cp1252")
+    await page.select_option("#f-delimiter", "pipe")
+    await page.click("button[name=reread]")
+    await page.wait_for_selector("select[data-column='Nombre']")
+    await screenshot(page, "import-reading-again")
+    assert await page.locator("table.preview tbody tr >> nth=0").inner_text() == (
+        "vip, Madrid\tSara Gómez"
+    )
+    assert await page.input_value("select[data-column='Nombre']") == "name"
+    await page.select_option("select[data-column='Etiquetas, varias']", "tags")
+    await page.click("form.import-mapping button.primary")
+    await page.wait_for_selector(".import-progress[data-finished=true]", timeout=30_000)
+    assert await page.locator("[data-count=created]").inner_text() == "1"
+    sara = await Client.get(name="Sara Gómez").prefetch_related("tags")
+    assert sorted(t.name for t in sara.tags) == ["Madrid", "vip"]

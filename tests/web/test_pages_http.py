@@ -24,6 +24,11 @@ from web.services import WebServices
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
+def _error_section(html: str) -> str:
+    """What an error page says (the rest of the page carries per-request tokens)."""
+    return html[html.index('<section class="error-page">') : html.index("</section>")]
+
+
 async def _token(http, url: str) -> str:
     async with http.get(url) as resp:
         return csrf_from(await resp.text())
@@ -104,20 +109,26 @@ async def test_other_agents_records_are_refused_everywhere(world_server, world, 
         world.marta, client_ops.ClientInput(name="De Marta"), clock=clock
     )
     await http_login(http, world_server.url, "luis", world.password)
+    # Marta's client is answered exactly like one that does not exist (ids cannot be probed).
+    async with http.get(f"{world_server.url}/clients/999999") as resp:
+        assert resp.status == 404
+        missing = _error_section(await resp.text())
     for path in (
         f"/clients/{client.id}",
         f"/clients/{client.id}/edit",
         f"/deals/new?client_id={client.id}",
-        "/settings/company",
-        "/settings/groups",
     ):
+        async with http.get(f"{world_server.url}{path}") as resp:
+            assert resp.status == 404, path
+            assert _error_section(await resp.text()) == missing
+    for path in ("/settings/company", "/settings/groups"):
         async with http.get(f"{world_server.url}{path}") as resp:
             assert resp.status == 403, path
     token = await _token(http, f"{world_server.url}/clients")
     async with http.post(
         f"{world_server.url}/clients/{client.id}/delete", data={"csrf_token": token}
     ) as resp:
-        assert resp.status == 403
+        assert resp.status == 404
     assert await Client.exists(id=client.id)
     async with http.get(f"{world_server.url}/no/such/page") as resp:
         assert resp.status == 404

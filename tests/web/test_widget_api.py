@@ -29,7 +29,10 @@ async def test_widget_endpoints_check_csrf_the_call_owner_and_the_login(panel, c
     # No token: refused before anything happens.
     answer = await post("/api/calls/originate", {"number": "+34911234567"}, csrf=None)
     assert answer.status == 403
-    # Marta's call is not luis's to save, note, transfer or hang up.
+    # Marta's call is not luis's to save, note, transfer or hang up: answered exactly as a
+    # call that does not exist, so that calls cannot be probed.
+    missing = await post("/api/calls/hangup", {"linkedid": "nope"})
+    assert missing.status == 404
     for path, body in (
         ("/api/calls/save-caller", {"kind": "lead", "name": "Intruso"}),
         ("/api/calls/note", {"text": "hola"}),
@@ -37,12 +40,12 @@ async def test_widget_endpoints_check_csrf_the_call_owner_and_the_login(panel, c
         ("/api/calls/hangup", {}),
     ):
         answer = await post(path, {"linkedid": "m-1", **body})
-        assert answer.status == 403, path
+        assert answer.status == 404, path
+        assert await answer.json() == await missing.json()
     assert await Lead.all().count() == 0
-    assert (await post("/api/calls/hangup", {"linkedid": "nope"})).status == 404
     # Bad input comes back per field.
     answer = await post("/api/calls/save-caller", {"linkedid": "m-1", "kind": "lead"})
-    assert answer.status == 403
+    assert answer.status == 404
     panel.hub.publish(CallRang("l-1", "in", "101", world.luis.id, await caller_card("+34601")))
     await panel.hub.drain()
     answer = await post("/api/calls/save-caller", {"linkedid": "l-1", "kind": "client"})

@@ -52,7 +52,7 @@ async def test_widget_tabs_show_contacts_history_and_the_team_state(panel, conte
     # No SMS gateway: the button is off and says why.
     sms = page.locator("#cw-sms")
     assert await sms.is_disabled()
-    assert await sms.get_attribute("title") == "SMS is not configured"
+    assert await sms.get_attribute("title") == "SMS is not configured on this CRM"
 
     await page.fill("#cw-search", "Rioja")
     await page.locator("#cw-contacts li:has-text('Bodegas Rioja')").wait_for()

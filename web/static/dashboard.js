@@ -14,7 +14,8 @@ function layout() {
 
 async function save() {
   try {
-    await crm.post("/api/dashboard/layout", layout());
+    const answer = await crm.post("/api/dashboard/layout", layout());
+    crm.toast(answer.message);
   } catch (error) {
     crm.notify(error.message, "error");
   }

@@ -1,11 +1,6 @@
-// Import pages: confirmation before cancelling an import, and the progress bar, which polls
-// the batch until it finishes and then reloads the page for the full report.
+// Import pages: the progress bar, which polls the batch until it finishes and then reloads
+// the page for the full report (app.js asks before cancelling an import: data-confirm).
 (function () {
-  for (const form of document.querySelectorAll("form[data-confirm]")) {
-    form.addEventListener("submit", (event) => {
-      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-    });
-  }
   const box = document.querySelector(".import-progress");
   if (!box || box.dataset.finished === "true") return;
   const url = box.dataset.progressUrl;

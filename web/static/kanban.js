@@ -10,11 +10,12 @@ document.querySelectorAll("#kanban .cards").forEach((column) => {
       const target = event.to.dataset.status;
       if (event.from === event.to && event.oldIndex === event.newIndex) return;
       try {
-        await crm.post(`/api/deals/${card.dataset.id}/move`, {
+        const answer = await crm.post(`/api/deals/${card.dataset.id}/move`, {
           status: target,
           position: event.newIndex,
         });
         card.dataset.saved = target;
+        crm.toast(answer.message);
         moveCount(event.from, -1);
         moveCount(event.to, 1);
         moveAmount(event.from, card, -1);

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from aiohttp import web
 
 from models.contacts import clients as client_ops
@@ -11,35 +13,42 @@ from models.contacts.tags import all_tags
 from models.core.errors import Conflict, ValidationFailed
 from models.people import team
 from models.people.permissions import CLIENTS, has_right, may_edit
+from models.reporting.periods import day_filter
 from models.sales import deals as deal_ops
-from web.templating import flash, gettext, render
+from web.listing import fetch_page, read_listing
+from web.templating import flash, gettext, render, say
 from web.views.calling import click_to_call, pbx_is_up
 from web.views.common import clock, current_user, form_data, has_route, int_param, path_id
 from web.views.forms import client_input, typed_back
-
-PAGE_SIZE = 50
 
 
 async def client_list(request: web.Request) -> web.Response:
     user = current_user(request)
     q = request.query
     view = q.get("view", "all")
-    page = max(1, int_param(q.get("page"), default=1) or 1)
-    rows, total = await client_ops.list_clients(
+    listing = read_listing(request, client_ops.SORTS)
+    created = day_filter(user, q.get("from"), q.get("to"))  # the user's days, as UTC
+
+    fetch = partial(
+        client_ops.list_clients,
         user,
         mine=view == "mine",
         query=q.get("q") or None,
         tag=q.get("tag") or None,
         status=q.get("status") or None,
         responsible_id=int_param(q.get("responsible")),
-        limit=PAGE_SIZE,
-        offset=(page - 1) * PAGE_SIZE,
+        created_since=created.start,
+        created_until=created.end,
+        sort=listing.sort,
     )
+    # A search counts up to SEARCH_COUNT_CAP (models/contacts/clients.py); a list, exactly.
+    cap = client_ops.SEARCH_COUNT_CAP if (q.get("q") or "").strip() else None
+    page = await fetch_page(listing, fetch, cap=cap)
     context = {
-        "clients": rows,
-        "total": total,
-        "page": page,
-        "pages": max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
+        "clients": page.rows,
+        "total": page.total,
+        "paging": page,
+        "listing": listing,
         "view": view,
         "query": dict(q),
         "statuses": client_ops.STATUSES,
@@ -180,7 +189,9 @@ async def add_note(request: web.Request) -> web.Response:
             user, str(form.get("text", "")), client_id=client_id, clock=clock(request)
         )
     except ValidationFailed as err:
-        flash(request, "; ".join(err.fields.values()), "error")
+        flash(request, "; ".join(say(request, text) for text in err.fields.values()), "error")
+    else:
+        flash(request, gettext(request, "Note added."))
     raise web.HTTPSeeOther(f"/clients/{client_id}")
 
 

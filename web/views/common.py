@@ -12,6 +12,7 @@ from multidict import MultiDictProxy
 from models.core.clock import Clock
 from models.core.errors import NotFound
 from models.core.events import UsersChanged
+from models.core.sql import MAX_ID, is_id
 from models.schema.users import User
 from web.keys import CLOCK, HUB, REQ_USER
 
@@ -46,19 +47,28 @@ def text_values(form: MultiDictProxy[Any]) -> dict[str, str]:
 
 
 def int_param(value: str | None, *, default: int | None = None) -> int | None:
+    """A whole number from a query or a form; `default` when there is none, or when it is
+    not a number the database's integer columns can hold (such a value names no record and
+    no page, and the drivers would refuse it with an error)."""
     if value is None or value == "":
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         return default
+    return number if -MAX_ID <= number <= MAX_ID else default
 
 
 def path_id(request: web.Request, name: str = "id") -> int:
+    """The id in the path; 404 when it cannot name a record (too large for the database's
+    integer ids: PostgreSQL and SQLite would refuse it with an error rather than find none)."""
     try:
-        return int(request.match_info[name])
+        value = int(request.match_info[name])
     except (KeyError, ValueError):
         raise NotFound("bad id") from None
+    if not is_id(value):
+        raise NotFound("bad id")
+    return value
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

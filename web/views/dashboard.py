@@ -9,7 +9,7 @@ from aiohttp import web
 from models.people import profile
 from models.reporting.dashboard import dashboard_numbers
 from models.work.tasks import KIND_LABELS
-from web.templating import render
+from web.templating import gettext, render
 from web.views.common import clock, current_user
 
 
@@ -39,7 +39,7 @@ async def save_layout(request: web.Request) -> web.Response:
     layout = await profile.save_dashboard_layout(
         user, [str(w) for w in order], [str(w) for w in hidden]
     )
-    return web.json_response(layout)
+    return web.json_response({**layout, "message": gettext(request, "Dashboard layout saved.")})
 
 
 def setup_routes(app: web.Application) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -15,10 +16,9 @@ from models.people import team
 from models.people.permissions import DEALS, may_edit
 from models.sales import board as deal_board
 from models.sales import deals as deal_ops
-from web.templating import flash, gettext, render
+from web.listing import fetch_page, read_listing
+from web.templating import flash, gettext, render, say
 from web.views.common import clock, current_user, form_data, int_param, path_id, text_values
-
-PAGE_SIZE = 50
 
 
 async def deals_page(request: web.Request) -> web.Response:
@@ -34,21 +34,22 @@ async def deals_page(request: web.Request) -> web.Response:
     }
     if view == "list":
         status = request.query.get("status") or None
-        page = max(1, int_param(request.query.get("page"), default=1) or 1)
-        rows, total = await deal_ops.list_deals(
+        listing = read_listing(request, deal_ops.SORTS)
+        fetch = partial(
+            deal_ops.list_deals,
             user,
             status=status if status in deal_ops.STATUSES else None,
             responsible_id=responsible,
             query=request.query.get("q") or None,
-            limit=PAGE_SIZE,
-            offset=(page - 1) * PAGE_SIZE,
+            sort=listing.sort,
         )
+        page = await fetch_page(listing, fetch)
         context.update(
-            deals=rows,
-            total=total,
-            page=page,
+            deals=page.rows,
+            total=page.total,
+            paging=page,
+            listing=listing,
             status=status or "",
-            pages=max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
             q=request.query.get("q", ""),
         )
         return render(request, "deals/list.html", context)
@@ -140,17 +141,16 @@ async def update_deal(request: web.Request) -> web.Response:
     form = await form_data(request)
     values = text_values(form)
     try:
-        deal = await deal_ops.update_deal(
+        await deal_ops.update_deal(
             user,
             deal_id,
             title=values.get("title", ""),
             amount=values.get("amount", "0") or "0",
             currency=values.get("currency") or None,
             responsible_id=int_param(values.get("responsible_id")),
+            status=values.get("status") or None,
             clock=clock(request),
         )
-        if values.get("status") and values["status"] != deal.status:
-            await deal_ops.move_deal(user, deal_id, values["status"], clock=clock(request))
     except ValidationFailed as err:
         return await deal_page(request, form=values, errors=err.fields, status=422)
     flash(request, gettext(request, "Changes saved."))
@@ -174,7 +174,9 @@ async def move_deal(request: web.Request) -> web.Response:
         position if isinstance(position, int) else None,
         clock=clock(request),
     )
-    return web.json_response({"id": deal.id, "status": deal.status})
+    status = gettext(request, deal_ops.STATUS_LABELS[deal.status])
+    message = gettext(request, "“%(title)s” moved to %(status)s.", title=deal.title, status=status)
+    return web.json_response({"id": deal.id, "status": deal.status, "message": message})
 
 
 async def add_note(request: web.Request) -> web.Response:
@@ -186,7 +188,9 @@ async def add_note(request: web.Request) -> web.Response:
             user, str(form.get("text", "")), deal_id=deal_id, clock=clock(request)
         )
     except ValidationFailed as err:
-        flash(request, "; ".join(err.fields.values()), "error")
+        flash(request, "; ".join(say(request, text) for text in err.fields.values()), "error")
+    else:
+        flash(request, gettext(request, "Note added."))
     raise web.HTTPSeeOther(f"/deals/{deal_id}")
 
 

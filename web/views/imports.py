@@ -7,6 +7,7 @@ cleanup context); the page polls a small JSON view of the batch row for its prog
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import secrets
 import shutil
@@ -20,10 +21,24 @@ from aiohttp.web_request import FileField
 
 from models import importing
 from models.core.errors import NotFound, ValidationFailed
+from models.importing.csv_dialect import (
+    DELIMITER_NAMES,
+    ENCODINGS,
+    delimiter_name,
+    encoding_name,
+)
 from models.importing.mapping import KINDS as IMPORT_KINDS
 from models.importing.statuses import error_text, status_label
 from models.people.permissions import require
-from models.reporting.export import FORMATS, KINDS, ExportFilters, export_csv_chunks, export_to_path
+from models.reporting.export import (
+    FORMATS,
+    KINDS,
+    ExportFilters,
+    check_export,
+    export_csv_chunks,
+    export_to_path,
+)
+from models.reporting.periods import day_filter
 from models.schema.imports import ImportBatch
 from web.keys import CLOCK, REQ_LANG, SETTINGS
 from web.templating import flash, formatter, gettext, render, say, translator
@@ -42,7 +57,7 @@ def _max_bytes(request: web.Request) -> int:
 
 def _upload_dir(request: web.Request) -> Path:
     path = request.app[SETTINGS].data_dir / "imports"
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)  # clients' data: ours to read only
     return path
 
 
@@ -111,28 +126,50 @@ async def upload(request: web.Request) -> web.Response:
         preview = await importing.preview_import(path, kind=kind, max_bytes=_max_bytes(request))
     except importing.FileRejected as err:
         path.unlink(missing_ok=True)
-        error = gettext(request, err.template, **err.params)  # in the reader's language
-        return await new_import_page(request, errors={"file": error}, status=422)
+        return await new_import_page(request, errors={"file": _refusal(request, err)}, status=422)
     except ValidationFailed as err:
         path.unlink(missing_ok=True)
         return await new_import_page(request, errors=err.fields, status=422)
-    return render(
-        request,
-        "imports/map.html",
-        {
-            "kind": kind,
-            "preview": preview,
-            "upload_id": upload_id,
-            "file_name": field.filename,
-            "mapping": preview.suggested,
-            "duplicates": "skip",
-            "errors": {},
+    context = _map_context(kind, preview, path, field.filename, preview.suggested, "skip", {})
+    return render(request, "imports/map.html", context)
+
+
+def _refusal(request: web.Request, err: importing.FileRejected) -> str:
+    return gettext(request, err.template, **err.params)  # in the reader's language
+
+
+def _map_context(
+    kind: str,
+    preview: importing.ImportPreview,
+    path: Path,
+    file_name: str,
+    mapping: dict[str, str],
+    duplicates: str,
+    errors: dict[str, str],
+    reading: dict[str, str] | None = None,
+) -> dict:
+    """The mapping page: the file's first rows, a CRM field per column, and how the file is
+    read (a CSV's delimiter and encoding, as found or as the user chose them)."""
+    return {
+        "kind": kind,
+        "preview": preview,
+        "upload_id": path.name,
+        "file_name": file_name,
+        "mapping": mapping,
+        "duplicates": duplicates,
+        "errors": errors,
+        "reading": reading
+        or {
+            "delimiter": delimiter_name(preview.delimiter),
+            "encoding": encoding_name(preview.encoding),
         },
-    )
+        "delimiters": DELIMITER_NAMES,
+        "encodings": ENCODINGS,
+    }
 
 
 def _save(source: BinaryIO, path: Path) -> None:
-    with path.open("wb") as target:
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as target:
         shutil.copyfileobj(source, target)
 
 
@@ -147,13 +184,31 @@ def _stored_upload(request: web.Request, upload_id: str) -> Path:
 
 async def start(request: web.Request) -> web.Response:
     user = current_user(request)
+    require(user, "import_export")  # before the stored upload is even looked at
     form = await request.post()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     kind = _kind(values.get("kind"))
     path = _stored_upload(request, values.get("upload_id", ""))
-    preview = await importing.preview_import(path, kind=kind, max_bytes=_max_bytes(request))
-    mapping = {h: values.get(f"map_{i}", "") for i, h in enumerate(preview.headers)}
+    file_name = values.get("file_name", "")[:255]
     duplicates = values.get("duplicates", "skip")
+    # How to read a CSV file, as the page's "delimiter" and "encoding" say (empty: find it).
+    reading = {"delimiter": values.get("delimiter", ""), "encoding": values.get("encoding", "")}
+    try:
+        preview = await importing.preview_import(
+            path, kind=kind, max_bytes=_max_bytes(request), **reading
+        )
+    except importing.FileRejected as err:
+        # Not readable the way the user chose: the file as found, with the reason.
+        preview = await importing.preview_import(path, kind=kind, max_bytes=_max_bytes(request))
+        errors = {"reading": _refusal(request, err)}
+        context = _map_context(
+            kind, preview, path, file_name, preview.suggested, duplicates, errors, reading
+        )
+        return render(request, "imports/map.html", context, status=422)
+    if values.get("reread"):  # "Read the file again" with another delimiter or encoding
+        context = _map_context(kind, preview, path, file_name, preview.suggested, duplicates, {})
+        return render(request, "imports/map.html", context)
+    mapping = {h: values.get(f"map_{i}", "") for i, h in enumerate(preview.headers)}
     try:
         batch = await importing.create_import(
             user,
@@ -161,21 +216,15 @@ async def start(request: web.Request) -> web.Response:
             kind=kind,
             mapping=mapping,
             duplicates=duplicates,
-            file_name=values.get("file_name", "")[:255] or path.name,
+            file_name=file_name or path.name,
             max_bytes=_max_bytes(request),
+            **reading,
         )
     except ValidationFailed as err:
-        context = {
-            "kind": kind,
-            "preview": preview,
-            "upload_id": path.name,
-            "file_name": values.get("file_name", ""),
-            "mapping": mapping,
-            "duplicates": duplicates,
-            "errors": err.fields,
-        }
+        context = _map_context(kind, preview, path, file_name, mapping, duplicates, err.fields)
         return render(request, "imports/map.html", context, status=422)
     request.app[IMPORT_RUNNER].start(batch.id, remove_file=True)
+    flash(request, gettext(request, "Import %(id)s started.", id=batch.id))
     raise web.HTTPSeeOther(f"/imports/{batch.id}")
 
 
@@ -248,10 +297,12 @@ async def rejected_csv(request: web.Request) -> web.Response:
 
 
 async def cancel(request: web.Request) -> web.Response:
+    # Checked first, acted on after: a user who may not cancel stops nothing on the way to
+    # the refusal (the runner's stop cannot be undone).
+    batch = await _batch(request)
     user = current_user(request)
-    batch_id = path_id(request)
-    await request.app[IMPORT_RUNNER].stop(batch_id)  # a running import stops first
-    batch = await importing.cancel_import(batch_id, user=user, clock=request.app[CLOCK])
+    await request.app[IMPORT_RUNNER].stop(batch.id)  # a running import stops first
+    batch = await importing.cancel_import(batch.id, user=user, clock=request.app[CLOCK])
     flash(
         request,
         gettext(request, "Import %(id)s cancelled: what it created was removed.", id=batch.id),
@@ -263,11 +314,15 @@ def _filters(request: web.Request, kind: str) -> ExportFilters:
     """The list page's own filters, with its defaults (the Leads page shows my open leads)."""
     q = request.query
     view = q.get("view")
+    created = day_filter(current_user(request), q.get("from"), q.get("to"))
     if kind == "leads":
+        status = q.get("status") or "open"
         return ExportFilters(
             query=q.get("q") or None,
             lead_view=view if view in ("mine", "unhandled", "all") else "mine",
-            status=q.get("status") or "open",
+            status=None if status == "any" else status,
+            created_since=created.start,
+            created_until=created.end,
         )
     return ExportFilters(
         query=q.get("q") or None,
@@ -276,6 +331,8 @@ def _filters(request: web.Request, kind: str) -> ExportFilters:
         tag=q.get("tag") or None,
         responsible_id=int_param(q.get("responsible")),
         client_id=int_param(q.get("client_id")),
+        created_since=created.start,
+        created_until=created.end,
     )
 
 
@@ -287,6 +344,9 @@ async def export(request: web.Request) -> web.StreamResponse:
     if kind not in KINDS or fmt not in FORMATS:
         raise NotFound("no such export")
     filters = _filters(request, kind)
+    # Bad filters are refused here, with a page: once the download has started they would
+    # only cut it short.
+    await check_export(user, kind, filters)
     name = f"{kind}.{fmt}"
     if fmt == "csv":
         response = web.StreamResponse(

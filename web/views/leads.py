@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from aiohttp import web
 
 from models.contacts import clients as client_ops
@@ -10,13 +12,13 @@ from models.contacts import timeline as timeline_ops
 from models.core.errors import Conflict, ValidationFailed
 from models.people import company_settings as settings_ops
 from models.people.permissions import LEADS, has_right, may_edit
+from models.reporting.periods import day_filter
 from models.sales import deals as deal_ops
 from models.sales import leads as lead_ops
-from web.templating import flash, gettext, render
-from web.views.common import clock, current_user, form_data, has_route, int_param, path_id
+from web.listing import fetch_page, read_listing
+from web.templating import flash, gettext, render, say
+from web.views.common import clock, current_user, form_data, has_route, path_id
 from web.views.forms import custom_of, many, typed_back
-
-PAGE_SIZE = 50
 
 
 async def lead_list(request: web.Request) -> web.Response:
@@ -24,20 +26,30 @@ async def lead_list(request: web.Request) -> web.Response:
     view = request.query.get("view", "mine")
     if view not in lead_ops.VIEWS:
         view = "mine"
-    page = max(1, int_param(request.query.get("page"), default=1) or 1)
-    rows, total = await lead_ops.list_leads(
+    listing = read_listing(request, lead_ops.SORTS)
+    # The status tabs' default is the open leads; "any" lists every status.
+    status = request.query.get("status") or "open"
+    created = day_filter(user, request.query.get("from"), request.query.get("to"))
+    fetch = partial(
+        lead_ops.list_leads,
         user,
         view=view,
         query=request.query.get("q") or None,
-        limit=PAGE_SIZE,
-        offset=(page - 1) * PAGE_SIZE,
+        status=None if status == "any" else status,
+        created_since=created.start,
+        created_until=created.end,
+        sort=listing.sort,
     )
+    page = await fetch_page(listing, fetch)
     context = {
-        "leads": rows,
-        "total": total,
+        "leads": page.rows,
+        "total": page.total,
+        "paging": page,
+        "listing": listing,
         "view": view,
-        "page": page,
-        "pages": max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
+        "status": status,
+        "date_from": request.query.get("from", ""),
+        "date_to": request.query.get("to", ""),
         "q": request.query.get("q", ""),
         "can_view_all": has_right(user, "leads.view_all"),
         "import_export": has_right(user, "import_export") and has_route(request, "/imports/new"),
@@ -166,7 +178,9 @@ async def add_note(request: web.Request) -> web.Response:
             user, str(form.get("text", "")), lead_id=lead_id, clock=clock(request)
         )
     except ValidationFailed as err:
-        flash(request, "; ".join(err.fields.values()), "error")
+        flash(request, "; ".join(say(request, text) for text in err.fields.values()), "error")
+    else:
+        flash(request, gettext(request, "Note added."))
     raise web.HTTPSeeOther(f"/leads/{lead_id}")
 
 

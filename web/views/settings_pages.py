@@ -7,15 +7,14 @@ from zoneinfo import available_timezones
 
 from aiohttp import web
 
-from models.core.errors import AuthenticationFailed, Conflict, ValidationFailed
+from models.core.errors import Conflict, ValidationFailed
 from models.people import company_settings as settings_ops
-from models.people import profile, schedule, team
+from models.people import profile, schedule, sessions, team
 from models.people import users as user_ops
 from models.people.permissions import RIGHTS, require
 from web.i18n import LANGUAGES
-from web.keys import SERVICES, SETTINGS
+from web.keys import REQ_LOGIN, SERVICES, SETTINGS
 from web.templating import flash, gettext, gettext_for, render
-from web.views.auth import start_session
 from web.views.common import (
     current_user,
     form_data,
@@ -45,6 +44,22 @@ def _profile_form(user) -> dict:
     }
 
 
+async def _session_rows(request: web.Request, user) -> list[dict[str, Any]]:
+    """The user's open sessions for the profile page, this browser's marked."""
+    current = request[REQ_LOGIN].id
+    return [
+        {
+            "id": row.id,
+            "device": sessions.device_of(row.user_agent),
+            "address": row.address,
+            "created_at": row.created_at,
+            "last_seen_at": row.last_seen_at,
+            "is_current": row.id == current,
+        }
+        for row in await sessions.sessions_of(user, now(request))
+    ]
+
+
 async def profile_page(request: web.Request, *, form=None, errors=None, status=200):
     user = current_user(request)
     context = {
@@ -53,6 +68,7 @@ async def profile_page(request: web.Request, *, form=None, errors=None, status=2
         "errors": errors or {},
         "language_options": list(LANGUAGES.items()),
         "max_mb": request.app[SETTINGS].web.max_upload_mb,
+        "sessions": await _session_rows(request, user),
     }
     return render(request, "settings/profile.html", context, status=status)
 
@@ -80,29 +96,6 @@ async def save_profile(request: web.Request) -> web.Response:
     users_changed(request, user.id)
     # Said in the language just chosen, which the next page will use.
     flash(request, gettext_for(request, user.language, "Profile saved."))
-    raise web.HTTPSeeOther("/settings/profile")
-
-
-async def change_password(request: web.Request) -> web.Response:
-    user = current_user(request)
-    form = await form_data(request)
-    try:
-        await user_ops.authenticate(user.username, str(form.get("current_password", "")))
-    except AuthenticationFailed:
-        errors = {"current_password": gettext(request, "Wrong password.")}
-        return await profile_page(request, errors=errors, status=422)
-    new = str(form.get("new_password", ""))
-    if new != str(form.get("new_password_again", "")):
-        errors = {"new_password_again": gettext(request, "The two passwords differ.")}
-        return await profile_page(request, errors=errors, status=422)
-    try:
-        await user_ops.set_password(user, new)
-    except ValidationFailed as err:
-        return await profile_page(
-            request, errors={"new_password": err.fields["password"]}, status=422
-        )
-    start_session(request, user)  # this session stays; the others end with the old password
-    flash(request, gettext(request, "Password changed."))
     raise web.HTTPSeeOther("/settings/profile")
 
 
@@ -370,7 +363,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/settings/profile", profile_page)
     app.router.add_post("/settings/profile", save_profile)
     app.router.add_post("/settings/photo", upload_photo)
-    app.router.add_post("/settings/password", change_password)
     app.router.add_get("/uploads/photos/{name}", photo)
     app.router.add_get("/settings/hours", hours_page)
     app.router.add_post("/settings/hours", save_hours)

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import hmac
 import logging
+from typing import Any
 
 from aiohttp import web
 
-from models.core.errors import ValidationFailed
+from models.core.errors import FeatureOff, ValidationFailed
 from models.core.settings import SmsSettings
+from models.messaging import bulk_sms as bulk_ops
 from models.messaging import sms as sms_ops
 from web.keys import SETTINGS
-from web.templating import flash, gettext, render
+from web.templating import flash, gettext, render, say, sms_enabled
+from web.views import selection
 from web.views.common import clock, current_user, form_data, int_param, path_id, safe_next
 
 logger = logging.getLogger(__name__)
@@ -43,12 +46,7 @@ def _sms_settings(request: web.Request) -> SmsSettings:
 
 def policy(request: web.Request) -> sms_ops.SmsPolicy:
     settings = _sms_settings(request)
-    return sms_ops.SmsPolicy(settings.max_length, settings.long_messages)
-
-
-def _enabled(request: web.Request) -> None:
-    if _sms_settings(request).driver == "none":
-        raise ValidationFailed({"sms": gettext(request, "SMS is not configured.")})
+    return sms_ops.SmsPolicy(settings.max_length, settings.long_messages, sms_enabled(request))
 
 
 async def new_sms_page(request: web.Request) -> web.Response:
@@ -68,7 +66,6 @@ def _context(request: web.Request, form: dict, errors: dict) -> dict:
     return {
         "form": form,
         "errors": errors,
-        "enabled": settings.driver != "none",
         "max_length": settings.max_length,
         "long_messages": settings.long_messages,
     }
@@ -79,7 +76,6 @@ async def send_sms(request: web.Request) -> web.Response:
     form = await form_data(request)
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
     try:
-        _enabled(request)
         await sms_ops.send_sms(
             user,
             values.get("to", ""),
@@ -89,6 +85,9 @@ async def send_sms(request: web.Request) -> web.Response:
             client_id=int_param(values.get("client_id")),
             lead_id=int_param(values.get("lead_id")),
         )
+    except FeatureOff:
+        # The page's banner says why and, to administrators, where to turn SMS on.
+        return render(request, "sms/form.html", _context(request, values, {}), status=409)
     except ValidationFailed as err:
         return render(request, "sms/form.html", _context(request, values, err.fields), status=422)
     flash(request, gettext(request, "SMS queued for sending."))
@@ -96,30 +95,41 @@ async def send_sms(request: web.Request) -> web.Response:
 
 
 async def bulk_sms(request: web.Request) -> web.Response:
-    """From the clients list: the selected ids and the template; then the delivery report."""
+    """From the clients list: the ticked clients (or all matching the list's filters) and the
+    template; then the delivery report."""
     user = current_user(request)
     form = await form_data(request)
-    ids = [int(v) for v in form.getall("client_ids", []) if isinstance(v, str) and v.isdigit()]
     template = str(form.get("template") or "")
-    context = {"client_ids": ids, "template": template, "errors": {}, "left_out": []}
-    if not template:
-        return render(request, "sms/bulk.html", context)
+    context: dict[str, Any] = {
+        "client_ids": [],
+        "all_matching": selection.is_all_matching(form),
+        "filters": form.get("filters") or "",
+        "template": template,
+        "errors": {},
+    }
+    status = 200
     try:
-        _enabled(request)
-        batch, left_out = await sms_ops.send_bulk(
-            user, ids, template, clock=clock(request), policy=policy(request)
-        )
+        ids = await selection.selected_clients(user, form)
+        context["client_ids"] = ids
+        if template:
+            batch, left_out = await bulk_ops.send_bulk(
+                user, ids, template, clock=clock(request), policy=policy(request)
+            )
+            if left_out:
+                told = "; ".join(say(request, why) for why in left_out)
+                flash(request, gettext(request, "Not sent to: ") + told, "warn")
+            raise web.HTTPSeeOther(f"/sms/batches/{batch.id}")
+    except FeatureOff:
+        status = 409  # the page's banner says why
     except ValidationFailed as err:
         context["errors"] = err.fields
-        return render(request, "sms/bulk.html", context, status=422)
-    if left_out:
-        flash(request, gettext(request, "Not sent to: ") + "; ".join(left_out))
-    raise web.HTTPSeeOther(f"/sms/batches/{batch.id}")
+        status = 422
+    return render(request, "sms/bulk.html", context, status=status)
 
 
 async def batch_report(request: web.Request) -> web.Response:
     user = current_user(request)
-    report = await sms_ops.batch_report(user, path_id(request))
+    report = await bulk_ops.batch_report(user, path_id(request))
     return render(request, "sms/report.html", {"report": report})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -10,11 +11,11 @@ from aiohttp import web
 from models.core.errors import ValidationFailed
 from models.people import team
 from models.people.permissions import has_right
+from models.reporting.periods import day_filter
 from models.work import tasks as task_ops
-from web.templating import flash, formatter, gettext, render
+from web.listing import fetch_page, read_listing
+from web.templating import flash, formatter, gettext, render, sms_enabled
 from web.views.common import clock, current_user, form_data, int_param, now, path_id, safe_next
-
-PAGE_SIZE = 50
 
 
 def parse_local(text: str, request: web.Request) -> datetime | None:
@@ -38,28 +39,27 @@ async def task_list(request: web.Request) -> web.Response:
         scope = "mine"
     status = q.get("status", "")
     status = status if status in task_ops.STATUS_FILTERS else "open"
-    page = max(1, int_param(q.get("page"), default=1) or 1)
-    start = parse_local(q["from"], request) if q.get("from") else None
-    last_day = parse_local(q["to"], request) if q.get("to") else None
-    end = last_day + timedelta(days=1) if last_day else None
-    rows, total = await task_ops.list_tasks(
+    listing = read_listing(request, task_ops.SORTS, default=task_ops.default_sort(status))
+    due = day_filter(user, q.get("from"), q.get("to"))  # the user's days, as UTC
+    fetch = partial(
+        task_ops.list_tasks,
         user,
         scope=scope,
         status=status,
         query=q.get("q") or None,
-        start=start,
-        end=end,
-        limit=PAGE_SIZE,
-        offset=(page - 1) * PAGE_SIZE,
+        start=due.start,
+        end=due.end,
         clock=clock(request),
+        sort=listing.sort,
     )
+    page = await fetch_page(listing, fetch)
     context = {
-        "tasks": rows,
-        "total": total,
+        "tasks": page.rows,
+        "total": page.total,
+        "paging": page,
+        "listing": listing,
         "scope": scope,
         "status": status,
-        "page": page,
-        "pages": max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
         "query": dict(q),
         "now": now(request),
         "kinds": task_ops.KIND_LABELS,
@@ -138,7 +138,9 @@ async def create_task(request: web.Request) -> web.Response:
     data, values, errors = _task_input(form, request)
     if data is not None:
         try:
-            await task_ops.create_task(user, data, clock=clock(request))
+            await task_ops.create_task(
+                user, data, clock=clock(request), sms_enabled=sms_enabled(request)
+            )
         except ValidationFailed as err:
             errors = dict(err.fields)
     if errors:
@@ -178,7 +180,7 @@ async def update_task(request: web.Request) -> web.Response:
     data, values, errors = _task_input(form, request)
     if data is not None:
         try:
-            await task_ops.update_task(user, task.id, data)
+            await task_ops.update_task(user, task.id, data, sms_enabled=sms_enabled(request))
         except ValidationFailed as err:
             errors = dict(err.fields)
     if errors:
@@ -193,12 +195,18 @@ async def toggle_done(request: web.Request) -> web.Response:
     user = current_user(request)
     task_id = path_id(request)
     form = await form_data(request)
-    if form.get("done") == "1":
+    done = form.get("done") == "1"
+    if done:
         await task_ops.complete_task(user, task_id, clock=clock(request))
     else:
         await task_ops.reopen_task(user, task_id)
+    if done:
+        message = gettext(request, "Task completed.")
+    else:
+        message = gettext(request, "Task reopened.")
     if request.headers.get("Accept", "").startswith("application/json"):
-        return web.json_response({"id": task_id, "done": form.get("done") == "1"})
+        return web.json_response({"id": task_id, "done": done, "message": message})
+    flash(request, message)
     raise web.HTTPSeeOther(safe_next(str(form.get("next", "")), "/tasks"))
 
 

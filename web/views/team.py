@@ -13,7 +13,7 @@ from models.people import users as user_ops
 from models.people.permissions import has_right
 from models.people.users import get_company
 from web.keys import SETTINGS
-from web.templating import flash, gettext, render
+from web.templating import flash, gettext, render, say
 from web.views.calling import click_to_call
 from web.views.common import (
     clock,
@@ -148,11 +148,14 @@ async def set_group(request: web.Request) -> web.Response:
     if group_id is None:
         raise web.HTTPSeeOther("/team")
     try:
-        await team.set_user_group(user, path_id(request), group_id)
+        member = await team.set_user_group(user, path_id(request), group_id)
     except ValidationFailed as err:
-        flash(request, "; ".join(err.fields.values()), "error")
+        flash(request, "; ".join(say(request, text) for text in err.fields.values()), "error")
     else:
-        users_changed(request, path_id(request))
+        users_changed(request, member.id)
+        group = gettext(request, member.group.name)
+        moved = gettext(request, "%(name)s is now in %(group)s.", name=str(member), group=group)
+        flash(request, moved)
     raise web.HTTPSeeOther("/team")
 
 
@@ -160,11 +163,15 @@ async def set_active(request: web.Request) -> web.Response:
     user = current_user(request)
     form = await form_data(request)
     try:
-        await team.set_user_active(user, path_id(request), form.get("active") == "1")
+        member = await team.set_user_active(user, path_id(request), form.get("active") == "1")
     except ValidationFailed as err:
-        flash(request, "; ".join(err.fields.values()), "error")
+        flash(request, "; ".join(say(request, text) for text in err.fields.values()), "error")
     else:
-        users_changed(request, path_id(request))
+        users_changed(request, member.id)
+        if member.is_active:
+            flash(request, gettext(request, "%(name)s can log in again.", name=str(member)))
+        else:
+            flash(request, gettext(request, "%(name)s was deactivated.", name=str(member)))
     raise web.HTTPSeeOther("/team")
 
 

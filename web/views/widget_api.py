@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from models.core.errors import NotFound, PermissionDenied, TelephonyError, ValidationFailed
+from models.core.errors import NotFound, TelephonyError, ValidationFailed
 from models.core.events import ClickToCall, ClickToCallProgress, HangupCall, TransferCall
 from models.people.schedule import is_working
 from models.people.team import list_users
@@ -24,6 +24,7 @@ from models.telephony import live_board as live_calls
 from models.telephony.live_board import may_handle_call
 from web.keys import CLOCK, HUB, SERVICES, SETTINGS
 from web.static import LIBRARIES
+from web.templating import say
 from web.views.calling import pbx_is_up
 from web.views.common import current_user, now
 from web.views.live import LIVE, card_json
@@ -97,7 +98,9 @@ async def history(request: web.Request) -> web.Response:
                     "id": c.id,
                     "direction": c.direction,
                     "number": c.from_number if c.direction == "in" else c.to_number,
-                    "name": (c.client.name if c.client else c.lead.name if c.lead else ""),
+                    "name": (
+                        c.client.name if c.client else c.lead.name if c.lead else c.caller_name
+                    ),
                     "result": c.result,
                     "started_at": c.started_at.isoformat(),
                     "talk_seconds": c.talk_seconds,
@@ -158,15 +161,14 @@ async def originate(request: web.Request) -> web.Response:
 
 
 async def _call_in_hand(request: web.Request, user: User, linkedid: str):
-    """The live call the user may act on (it rings or rang for them), or 404/403."""
+    """The live call the user may act on (it rings or rang for them); 404 otherwise, the same
+    for another agent's call as for none, so that calls cannot be probed."""
     if not linkedid:
         raise ValidationFailed({"linkedid": "which call?"})
     live = request.app[LIVE].board.calls.get(linkedid)
     stored = await live_calls.stored_call(linkedid)
-    if live is None and stored is None:
+    if (live is None and stored is None) or not may_handle_call(user, live, stored):
         raise NotFound(f"call {linkedid} not found")
-    if not may_handle_call(user, live, stored):
-        raise PermissionDenied("this call is not yours")
     return live
 
 
@@ -215,16 +217,24 @@ async def save_caller(request: web.Request) -> web.Response:
     number = live.number if live is not None else _text(body, "number", 64)
     callers = request.app[SERVICES].callers
     assert callers is not None  # set when the panel starts (web/views/live.py)
-    saved = await live_calls.save_caller(
-        user,
-        linkedid=linkedid,
-        number=number,
-        kind=_text(body, "kind", 10),
-        name=_text(body, "name"),
-        company_name=_text(body, "company"),
-        clock=request.app[CLOCK],
-        callers=callers,
-    )
+    try:
+        saved = await live_calls.save_caller(
+            user,
+            linkedid=linkedid,
+            number=number,
+            kind=_text(body, "kind", 10),
+            name=_text(body, "name"),
+            company_name=_text(body, "company"),
+            clock=request.app[CLOCK],
+            callers=callers,
+        )
+    except ValidationFailed as err:
+        # Shown as it is under the pop-up's form: each message names its field itself
+        # ("Phone: “abc123” is not a phone number").
+        fields = {name: say(request, text) for name, text in err.fields.items()}
+        return web.json_response(
+            {"error": "; ".join(fields.values()), "fields": fields}, status=422
+        )
     # The pop-up's card of the saved caller: the same card the phone rang with.
     card = await callers.caller_card(number)
     relay = request.app[LIVE]
