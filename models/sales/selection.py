@@ -10,6 +10,7 @@ MAX_SELECTED is refused with the reason instead of being cut silently.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import cast
 
 from tortoise.queryset import QuerySet
@@ -34,16 +35,21 @@ class ClientFilters:
     tag: str | None = None
     status: str | None = None
     responsible_id: int | None = None
+    created_since: datetime | None = None  # UTC bounds of the user's days [since, until)
+    created_until: datetime | None = None
 
 
 @dataclass(frozen=True)
 class LeadFilters:
-    """The leads list's filters: the view (mine, unhandled, all), the search, the status."""
+    """The leads list's filters: the view (mine, unhandled, all), the search, the status
+    (None: any), the creation time."""
 
     view: str = "mine"
     query: str | None = None
     status: str | None = "open"
     responsible_id: int | None = None
+    created_since: datetime | None = None
+    created_until: datetime | None = None
 
 
 async def _capped_ids(qs: QuerySet[Client] | QuerySet[Lead], cap: int) -> list[int] | None:
@@ -66,6 +72,8 @@ async def matching_client_ids(
         tag=filters.tag,
         status=filters.status,
         responsible_id=filters.responsible_id,
+        created_since=filters.created_since,
+        created_until=filters.created_until,
     )
     ids = await _capped_ids(qs, cap)
     if ids is None:
@@ -90,6 +98,8 @@ async def matching_lead_ids(
         status=filters.status,
         query=filters.query,
         responsible_id=filters.responsible_id,
+        created_since=filters.created_since,
+        created_until=filters.created_until,
     )
     ids = await _capped_ids(qs, cap)
     if ids is None:

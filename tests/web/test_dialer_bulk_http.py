@@ -5,11 +5,11 @@ the list's progress as JSON, and a dialed call's page (404 for a call one may no
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from models.contacts.clients import ClientInput, create_client
 from models.sales import selection
-from models.sales.leads import LeadInput, create_lead
+from models.sales.leads import LeadInput, close_lead, create_lead
 from models.schema.calls import Call
 from models.schema.dialer import DialerEntry, DialerList
 from models.telephony import dialer as dialer_ops
@@ -109,6 +109,34 @@ async def test_all_matching_takes_every_filtered_client_the_agent_may_see(
         ("+34911000101", mine[1].id, None),
         ("+34911000100", mine[0].id, None),
     ]
+
+
+async def test_all_matching_takes_the_leads_the_list_shows_for_its_status_and_dates(
+    world, world_server, http, clock
+):
+    """The page's status tab ("any": closed leads too) and its created dates select the rows
+    "all matching" takes, as they select the rows the page lists."""
+    clock.set(datetime(2026, 11, 10, 10, 0, tzinfo=UTC))
+    await create_lead(world.luis, LeadInput(name="Old", phones=["+34911000401"]), clock=clock)
+    clock.set(datetime(2026, 11, 25, 10, 0, tzinfo=UTC))
+    closed = await create_lead(
+        world.luis, LeadInput(name="Closed", phones=["+34911000402"]), clock=clock
+    )
+    await close_lead(world.luis, closed.id)
+    await create_lead(world.luis, LeadInput(name="Open", phones=["+34911000403"]), clock=clock)
+    await http_login(http, world_server.url, "luis", world.password)
+    filters = "view=mine&status=any&from=2026-11-20&to=2026-11-30"
+    async with http.get(f"{world_server.url}/leads?{filters}") as resp:
+        page = await resp.text()
+    assert "Closed" in page and "Open" in page and ">Old<" not in page
+    status, _ = await _post(
+        http,
+        f"{world_server.url}/leads/bulk-dialer",
+        {"csrf_token": csrf_from(page), "all_matching": "1", "filters": filters},
+    )
+    assert status == 303
+    dialer = await DialerList.get(owner_id=world.luis.id)
+    assert [n for n, _, _ in await _numbers(dialer.id)] == ["+34911000403", "+34911000402"]
 
 
 async def test_all_matching_over_the_cap_is_refused_with_the_reason(

@@ -13,12 +13,12 @@ from models.contacts.tags import all_tags
 from models.core.errors import Conflict, ValidationFailed
 from models.people import team
 from models.people.permissions import CLIENTS, has_right, may_edit
-from models.reporting.periods import day_filter
 from models.sales import deals as deal_ops
+from web.list_filters import client_filters
 from web.listing import fetch_page, read_listing
 from web.templating import flash, gettext, render, say
 from web.views.calling import click_to_call, pbx_is_up
-from web.views.common import clock, current_user, form_data, has_route, int_param, path_id
+from web.views.common import clock, current_user, form_data, has_route, path_id
 from web.views.forms import client_input, typed_back
 
 
@@ -27,18 +27,17 @@ async def client_list(request: web.Request) -> web.Response:
     q = request.query
     view = q.get("view", "all")
     listing = read_listing(request, client_ops.SORTS)
-    created = day_filter(user, q.get("from"), q.get("to"))  # the user's days, as UTC
-
+    filters = client_filters(user, q)
     fetch = partial(
         client_ops.list_clients,
         user,
-        mine=view == "mine",
-        query=q.get("q") or None,
-        tag=q.get("tag") or None,
-        status=q.get("status") or None,
-        responsible_id=int_param(q.get("responsible")),
-        created_since=created.start,
-        created_until=created.end,
+        mine=filters.mine,
+        query=filters.query,
+        tag=filters.tag,
+        status=filters.status,
+        responsible_id=filters.responsible_id,
+        created_since=filters.created_since,
+        created_until=filters.created_until,
         sort=listing.sort,
     )
     # A search counts up to SEARCH_COUNT_CAP (models/contacts/clients.py); a list, exactly.

@@ -12,9 +12,9 @@ from models.contacts import timeline as timeline_ops
 from models.core.errors import Conflict, ValidationFailed
 from models.people import company_settings as settings_ops
 from models.people.permissions import LEADS, has_right, may_edit
-from models.reporting.periods import day_filter
 from models.sales import deals as deal_ops
 from models.sales import leads as lead_ops
+from web.list_filters import lead_filters, lead_status
 from web.listing import fetch_page, read_listing
 from web.templating import flash, gettext, render, say
 from web.views.common import clock, current_user, form_data, has_route, path_id
@@ -23,21 +23,16 @@ from web.views.forms import custom_of, many, typed_back
 
 async def lead_list(request: web.Request) -> web.Response:
     user = current_user(request)
-    view = request.query.get("view", "mine")
-    if view not in lead_ops.VIEWS:
-        view = "mine"
     listing = read_listing(request, lead_ops.SORTS)
-    # The status tabs' default is the open leads; "any" lists every status.
-    status = request.query.get("status") or "open"
-    created = day_filter(user, request.query.get("from"), request.query.get("to"))
+    filters = lead_filters(user, request.query)
     fetch = partial(
         lead_ops.list_leads,
         user,
-        view=view,
-        query=request.query.get("q") or None,
-        status=None if status == "any" else status,
-        created_since=created.start,
-        created_until=created.end,
+        view=filters.view,
+        query=filters.query,
+        status=filters.status,
+        created_since=filters.created_since,
+        created_until=filters.created_until,
         sort=listing.sort,
     )
     page = await fetch_page(listing, fetch)
@@ -46,8 +41,8 @@ async def lead_list(request: web.Request) -> web.Response:
         "total": page.total,
         "paging": page,
         "listing": listing,
-        "view": view,
-        "status": status,
+        "view": filters.view,
+        "status": lead_status(request.query),
         "date_from": request.query.get("from", ""),
         "date_to": request.query.get("to", ""),
         "q": request.query.get("q", ""),

@@ -7,7 +7,6 @@ server from those filters (models/sales/selection.py), within what the user may 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -15,9 +14,8 @@ from multidict import MultiDict, MultiDictProxy
 
 from models.core.sql import is_id
 from models.sales import selection as selection_ops
-from models.sales.leads import VIEWS
 from models.schema.users import User
-from web.views.common import int_param
+from web.list_filters import client_filters, lead_filters
 
 Form = MultiDictProxy[Any]
 
@@ -38,37 +36,17 @@ def filters_of(form: Form) -> MultiDict[str]:
     return MultiDict(parse_qsl(_text(form.get("filters")), keep_blank_values=False))
 
 
-def client_filters(query: Mapping[str, str]) -> selection_ops.ClientFilters:
-    """The clients list's filters, read as the list page reads them (web/views/clients.py)."""
-    return selection_ops.ClientFilters(
-        mine=query.get("view") == "mine",
-        query=query.get("q") or None,
-        tag=query.get("tag") or None,
-        status=query.get("status") or None,
-        responsible_id=int_param(query.get("responsible")),
-    )
-
-
-def lead_filters(query: Mapping[str, str]) -> selection_ops.LeadFilters:
-    """The leads list's filters, read as the list page reads them (web/views/leads.py)."""
-    view = query.get("view", "mine")
-    return selection_ops.LeadFilters(
-        view=view if view in VIEWS else "mine",
-        query=query.get("q") or None,
-    )
-
-
 def is_all_matching(form: Form) -> bool:
     return form.get("all_matching") == "1"
 
 
 async def selected_clients(user: User, form: Form) -> list[int]:
     if is_all_matching(form):
-        return await selection_ops.matching_client_ids(user, client_filters(filters_of(form)))
+        return await selection_ops.matching_client_ids(user, client_filters(user, filters_of(form)))
     return ticked(form, "client_ids")
 
 
 async def selected_leads(user: User, form: Form) -> list[int]:
     if is_all_matching(form):
-        return await selection_ops.matching_lead_ids(user, lead_filters(filters_of(form)))
+        return await selection_ops.matching_lead_ids(user, lead_filters(user, filters_of(form)))
     return ticked(form, "lead_ids")
