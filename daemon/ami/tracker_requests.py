@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from daemon.ami.tracker_core import TrackerCore
 from daemon.ami.tracker_state import Chan
@@ -47,10 +47,11 @@ class RequestHandlers(TrackerCore):
         while len(self._expected) > _EXPECTED_ORIGINATES:
             self._expected.popitem(last=False)
 
-    def _chan(
-        self, event: Mapping[str, str], t: float, out: list[Any], prefix: str = ""
-    ) -> Chan | None:
-        raise NotImplementedError  # CallTracker's: the channel an event is about
+    if TYPE_CHECKING:  # CallTracker's (daemon/ami/tracker.py): the channel an event is about
+
+        def _chan(
+            self, event: Mapping[str, str], t: float, out: list[Any], prefix: str = ""
+        ) -> Chan | None: ...
 
     def _on_varset(self, event: Mapping[str, str], t: float, out: list[Any]) -> None:
         variable = event.get("Variable", "").lstrip("_")

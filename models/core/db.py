@@ -115,9 +115,9 @@ def is_database_busy(err: BaseException) -> bool:
     or a refused row. Looks through the errors Tortoise wraps the driver's in; errors of other
     connections (the PBX, Telegram) are not the database's."""
     seen: set[int] = set()
-    todo: list[BaseException] = [err]
-    while todo:
-        current = todo.pop()
+    pending: list[BaseException] = [err]
+    while pending:
+        current = pending.pop()
         if id(current) in seen:
             continue
         seen.add(id(current))
@@ -128,8 +128,8 @@ def is_database_busy(err: BaseException) -> bool:
             return True
         if isinstance(current, DBConnectionError):
             return True
-        todo += [a for a in current.args if isinstance(a, BaseException)]
-        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
+        pending += [a for a in current.args if isinstance(a, BaseException)]
+        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
     return False
 
 
