@@ -16,7 +16,14 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Chat, InlineKeyboardMarkup, Message, TelegramObject, Update
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    InlineKeyboardMarkup,
+    Message,
+    TelegramObject,
+    Update,
+)
 from aiogram.utils.i18n import I18nMiddleware
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
@@ -260,3 +267,8 @@ class CommandEndsDialog(BaseMiddleware):
                 data["raw_state"] = None  # what the handlers' state filters read
             data["ended_dialog"] = ended
         return await handler(event, data)
+
+
+async def expired_button(query: CallbackQuery) -> None:
+    """A button of a dialog that has ended, or of a message the bot no longer acts on."""
+    await query.answer(_("This button has expired. Send the command again."), show_alert=True)

@@ -16,7 +16,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.call_progress import ClickToCallWatcher, new_request_id
 from bot.cards import CallButton, who
-from bot.context import Replier, error_text
+from bot.context import Replier, error_text, expired_button
 from bot.delivery import TelegramOutbox
 from bot.notifier import edit_notification
 from bot.routers import choosing
@@ -175,7 +175,7 @@ async def call_pick(
 ) -> None:
     choice = await choosing.picked(state, callback_data)
     if choice is None:
-        await query.answer(_("This button has expired. Send the command again."), show_alert=True)
+        await expired_button(query)
         return
     await state.clear()
     await query.answer()

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
-from bot.context import Replier, command_name, trimmed
+from bot.context import Replier, command_name, expired_button, trimmed
 
 COMMANDS = {
     "tasks": __("Today's and overdue tasks"),
@@ -83,11 +83,6 @@ async def not_text(message: Message, reply: Replier, raw_state: str | None = Non
         await reply.send(_("Please answer with text, or /cancel to stop."))
     else:
         await reply.send(_("I can only read text. /help lists what I can do."))
-
-
-async def expired_button(query: CallbackQuery) -> None:
-    """A button of a dialog that has ended, or of a message the bot no longer acts on."""
-    await query.answer(_("This button has expired. Send the command again."), show_alert=True)
 
 
 def help_router() -> Router:

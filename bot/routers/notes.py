@@ -13,7 +13,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.cards import CallButton, who
-from bot.context import Replier
+from bot.context import Replier, expired_button
 from bot.routers import choosing
 from bot.routers.states import NoteDialog
 from models.contacts.notes import MAX_NOTE, add_note
@@ -222,7 +222,7 @@ async def note_pick(
 ) -> None:
     card = await choosing.picked(state, callback_data)
     if card is None:
-        await query.answer(_("This button has expired. Send the command again."), show_alert=True)
+        await expired_button(query)
         return
     await query.answer()
     body = (await state.get_data()).get("body") or ""

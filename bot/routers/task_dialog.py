@@ -16,7 +16,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.context import Replier, trimmed
+from bot.context import Replier, expired_button, trimmed
 from bot.dates import parse_due, spoken_date
 from bot.routers import choosing
 from bot.routers.states import TaskDialog
@@ -125,7 +125,7 @@ async def due_button(
     data = await state.get_data()
     due = datetime.fromisoformat(data["due_at"])
     if int(due.timestamp()) != callback_data.at:
-        await query.answer(_("This button has expired. Send the command again."), show_alert=True)
+        await expired_button(query)
         return
     when = spoken_date(due, user.time_zone, lang, now=clock.now())
     await query.answer()
@@ -181,7 +181,7 @@ async def task_pick(
 ) -> None:
     card = await choosing.picked(state, callback_data)
     if card is None:
-        await query.answer(_("This button has expired. Send the command again."), show_alert=True)
+        await expired_button(query)
         return
     await query.answer()
     await _take_contact(card, user, lang, reply, state, clock)
