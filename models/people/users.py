@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from argon2 import PasswordHasher
@@ -24,6 +25,16 @@ _DUMMY_HASH = _hasher.hash("centralita-dummy-password")
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+async def _hashed(password: str) -> str:
+    """`hash_password` in a worker thread: argon2 takes tens of milliseconds of CPU on
+    purpose, and the event loop serving every pop-up and page must not wait for it."""
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+def _verify(stored_hash: str, password: str) -> None:
+    _hasher.verify(stored_hash, password)
 
 
 def check_password_strength(password: str) -> str | None:
@@ -86,7 +97,7 @@ async def create_user(
         )
     return await User.create(
         username=username,
-        password_hash=hash_password(password),
+        password_hash=await _hashed(password),
         group=group,
         extension=extension or None,
         email=email,
@@ -101,7 +112,7 @@ async def set_password(user: User, password: str, *, keep_session: int | None = 
     weak = check_password_strength(password)
     if weak:
         raise ValidationFailed({"password": weak})
-    user.password_hash = hash_password(password)
+    user.password_hash = await _hashed(password)
     await user.save(update_fields=["password_hash"])
     await sessions.end_sessions_of(user.id, keep=keep_session)
 
@@ -112,14 +123,14 @@ async def authenticate(username: str, password: str) -> User:
     if _USERNAME.match(username or ""):  # no user has another shape (nor a NUL for the database)
         user = await User.get_or_none(username=username, is_active=True).prefetch_related("group")
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        await asyncio.to_thread(_verify, user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         raise AuthenticationFailed(msg("wrong username or password")) from None
     if user is None:
         raise AuthenticationFailed(msg("wrong username or password"))
     if _hasher.check_needs_rehash(user.password_hash):
         # The same password, hashed anew: the user's sessions go on.
-        user.password_hash = hash_password(password)
+        user.password_hash = await _hashed(password)
         await user.save(update_fields=["password_hash"])
     return user
 
