@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from models.core.db import ping
+from models.core.secret_box import SecretBox
 from models.telephony.caller_directory import CallerDirectory
+from models.telephony.pbx_health import PbxHealth
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,6 +27,12 @@ class WebServices:
     `callers` is the daemon's caller directory: its extension directory names the user behind
     each call event, and its per-number locks keep an agent saving a caller and the call being
     stored from making two leads. Without one, the panel loads its own when it starts.
+    `secret_box` encrypts the secrets the panel stores (mailbox passwords); without one the
+    panel uses the installation's key ([security] encryption_key or data_dir/encryption_key).
+    `mail_probe` tests a mailbox's IMAP and SMTP login for Settings -> Mail (the root passes
+    daemon.mail_probe.probe); without one the panel says the test is unavailable.
+    `pbx_health` is the PBX doctor (daemon/doctor): its latest findings for the dashboard and
+    Settings -> Telephony, and a new check on demand; without one neither shows them.
     """
 
     pbx_connected: Callable[[], bool] | None = None
@@ -31,3 +40,6 @@ class WebServices:
     uploads_dir: Path | None = None
     db_ping: Callable[[], Awaitable[bool]] = ping
     callers: CallerDirectory | None = None
+    secret_box: SecretBox | None = None
+    mail_probe: Callable[..., Awaitable[Any]] | None = None
+    pbx_health: PbxHealth | None = None

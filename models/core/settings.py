@@ -127,6 +127,12 @@ class MailSettings(_Section):
     smtp_security: str = Field("starttls", pattern="^(starttls|tls|none)$")
     from_address: str = Field("", validate_default=True)
     timeout_seconds: float = Field(30.0, gt=0, le=600)
+    # Users' mailboxes (G5): the first sync reaches back this many days; folders are polled
+    # this often when the server has no IDLE; bigger messages and attachments are skipped.
+    first_sync_days: int = Field(30, ge=0, le=3650)
+    poll_minutes: float = Field(10.0, gt=0, le=1440)
+    max_message_mb: float = Field(40.0, gt=0, le=1024)
+    max_attachment_mb: float = Field(25.0, gt=0, le=1024)
 
     @field_validator("from_address")
     @classmethod
@@ -149,6 +155,32 @@ class MailSettings(_Section):
         return self.from_address or self.smtp_username
 
 
+class SecuritySettings(_Section):
+    # The key that encrypts secrets kept in the database (mail passwords): a Fernet key
+    # (32 url-safe base64 bytes). Empty: one is generated once into data_dir/encryption_key.
+    encryption_key: SecretStr = SecretStr("")
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value().strip()
+        if raw:
+            import base64
+            import binascii
+
+            try:
+                ok = len(base64.urlsafe_b64decode(raw.encode("ascii"))) == 32
+            except (binascii.Error, ValueError):
+                ok = False
+            if not ok:
+                raise ValueError(
+                    "expected a Fernet key: 32 bytes in url-safe base64 (44 characters), e.g. "
+                    "the output of: python -c 'from cryptography.fernet import Fernet; "
+                    "print(Fernet.generate_key().decode())'"
+                )
+        return SecretStr(raw)
+
+
 class LoggingSettings(_Section):
     level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
@@ -165,6 +197,7 @@ class Settings(_Section):
     dialer: DialerSettings = DialerSettings()
     sms: SmsSettings = SmsSettings()
     mail: MailSettings = MailSettings()
+    security: SecuritySettings = SecuritySettings()
 
     @property
     def uses_simulator(self) -> bool:

@@ -19,4 +19,5 @@ MODEL_MODULES = [
     "models.schema.tallies",
     "models.schema.sessions",
     "models.schema.dialogs",
+    "models.schema.mail",
 ]

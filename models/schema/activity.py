@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from models.schema.clients import Client
     from models.schema.deals import Deal
     from models.schema.leads import Lead
+    from models.schema.mail import MailAccount
     from models.schema.users import User
 
 
@@ -100,9 +101,27 @@ class EmailMessage(Model):
     )
     lead_id: int | None
     created_at = fields.DatetimeField(db_index=True)
+    # Mailboxes (G5, C6-C8): where a synced message came from, how it threads, how sending went.
+    account: fields.ForeignKeyNullableRelation["MailAccount"] = fields.ForeignKeyField(
+        "crm.MailAccount", related_name="messages", null=True, on_delete=fields.SET_NULL
+    )
+    account_id: int | None
+    folder = fields.CharField(max_length=200, default="", db_default="")
+    uid = fields.BigIntField(null=True)
+    in_reply_to = fields.CharField(max_length=255, default="", db_default="")
+    references = fields.TextField(default="", db_default="")
+    body_html = fields.TextField(default="", db_default="")  # as received; sanitized to show
+    snippet = fields.CharField(max_length=300, default="", db_default="")
+    # received | queued | sent | failed (outgoing mail goes through the outbox)
+    status = fields.CharField(max_length=10, default="received", db_default="received")
+    error = fields.CharField(max_length=500, default="", db_default="")
+    sent_at = fields.DatetimeField(null=True)  # the Date header, or when it was sent
+    has_attachments = fields.BooleanField(default=False, db_default=False)
+    bulk_ref = fields.CharField(max_length=36, default="", db_default="")  # one bulk send
 
     class Meta:
         table = "email_message"
+        unique_together = (("account_id", "message_id"),)
 
 
 class TimelineEntry(Model):
