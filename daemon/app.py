@@ -12,6 +12,9 @@ from aiohttp import web
 from bot.reminders import send_daily_digests, send_due_reminders
 from daemon.commands._db import ensure_data_dir
 from daemon.dialer import DialerRunner
+from daemon.doctor.monitor import PbxDoctor, start_doctor
+from daemon.mail_probe import probe as mail_probe
+from daemon.mail_sync import MailSyncRunner
 from daemon.messaging import Messaging, build_messaging, mount_bot_webhook, start_messaging
 from daemon.outreach import sms_task_job, start_outreach
 from daemon.scheduler import Scheduler
@@ -22,6 +25,7 @@ from models.core.clock import Clock, SystemClock
 from models.core.db import close_db, open_db
 from models.core.hub import Hub
 from models.core.planner_stats import refresh_planner_statistics
+from models.core.secret_box import SecretBox, secret_box_for
 from models.core.settings import Settings
 from models.messaging.outbox import purge_finished
 from models.messaging.telegram_links import purge_link_guesses
@@ -46,6 +50,7 @@ class Runtime:
     dialer: DialerRunner
     web_port: int
     scheduler: Scheduler
+    mail_sync: MailSyncRunner
     stack: AsyncExitStack = field(repr=False)
 
     @property
@@ -94,14 +99,23 @@ async def _start_parts(
     supervisor = Supervisor()
     stack.push_async_callback(supervisor.stop)
     telephony = await start_telephony(stack, settings, hub, clock, simulator_speed=simulator_speed)
-    messaging = build_messaging(settings, hub, clock, supervisor, telephony.calls.directory)
+    doctor = await start_doctor(stack, settings, clock, telephony)
+    # One key opens the mailbox passwords for the panel, the mail sender and the mail sync.
+    box = secret_box_for(settings.security.encryption_key.get_secret_value(), settings.data_dir)
+    messaging = build_messaging(
+        settings, hub, clock, supervisor, telephony.calls.directory, box=box
+    )
     # Auto-dialer and SMS (issue 8): the SMS sender joins the worker before it starts.
     dialer = await start_outreach(
         stack, settings, hub, clock, telephony, messaging.worker, supervisor
     )
-    web_port = await _start_web(stack, settings, hub, clock, telephony, messaging)
+    web_port = await _start_web(stack, settings, hub, clock, telephony, messaging, doctor, box)
     await start_messaging(stack, messaging, settings, hub)
     scheduler = _start_scheduler(stack, settings, clock, messaging)
+    # Users' mailboxes (issue 16): stopped before the scheduler, the web panel and the database.
+    mail_sync = MailSyncRunner(settings, box, clock, hub, supervisor, scheduler)
+    await mail_sync.start()
+    stack.push_async_callback(mail_sync.stop)
     return Runtime(
         settings=settings,
         clock=clock,
@@ -112,6 +126,7 @@ async def _start_parts(
         dialer=dialer,
         web_port=web_port,
         scheduler=scheduler,
+        mail_sync=mail_sync,
         stack=stack,
     )
 
@@ -150,11 +165,18 @@ async def _start_web(
     clock: Clock,
     telephony: Telephony,
     messaging: Messaging,
+    doctor: PbxDoctor,
+    box: SecretBox,
 ) -> int:
     """Serve the panel; returns the port it listens on (the one asked for, or a free one)."""
     # The panel shares the call path's caller directory: one extension directory, one set of
     # per-number locks (an agent saving a caller vs. the call being stored).
-    services = WebServices(callers=telephony.calls.directory)
+    services = WebServices(
+        callers=telephony.calls.directory,
+        pbx_health=doctor,
+        secret_box=box,
+        mail_probe=mail_probe,
+    )
     app = create_app(settings, hub=hub, clock=clock, services=services)
     mount_bot_webhook(messaging, settings, app)
     runner = web.AppRunner(app, access_log=None)

@@ -25,6 +25,8 @@ COMMAND_MODULES = [
     "telegram_link",
     "status",
     "import_export",
+    "mail",
+    "doctor",
 ]
 
 

@@ -94,7 +94,9 @@ class SmtpSender:
 def register_mail(worker: OutboxWorker, settings: MailSettings) -> SmtpSender | None:
     """Send outbox rows of kind "email" over SMTP; None (nothing registered) when mail is off."""
     if not settings.is_configured:
-        logger.info("no [mail] smtp_host: emails are not sent")
+        logger.info(
+            "no [mail] smtp_host: team invitations are not emailed (users' mailboxes still send)"
+        )
         return None
     sender = SmtpSender(settings)
     worker.register(KIND, sender)

@@ -13,14 +13,17 @@ from aiohttp import web
 from bot import build_bot, build_dispatcher
 from bot.delivery import KIND as TELEGRAM_KIND
 from bot.delivery import TelegramOutbox, TelegramSender, chat_key
+from bot.mail_notices import MailNotifier
 from bot.notifier import CallNotifier
 from bot.runner import PollingRunner
 from bot.webhook import mount_webhook, register_webhook
 from daemon.mail import register_mail
+from daemon.mail_send import register_mail_out
 from daemon.outbox_worker import OutboxWorker, RateLimit
 from daemon.supervisor import Supervisor
 from models.core.clock import Clock
 from models.core.hub import Hub
+from models.core.secret_box import SecretBox, secret_box_for
 from models.core.settings import Settings
 from models.telephony.caller_directory import CallerDirectory
 
@@ -31,6 +34,7 @@ logger = logging.getLogger(__name__)
 class Messaging:
     worker: OutboxWorker
     telegram_outbox: TelegramOutbox
+    clock: Clock | None = None
     bot: Bot | None = None
     dispatcher: Dispatcher | None = None
 
@@ -41,14 +45,20 @@ def build_messaging(
     clock: Clock,
     supervisor: Supervisor,
     callers: CallerDirectory | None = None,
+    box: SecretBox | None = None,
 ) -> Messaging:
     """The outbox worker with its email sender (when [mail] is configured), and the bot when a
     token is configured (not started yet). `callers` is the call path's caller directory: the
-    bot's "create lead" takes its per-number locks."""
+    bot's "create lead" takes its per-number locks. `box` opens the users' mailbox passwords
+    for sending their mail (kind "mail_out"); without one, the installation's key is used."""
     worker = OutboxWorker(clock=clock, supervisor=supervisor)
     register_mail(worker, settings.mail)
+    if box is None:
+        key = settings.security.encryption_key.get_secret_value()
+        box = secret_box_for(key, settings.data_dir)
+    register_mail_out(worker, box, clock, timeout=settings.mail.timeout_seconds)
     telegram_outbox = TelegramOutbox(clock, wake=worker.wake, fast_lane=worker)
-    messaging = Messaging(worker=worker, telegram_outbox=telegram_outbox)
+    messaging = Messaging(worker=worker, telegram_outbox=telegram_outbox, clock=clock)
     token = settings.telegram.token.get_secret_value()
     if token:
         bot = build_bot(token, settings.telegram.api_url)
@@ -93,6 +103,10 @@ async def start_messaging(
     notifier = CallNotifier(hub, messaging.telegram_outbox)
     notifier.start()
     stack.push_async_callback(notifier.stop)
+    # Mail from a client or a new lead: a Telegram notice to the mailbox's linked users.
+    mail_notifier = MailNotifier(hub, messaging.telegram_outbox)
+    mail_notifier.start()
+    stack.push_async_callback(mail_notifier.stop)
     if settings.telegram.mode == "webhook":
         if not settings.web.public_url:
             logger.error(

@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 Sender = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 KeyOf = Callable[[dict[str, Any]], Hashable]
+GiveUp = Callable[[dict[str, Any], str], Awaitable[None]]
 
 TASK_NAME = "outbox-worker"
 
@@ -90,6 +91,9 @@ class _Route:
     sender: Sender
     rate: RateLimit | None
     key_of: KeyOf | None
+    # Told when a row of this kind is given up after its last retry (the sender's own
+    # records, e.g. an email's status, then say "failed" instead of "queued" for ever).
+    on_give_up: GiveUp | None = None
 
 
 class OutboxWorker:
@@ -131,9 +135,11 @@ class OutboxWorker:
         *,
         rate: RateLimit | None = None,
         key_of: KeyOf | None = None,
+        on_give_up: GiveUp | None = None,
     ) -> None:
-        """Send rows of `kind` with `sender`, within `rate` per `key_of(payload)` when given."""
-        self._routes[kind] = _Route(sender, rate, key_of)
+        """Send rows of `kind` with `sender`, within `rate` per `key_of(payload)` when given;
+        `on_give_up(payload, error)` is awaited when a row is given up after its retries."""
+        self._routes[kind] = _Route(sender, rate, key_of, on_give_up)
 
     def wake(self) -> None:
         """Something was enqueued: look at the outbox now instead of at the next poll."""
@@ -327,6 +333,11 @@ class OutboxWorker:
             return
         if row.attempts >= self._max_attempts:
             await outbox.mark_dead(row.id, f"gave up after {row.attempts} attempts: {error}")
+            if route.on_give_up is not None:
+                try:
+                    await route.on_give_up(row.payload, error)
+                except Exception:
+                    logger.exception("outbox: telling %s of a given-up message failed", row.kind)
             return
         wait = self._backoff(row.attempts)
         logger.warning(

@@ -50,6 +50,11 @@ class Scheduler:
             misfire_grace_time=int(seconds),
         )
 
+    def remove(self, name: str) -> None:
+        """No more runs of the job `name` (a run in progress goes on); unknown names are fine."""
+        if self._scheduler.get_job(name) is not None:
+            self._scheduler.remove_job(name)
+
     @property
     def job_names(self) -> list[str]:
         return [job.id for job in self._scheduler.get_jobs()]

@@ -12,6 +12,7 @@ import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from unittest.mock import patch
 
 import asyncpg
 import pytest
@@ -111,20 +112,46 @@ class World:
     password: str = "secret-pass-1"
 
 
+@pytest.fixture(scope="session")
+def world_password_hash() -> str:
+    """One argon2 hash of the world's password for the session: hashing it (tens of
+    milliseconds of CPU on purpose) three times per test cost minutes over the suite."""
+    return user_ops.hash_password(World.password)
+
+
 @pytest.fixture
-async def world(db) -> World:
+async def world(db, world_password_hash) -> World:
     await user_ops.ensure_standard_groups()
     company = await Company.create(
         name="Acme Telecom", default_currency="EUR", extra_currencies=["USD"], default_region="ES"
     )
     await TelephonySettings.create()
-    pw = "secret-pass-1"
-    ana = await user_ops.create_user(
-        "ana", pw, group_name="Admin", extension="100", full_name="Ana García"
-    )
-    luis = await user_ops.create_user("luis", pw, extension="101", full_name="Luis Pérez")
-    marta = await user_ops.create_user("marta", pw, extension="102", full_name="Marta Núñez")
+    pw = World.password
+    hashed = user_ops._hashed
+
+    async def known_hash(password: str) -> str:
+        return world_password_hash if password == pw else await hashed(password)
+
+    with patch.object(user_ops, "_hashed", known_hash):
+        ana = await user_ops.create_user(
+            "ana", pw, group_name="Admin", extension="100", full_name="Ana García"
+        )
+        luis = await user_ops.create_user("luis", pw, extension="101", full_name="Luis Pérez")
+        marta = await user_ops.create_user("marta", pw, extension="102", full_name="Marta Núñez")
     for u in (ana, luis, marta):
         await u.fetch_related("group")
     tag = await SourceTag.create(name="Google Ads", did="+34900100200")
     return World(company=company, ana=ana, luis=luis, marta=marta, did_tag=tag, password=pw)
+
+
+@pytest.fixture(scope="session")
+def dovecot():
+    """A real Dovecot IMAP server (tests/dovecot.py) shared by the session; each test takes its
+    own users with `dovecot.new_user()`."""
+    from tests.dovecot import dovecot_installed, start_dovecot
+
+    if not dovecot_installed():
+        pytest.fail("Dovecot is not installed: scripts/setup --test installs it")
+    server = start_dovecot()
+    yield server
+    server.cleanup()

@@ -34,8 +34,10 @@ from web.views import (
     imports,
     leads,
     live,
+    pbx_doctor,
     profile_telegram,
     search,
+    settings_mail,
     settings_pages,
     tasks,
     team,
@@ -44,6 +46,8 @@ from web.views import (
 from web.views import analytics as analytics_views
 from web.views import calls as calls_views
 from web.views import dialer as dialer_views
+from web.views import emails as email_views
+from web.views import mail_compose as mail_compose_views
 from web.views import sms as sms_views
 
 logger = logging.getLogger(__name__)
@@ -61,6 +65,7 @@ VIEW_MODULES: list[ModuleType] = [
     tasks,
     team,
     settings_pages,
+    settings_mail,  # Settings -> Mail: mailboxes, sharing, exclusion list (issue 16)
     account_security,  # password, the profile's list of sessions, log out everywhere else
     profile_telegram,  # the profile's Telegram section: link code, linked chat, unlink
     live,
@@ -72,6 +77,9 @@ VIEW_MODULES: list[ModuleType] = [
     analytics_views,  # analytics reports N1-N7
     imports,  # import and export of clients and leads (issue 7)
     search,  # the search box at the top: clients and leads, grouped
+    email_views,  # one email: its page, its sandboxed body, its attachments (issue 16)
+    mail_compose_views,  # writing mail: from a card, a reply, bulk to clients (issue 16)
+    pbx_doctor,  # the PBX doctor: Settings -> Telephony's check, the dashboard box (issue 21)
 ]
 
 

@@ -93,6 +93,8 @@ class AmiLink:
         self._paused = False
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        # Called (never awaited) after each login and resync: the PBX doctor checks again.
+        self.on_ready: Callable[[], None] | None = None
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -260,6 +262,8 @@ class AmiLink:
         await asyncio.wait_for(asyncio.shield(resync.future), timeout)
         await self._resynced.wait()
         self._ready.set()
+        if self.on_ready is not None:
+            self.on_ready()
         watchdog = loop.create_task(self._watchdog(), name="ami-watchdog")
         try:
             await self._lost

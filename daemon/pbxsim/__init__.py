@@ -18,6 +18,12 @@ Login and Logoff are answered as Asterisk answers them (a Redirect into an exten
 dialplan lacks hangs the channel up, as on Asterisk); events follow the recordings in
 tests/fixtures/ami-traces. `PbxSimulator(replay=Trace.load(path))` serves a recording
 instead (daemon.pbxsim.replay); `DemoTraffic` (daemon.pbxsim.demo) makes random calls.
+
+For the PBX doctor it can be set up wrong (daemon.pbxsim.inventory): `sim.write_classes` /
+`sim.read_classes` (the manager user's write= / read=; an action outside them answers
+`Permission denied`, an event outside them is not sent), `sim.endpoints` or
+`sim.endpoint_source` (PJSIPShowEndpoints, DeviceStateList), `sim.version` (CoreSettings),
+and `Command` answers `manager show user` and `core show version`.
 """
 
 from daemon.pbxsim.calls import RemoteOutcome, SimCall

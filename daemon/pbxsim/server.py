@@ -20,6 +20,7 @@ from daemon.pbxsim.calls import RemoteOutcome, SimCall
 from daemon.pbxsim.clock import SimClock
 from daemon.pbxsim.dialplan import listing
 from daemon.pbxsim.dongle import DongleModem
+from daemon.pbxsim.inventory import InventoryActions
 from daemon.pbxsim.pbx import Pbx
 from daemon.pbxsim.replay import Trace
 from daemon.pbxsim.wire import Action
@@ -43,7 +44,7 @@ class Session:
             self.writer.write(data)
 
 
-class PbxSimulator:
+class PbxSimulator(InventoryActions):
     """An AMI server over TCP backed by a simulated PBX; scriptable from tests.
 
     ``speed`` scales time: at 100, a 30 s call lasts 0.3 s (event Timestamps stay in PBX time).
@@ -60,6 +61,7 @@ class PbxSimulator:
         timestamps: bool = True,
         banner: str = BANNER,
         replay: Trace | None = None,
+        version: str = "22.10.1",
         **scripts: Any,
     ) -> None:
         self.host = host
@@ -79,6 +81,12 @@ class PbxSimulator:
         # Actions the manager user may not send (lower-case names): `Permission denied`, as
         # Asterisk answers a user without the write right the action needs.
         self.denied_actions: set[str] = set()
+        # The manager user's read= and write= classes (None: all); see daemon.pbxsim.inventory.
+        self.read_classes: set[str] | None = None
+        self.write_classes: set[str] | None = None
+        self.version = version  # CoreSettings' AsteriskVersion
+        self.endpoints: list[str] | None = None  # PJSIPShowEndpoints; None: see endpoint_names
+        self.endpoint_source: Any = None  # returns the CRM's extensions (the product's sim)
         self.sent_hook: Any = None  # called with each event's fields after it is written
         self.replay = replay  # a recorded trace served to every client that logs in
         self.replays_done = 0
@@ -170,7 +178,7 @@ class PbxSimulator:
     def broadcast(self, fields: Fields) -> None:
         data = encode(fields)
         for session in self.sessions:
-            if session.is_logged_in and session.wants_events:
+            if session.is_logged_in and session.wants_events and self.may_read(fields):
                 session.send(data)
         if self.sent_hook is not None:
             self.sent_hook(fields)
@@ -228,7 +236,7 @@ class PbxSimulator:
             return True
         if not self.answer_actions or (name == "ping" and not self.answer_pings):
             return True
-        if name in self.denied_actions:
+        if name in self.denied_actions or not self.may_write(name):
             self._reply(session, action, [("Response", "Error"), ("Message", "Permission denied")])
             return True
         handler = getattr(self, f"_action_{name}", None)
@@ -252,7 +260,7 @@ class PbxSimulator:
         self._reply(
             session, action, [("Response", "Success"), ("Message", "Authentication accepted")]
         )
-        if session.wants_events:
+        if session.wants_events and self.may_read([("Privilege", "system,all")]):
             session.send(
                 encode(
                     [

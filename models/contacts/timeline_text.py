@@ -41,6 +41,8 @@ MESSAGES: dict[str, str] = {
     "sms_out": N_("SMS to %(number)s: %(text)s"),
     "sms_in": N_("SMS from %(number)s: %(text)s"),
     "sms_task_no_phone": N_("Scheduled SMS not sent: no phone number (%(title)s)"),
+    "email_received": N_("Email received from %(address)s: %(subject)s"),
+    "email_sent": N_("Email sent to %(address)s: %(subject)s"),
 }
 
 # Messages worded differently per case: the param whose value picks "msg/value".

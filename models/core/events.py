@@ -118,12 +118,55 @@ class ClientCreated:
 
 
 @dataclass(frozen=True)
+class DealMoved:
+    """A deal changed status (kanban drag or edit); to a final status it is also closed."""
+
+    deal_id: int
+    from_status: str
+    to_status: str
+    user_id: int | None
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    task_id: int
+    user_id: int | None
+
+
+@dataclass(frozen=True)
 class NoteAdded:
     note_id: int
     client_id: int | None
     lead_id: int | None
     call_id: int | None
     author_id: int | None
+
+
+@dataclass(frozen=True)
+class MailArrived:
+    """Mail from a known client or lead, or from a sender who just became a lead, was stored:
+    the users who may use the mailbox (its owner and those it is shared with) are told."""
+
+    email_id: int
+    account_id: int
+    user_ids: tuple[int, ...]
+    client_id: int | None
+    lead_id: int | None
+    sender: str  # "Name <address>" or the address
+    subject: str
+    lead_created: bool = False
+
+
+@dataclass(frozen=True)
+class MailSkipped:
+    """A message of a mailbox was not stored (too big, unreadable): its users are told."""
+
+    account_id: int
+    user_ids: tuple[int, ...]
+    folder: str
+    uid: int
+    reason: str  # "too_big" | "broken"
+    size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +189,14 @@ class ExtensionStateChanged:
 
     extension: str
     state: str
+
+
+@dataclass(frozen=True)
+class MailAccountsChanged:
+    """A mailbox was added, edited, shared or removed (models/messaging/mail_accounts.py): the
+    mail sync starts, restarts or stops watching it. `account_id` None: look at all of them."""
+
+    account_id: int | None = None
 
 
 # Commands: requests that an adapter (the AMI link) carries out.

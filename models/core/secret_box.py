@@ -1,10 +1,10 @@
 """Secrets kept in the database (mail passwords, later OAuth tokens), encrypted at rest.
 
 Fernet (AES-128-CBC + HMAC-SHA256, from `cryptography`) with the key of `[security]
-encryption_key`, or one generated once into `data_dir/encryption_key` when the config names none. The key
-never reaches the database, so a copy of the database alone reveals no password. A value
-that does not decrypt (another key, a damaged row) raises `SecretUnreadable`; callers say
-"enter the password again" instead of failing.
+encryption_key`, or one generated once into `data_dir/encryption_key` when the config names
+none. The key never reaches the database, so a copy of the database alone reveals no
+password. A value that does not decrypt (another key, a damaged row) raises
+`SecretUnreadable`; callers say "enter the password again" instead of failing.
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@ without being listed here): very long strings, NUL bytes, other scripts, negativ
 numbers, non-numeric ids, impossible dates. Each answer must be a page, a redirect or a clear
 4xx; a bad parameter is ignored, or refused with a message that names it. Runs on both
 databases (the limits differ: PostgreSQL refuses NUL characters and integers past 2^31).
+
+The suite visits every page (each path alone, then with every parameter it reads) with a few
+of the odd values each: a fixed, seeded choice that differs per page and user and sends every
+value in all. `python bench/odd_parameters.py` sends every value to every page (and, on
+request, seeded random ones too).
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ import asyncio
 import csv
 import inspect
 import io
+import random
 import re
+from collections import Counter
 from datetime import timedelta
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import aiohttp
 import pytest
@@ -24,9 +31,11 @@ from aiohttp import web
 from models.contacts import clients as client_ops
 from models.sales import deals as deal_ops
 from models.sales import leads as lead_ops
+from models.schema.activity import EmailMessage
 from models.schema.calls import Call
 from models.schema.dialer import DialerList
 from models.schema.imports import ImportBatch
+from models.schema.mail import MailAccount, MailAttachment
 from models.work import tasks as task_ops
 from tests.web.conftest import http_login, start_server, web_settings
 
@@ -58,14 +67,20 @@ VALUES = (
 # A page about one record reads few parameters: fewer values there.
 RECORD_VALUES = ("x" * 300, "a\x00b", "99999999999999999999", "-99999999999999999999", "2026-13-45")
 HUGE_ID = "99999999999999999999"
+BULK_REF = "0b7c3a52-5d1e-4f0e-9a57-3c2f4e1d8b60"
+NO_REF = "00000000-0000-0000-0000-000000000000"
 # Lists that show another list for another `view`: each is fuzzed.
 VIEWS = {"/deals": ("list",), "/leads": ("all", "unhandled"), "/clients": ("mine",)}
 # Not pages: a websocket, and files served from disk.
 SKIPPED = ("/ws", "/widget/vendor/sip.js/{path}", "/uploads/photos/{name}")
 CUT = 599  # a download that stopped in the middle: the server failed after the headers
+# The suite's share of the values: how many per page and user, and the seed that picks them.
+PER_PAGE = 2
+PER_RECORD_PAGE = 1
+SEED = 16
 
 
-async def _world_records(world, clock) -> dict[str, int]:
+async def _world_records(world, clock) -> dict[str, int | str]:
     """One record of each kind a page shows by id, keyed by the path that shows it."""
     client = await client_ops.create_client(
         world.ana, client_ops.ClientInput(name="Cliente", phones=["+34911000001"]), clock=clock
@@ -84,6 +99,16 @@ async def _world_records(world, clock) -> dict[str, int]:
     )
     dialer = await DialerList.create(name="Lista", owner=world.ana, created_at=clock.now())
     batch = await ImportBatch.create(kind="clients", file_name="a.csv", status="done")
+    account = await MailAccount.create(
+        owner=world.ana, address="ana@acme.example", login="ana@acme.example",
+        imap_host="imap.acme.example", imap_port=993, smtp_host="smtp.acme.example", smtp_port=587,
+    )  # fmt: skip
+    email = await EmailMessage.create(
+        direction="out", account=account, sender="ana@acme.example", recipients="c@x.example",
+        subject="Oferta", body="Hola", user=world.ana, client=client, created_at=clock.now(),
+        status="sent", has_attachments=True, bulk_ref=BULK_REF,
+    )  # fmt: skip
+    attachment = await MailAttachment.create(email=email, filename="a.pdf", skipped=True)
     return {
         "/clients/": client.id,
         "/leads/": lead.id,
@@ -93,6 +118,10 @@ async def _world_records(world, clock) -> dict[str, int]:
         "/dialer/": dialer.id,
         "/imports/": batch.id,
         "/sms/batches/": 1,
+        "/settings/mail/": account.id,
+        "/emails/bulk/": BULK_REF,
+        "/emails/": email.id,
+        "attachment": attachment.id,
     }
 
 
@@ -102,7 +131,7 @@ def _names_read(handler) -> list[str]:
     return [name for name in NAMES if f'"{name}"' in source]
 
 
-def _pages(app: web.Application, ids: dict[str, int]) -> list[tuple[str, list[str]]]:
+def _pages(app: web.Application, ids: dict[str, int | str]) -> list[tuple[str, list[str]]]:
     """(path, parameters it reads) for every GET route: real ids, then ids no row can have."""
     pages: list[tuple[str, list[str]]] = []
     for resource in app.router.resources():
@@ -123,8 +152,16 @@ def _pages(app: web.Application, ids: dict[str, int]) -> list[tuple[str, list[st
             prefix = next((p for p in ids if canonical.startswith(p)), None)
             assert prefix, f"a new page with a path parameter: add a record for {canonical}"
             paths = [
-                re.sub(r"\{id[^}]*\}", str(value), canonical) for value in (ids[prefix], 0, HUGE_ID)
+                re.sub(r"\{(id|ref)\b[^}]*\}", str(value), canonical)
+                for value in (ids[prefix], NO_REF if prefix == "/emails/bulk/" else 0, HUGE_ID)
             ]
+            # A second id in the path (an email's attachment): its own, then none.
+            if "{aid" in canonical:
+                paths = [
+                    re.sub(r"\{aid\b[^}]*\}", str(value), path)
+                    for path in paths
+                    for value in (ids["attachment"], 0)
+                ]
         pages += [(path, names) for path in paths]
         others = [name for name in names if name != "view"]
         pages += [(f"{canonical}?view={view}", others) for view in VIEWS.get(canonical, ())]
@@ -139,16 +176,43 @@ async def _get(http, url: str) -> tuple[int, str]:
             return CUT, ""
 
 
-def _urls(path: str, names: list[str]) -> list[str]:
-    """The path alone, then per odd value: every parameter it reads at once but the
-    refusable ones, and each refusable one alone."""
+def _values_for(path: str) -> tuple[str, ...]:
+    return RECORD_VALUES if re.search(r"/(\d+)(/|$)", path) else VALUES
+
+
+def _urls(path: str, names: list[str], values: tuple[str, ...] | None = None) -> list[str]:
+    """The path alone, then per odd value (all that suit the path unless given): every
+    parameter it reads at once but the refusable ones, and each refusable one alone."""
     urls = [path]
     join = "&" if "?" in path else "?"
-    values = RECORD_VALUES if re.search(r"/(\d+)(/|$)", path) else VALUES
-    for value in values:
+    for value in _values_for(path) if values is None else values:
         quiet = [name for name in names if name not in REFUSABLE]
         urls.append(path + join + "&".join(f"{name}={quote(value)}" for name in quiet))
         urls += [f"{path}{join}{name}={quote(value)}" for name in names if name in REFUSABLE]
+    return list(dict.fromkeys(urls))
+
+
+def fuzz_urls(pages: list[tuple[str, list[str]]], username: str, every_value: bool) -> list[str]:
+    """Every page's URLs with every odd value, or (the suite) with a few per page: the values
+    in an order shuffled by SEED and the user, each page taking the next few, round the list
+    (so every value is sent, to a different few pages for each user)."""
+    if every_value:
+        return [url for path, names in pages for url in _urls(path, names)]
+    orders: dict[tuple[str, ...], list[str]] = {}
+    taken: dict[tuple[str, ...], int] = {}
+    urls: list[str] = []
+    for path, names in pages:
+        values = _values_for(path)
+        if values not in orders:
+            orders[values] = random.Random(f"{SEED}:{username}:{len(values)}").sample(
+                values, len(values)
+            )
+            taken[values] = 0
+        count = PER_RECORD_PAGE if values is RECORD_VALUES else PER_PAGE
+        start = taken[values]
+        chosen = tuple(orders[values][(start + i) % len(values)] for i in range(count))
+        taken[values] = start + count
+        urls += _urls(path, names, chosen)
     return list(dict.fromkeys(urls))
 
 
@@ -165,7 +229,10 @@ async def test_no_page_or_list_answers_500_to_odd_parameters(
 ):
     ids = await _world_records(world, clock)
     await http_login(http, fuzz_server.url, username, world.password)
-    urls = [url for path, names in _pages(fuzz_server.app, ids) for url in _urls(path, names)]
+    urls = fuzz_urls(_pages(fuzz_server.app, ids), username, every_value=False)
+    # Every odd value still reaches the server, each of them on several pages.
+    sent = Counter(value for url in urls for _, value in parse_qsl(urlsplit(url).query, True))
+    assert all(sent[value] >= 2 for value in VALUES + RECORD_VALUES), sent
     failures: list[str] = []
     gate = asyncio.Semaphore(4)
 

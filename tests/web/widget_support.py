@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page
 
 from models.core.hub import Hub
 from models.core.settings import AmiSettings, Settings, WebSettings
@@ -21,7 +21,6 @@ from models.schema.users import User
 from web.app import create_app
 from web.views.live import LIVE, LiveRelay
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts" / "widget"
 
 
@@ -74,11 +73,9 @@ async def panel(world, hub, clock, tmp_path):
 
 
 @pytest.fixture(scope="session")
-async def chromium() -> Browser:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        await browser.close()
+async def chromium(browser) -> Browser:
+    """The session's one headless Chromium (tests/web/conftest.py's `browser`), not a second."""
+    return browser
 
 
 @pytest.fixture

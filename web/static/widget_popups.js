@@ -180,7 +180,28 @@ window.centralitaPopups = ({ t, resultText, el, clock, state, loadTeam }) => {
       if (msg.card && msg.card.number) setCard(pop, msg.card, msg.card.number);
       setState(pop, "missed", t.tMissed);
     },
+    // Mail (G5, E3): a notice for those who use the mailbox, closed by hand.
+    mail(msg) {
+      const title = msg.lead_created ? t.tMailNewLead : t.tMailFrom;
+      const link = el("a", { class: "cw-pop-name", href: msg.url }, msg.subject || t.tMailNoSubject);
+      mailNotice(msg, [el("span", { class: "cw-pop-direction muted" }, `${title} ${msg.sender}`), link]);
+    },
+    mail_skipped(msg) {
+      mailNotice(msg, [el("span", {}, `${t.tMailSkipped}: ${msg.folder} #${msg.uid}`)]);
+    },
   };
+  function mailNotice(msg, body) {
+    const pop = el("article", { class: "cw-popup cw-mail", role: "status" });
+    if (msg.email_id) pop.dataset.emailId = String(msg.email_id);
+    const close = el("button", { type: "button", class: "cw-pop-close link", "aria-label": t.tClose, title: t.tClose }, "×");
+    close.addEventListener("click", () => pop.remove());
+    const header = el("header");
+    header.append(el("strong", { class: "cw-pop-state" }, "✉"), close);
+    const inner = el("div", { class: "cw-pop-body" });
+    inner.append(...body);
+    pop.append(header, inner);
+    popups.prepend(pop);
+  }
 
   return {
     handlers,

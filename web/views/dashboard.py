@@ -11,6 +11,7 @@ from models.reporting.dashboard import dashboard_numbers
 from models.work.tasks import KIND_LABELS
 from web.templating import gettext, render
 from web.views.common import clock, current_user
+from web.views.pbx_doctor import dashboard_problems
 
 
 async def dashboard(request: web.Request) -> web.Response:
@@ -21,6 +22,7 @@ async def dashboard(request: web.Request) -> web.Response:
         "order": layout["order"],
         "hidden": layout["hidden"],
         "kinds": KIND_LABELS,
+        "pbx_problems": dashboard_problems(request),
     }
     return render(request, "dashboard.html", context)
 

@@ -28,6 +28,8 @@ from models.core.events import (
     CallTransferred,
     ClickToCallProgress,
     ExtensionStateChanged,
+    MailArrived,
+    MailSkipped,
     UsersChanged,
 )
 from models.core.hub import Hub, Subscription
@@ -51,6 +53,8 @@ EVENT_TYPES = (
     CallMissed,
     ClickToCallProgress,
     ExtensionStateChanged,
+    MailArrived,
+    MailSkipped,
 )
 # The company's widget mode changes rarely: cached briefly so that a ringing event costs no
 # database query on the way to the sockets (who has which extension comes from the extension
@@ -76,6 +80,28 @@ def card_json(card: CallerCard) -> dict[str, Any]:
         "unnamed": card.client_id is None
         and card.lead_id is not None
         and card.name in ("", card.number, card.e164),
+    }
+
+
+def mail_message(event: MailArrived | MailSkipped) -> dict[str, Any]:
+    """The panel's notice of mail for the users of a mailbox (widget_popups.js shows it)."""
+    if isinstance(event, MailSkipped):
+        return {
+            "type": "mail_skipped",
+            "account_id": event.account_id,
+            "folder": event.folder,
+            "uid": event.uid,
+            "reason": event.reason,
+        }
+    return {
+        "type": "mail",
+        "email_id": event.email_id,
+        "url": f"/emails/{event.email_id}",
+        "sender": event.sender,
+        "subject": event.subject,
+        "client_id": event.client_id,
+        "lead_id": event.lead_id,
+        "lead_created": event.lead_created,
     }
 
 
@@ -142,6 +168,10 @@ class LiveRelay:
         return not is_working(user, self.clock.now())
 
     async def on_event(self, event: Any) -> None:
+        if isinstance(event, MailArrived | MailSkipped):
+            for user_id in event.user_ids:
+                await self.send(user_id, mail_message(event))
+            return
         call_before = self.board.calls.get(getattr(event, "linkedid", ""))
         ringing_before = dict(call_before.legs) if call_before else {}
         call = self.board.apply(event)

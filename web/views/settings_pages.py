@@ -24,6 +24,7 @@ from web.views.common import (
     text_values,
     users_changed,
 )
+from web.views.pbx_doctor import doctor_context
 
 WEEKDAYS = range(7)
 
@@ -247,6 +248,7 @@ async def telephony_page(request: web.Request, *, errors=None, form=None, status
         "form": form,
         "errors": errors or {},
         "modes": settings_ops.WIDGET_MODES,
+        "doctor": doctor_context(request),
     }
     return render(request, "settings/telephony.html", context, status=status)
 
