@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "import_export",
     "mail",
     "doctor",
+    "api_token",
 ]
 
 

@@ -21,6 +21,8 @@ from daemon.mail import register_mail
 from daemon.mail_send import register_mail_out
 from daemon.outbox_worker import OutboxWorker, RateLimit
 from daemon.supervisor import Supervisor
+from daemon.webhook_events import WebhookEvents
+from daemon.webhook_send import WebhookSender, register_webhooks
 from models.core.clock import Clock
 from models.core.hub import Hub
 from models.core.secret_box import SecretBox, secret_box_for
@@ -34,6 +36,7 @@ logger = logging.getLogger(__name__)
 class Messaging:
     worker: OutboxWorker
     telegram_outbox: TelegramOutbox
+    webhooks: WebhookSender | None = None
     clock: Clock | None = None
     bot: Bot | None = None
     dispatcher: Dispatcher | None = None
@@ -59,6 +62,8 @@ def build_messaging(
     register_mail_out(worker, box, clock, timeout=settings.mail.timeout_seconds)
     telegram_outbox = TelegramOutbox(clock, wake=worker.wake, fast_lane=worker)
     messaging = Messaging(worker=worker, telegram_outbox=telegram_outbox, clock=clock)
+    # Outgoing webhooks (issue 18): signed POSTs; a paused subscription is told on Telegram.
+    messaging.webhooks = register_webhooks(worker, box, clock, telegram=telegram_outbox)
     token = settings.telegram.token.get_secret_value()
     if token:
         bot = build_bot(token, settings.telegram.api_url)
@@ -93,8 +98,14 @@ async def start_messaging(
 ) -> None:
     """Start the outbox worker, the call notifier and the bot (polling, or set the webhook);
     each joins `stack` as it starts."""
+    if messaging.webhooks is not None:
+        stack.push_async_callback(messaging.webhooks.close)  # after the worker stopped
     await messaging.worker.start()
     stack.push_async_callback(messaging.worker.stop)
+    if messaging.clock is not None:
+        webhook_events = WebhookEvents(hub, messaging.clock, messaging.worker.wake)
+        webhook_events.start()
+        stack.push_async_callback(webhook_events.stop)
     bot = messaging.bot
     if bot is None or messaging.dispatcher is None:
         logger.info("no [telegram] token: the bot is not started")

@@ -15,6 +15,7 @@ from aiohttp import web
 from models.core.clock import Clock
 from models.core.hub import Hub
 from models.core.settings import Settings
+from web import api as api_v1
 from web import middlewares, security_headers, session_sockets, static
 from web.i18n import Catalogs
 from web.keys import CATALOGS, CLOCK, HUB, LOGIN_POLICY, SERVICES, SESSIONS, SETTINGS
@@ -23,6 +24,7 @@ from web.services import WebServices
 from web.templating import setup_templates
 from web.views import (
     account_security,
+    api_tokens,
     auth,
     calendar,
     call_detail,
@@ -30,6 +32,7 @@ from web.views import (
     custom_fields,
     dashboard,
     deals,
+    form_endpoint,
     health,
     imports,
     leads,
@@ -37,8 +40,10 @@ from web.views import (
     pbx_doctor,
     profile_telegram,
     search,
+    settings_forms,
     settings_mail,
     settings_pages,
+    settings_webhooks,
     tasks,
     team,
     widget_api,
@@ -79,7 +84,12 @@ VIEW_MODULES: list[ModuleType] = [
     search,  # the search box at the top: clients and leads, grouped
     email_views,  # one email: its page, its sandboxed body, its attachments (issue 16)
     mail_compose_views,  # writing mail: from a card, a reply, bulk to clients (issue 16)
+    settings_forms,  # Settings -> Web forms: form sources and their snippets (issue 18)
+    form_endpoint,  # POST /api/v1/forms/{key}: leads from web forms (issue 18)
     pbx_doctor,  # the PBX doctor: Settings -> Telephony's check, the dashboard box (issue 21)
+    api_v1,  # the public REST API under /api/v1, Bearer tokens, OpenAPI (issue 18)
+    api_tokens,  # the profile's API tokens section (issue 18)
+    settings_webhooks,  # Settings -> Webhooks: subscriptions, secrets, delivery log (issue 18)
 ]
 
 

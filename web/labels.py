@@ -42,6 +42,7 @@ DOMAIN_WORDS = [
     N_("email"),
     N_("api"),
     N_("webhook"),
+    N_("web form"),
     # timeline kinds
     N_("note"),
     N_("task"),

@@ -16,6 +16,7 @@ from models.core.errors import CrmError, NotFound, PermissionDenied, ValidationF
 from models.core.translation import set_reader_language
 from models.people import sessions
 from models.people import users as user_ops
+from web.api.problems import refusal
 from web.i18n import pick_language
 from web.keys import CLOCK, REQ_LANG, REQ_LOGIN, REQ_SESSION, REQ_USER, SESSIONS
 from web.security import COOKIE_NAME, SAFE_METHODS, SESSION_KEY, check_csrf
@@ -30,6 +31,9 @@ PUBLIC_PREFIXES = ("/static/", "/healthz", "/login", "/setup", "/invite/")
 SETUP_DONE = web.AppKey("setup_done", dict)
 # Called by machines with their own shared secret, not by a browser: no session, no CSRF.
 MACHINE_PATHS = ("/api/sms/status",)
+# The public API (web/api, issue 18): each call carries its own Bearer token, checked by the
+# API itself; a cookie is never enough there, so no session login and no CSRF either.
+TOKEN_PREFIX = "/api/v1/"
 
 
 def _wants_json(request: web.Request) -> bool:
@@ -42,6 +46,8 @@ def _wants_json(request: web.Request) -> bool:
 
 
 def error_page(request: web.Request, status: int, message: str) -> web.Response:
+    if request.path.startswith(TOKEN_PREFIX):
+        return refusal(request, status, message)  # RFC 9457, as every answer of the API
     if _wants_json(request):
         return web.json_response({"error": message}, status=status)
     return render(request, "error.html", {"status": status, "message": message}, status=status)
@@ -73,6 +79,11 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error_page(request, 403, gettext(request, "Access denied"))
     except web.HTTPRequestEntityTooLarge:
         return error_page(request, 413, gettext(request, "The upload is too large."))
+    except web.HTTPMethodNotAllowed as err:
+        if not request.path.startswith(TOKEN_PREFIX):
+            raise
+        allowed = ", ".join(sorted(err.allowed_methods))
+        return refusal(request, 405, gettext(request, "Allowed here: %(methods)s", methods=allowed))
 
 
 @web.middleware
@@ -120,6 +131,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     # What the domain says while serving this request reads in the reader's language; set on
     # every request, so a value left by the previous request of a connection never lingers.
     set_reader_language(request[REQ_LANG])
+    if path.startswith(TOKEN_PREFIX):
+        request.pop(REQ_USER, None)  # a browser's session cookie does not act on the API
+        return await handler(request)
     if path.startswith("/static/") or path == "/healthz" or path in MACHINE_PATHS:
         return await handler(request)
     state = request.app[SETUP_DONE]

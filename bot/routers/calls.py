@@ -41,11 +41,12 @@ async def create_lead(
     lang: str,
     clock: Clock,
     outbox: TelegramOutbox,
+    hub: Hub,
     callers: CallerDirectory | None = None,
 ) -> None:
     try:
         card, created = await telegram.contact_for_notification(
-            callback_data.n, user, clock=clock, callers=callers
+            callback_data.n, user, clock=clock, callers=callers, hub=hub
         )
     except CrmError as err:
         await query.answer(error_text(err, lang)[:200], show_alert=True)

@@ -17,6 +17,7 @@ from bot.cards import local_time, zone
 from bot.context import Replier, error_text
 from models.core.clock import Clock
 from models.core.errors import CrmError
+from models.core.hub import Hub
 from models.reporting.dashboard import periods
 from models.schema.tasks import Task
 from models.schema.users import User
@@ -112,10 +113,11 @@ async def task_button(
     lang: str,
     reply: Replier,
     clock: Clock,
+    hub: Hub,
 ) -> None:
     try:
         if callback_data.action == "done":
-            task = await complete_task(user, callback_data.id, clock=clock)
+            task = await complete_task(user, callback_data.id, clock=clock, hub=hub)
             notice = _("✅ Done: %(title)s") % {"title": task.title}
         else:
             task = await get_task(user, callback_data.id)

@@ -23,6 +23,8 @@ from models.contacts.timeline import add_entry
 from models.core import filters
 from models.core.clock import Clock, SystemClock
 from models.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, msg
+from models.core.events import ClientCreated
+from models.core.hub import Hub
 from models.core.ordering import Sort, SortKeys, sorted_ids, sorted_page
 from models.core.sql import Sql, is_id
 from models.people.permissions import CLIENTS, has_right, may_edit, visible, visible_record
@@ -113,9 +115,10 @@ async def _validated(
 
 
 async def create_client(
-    user: User | None, data: ClientInput, *, clock: Clock | None = None
+    user: User | None, data: ClientInput, *, clock: Clock | None = None, hub: Hub | None = None
 ) -> Client:
-    """A new client; `user` None means the system (an import or an integration)."""
+    """A new client; `user` None means the system (an import or an integration). With a
+    `hub` it publishes ClientCreated (webhooks)."""
     clock = clock or SystemClock()
     phones, emails, custom = await _validated(data, None, user)
     responsible_id = (
@@ -151,6 +154,8 @@ async def create_client(
             user_id=user.id if user else None,
         )
     logger.info("client %s created by %s", client.id, user.username if user else "system")
+    if hub is not None:
+        hub.publish(ClientCreated(client.id, client.responsible_id))
     return client
 
 

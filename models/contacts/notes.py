@@ -7,6 +7,7 @@ on a call on the call's client's or lead's.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from models.contacts.timeline import add_entry
 from models.core.clock import Clock, SystemClock
@@ -71,10 +72,41 @@ async def add_note(
             {"target": msg("a note is about a client, a lead, a deal or a call")}
         )
     client_id, lead_id = await _target(user, client_id, lead_id, deal_id, call_id)
-    now = clock.now()
+    note = await record_note(
+        text,
+        clock.now(),
+        author_id=user.id,
+        client_id=client_id,
+        lead_id=lead_id,
+        deal_id=deal_id,
+        call_id=call_id,
+    )
+    logger.info(
+        "note %s added by %s (client=%s lead=%s call=%s)",
+        note.id,
+        user.username,
+        client_id,
+        lead_id,
+        call_id,
+    )
+    return note
+
+
+async def record_note(
+    text: str,
+    now: datetime,
+    *,
+    author_id: int | None = None,
+    client_id: int | None = None,
+    lead_id: int | None = None,
+    deal_id: int | None = None,
+    call_id: int | None = None,
+) -> Note:
+    """Write a checked note and its timeline entry (its first line); `author_id` None: the
+    system wrote it (a web form). Callers check the text and the reader's rights first."""
     note = await Note.create(
         text=text,
-        author_id=user.id,
+        author_id=author_id,
         client_id=client_id,
         lead_id=lead_id,
         deal_id=deal_id,
@@ -88,16 +120,8 @@ async def add_note(
         client_id=client_id,
         lead_id=lead_id,
         ref_id=note.id,
-        user_id=user.id,
+        user_id=author_id,
         summary=first_line if len(first_line) <= 200 else first_line[:199] + "…",
-    )
-    logger.info(
-        "note %s added by %s (client=%s lead=%s call=%s)",
-        note.id,
-        user.username,
-        client_id,
-        lead_id,
-        call_id,
     )
     return note
 

@@ -39,6 +39,8 @@ class WebSettings(_Section):
     session_hours: int = Field(12, ge=1, le=24 * 90)
     max_upload_mb: int = Field(20, ge=1, le=2048)
     login_attempts_per_minute: int = Field(10, ge=1)
+    # Calls of one REST API token (/api/v1) per minute, a moving window; beyond it, 429.
+    api_calls_per_minute: int = Field(600, ge=1)
     # Failed logins of one username within 15 minutes before it is locked for 30 s, then
     # twice as long at each further failure, up to 15 minutes (models/people/login_throttle.py).
     login_failures_per_account: int = Field(5, ge=1)

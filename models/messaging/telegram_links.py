@@ -18,6 +18,8 @@ from tortoise.transactions import in_transaction
 
 from models.core.clock import Clock
 from models.core.errors import CrmError, NotFound, ValidationFailed, msg
+from models.core.events import LeadCreated
+from models.core.hub import Hub
 from models.sales.auto_lead import caller_id_name
 from models.sales.leads import LeadInput, create_lead
 from models.schema.calls import Call
@@ -258,7 +260,12 @@ async def notification_by_id(notification_id: int, user: User) -> TelegramMessag
 
 
 async def contact_for_notification(
-    notification_id: int, user: User, *, clock: Clock, callers: CallerDirectory | None = None
+    notification_id: int,
+    user: User,
+    *,
+    clock: Clock,
+    callers: CallerDirectory | None = None,
+    hub: Hub | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Make sure the caller of a notification is a client or lead; return (card, lead created).
 
@@ -266,7 +273,8 @@ async def contact_for_notification(
     is locked while we look up the number and create the lead, and the lead is written into
     the card, so the second press finds it. The number's lock (`callers`, the daemon's caller
     directory, shared with the call store) keeps the call ending meanwhile from making a
-    second lead of it.
+    second lead of it. With a `hub`, a lead made here publishes LeadCreated once it is
+    committed (webhooks).
     """
     first = await notification_by_id(notification_id, user)
     number = first.card.get("e164") or first.card.get("number") or ""
@@ -301,6 +309,8 @@ async def contact_for_notification(
             card.update(lead_id=lead.id, name=lead.name, company=lead.company_name)
         row.card = card
         await row.save(update_fields=["card"])
+    if created and hub is not None and lead is not None:
+        hub.publish(LeadCreated(lead.id, lead.source, lead.responsible_id))
     return card, created
 
 

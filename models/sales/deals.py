@@ -19,6 +19,8 @@ from models.contacts.timeline import add_entry
 from models.core import filters
 from models.core.clock import Clock, SystemClock
 from models.core.errors import PermissionDenied, ValidationFailed, msg
+from models.core.events import DealMoved
+from models.core.hub import Hub
 from models.core.labels import DEAL_STATUS_LABELS
 from models.core.ordering import Sort, SortKeys, sorted_page
 from models.core.sql import is_id
@@ -162,16 +164,21 @@ async def move_deal(
     position: int | None = None,
     *,
     clock: Clock | None = None,
+    hub: Hub | None = None,
 ) -> Deal:
-    """Move a deal to a status (kanban drag, A1); every change of status is kept (A4)."""
+    """Move a deal to a status (kanban drag, A1); every change of status is kept (A4).
+    With a `hub`, a change of status publishes DealMoved (webhooks)."""
     clock = clock or SystemClock()
     _check_status(status)
     deal = await _editable(user, deal_id)
+    previous = deal.status
     async with in_transaction():
         if position is not None:
             deal.position = max(0, position)
         await _record_status(user, deal, status, clock.now())
         await deal.save()
+    if hub is not None and previous != status:
+        hub.publish(DealMoved(deal.id, previous, status, user.id))
     return deal
 
 
@@ -217,6 +224,7 @@ async def update_deal(
     responsible_id: int | None = None,
     status: str | None = None,
     clock: Clock | None = None,
+    hub: Hub | None = None,
 ) -> Deal:
     """Change a deal's title, amount, currency, responsible user or status; the change is in
     its history. Everything is checked before anything is written: a refused status never
@@ -247,6 +255,7 @@ async def update_deal(
             raise ValidationFailed({"responsible_id": msg("no active user with this id")})
         changes["responsible_id"] = [str(deal.responsible_id), str(responsible_id)]
         deal.responsible_id = responsible_id
+    previous = deal.status
     moved = status is not None and status != deal.status
     if changes or moved:
         async with in_transaction():
@@ -259,6 +268,8 @@ async def update_deal(
                 assert status is not None
                 await _record_status(user, deal, status, clock.now())
             await deal.save()
+    if hub is not None and moved:
+        hub.publish(DealMoved(deal.id, previous, deal.status, user.id))
     return deal
 
 

@@ -21,6 +21,8 @@ from models.contacts.timeline import add_entry
 from models.core import filters
 from models.core.clock import Clock, SystemClock
 from models.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, msg
+from models.core.events import ClientCreated, LeadCreated
+from models.core.hub import Hub
 from models.core.ordering import Sort, SortKeys, sorted_page
 from models.core.sql import is_id
 from models.people.permissions import LEADS, may_edit, visible, visible_record
@@ -38,7 +40,7 @@ from models.schema.users import User
 
 logger = logging.getLogger(__name__)
 
-SOURCES = ("manual", "call", "import", "sms", "email", "api", "webhook")
+SOURCES = ("manual", "call", "import", "sms", "email", "api", "webhook", "web form")
 VIEWS = ("mine", "unhandled", "all")
 STATUSES = ("open", "converted", "closed")
 # The list's orders (models/core/ordering.py): indexed name key and creation time; by
@@ -71,8 +73,11 @@ async def create_lead(
     unhandled: bool = False,
     responsible_id: int | None = None,
     clock: Clock | None = None,
+    hub: Hub | None = None,
 ) -> Lead:
-    """A new lead (E2): its creator is responsible, or nobody when created as unhandled."""
+    """A new lead (E2): its creator is responsible, or nobody when created as unhandled.
+    With a `hub` it publishes LeadCreated (webhooks); callers that publish it themselves
+    (calls, mail, web forms) pass none."""
     clock = clock or SystemClock()
     errors: dict[str, str] = {}
     if data.source not in SOURCES:
@@ -127,6 +132,8 @@ async def create_lead(
             detail=timeline_text.detail("lead_created", source=data.source, name=lead.name),
         )
     logger.info("lead %s created (source %s)", lead.id, data.source)
+    if hub is not None:
+        hub.publish(LeadCreated(lead.id, lead.source, lead.responsible_id))
     return lead
 
 
@@ -276,9 +283,15 @@ async def leads_matching(
 
 
 async def convert_lead(
-    user: User, lead_id: int, *, deal: DealInput | None = None, clock: Clock | None = None
+    user: User,
+    lead_id: int,
+    *,
+    deal: DealInput | None = None,
+    clock: Clock | None = None,
+    hub: Hub | None = None,
 ) -> Client:
     """Turn a lead into a client (E4), optionally with a deal, keeping its whole history.
+    With a `hub` it publishes ClientCreated (webhooks).
 
     Phones, emails, notes, calls, tasks, SMS, emails and timeline entries are re-pointed at the
     new client; the lead stays as "converted" with a link to it.
@@ -339,6 +352,8 @@ async def convert_lead(
                 clock=clock,
             )
     logger.info("lead %s converted into client %s by %s", lead.id, client.id, user.username)
+    if hub is not None:
+        hub.publish(ClientCreated(client.id, client.responsible_id))
     return client
 
 

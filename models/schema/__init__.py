@@ -20,4 +20,5 @@ MODEL_MODULES = [
     "models.schema.sessions",
     "models.schema.dialogs",
     "models.schema.mail",
+    "models.schema.integrations",
 ]

@@ -35,6 +35,7 @@ from models.core.events import (
     CallTransferred,
     ExtensionStateChanged,
 )
+from models.core.hub import Hub
 from models.people.permissions import CALLS, LEADS, has_right, may_edit, may_see
 from models.people.schedule import is_working
 from models.people.users import get_company
@@ -175,6 +176,7 @@ async def save_caller(
     company_name: str = "",
     clock: Clock | None = None,
     callers: CallerDirectory | None = None,
+    hub: Hub | None = None,
 ) -> SavedCaller:
     """Save the caller of a call under way as a client or a lead (L3), and link the call to it.
 
@@ -182,6 +184,7 @@ async def save_caller(
     one) is reused: renamed, taken by the agent, or converted when a client is asked for. A call
     not stored yet is matched to the saved caller by its number when it is recorded.
     `callers` is the daemon's caller directory, whose per-number lock the call store holds too.
+    With a `hub`, a client or lead made here is published (webhooks).
     """
     clock = clock or SystemClock()
     if kind not in ("client", "lead"):
@@ -213,7 +216,7 @@ async def save_caller(
             if lead is not None:
                 lead = await _take_lead(user, lead, name, company_name)
                 if kind == "client":
-                    converted = await convert_lead(user, lead.id, clock=clock)
+                    converted = await convert_lead(user, lead.id, clock=clock, hub=hub)
                     client_id, lead_id = converted.id, lead.id
                 else:
                     client_id, lead_id = None, lead.id
@@ -222,6 +225,7 @@ async def save_caller(
                     user,
                     ClientInput(name=name, phones=[e164], company_name=company_name),
                     clock=clock,
+                    hub=hub,
                 )
                 client_id, lead_id = made_client.id, None
             else:
@@ -229,6 +233,7 @@ async def save_caller(
                     user,
                     LeadInput(name=name, phones=[e164], company_name=company_name, source="call"),
                     clock=clock,
+                    hub=hub,
                 )
                 client_id, lead_id = None, made.id
         if stored is not None:

@@ -20,6 +20,8 @@ from models.contacts.timeline import add_entry
 from models.core import filters
 from models.core.clock import Clock, SystemClock
 from models.core.errors import NotFound, PermissionDenied, ValidationFailed, msg
+from models.core.events import TaskDone
+from models.core.hub import Hub
 from models.core.labels import TASK_KIND_LABELS
 from models.core.ordering import Sort, SortKeys, sorted_page
 from models.core.sql import is_id
@@ -174,8 +176,11 @@ async def get_task(user: User, task_id: int) -> Task:
     return task
 
 
-async def complete_task(user: User, task_id: int, *, clock: Clock | None = None) -> Task:
-    """Tick a task as done (T1); ticking a done task again changes nothing."""
+async def complete_task(
+    user: User, task_id: int, *, clock: Clock | None = None, hub: Hub | None = None
+) -> Task:
+    """Tick a task as done (T1); ticking a done task again changes nothing. With a `hub`,
+    the tick publishes TaskDone (webhooks)."""
     clock = clock or SystemClock()
     task = await _visible(user, task_id)
     if not task.is_done:
@@ -183,6 +188,8 @@ async def complete_task(user: User, task_id: int, *, clock: Clock | None = None)
         task.done_at = clock.now()
         task.done_by_id = user.id
         await task.save(update_fields=["is_done", "done_at", "done_by_id", "updated_at"])
+        if hub is not None:
+            hub.publish(TaskDone(task.id, user.id))
     return task
 
 

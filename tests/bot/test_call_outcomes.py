@@ -16,7 +16,7 @@ from daemon.ami.calls_service import CallsService
 from daemon.ami.traces import load_events
 from daemon.telephony import start_telephony
 from models.contacts.clients import ClientInput, create_client
-from models.core.events import CallerCard, CallRang, ClickToCall
+from models.core.events import CallerCard, CallRang, ClickToCall, LeadCreated
 from models.core.settings import AmiSettings, Settings
 from models.schema.leads import Lead
 from models.schema.telegram import TelegramMessage
@@ -68,6 +68,12 @@ async def test_an_auto_dialer_style_call_to_an_unknown_number_ends_not_answered_
     pbx, linked, hub, clock, notifier, api, dp, bot
 ):
     world = linked
+    made: list[LeadCreated] = []
+
+    async def on_lead(event: LeadCreated) -> None:
+        made.append(event)
+
+    hub.subscribe("test-lead-created", on_lead, LeadCreated)  # what webhooks listen to
     pbx.simulator.script_number("+34911234568", "noanswer")
     # The auto-dialer places its calls as the same command, with its own request id.
     await hub.send(ClickToCall(world.luis.id, "101", "+34911234568", "dial-7-abc"))
@@ -83,6 +89,7 @@ async def test_an_auto_dialer_style_call_to_an_unknown_number_ends_not_answered_
     assert answer.startswith("Lead creado"), answer
     lead = await Lead.get().prefetch_related("phones")
     assert lead.phones[0].e164 == "+34911234568"
+    await eventually(lambda: [event.lead_id for event in made] == [lead.id])
 
     await eventually(lambda: "📵 No contestada" in api.chat(LUIS_CHAT)[0].text)
     assert "En curso" not in api.chat(LUIS_CHAT)[0].text

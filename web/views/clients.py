@@ -14,6 +14,7 @@ from models.core.errors import Conflict, ValidationFailed
 from models.people import team
 from models.people.permissions import CLIENTS, has_right, may_edit
 from models.sales import deals as deal_ops
+from web.keys import HUB
 from web.list_filters import client_filters
 from web.listing import fetch_page, read_listing
 from web.templating import flash, gettext, render, say
@@ -96,7 +97,7 @@ async def create_client(request: web.Request) -> web.Response:
     fields = await client_ops.list_custom_fields("client")
     try:
         client = await client_ops.create_client(
-            user, client_input(form, fields), clock=clock(request)
+            user, client_input(form, fields), clock=clock(request), hub=request.app[HUB]
         )
     except (ValidationFailed, Conflict) as err:
         context = await _form_context(request, typed_back(form), _errors_of(err))

@@ -16,6 +16,7 @@ from models.people import team
 from models.people.permissions import DEALS, may_edit
 from models.sales import board as deal_board
 from models.sales import deals as deal_ops
+from web.keys import HUB
 from web.listing import fetch_page, read_listing
 from web.templating import flash, gettext, render, say
 from web.views.common import clock, current_user, form_data, int_param, path_id, text_values
@@ -150,6 +151,7 @@ async def update_deal(request: web.Request) -> web.Response:
             responsible_id=int_param(values.get("responsible_id")),
             status=values.get("status") or None,
             clock=clock(request),
+            hub=request.app[HUB],
         )
     except ValidationFailed as err:
         return await deal_page(request, form=values, errors=err.fields, status=422)
@@ -173,6 +175,7 @@ async def move_deal(request: web.Request) -> web.Response:
         str(body.get("status", "")),
         position if isinstance(position, int) else None,
         clock=clock(request),
+        hub=request.app[HUB],
     )
     status = gettext(request, deal_ops.STATUS_LABELS[deal.status])
     message = gettext(request, "“%(title)s” moved to %(status)s.", title=deal.title, status=status)

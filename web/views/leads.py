@@ -14,6 +14,7 @@ from models.people import company_settings as settings_ops
 from models.people.permissions import LEADS, has_right, may_edit
 from models.sales import deals as deal_ops
 from models.sales import leads as lead_ops
+from web.keys import HUB
 from web.list_filters import lead_filters, lead_status
 from web.listing import fetch_page, read_listing
 from web.templating import flash, gettext, render, say
@@ -72,7 +73,9 @@ async def create_lead(request: web.Request) -> web.Response:
     )
     unhandled = form.get("unhandled") == "1"
     try:
-        lead = await lead_ops.create_lead(user, data, unhandled=unhandled, clock=clock(request))
+        lead = await lead_ops.create_lead(
+            user, data, unhandled=unhandled, clock=clock(request), hub=request.app[HUB]
+        )
     except (ValidationFailed, Conflict) as err:
         errors = (
             {k.replace("custom.", "cf_", 1): v for k, v in err.fields.items()}
@@ -129,7 +132,9 @@ async def convert_lead(request: web.Request) -> web.Response:
                 request, lead_id, form, {"deal_title": gettext(request, "The deal needs a title.")}
             )
     try:
-        client = await lead_ops.convert_lead(user, lead_id, deal=deal, clock=clock(request))
+        client = await lead_ops.convert_lead(
+            user, lead_id, deal=deal, clock=clock(request), hub=request.app[HUB]
+        )
     except ValidationFailed as err:
         fields = {
             f"deal_{k}" if k in ("title", "amount", "currency") else k: v

@@ -13,6 +13,7 @@ from models.people import team
 from models.people.permissions import has_right
 from models.reporting.periods import day_filter
 from models.work import tasks as task_ops
+from web.keys import HUB
 from web.listing import fetch_page, read_listing
 from web.templating import flash, formatter, gettext, render, sms_enabled
 from web.views.common import clock, current_user, form_data, int_param, now, path_id, safe_next
@@ -197,7 +198,7 @@ async def toggle_done(request: web.Request) -> web.Response:
     form = await form_data(request)
     done = form.get("done") == "1"
     if done:
-        await task_ops.complete_task(user, task_id, clock=clock(request))
+        await task_ops.complete_task(user, task_id, clock=clock(request), hub=request.app[HUB])
     else:
         await task_ops.reopen_task(user, task_id)
     if done:

@@ -227,6 +227,7 @@ async def save_caller(request: web.Request) -> web.Response:
             company_name=_text(body, "company"),
             clock=request.app[CLOCK],
             callers=callers,
+            hub=request.app[HUB],
         )
     except ValidationFailed as err:
         # Shown as it is under the pop-up's form: each message names its field itself
