@@ -12,7 +12,7 @@ the demo agent with the most tasks (who sees their own clients and nobody's). Pe
 10 untimed calls, N calls one after another on one keep-alive connection:
 - the first page (newest first, 50 clients with their phones, emails and tags),
 - the fifth page, reached with the cursor the fourth one gave,
-- the first and the fifth page sorted by name,
+- the first and the fifth page sorted by name, and a page from a name cursor mid-list,
 - a filter (status=potential).
 Each is timed twice: the server's own time (a middleware in front of all others) and the
 round trip seen by the caller. The same caller then times a bare aiohttp handler answering a
@@ -51,6 +51,7 @@ from models.people import api_tokens  # noqa: E402
 from models.people import users as user_ops  # noqa: E402
 from models.schema.clients import Client  # noqa: E402
 from models.schema.users import User  # noqa: E402
+from web.api.paging import Order, _encode  # noqa: E402
 from web.app import create_app  # noqa: E402
 
 TARGET_MS = 50.0
@@ -82,6 +83,15 @@ async def _token(username: str, clock: SystemClock) -> str:
     user = await User.get(username=username)
     _, plain = await api_tokens.create_token(user, name="bench", scope="read", clock=clock)
     return plain
+
+
+async def _middle_cursor() -> str:
+    """A name-sort cursor at the client whose id is half the largest: somewhere mid-list,
+    as a program paging through every client gets to (the cursor the API itself makes)."""
+    top = await Client.all().order_by("-id").first().values_list("id", flat=True)
+    row = await Client.filter(id__lte=int(top or 0) // 2).order_by("-id").first()
+    assert row is not None
+    return _encode(row, Order("name_key", descending=False))
 
 
 async def _call(session: aiohttp.ClientSession, url: str, label: str = "") -> tuple[float, dict]:
@@ -140,6 +150,7 @@ async def _measure(backend: str, args: argparse.Namespace, tokens: dict[str, str
     app.middlewares.insert(0, timing)
     runner, base = await _serve(app)
     trips: dict[str, list[float]] = {}
+    middle = await _middle_cursor()
     list_url = f"{base}/api/v1/clients?limit=50"
     try:
         for who, token in tokens.items():
@@ -153,6 +164,7 @@ async def _measure(backend: str, args: argparse.Namespace, tokens: dict[str, str
                     f"page {PAGES_IN} (cursor)": f"{list_url}&cursor={by_id}",
                     "sort=name, first page": f"{list_url}&sort=name",
                     f"sort=name, page {PAGES_IN} (cursor)": f"{by_name_url}&cursor={by_name}",
+                    "sort=name, cursor mid-list": f"{by_name_url}&cursor={middle}",
                     "status=potential": f"{list_url}&status=potential",
                 }
                 for case, url in cases.items():

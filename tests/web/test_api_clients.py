@@ -182,3 +182,37 @@ async def test_odd_paths_answer_404_problems(world, world_server, http, clock):
     for path in (f"/clients/{2**40}", "/clients/0", "/clients/abc", "/nothing-here"):
         status, problem, _ = await api(http, world_server.url, "GET", path, token)
         assert status == 404, path
+
+
+async def test_pages_by_name_keep_every_client_once_when_names_repeat(
+    world, world_server, http, clock
+):
+    """Five clients share a name: the name cursor must go on by id within the tie, both ways,
+    neither repeating nor skipping one (the keyset is name, then id)."""
+    ids = []
+    for _ in range(5):
+        client = await client_ops.create_client(
+            world.ana, client_ops.ClientInput(name="Bar Central"), clock=clock
+        )
+        ids.append(client.id)
+    for name in ("Abacería", "Zumos"):
+        await client_ops.create_client(world.ana, client_ops.ClientInput(name=name), clock=clock)
+    token = await token_of(world.ana, clock, scope="read")
+    url = world_server.url
+    status, body, _ = await api(http, url, "GET", "/clients?limit=100&sort=name", token)
+    every = [c["id"] for c in body["items"]]
+    for order in ("name", "-name"):
+        seen: list[int] = []
+        cursor = None
+        while True:
+            path = f"/clients?limit=2&sort={order}" + (f"&cursor={cursor}" if cursor else "")
+            status, body, _ = await api(http, url, "GET", path, token)
+            assert status == 200, body
+            seen += [c["id"] for c in body["items"]]
+            cursor = body["next_cursor"]
+            if cursor is None:
+                break
+        assert sorted(seen) == sorted(every) and len(seen) == len(set(seen)) == 7
+        names = [n for n in [await Client.get(id=i).values_list("name", flat=True) for i in seen]]
+        assert names == sorted(names, reverse=order == "-name")
+        assert [i for i in seen if i in ids] == sorted(ids, reverse=order == "-name")

@@ -67,7 +67,8 @@ async def test_an_agent_without_the_import_right_stops_no_running_import(
         f"{panel.url}/imports/{batch.id}/cancel", data={"csrf_token": token}
     ) as resp:
         assert resp.status == 403
-    assert runner.is_running(batch.id)  # refused before anything was done
+    # Whether the import is still running now depends on the machine's speed; what the refused
+    # cancel must not have done shows at the end: the import finished whole, nothing undone.
     async with http.post(
         f"{panel.url}/imports/start",
         data={"csrf_token": token, "upload_id": "0" * 32 + ".csv", "kind": "clients"},
