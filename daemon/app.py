@@ -30,6 +30,7 @@ from models.core.settings import Settings
 from models.messaging.outbox import purge_finished
 from models.messaging.telegram_links import purge_link_guesses
 from models.people import login_throttle, sessions
+from models.work.reminders import announce_due_reminders
 from web.app import create_app
 from web.services import WebServices
 
@@ -111,7 +112,7 @@ async def _start_parts(
     )
     web_port = await _start_web(stack, settings, hub, clock, telephony, messaging, doctor, box)
     await start_messaging(stack, messaging, settings, hub)
-    scheduler = _start_scheduler(stack, settings, clock, messaging)
+    scheduler = _start_scheduler(stack, settings, clock, hub, messaging)
     # Users' mailboxes (issue 16): stopped before the scheduler, the web panel and the database.
     mail_sync = MailSyncRunner(settings, box, clock, hub, supervisor, scheduler)
     await mail_sync.start()
@@ -143,11 +144,13 @@ async def _housekeeping(clock: Clock) -> None:
 
 
 def _start_scheduler(
-    stack: AsyncExitStack, settings: Settings, clock: Clock, messaging: Messaging
+    stack: AsyncExitStack, settings: Settings, clock: Clock, hub: Hub, messaging: Messaging
 ) -> Scheduler:
     outbox = messaging.telegram_outbox
     scheduler = Scheduler()
     scheduler.every("task-reminders", 60, lambda: send_due_reminders(clock, outbox))
+    # The same reminders on the panel's open pages (web/views/live.py), each once.
+    scheduler.every("panel-reminders", 60, lambda: announce_due_reminders(clock, hub))
     scheduler.every("daily-digests", 60, lambda: send_daily_digests(clock, outbox))
     scheduler.every("housekeeping", 3600, lambda: _housekeeping(clock))
     sms_tasks = sms_task_job(settings, clock)

@@ -176,6 +176,22 @@ class TaskDue:
 
 
 @dataclass(frozen=True)
+class TaskReminderDue:
+    """A task's reminder time came for one assignee (T3): the panel shows it on their pages.
+
+    Carries the assignee's language and time zone so that a subscriber renders it unaided."""
+
+    task_id: int
+    user_id: int
+    title: str
+    due_at: datetime
+    minutes: int
+    about: str = ""  # the client's or lead's name
+    language: str = "es"
+    time_zone: str = "UTC"
+
+
+@dataclass(frozen=True)
 class UsersChanged:
     """A user was created, edited, deactivated or given another extension: whoever keeps the
     extension -> user directory reloads it (models/telephony/extensions.py)."""

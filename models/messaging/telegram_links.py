@@ -28,6 +28,7 @@ from models.schema.tasks import Task
 from models.schema.telegram import TelegramLinkGuess, TelegramMessage
 from models.schema.users import TelegramLinkCode, User
 from models.telephony.caller_directory import CallerDirectory
+from models.work import reminders as work_reminders
 
 logger = logging.getLogger(__name__)
 
@@ -314,32 +315,18 @@ async def contact_for_notification(
     return card, created
 
 
-async def reminders_due(
-    clock: Clock, *, horizon: timedelta = timedelta(days=1)
-) -> list[tuple[Task, User, int]]:
+async def reminders_due(clock: Clock) -> list[tuple[Task, User, int]]:
     """(task, assignee, minutes before) for every reminder whose time has come, for linked users.
 
-    The lead time is the task's own `remind_minutes_before`, else the user's `reminder_minutes`
-    (0 turns reminders off). Only tasks not yet due are reminded: a reminder after the fact
-    is noise. The caller deduplicates (per task, user and due time) through the outbox.
+    Which reminders are due is the work context's rule (models/work/reminders.py); Telegram
+    only keeps the assignees with a linked chat. The caller deduplicates (per task, user and
+    due time) through the outbox, so the panel's own "sent" mark does not hold Telegram back.
     """
-    now = clock.now()
-    tasks = (
-        await Task.filter(is_done=False, due_at__gt=now, due_at__lte=now + horizon)
-        .order_by("due_at", "id")
-        .prefetch_related("assignees", "client", "lead")
-    )
-    due: list[tuple[Task, User, int]] = []
-    for task in tasks:
-        for user in task.assignees:
-            if user.telegram_chat_id is None or not user.is_active:
-                continue
-            minutes = task.remind_minutes_before
-            if minutes is None:
-                minutes = user.reminder_minutes
-            if minutes and task.due_at - timedelta(minutes=minutes) <= now:
-                due.append((task, user, minutes))
-    return due
+    return [
+        (due.task, due.user, due.minutes)
+        for due in await work_reminders.reminders_due(clock)
+        if due.user.telegram_chat_id is not None
+    ]
 
 
 async def linked_active_users() -> list[User]:

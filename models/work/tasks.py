@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.expressions import Q, RawSQL, Subquery
@@ -43,8 +43,6 @@ SORTS = SortKeys(
     orders={"title": ("title", "id"), "due": ("due_at", "id"), "created": ("created_at", "id")},
     default=Sort("due"),
 )
-# A reminder whose due time passed longer ago than this is stale: it is not sent late.
-STALE_REMINDER = timedelta(hours=1)
 
 
 @dataclass
@@ -384,42 +382,6 @@ def calendar_query(
     if not can_see_all:
         qs = _mine(qs, user.id)
     return qs
-
-
-async def due_reminders(clock: Clock) -> list[Task]:
-    """Open tasks whose reminder time has come and that were not reminded yet (T3).
-
-    Assignees (and client/lead) are fetched, so that the sender knows whom to tell.
-    """
-    now = clock.now()
-    pending = Task.filter(
-        is_done=False, reminded_at__isnull=True, remind_minutes_before__isnull=False
-    )
-    widest: Any = (
-        await pending.order_by("-remind_minutes_before")
-        .first()
-        .values_list("remind_minutes_before", flat=True)
-    )
-    if widest is None:
-        return []
-    window_end = now + timedelta(minutes=int(widest))
-    candidates = (
-        await pending.filter(due_at__lte=window_end, due_at__gte=now - STALE_REMINDER)
-        .order_by("due_at", "id")
-        .prefetch_related("assignees", "client", "lead")
-    )
-    return [
-        t for t in candidates if t.due_at - timedelta(minutes=t.remind_minutes_before or 0) <= now
-    ]
-
-
-async def mark_reminded(task_ids: list[int], clock: Clock) -> int:
-    """Record that these reminders went out, so they are never sent twice."""
-    if not task_ids:
-        return 0
-    return await Task.filter(id__in=task_ids, reminded_at__isnull=True).update(
-        reminded_at=clock.now()
-    )
 
 
 async def due_sms_tasks(clock: Clock) -> list[Task]:

@@ -131,21 +131,3 @@ async def test_calendar_admin_sees_everyone_agents_only_themselves(world, clock)
         await shown(world.luis, [world.marta.id])
     with pytest.raises(PermissionDenied):
         await task_ops.list_tasks(world.luis, scope="all")
-
-
-async def test_reminders_come_once_before_the_due_time(world, clock):
-    task = await task_ops.create_task(
-        world.luis, TaskInput(title="Call", due_at=NOON, remind_minutes_before=15), clock=clock
-    )
-    await task_ops.create_task(world.luis, TaskInput(title="No reminder", due_at=NOON), clock=clock)
-    assert await task_ops.due_reminders(clock) == []  # 10:00
-    clock.set(NOON - timedelta(minutes=15))
-    due = await task_ops.due_reminders(clock)
-    assert [t.id for t in due] == [task.id]
-    assert [a.id for a in due[0].assignees] == [world.luis.id]
-    assert await task_ops.mark_reminded([task.id], clock) == 1
-    assert await task_ops.due_reminders(clock) == []
-    # Moving the task re-arms its reminder.
-    await task_ops.reschedule_task(world.luis, task.id, NOON + timedelta(hours=1))
-    clock.set(NOON + timedelta(minutes=50))
-    assert [t.id for t in await task_ops.due_reminders(clock)] == [task.id]

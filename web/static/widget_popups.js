@@ -203,8 +203,11 @@ window.centralitaPopups = ({ t, resultText, el, clock, state, loadTeam }) => {
     popups.prepend(pop);
   }
 
+  // Task reminders (T3): reminders.js, in the same column.
+  const reminders = window.centralitaReminders ? window.centralitaReminders({ el, popups }) : {};
+
   return {
-    handlers,
+    handlers: { ...handlers, ...reminders },
     // The team changed: every pop-up's "transfer to" list follows.
     refreshTeam() { popups.querySelectorAll(".cw-popup").forEach(fillTransfer); },
   };

@@ -30,6 +30,7 @@ from models.core.events import (
     ExtensionStateChanged,
     MailArrived,
     MailSkipped,
+    TaskReminderDue,
     UsersChanged,
 )
 from models.core.hub import Hub, Subscription
@@ -39,8 +40,11 @@ from models.schema.users import User
 from models.telephony.caller_directory import CallerDirectory
 from models.telephony.extensions import ExtensionDirectory
 from models.telephony.live_board import LiveBoard, LiveCall
-from web.keys import CLOCK, HUB, SERVICES, SETTINGS
+from models.work.reminders import recent_reminders
+from web.i18n import Catalogs
+from web.keys import CATALOGS, CLOCK, HUB, SERVICES, SETTINGS
 from web.views.common import current_user
+from web.views.live_reminders import reminder_message
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +59,7 @@ EVENT_TYPES = (
     ExtensionStateChanged,
     MailArrived,
     MailSkipped,
+    TaskReminderDue,
 )
 # The company's widget mode changes rarely: cached briefly so that a ringing event costs no
 # database query on the way to the sockets (who has which extension comes from the extension
@@ -112,9 +117,10 @@ def _iso(value: datetime | None) -> str | None:
 class LiveRelay:
     """Hub events in, JSON messages out to the right users' sockets."""
 
-    def __init__(self, hub: Hub, clock: Clock) -> None:
+    def __init__(self, hub: Hub, clock: Clock, catalogs: Catalogs | None = None) -> None:
         self.hub = hub
         self.clock = clock
+        self.catalogs = catalogs or Catalogs()
         self.board = LiveBoard()
         self.sockets: dict[int, set[web.WebSocketResponse]] = {}
         self.languages: dict[int, str] = {}  # user id -> language, as of their last socket
@@ -171,6 +177,11 @@ class LiveRelay:
         if isinstance(event, MailArrived | MailSkipped):
             for user_id in event.user_ids:
                 await self.send(user_id, mail_message(event))
+            return
+        if isinstance(event, TaskReminderDue):
+            if event.user_id in self.sockets:
+                now = self.clock.now()
+                await self.send(event.user_id, reminder_message(event, self.catalogs, now))
             return
         call_before = self.board.calls.get(getattr(event, "linkedid", ""))
         ringing_before = dict(call_before.legs) if call_before else {}
@@ -297,6 +308,10 @@ async def live_socket(request: web.Request) -> web.WebSocketResponse:
                 message = relay.ringing(call)
                 message["answered"] = call.legs.get(user.extension) == "talking"
                 await ws.send_str(json.dumps(message))
+        # Reminders announced while no page was open (the page skips those it showed).
+        for reminder in await recent_reminders(user, relay.clock):
+            message = reminder_message(reminder, relay.catalogs, relay.clock.now(), replay=True)
+            await ws.send_str(json.dumps(message))
         async for msg in ws:
             if msg.type == WSMsgType.TEXT and msg.data == "ping":
                 await ws.send_str('{"type":"pong"}')
@@ -330,7 +345,7 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 def setup_routes(app: web.Application) -> None:
-    app[LIVE] = LiveRelay(app[HUB], app[CLOCK])
+    app[LIVE] = LiveRelay(app[HUB], app[CLOCK], app[CATALOGS])
     app.cleanup_ctx.append(_relay_ctx)
     app.on_shutdown.append(_close_sockets)
     app.router.add_get("/ws", live_socket)
