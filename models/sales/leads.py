@@ -25,7 +25,7 @@ from models.core.events import ClientCreated, LeadCreated
 from models.core.hub import Hub
 from models.core.ordering import Sort, SortKeys, sorted_page
 from models.core.sql import is_id
-from models.people.permissions import LEADS, may_edit, visible, visible_record
+from models.people.permissions import LEADS, may_edit, may_see, visible, visible_record
 from models.people.users import get_company
 from models.sales.auto_lead import AutoLead
 from models.sales.deals import DealInput, create_deal
@@ -165,7 +165,8 @@ async def get_lead(user: User, lead_id: int) -> Lead:
 
 
 async def claim_lead(user: User, lead_id: int) -> Lead:
-    """Take an unhandled lead (E1); the second user to try gets a Conflict naming the first."""
+    """Take an unhandled lead (E1); the second user to try gets a Conflict, naming the first
+    only to a user who may see the lead now (no refusal names what its reader may not see)."""
     lead = await Lead.get_or_none(id=lead_id)
     if lead is None:
         raise NotFound(msg("lead %(id)s not found", id=lead_id))
@@ -176,6 +177,8 @@ async def claim_lead(user: User, lead_id: int) -> Lead:
     if not taken:
         await lead.refresh_from_db()
         owner = await User.get_or_none(id=lead.responsible_id)
+        if owner is not None and not may_see(user, LEADS, owner.id):
+            owner = None
         raise Conflict(
             msg("this lead was already taken by %(name)s", name=str(owner or msg("another user"))),
             field="responsible",

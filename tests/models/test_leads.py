@@ -45,6 +45,10 @@ async def test_unhandled_lead_is_claimed_once(world, clock):
     assert claimed.responsible_id == world.marta.id
     with pytest.raises(Conflict) as err:
         await lead_ops.claim_lead(world.luis, lead.id)
+    # Luis may not see Marta's lead now: he is told it is taken, not by whom.
+    assert str(err.value) == "this lead was already taken by another user"
+    with pytest.raises(Conflict) as err:
+        await lead_ops.claim_lead(world.ana, lead.id)  # an admin sees every lead
     assert "Marta" in str(err.value)
 
 

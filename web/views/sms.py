@@ -17,6 +17,7 @@ from models.core.errors import FeatureOff, ValidationFailed
 from models.core.settings import SmsSettings
 from models.messaging import bulk_sms as bulk_ops
 from models.messaging import sms as sms_ops
+from models.people.permissions import require
 from web.keys import SETTINGS
 from web.templating import flash, gettext, render, say, sms_enabled
 from web.views import selection
@@ -98,6 +99,8 @@ async def bulk_sms(request: web.Request) -> web.Response:
     """From the clients list: the ticked clients (or all matching the list's filters) and the
     template; then the delivery report."""
     user = current_user(request)
+    # Refused before the form, not only on sending: the page lists clients to write to.
+    require(user, "sms.bulk")
     form = await form_data(request)
     template = str(form.get("template") or "")
     context: dict[str, Any] = {
