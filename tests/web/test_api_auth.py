@@ -73,6 +73,22 @@ async def test_the_last_use_is_recorded(world, world_server, http, clock):
     assert row.last_used_ip == "127.0.0.1"
 
 
+async def test_behind_a_trusted_proxy_the_last_use_names_the_caller(
+    world, hub, http, clock, tmp_path
+):
+    runner, srv = await start_server(
+        web_settings(tmp_path, trusted_proxies=["127.0.0.1"]), hub, clock
+    )
+    try:
+        token = await token_of(world.luis, clock)
+        forwarded = {"X-Forwarded-For": "198.51.100.7"}
+        status, _, _ = await api(http, srv.url, "GET", "/clients", token, headers=forwarded)
+        assert status == 200
+        assert (await ApiToken.get(user_id=world.luis.id)).last_used_ip == "198.51.100.7"
+    finally:
+        await runner.cleanup()
+
+
 async def test_a_session_cookie_is_not_a_token(world, world_server, http, clock):
     await http_login(http, world_server.url, "ana", world.password)
     status, _, _ = await api(http, world_server.url, "GET", "/clients", None)

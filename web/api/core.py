@@ -29,7 +29,7 @@ from models.core.translation import set_reader_language
 from models.people import api_tokens
 from models.schema.users import User
 from web.api.problems import problem
-from web.keys import CLOCK, REQ_LANG, REQ_USER
+from web.keys import CLOCK, LOGIN_POLICY, REQ_LANG, REQ_USER
 from web.templating import gettext, say
 
 logger = logging.getLogger(__name__)
@@ -161,7 +161,10 @@ def endpoint(*, write: bool = False) -> Callable[[ApiHandler], ApiHandler]:
                 )
             try:
                 user, scope = await api_tokens.authenticate(
-                    token, clock=request.app[CLOCK], address=request.remote or ""
+                    token,
+                    clock=request.app[CLOCK],
+                    # behind a trusted reverse proxy: the caller's address, not the proxy's
+                    address=request.app[LOGIN_POLICY].client_address(request),
                 )
             except PermissionDenied as err:
                 return problem(
