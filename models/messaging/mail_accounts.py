@@ -9,9 +9,6 @@ the stored one. Every change publishes `MailAccountsChanged`, so the sync picks 
 
 from __future__ import annotations
 
-import ipaddress
-import unicodedata
-from dataclasses import dataclass
 from typing import cast
 
 from tortoise.exceptions import IntegrityError
@@ -23,9 +20,16 @@ from models.core.events import MailAccountsChanged
 from models.core.hub import Hub
 from models.core.secret_box import SecretBox, SecretUnreadable
 from models.core.sql import is_id
-from models.messaging.mail import check_address
+from models.messaging.mail_account_input import (
+    AccountInput,
+    LoginTarget,
+    ServerEndpoint,
+    clean,
+    login_target,
+    require_password,
+)
 from models.messaging.mail_exclusions import excluded_patterns, is_excluded
-from models.messaging.mail_presets import CUSTOM, PRESETS, SECURITY_MODES, Preset
+from models.messaging.mail_presets import PRESETS, Preset
 from models.people.permissions import has_right
 from models.schema.mail import MailAccount, MailAccountShare
 from models.schema.users import User
@@ -34,6 +38,7 @@ __all__ = [
     "MAX_ACCOUNTS",
     "PRESETS",
     "AccountInput",
+    "LoginTarget",
     "Preset",
     "ServerEndpoint",
     "accounts_managed_by",
@@ -43,6 +48,7 @@ __all__ = [
     "excluded_patterns",
     "imap_endpoint",
     "is_excluded",
+    "login_target",
     "managed_account",
     "may_manage",
     "password_of",
@@ -54,18 +60,7 @@ __all__ = [
 ]
 
 MAX_ACCOUNTS = 20
-MAX_SIGNATURE = 5000
 MANAGE_ALL = "settings.manage"
-
-
-@dataclass(frozen=True)
-class ServerEndpoint:
-    host: str
-    port: int
-    security: str  # tls | starttls | none
-
-    def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
 
 
 def imap_endpoint(account: MailAccount) -> ServerEndpoint:
@@ -81,142 +76,6 @@ def password_of(account: MailAccount, box: SecretBox) -> str:
     if not account.password_encrypted:
         raise SecretUnreadable()
     return box.open(account.password_encrypted)
-
-
-@dataclass
-class AccountInput:
-    """A mailbox as typed (form or command line). Hosts left empty are taken from the preset
-    `provider`; ports may come as text; `server_saves_sent` None means the preset's answer."""
-
-    address: str
-    password: str = ""
-    provider: str = CUSTOM
-    login: str = ""
-    display_name: str = ""
-    imap_host: str = ""
-    imap_port: int | str = ""
-    imap_security: str = ""
-    smtp_host: str = ""
-    smtp_port: int | str = ""
-    smtp_security: str = ""
-    server_saves_sent: bool | None = None
-    signature: str = ""
-    leads_from_senders: bool = True
-    leads_from_recipients: bool = False
-    first_sync_days: int | str = 30
-    enabled: bool = True
-
-
-def _host(value: str, name: str, errors: dict[str, str]) -> str:
-    host = value.strip().lower().rstrip(".")
-    if not host:
-        errors[name] = msg("enter the server's name, such as imap.example.com")
-        return host
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-        return host.strip("[]")
-    except ValueError:
-        pass
-    labels = host.split(".")
-    if len(host) > 253 or not all(
-        label
-        and len(label) <= 63
-        and all(c.isalnum() or c == "-" for c in label)
-        and not label.startswith("-")
-        and not label.endswith("-")
-        for label in labels
-    ):
-        errors[name] = msg("not a server name: %(value)s", value=value.strip()[:80])
-    return host
-
-
-def _number(value: int | str, name: str, low: int, high: int, errors: dict[str, str]) -> int:
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        number = low - 1
-    if not low <= number <= high:
-        errors[name] = msg("a whole number from %(low)s to %(high)s", low=low, high=high)
-    return number
-
-
-def _security(value: str, name: str, errors: dict[str, str]) -> str:
-    if value not in SECURITY_MODES:
-        errors[name] = msg("choose tls, starttls or none")
-    return value
-
-
-def _with_preset(data: AccountInput) -> tuple[AccountInput, Preset]:
-    """`data` with the blanks filled from its preset (the form without JavaScript, the CLI)."""
-    preset = PRESETS.get(data.provider)
-    if preset is None:
-        raise ValidationFailed({"provider": msg("unknown mail service")})
-    if not data.imap_host.strip():
-        data.imap_host = preset.imap_host
-        data.imap_port = data.imap_port or preset.imap_port
-        data.imap_security = data.imap_security or preset.imap_security
-    if not data.smtp_host.strip():
-        data.smtp_host = preset.smtp_host
-        data.smtp_port = data.smtp_port or preset.smtp_port
-        data.smtp_security = data.smtp_security or preset.smtp_security
-    data.imap_port = data.imap_port or preset.imap_port
-    data.smtp_port = data.smtp_port or preset.smtp_port
-    data.imap_security = data.imap_security or preset.imap_security
-    data.smtp_security = data.smtp_security or preset.smtp_security
-    return data, preset
-
-
-def _clean(data: AccountInput) -> dict[str, object]:
-    """The row's values from `data`, or ValidationFailed naming every field that is wrong."""
-    data, preset = _with_preset(data)
-    errors: dict[str, str] = {}
-    try:
-        address = check_address(data.address).lower()
-    except ValidationFailed:
-        address = data.address.strip()
-        errors["address"] = msg("not an email address")
-    login = data.login.strip() or address
-    if len(login) > 254 or any(c in login for c in "\r\n"):
-        errors["login"] = msg("at most %(max)s characters on one line", max=254)
-    display_name = data.display_name.strip()
-    if len(display_name) > 150 or any(c in display_name for c in "\r\n"):
-        errors["display_name"] = msg("at most %(max)s characters on one line", max=150)
-    signature = data.signature.replace("\r\n", "\n").rstrip()
-    if len(signature) > MAX_SIGNATURE:
-        errors["signature"] = msg("at most %(max)s characters", max=MAX_SIGNATURE)
-    if any(c in data.password for c in "\r\n\0"):
-        errors["password"] = msg("the password cannot hold a line break")
-    for name, text in (
-        ("address", address),
-        ("login", login),
-        ("display_name", display_name),
-        ("signature", signature.replace("\n", "").replace("\t", "")),
-    ):
-        if name not in errors and any(unicodedata.category(c) == "Cc" for c in text):
-            errors[name] = msg("remove the control characters")
-    values: dict[str, object] = {
-        "address": address,
-        "login": login,
-        "display_name": display_name,
-        "provider": data.provider,
-        "imap_host": _host(data.imap_host, "imap_host", errors),
-        "imap_port": _number(data.imap_port, "imap_port", 1, 65535, errors),
-        "imap_security": _security(data.imap_security, "imap_security", errors),
-        "smtp_host": _host(data.smtp_host, "smtp_host", errors),
-        "smtp_port": _number(data.smtp_port, "smtp_port", 1, 65535, errors),
-        "smtp_security": _security(data.smtp_security, "smtp_security", errors),
-        "server_saves_sent": (
-            preset.server_saves_sent if data.server_saves_sent is None else data.server_saves_sent
-        ),
-        "signature": signature,
-        "leads_from_senders": data.leads_from_senders,
-        "leads_from_recipients": data.leads_from_recipients,
-        "first_sync_days": _number(data.first_sync_days, "first_sync_days", 0, 3650, errors),
-        "enabled": data.enabled,
-    }
-    if errors:
-        raise ValidationFailed(errors)
-    return values
 
 
 def may_manage(actor: User, account: MailAccount) -> bool:
@@ -296,9 +155,8 @@ async def create_account(
     i.e. the command line)."""
     if actor is not None and actor.id != owner.id and not has_right(actor, MANAGE_ALL):
         raise PermissionDenied(msg("only an admin may add a mailbox for another user"))
-    values = _clean(data)
-    if not data.password:
-        raise ValidationFailed({"password": msg("enter the password (an app password)")})
+    values = clean(data)
+    require_password(data)
     async with in_transaction():
         if await MailAccount.all().count() >= MAX_ACCOUNTS:
             raise Conflict(
@@ -333,7 +191,7 @@ async def update_account(
     """Change a mailbox; an empty password keeps the stored one. A change of server or login
     clears the last error (the next sync tells whether it works now)."""
     account = await managed_account(actor, account_id)
-    values = _clean(data)
+    values = clean(data)
     if values["address"] != account.address and await MailAccount.exists(
         owner_id=account.owner_id, address=values["address"]
     ):

@@ -168,6 +168,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/settings/mail"): USER,
     ("GET", "/settings/mail/new"): USER,
     ("POST", "/settings/mail"): USER,
+    ("POST", "/settings/mail/test"): USER,  # 422 for the empty form, as adding one
     ("GET", "/settings/mail/{id}"): USER,
     ("POST", "/settings/mail/{id}"): USER,
     ("POST", "/settings/mail/{id}/shares"): USER,

@@ -4,6 +4,28 @@
 (function () {
   const form = document.querySelector("form.mail-account-form");
   if (!form) return;
+  // The connection test may take a while (two servers, each up to its timeout): say so, and
+  // ignore further clicks until the page comes back. A page restored by "Back" is usable again.
+  const test = form.querySelector("button.mail-test");
+  if (test) {
+    const label = test.textContent;
+    form.addEventListener("submit", function (event) {
+      if (form.dataset.sending) {
+        event.preventDefault();
+        return;
+      }
+      if (event.submitter === test) {
+        form.dataset.sending = "1";
+        test.textContent = test.dataset.busy;
+        test.setAttribute("aria-busy", "true");
+      }
+    });
+    window.addEventListener("pageshow", function () {
+      delete form.dataset.sending;
+      test.textContent = label;
+      test.removeAttribute("aria-busy");
+    });
+  }
   const presets = JSON.parse(form.dataset.presets || "{}");
   const provider = form.querySelector('[name="provider"]');
   const hint = form.querySelector(".mail-hint");

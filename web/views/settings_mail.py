@@ -1,5 +1,6 @@
 """Settings -> Mail (G5): the user's mailboxes (an admin's: everyone's), adding one from a
-preset, editing, sharing, testing the connection, removing; the company's exclusion list.
+preset, editing, sharing, testing the connection (of a saved mailbox, or of what the form holds
+before saving), removing; the company's exclusion list.
 
 The rules live in models/messaging/mail_accounts.py; this module reads forms and shows pages.
 The password field is never filled back; an empty one on edit keeps the stored password.
@@ -147,6 +148,8 @@ async def _form_page(
     form: dict[str, Any],
     errors: dict[str, str] | None = None,
     probe: Any = None,
+    typed_test: bool = False,
+    retype_password: bool = False,
     status: int = 200,
 ) -> web.Response:
     user = current_user(request)
@@ -169,6 +172,8 @@ async def _form_page(
             [(str(u.id), str(u)) for u in team] if is_manager and account is None else []
         ),
         "probe": probe,
+        "typed_test": typed_test,
+        "retype_password": retype_password,
         "can_probe": request.app[SERVICES].mail_probe is not None,
     }
     return render(request, "settings/mail_form.html", context, status=status)
@@ -284,6 +289,53 @@ async def test_account(request: web.Request) -> web.Response:
     return await _form_page(request, account=account, form=form, probe=result)
 
 
+async def test_typed_account(request: web.Request) -> web.Response:
+    """The connection test of what the form holds, before saving (the new form, or the edit
+    form named by `account_id`, whose stored password is used when none is typed): checked as
+    the save checks it, then probed; the form again with what was typed, never the password."""
+    user = current_user(request)
+    form = await form_data(request)
+    account = None
+    if "account_id" in form:
+        account_id = int_param(str(form.get("account_id", "")), default=0)
+        account = await accounts.managed_account(user, account_id or 0)
+    values = _typed_back(form)
+    if account is not None:
+        values["shares"] = await accounts.shared_user_ids(account)
+    data = _account_input(form)
+    try:
+        target = accounts.login_target(data, has_stored_password=account is not None)
+    except ValidationFailed as err:
+        return await _form_page(
+            request, account=account, form=values, errors=dict(err.fields), status=422
+        )
+    probe = request.app[SERVICES].mail_probe
+    if probe is None:
+        errors = {"__all__": gettext(request, "The connection test is not available here.")}
+        return await _form_page(request, account=account, form=values, errors=errors, status=503)
+    password = data.password
+    if not password and account is not None:
+        try:
+            password = accounts.password_of(account, secret_box(request))
+        except SecretUnreadable:
+            errors = {
+                "password": gettext(request, "The stored password cannot be read: enter it again.")
+            }
+            return await _form_page(
+                request, account=account, form=values, errors=errors, status=409
+            )
+    timeout = min(request.app[SETTINGS].mail.timeout_seconds, PROBE_SECONDS)
+    result = await probe(target.imap, target.smtp, target.login, password, timeout=timeout)
+    return await _form_page(
+        request,
+        account=account,
+        form=values,
+        probe=result,
+        typed_test=True,
+        retype_password=bool(data.password),
+    )
+
+
 async def delete_account(request: web.Request) -> web.Response:
     user = current_user(request)
     await accounts.delete_account(user, path_id(request), hub=request.app[HUB])
@@ -312,6 +364,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/settings/mail", mail_page)
     app.router.add_get("/settings/mail/new", new_account_page)
     app.router.add_post("/settings/mail", add_account)
+    app.router.add_post("/settings/mail/test", test_typed_account)
     app.router.add_get(r"/settings/mail/{id:\d+}", account_page)
     app.router.add_post(r"/settings/mail/{id:\d+}", save_account)
     app.router.add_post(r"/settings/mail/{id:\d+}/shares", save_shares)
