@@ -27,6 +27,7 @@ from models.core.hub import Hub
 from models.core.planner_stats import refresh_planner_statistics
 from models.core.secret_box import SecretBox, secret_box_for
 from models.core.settings import Settings
+from models.messaging import webhooks
 from models.messaging.outbox import purge_finished
 from models.messaging.telegram_links import purge_link_guesses
 from models.people import login_throttle, sessions
@@ -133,10 +134,12 @@ async def _start_parts(
 
 
 async def _housekeeping(clock: Clock) -> None:
-    """Forget what is done: sent outbox rows after a week, old failed link guesses, expired
-    login sessions and quiet login-throttle counters; keep SQLite's planner statistics fresh
+    """Forget what is done: sent outbox rows after a week, webhook deliveries after a month,
+    old failed link guesses, expired login sessions and quiet login-throttle counters; keep
+    SQLite's planner statistics fresh
     (sorted lists walk their column's index only when the planner knows the tables)."""
     await purge_finished(clock=clock, older_than=timedelta(days=7))
+    await webhooks.purge_log(clock.now())
     await purge_link_guesses(clock=clock)
     await sessions.purge_expired(clock.now())
     await login_throttle.purge_stale(clock.now(), login_throttle.ThrottlePolicy())

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -319,3 +319,14 @@ async def record_given_up(delivery_id: Any, error: str, at: datetime) -> Webhook
             return None
     await subscription.refresh_from_db()
     return subscription
+
+
+KEEP_LOG = timedelta(days=30)
+
+
+async def purge_log(now: datetime, *, keep: timedelta = KEEP_LOG) -> int:
+    """Forget delivered and failed deliveries older than `keep` (the log shows recent ones);
+    pending ones stay whatever their age: they are still to be sent."""
+    return await WebhookDelivery.filter(
+        status__in=[DELIVERED, FAILED], created_at__lt=now - keep
+    ).delete()
