@@ -156,7 +156,7 @@ def _start_scheduler(
     scheduler.every("panel-reminders", 60, lambda: announce_due_reminders(clock, hub))
     scheduler.every("daily-digests", 60, lambda: send_daily_digests(clock, outbox))
     scheduler.every("housekeeping", 3600, lambda: _housekeeping(clock))
-    sms_tasks = sms_task_job(settings, clock)
+    sms_tasks = sms_task_job(settings, clock, hub)
     if sms_tasks is not None:
         scheduler.every("sms-tasks", 60, sms_tasks)
     scheduler.start()

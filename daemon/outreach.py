@@ -59,10 +59,12 @@ async def start_outreach(
     return runner
 
 
-def sms_task_job(settings: Settings, clock: Clock) -> Callable[[], Awaitable[Any]] | None:
+def sms_task_job(
+    settings: Settings, clock: Clock, hub: Hub | None = None
+) -> Callable[[], Awaitable[Any]] | None:
     """The scheduler's every-minute job sending due SMS tasks; None while SMS is off (the
     tasks stay open instead of being closed with nothing sent)."""
     if settings.sms.driver == "none":
         return None
     policy = policy_of(settings.sms)
-    return lambda: send_due_sms_tasks(clock, policy)
+    return lambda: send_due_sms_tasks(clock, policy, hub=hub)

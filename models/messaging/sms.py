@@ -22,6 +22,8 @@ from models.contacts.phones import parse_phone
 from models.contacts.timeline import add_entry
 from models.core.clock import Clock
 from models.core.errors import FeatureOff, NotFound, ValidationFailed, msg
+from models.core.events import TaskDone
+from models.core.hub import Hub
 from models.messaging import outbox
 from models.people.permissions import CLIENTS, LEADS, visible_record
 from models.people.users import get_company
@@ -272,13 +274,15 @@ async def receive_sms(
     return sms
 
 
-async def send_due_sms_tasks(clock: Clock, policy: SmsPolicy) -> int:
+async def send_due_sms_tasks(clock: Clock, policy: SmsPolicy, *, hub: Hub | None = None) -> int:
     """SMS tasks (T2) whose time has come: each sends its text once, then is done.
 
     Called by the scheduler every minute. Sending and closing the task are one transaction,
-    and the outbox key is the task's, so a crash in between cannot send it twice.
+    and the outbox key is the task's, so a crash in between cannot send it twice. With a
+    `hub`, each task closed publishes TaskDone once its transaction is committed (webhooks).
     """
     sent = 0
+    closed: list[int] = []
     region = (await get_company()).default_region
     for task in await due_sms_tasks(clock):
         number = await _task_number(task)
@@ -288,6 +292,7 @@ async def send_due_sms_tasks(clock: Clock, policy: SmsPolicy) -> int:
             )
             if not updated:
                 continue
+            closed.append(task.id)
             if number is None:
                 await add_entry(
                     "sms",
@@ -313,6 +318,9 @@ async def send_due_sms_tasks(clock: Clock, policy: SmsPolicy) -> int:
                 logger.warning("SMS task %s not sent: %s", task.id, err.fields)
                 continue
             sent += 1
+    if hub is not None:
+        for task_id in closed:  # every transaction above is committed by now
+            hub.publish(TaskDone(task_id, None))
     return sent
 
 

@@ -17,6 +17,7 @@ from daemon.sms.http_gateway import HttpGateway
 from models.contacts.clients import ClientInput, create_client
 from models.core.clock import SystemClock
 from models.core.errors import PermissionDenied, ValidationFailed
+from models.core.events import TaskDone
 from models.core.settings import SmsSettings
 from models.messaging import bulk_sms, outbox
 from models.messaging import sms as sms_ops
@@ -211,7 +212,7 @@ async def test_bulk_sms_from_a_template_with_a_delivery_report_per_recipient(
     assert (await Sms.get(id=eva_sms.id)).status == "delivered"
 
 
-async def test_an_sms_task_sends_at_its_due_time_once(world, clock, db):
+async def test_an_sms_task_sends_at_its_due_time_once(world, clock, db, hub):
     client = await create_client(world.luis, ClientInput(name="Eva", phones=["+34600000001"]))
     task = await Task.create(
         title="Recordatorio",
@@ -221,10 +222,18 @@ async def test_an_sms_task_sends_at_its_due_time_once(world, clock, db):
         author_id=world.luis.id,
         client_id=client.id,
     )
-    assert await sms_ops.send_due_sms_tasks(clock, POLICY) == 0
+    done: list[TaskDone] = []
+
+    async def on_done(event: TaskDone) -> None:
+        done.append(event)
+
+    hub.subscribe("test-task-done", on_done, TaskDone)  # what the task.done webhook hears
+    assert await sms_ops.send_due_sms_tasks(clock, POLICY, hub=hub) == 0
     clock.advance(minutes=5)
-    assert await sms_ops.send_due_sms_tasks(clock, POLICY) == 1
-    assert await sms_ops.send_due_sms_tasks(clock, POLICY) == 0
+    assert await sms_ops.send_due_sms_tasks(clock, POLICY, hub=hub) == 1
+    assert await sms_ops.send_due_sms_tasks(clock, POLICY, hub=hub) == 0
+    await hub.drain()
+    assert [event.task_id for event in done] == [task.id]
     [sms] = await Sms.all()
     assert (sms.number, sms.text, sms.client_id) == ("+34600000001", "Su cita es mañana", client.id)
     assert (await Task.get(id=task.id)).is_done
