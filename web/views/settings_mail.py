@@ -264,29 +264,42 @@ async def save_shares(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/settings/mail/{account.id}")
 
 
-async def test_account(request: web.Request) -> web.Response:
-    account = await accounts.managed_account(current_user(request), path_id(request))
-    form = _account_form(account, await accounts.shared_user_ids(account))
+async def _probe_and_show(
+    request: web.Request,
+    *,
+    account: MailAccount | None,
+    form: dict[str, Any],
+    target: accounts.LoginTarget,
+    typed_password: str = "",
+    **page: Any,
+) -> web.Response:
+    """Log in to both servers of `target` and show the form with the result; the stored
+    password of `account` is used when none was typed."""
     probe = request.app[SERVICES].mail_probe
     if probe is None:
         errors = {"__all__": gettext(request, "The connection test is not available here.")}
         return await _form_page(request, account=account, form=form, errors=errors, status=503)
-    try:
-        password = accounts.password_of(account, secret_box(request))
-    except SecretUnreadable:
-        errors = {
-            "password": gettext(request, "The stored password cannot be read: enter it again.")
-        }
-        return await _form_page(request, account=account, form=form, errors=errors, status=409)
+    password = typed_password
+    if not password and account is not None:
+        try:
+            password = accounts.password_of(account, secret_box(request))
+        except SecretUnreadable:
+            errors = {
+                "password": gettext(request, "The stored password cannot be read: enter it again.")
+            }
+            return await _form_page(request, account=account, form=form, errors=errors, status=409)
     timeout = min(request.app[SETTINGS].mail.timeout_seconds, PROBE_SECONDS)
-    result = await probe(
-        accounts.imap_endpoint(account),
-        accounts.smtp_endpoint(account),
-        account.login,
-        password,
-        timeout=timeout,
+    result = await probe(target.imap, target.smtp, target.login, password, timeout=timeout)
+    return await _form_page(request, account=account, form=form, probe=result, **page)
+
+
+async def test_account(request: web.Request) -> web.Response:
+    account = await accounts.managed_account(current_user(request), path_id(request))
+    form = _account_form(account, await accounts.shared_user_ids(account))
+    target = accounts.LoginTarget(
+        accounts.imap_endpoint(account), accounts.smtp_endpoint(account), account.login
     )
-    return await _form_page(request, account=account, form=form, probe=result)
+    return await _probe_and_show(request, account=account, form=form, target=target)
 
 
 async def test_typed_account(request: web.Request) -> web.Response:
@@ -309,28 +322,12 @@ async def test_typed_account(request: web.Request) -> web.Response:
         return await _form_page(
             request, account=account, form=values, errors=dict(err.fields), status=422
         )
-    probe = request.app[SERVICES].mail_probe
-    if probe is None:
-        errors = {"__all__": gettext(request, "The connection test is not available here.")}
-        return await _form_page(request, account=account, form=values, errors=errors, status=503)
-    password = data.password
-    if not password and account is not None:
-        try:
-            password = accounts.password_of(account, secret_box(request))
-        except SecretUnreadable:
-            errors = {
-                "password": gettext(request, "The stored password cannot be read: enter it again.")
-            }
-            return await _form_page(
-                request, account=account, form=values, errors=errors, status=409
-            )
-    timeout = min(request.app[SETTINGS].mail.timeout_seconds, PROBE_SECONDS)
-    result = await probe(target.imap, target.smtp, target.login, password, timeout=timeout)
-    return await _form_page(
+    return await _probe_and_show(
         request,
         account=account,
         form=values,
-        probe=result,
+        target=target,
+        typed_password=data.password,
         typed_test=True,
         retype_password=bool(data.password),
     )
