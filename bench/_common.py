@@ -94,6 +94,18 @@ async def top_up_demo_data(backend: str, clients: int, **counts: int | None) -> 
     print(f"  loaded {report.total_rows:,} rows in {report.seconds:.0f} s", flush=True)
 
 
+async def bench_company() -> dict:
+    """The standard permission groups, a company (EUR, Spain) and its telephony settings: what
+    every bench database needs before its users. Returns the groups by name."""
+    from models.people import users as user_ops
+    from models.schema.company import Company, TelephonySettings
+
+    groups = await user_ops.ensure_standard_groups()
+    await Company.create(name="Bench", default_currency="EUR", default_region="ES")
+    await TelephonySettings.create()
+    return groups
+
+
 async def seed_agents(count: int, first_extension: int, password: str = "bench-password-1"):
     """A company with telephony settings and `count` agents, extensions from
     `first_extension`, usernames agent<extension>, ordered by id.
@@ -101,12 +113,9 @@ async def seed_agents(count: int, first_extension: int, password: str = "bench-p
     One real password hash shared by all: argon2 per user would dominate the set-up.
     """
     from models.people import users as user_ops
-    from models.schema.company import Company, TelephonySettings
     from models.schema.users import User
 
-    groups = await user_ops.ensure_standard_groups()
-    await Company.create(name="Bench", default_currency="EUR", default_region="ES")
-    await TelephonySettings.create()
+    groups = await bench_company()
     hashed = user_ops.hash_password(password)
     extensions = range(first_extension, first_extension + count)
     await User.bulk_create(

@@ -25,13 +25,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _common import DEFAULT_PG, private_database  # noqa: E402
+from _common import DEFAULT_PG, bench_company, private_database  # noqa: E402
 
 from models.core.clock import FixedClock  # noqa: E402
 from models.core.db import close_db, open_db  # noqa: E402
 from models.core.hub import Hub  # noqa: E402
-from models.people.users import create_user, ensure_standard_groups  # noqa: E402
-from models.schema.company import Company, TelephonySettings  # noqa: E402
+from models.people.users import create_user  # noqa: E402
 from models.schema.tasks import Task  # noqa: E402
 from models.work.reminders import (  # noqa: E402
     announce_due_reminders,
@@ -52,9 +51,7 @@ async def timed(runs: int, call: Callable[[], Awaitable[Any]]) -> tuple[float, f
 
 
 async def fill(users: int, tasks: int) -> list[Any]:
-    await ensure_standard_groups()
-    await Company.create(name="Bench", default_region="ES")
-    await TelephonySettings.create()
+    await bench_company()
     agents = [await create_user(f"agent{i}", "bench-pass-1") for i in range(users)]
     rnd = random.Random(7)
     rows = [

@@ -27,7 +27,7 @@ from aiosmtpd.smtp import AuthResult
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _common import DEFAULT_PG, private_database  # noqa: E402
+from _common import DEFAULT_PG, bench_company, private_database  # noqa: E402
 
 from daemon.mail_send import build_message, register_mail_out  # noqa: E402
 from daemon.outbox_worker import OutboxWorker  # noqa: E402
@@ -36,10 +36,9 @@ from models.core.db import close_db, open_db  # noqa: E402
 from models.core.secret_box import SecretBox  # noqa: E402
 from models.messaging import outbox  # noqa: E402
 from models.messaging.mail_compose import KIND, BulkRecipient, compose_bulk  # noqa: E402
-from models.people.users import create_user, ensure_standard_groups  # noqa: E402
+from models.people.users import create_user  # noqa: E402
 from models.schema.activity import EmailMessage  # noqa: E402
 from models.schema.clients import Client  # noqa: E402
-from models.schema.company import Company, TelephonySettings  # noqa: E402
 from models.schema.mail import MailAccount  # noqa: E402
 
 PASSWORD = "bench-app-password"
@@ -87,9 +86,7 @@ async def wait_until(condition, within: float = 120.0) -> None:
 
 async def run(args: argparse.Namespace, url: str) -> None:
     await open_db(url)
-    await ensure_standard_groups()
-    await Company.create(name="Bench", default_region="ES")
-    await TelephonySettings.create()
+    await bench_company()
     admin = await create_user("admin", "bench-pass-1", group_name="Admin", extension="100")
     await admin.fetch_related("group")
     clock = SystemClock()

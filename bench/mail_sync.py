@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _common import DEFAULT_PG, private_database  # noqa: E402
+from _common import DEFAULT_PG, bench_company, private_database  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 
 from daemon.mail_imap import open_imap  # noqa: E402
@@ -39,10 +39,9 @@ from models.core.db import close_db, open_db  # noqa: E402
 from models.core.secret_box import SecretBox  # noqa: E402
 from models.core.settings import MailSettings, Settings  # noqa: E402
 from models.messaging.mail_accounts import ServerEndpoint  # noqa: E402
-from models.people.users import create_user, ensure_standard_groups  # noqa: E402
+from models.people.users import create_user  # noqa: E402
 from models.schema.activity import EmailMessage  # noqa: E402
 from models.schema.clients import Client, Email  # noqa: E402
-from models.schema.company import Company, TelephonySettings  # noqa: E402
 from models.schema.leads import Lead  # noqa: E402
 from models.schema.mail import MailAccount  # noqa: E402
 from tests.dovecot import start_dovecot  # noqa: E402
@@ -102,9 +101,7 @@ async def raw_fetch_rate(dovecot, login: str, password: str, count: int) -> floa
 
 async def run(args: argparse.Namespace, url: str, dovecot, data_dir: Path) -> None:
     await open_db(url)
-    await ensure_standard_groups()
-    await Company.create(name="Bench", default_region="ES")
-    await TelephonySettings.create()
+    await bench_company()
     owner = await create_user("luis", "bench-pass-1", extension="101")
     now = datetime.now(UTC)
     for sender in range(CLIENT_SENDERS):  # these senders are clients already

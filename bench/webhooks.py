@@ -25,7 +25,7 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _common import DEFAULT_PG, private_database  # noqa: E402
+from _common import DEFAULT_PG, bench_company, private_database  # noqa: E402
 
 from daemon.outbox_worker import OutboxWorker  # noqa: E402
 from daemon.webhook_send import register_webhooks  # noqa: E402
@@ -33,8 +33,7 @@ from models.core.clock import SystemClock  # noqa: E402
 from models.core.db import close_db, open_db  # noqa: E402
 from models.core.secret_box import SecretBox  # noqa: E402
 from models.messaging import webhooks as hooks  # noqa: E402
-from models.people.users import create_user, ensure_standard_groups  # noqa: E402
-from models.schema.company import Company, TelephonySettings  # noqa: E402
+from models.people.users import create_user  # noqa: E402
 from models.schema.integrations import WebhookDelivery  # noqa: E402
 
 CONCURRENCY = 16  # the outbox worker's default
@@ -60,9 +59,7 @@ async def start_receiver() -> tuple[web.AppRunner, str, list[int]]:
 
 async def run(args: argparse.Namespace, url: str) -> None:
     await open_db(url)
-    await ensure_standard_groups()
-    await Company.create(name="Bench", default_region="ES")
-    await TelephonySettings.create()
+    await bench_company()
     admin = await create_user("admin", "bench-pass-1", group_name="Admin", extension="100")
     await admin.fetch_related("group")
     runner, hook_url, count = await start_receiver()
