@@ -237,3 +237,11 @@ class TransferCall:
 class HangupCall:
     linkedid: str
     extension: str
+
+
+@dataclass(frozen=True)
+class CalendarSyncRequested:
+    """Sync a user's Google Calendar now: Google said it changed (push channel), the user
+    asked, or the connection's settings changed. `user_id` None: every connected calendar."""
+
+    user_id: int | None = None

@@ -183,6 +183,31 @@ class SecuritySettings(_Section):
         return SecretStr(raw)
 
 
+class GoogleSettings(_Section):
+    """Google Calendar (G2, K2): the OAuth client of this installation (Google Cloud console,
+    "Web application", redirect URI `<public_url>/settings/google/callback`). The endpoints
+    are Google's; tests point them at a local server."""
+
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    auth_uri: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    token_uri: str = "https://oauth2.googleapis.com/token"
+    revoke_uri: str = "https://oauth2.googleapis.com/revoke"
+    # The Calendar API's base ("" = Google's, from the discovery document the library ships).
+    api_url: str = ""
+    # Without push notifications (public_url not HTTPS), each calendar is asked this often.
+    poll_minutes: float = Field(5.0, gt=0, le=1440)
+    # Rate-limit answers (403 usageLimits, 429) and 5xx are retried this many times, waiting
+    # backoff_seconds, then twice that, and so on.
+    retries: int = Field(5, ge=0, le=20)
+    backoff_seconds: float = Field(1.0, ge=0, le=600)
+    request_timeout_seconds: float = Field(30.0, gt=0, le=600)
+
+    @property
+    def is_configured(self) -> bool:
+        return bool(self.client_id and self.client_secret.get_secret_value())
+
+
 class LoggingSettings(_Section):
     level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
@@ -200,6 +225,7 @@ class Settings(_Section):
     sms: SmsSettings = SmsSettings()
     mail: MailSettings = MailSettings()
     security: SecuritySettings = SecuritySettings()
+    google: GoogleSettings = GoogleSettings()
 
     @property
     def uses_simulator(self) -> bool:

@@ -21,4 +21,5 @@ MODEL_MODULES = [
     "models.schema.dialogs",
     "models.schema.mail",
     "models.schema.integrations",
+    "models.schema.calendar_sync",
 ]

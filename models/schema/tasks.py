@@ -21,6 +21,8 @@ class Task(Model):
     kind = fields.CharField(max_length=10, default="task")  # task|call|video|sms
     due_at = fields.DatetimeField(db_index=True)
     duration_minutes = fields.IntField(default=30)
+    # An all-day task (from an all-day Google event): due at local midnight, lasting whole days.
+    all_day = fields.BooleanField(default=False, db_default=False)
     author: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
         "crm.User", related_name="tasks_authored", null=True, on_delete=fields.SET_NULL
     )

@@ -58,6 +58,7 @@ class TaskInput:
     deal_id: int | None = None
     remind_minutes_before: int | None = None
     sms_text: str = ""  # kind "sms": the text sent to the client at the due time (T2)
+    all_day: bool = False  # due_at is the day's local midnight, duration whole days
 
 
 def _utc(value: datetime) -> datetime:
@@ -131,6 +132,7 @@ async def create_task(
             kind=data.kind,
             due_at=_utc(data.due_at),
             duration_minutes=data.duration_minutes,
+            all_day=data.all_day,
             author_id=user.id,
             sms_text=data.sms_text.strip(),
             remind_minutes_before=data.remind_minutes_before,
@@ -225,6 +227,7 @@ async def update_task(
                 "kind": data.kind,
                 "due_at": due,
                 "duration_minutes": data.duration_minutes,
+                "all_day": data.all_day,
                 "remind_minutes_before": data.remind_minutes_before,
                 "sms_text": data.sms_text.strip(),
                 **links,
