@@ -13,6 +13,9 @@ from bot.reminders import send_daily_digests, send_due_reminders
 from daemon.commands._db import ensure_data_dir
 from daemon.dialer import DialerRunner
 from daemon.doctor.monitor import PbxDoctor, start_doctor
+from daemon.google_calendar.api import api_factory
+from daemon.google_calendar.oauth import GoogleOAuth
+from daemon.google_calendar.runner import CalendarSyncRunner
 from daemon.mail_probe import probe as mail_probe
 from daemon.mail_sync import MailSyncRunner
 from daemon.messaging import Messaging, build_messaging, mount_bot_webhook, start_messaging
@@ -54,6 +57,7 @@ class Runtime:
     scheduler: Scheduler
     mail_sync: MailSyncRunner
     stack: AsyncExitStack = field(repr=False)
+    calendar_sync: CalendarSyncRunner | None = None  # with [google] set up
 
     @property
     def web_url(self) -> str:
@@ -118,6 +122,12 @@ async def _start_parts(
     mail_sync = MailSyncRunner(settings, box, clock, hub, supervisor, scheduler)
     await mail_sync.start()
     stack.push_async_callback(mail_sync.stop)
+    # Google Calendar (issue 17), when the installation has its OAuth client.
+    calendar_sync = None
+    if settings.google.is_configured:
+        calendar_sync = CalendarSyncRunner(settings, box, clock, hub, api_factory(settings.google))
+        await calendar_sync.start(scheduler)
+        stack.push_async_callback(calendar_sync.stop)
     return Runtime(
         settings=settings,
         clock=clock,
@@ -130,6 +140,7 @@ async def _start_parts(
         scheduler=scheduler,
         mail_sync=mail_sync,
         stack=stack,
+        calendar_sync=calendar_sync,
     )
 
 
@@ -183,6 +194,9 @@ async def _start_web(
         secret_box=box,
         mail_probe=mail_probe,
     )
+    if settings.google.is_configured:
+        services.google_auth = GoogleOAuth(settings.google)
+        services.google_api = api_factory(settings.google)
     app = create_app(settings, hub=hub, clock=clock, services=services)
     mount_bot_webhook(messaging, settings, app)
     runner = web.AppRunner(app, access_log=None)

@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "mail",
     "doctor",
     "api_token",
+    "calendar",
 ]
 
 
