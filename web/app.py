@@ -41,6 +41,7 @@ from web.views import (
     profile_telegram,
     search,
     settings_forms,
+    settings_google,
     settings_mail,
     settings_pages,
     settings_webhooks,
@@ -90,6 +91,7 @@ VIEW_MODULES: list[ModuleType] = [
     api_v1,  # the public REST API under /api/v1, Bearer tokens, OpenAPI (issue 18)
     api_tokens,  # the profile's API tokens section (issue 18)
     settings_webhooks,  # Settings -> Webhooks: subscriptions, secrets, delivery log (issue 18)
+    settings_google,  # Settings -> Google Calendar: connect, calendar, push notifications (G2)
 ]
 
 

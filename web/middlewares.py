@@ -16,6 +16,7 @@ from models.core.errors import CrmError, NotFound, PermissionDenied, ValidationF
 from models.core.translation import set_reader_language
 from models.people import sessions
 from models.people import users as user_ops
+from models.work.google_calendar import NOTIFY_PATH
 from web.api.problems import refusal
 from web.i18n import pick_language
 from web.keys import CLOCK, REQ_LANG, REQ_LOGIN, REQ_SESSION, REQ_USER, SESSIONS, SETTINGS
@@ -30,7 +31,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PUBLIC_PREFIXES = ("/static/", "/healthz", "/login", "/setup", "/invite/")
 SETUP_DONE = web.AppKey("setup_done", dict)
 # Called by machines with their own shared secret, not by a browser: no session, no CSRF.
-MACHINE_PATHS = ("/api/sms/status",)
+# Google Calendar's push notifications carry their channel's token (settings_google.notify).
+MACHINE_PATHS = ("/api/sms/status", NOTIFY_PATH)
 # The public API (web/api, issue 18): each call carries its own Bearer token, checked by the
 # API itself; a cookie is never enough there, so no session login and no CSRF either.
 TOKEN_PREFIX = "/api/v1/"

@@ -11,6 +11,7 @@ from models.core.db import ping
 from models.core.secret_box import SecretBox
 from models.telephony.caller_directory import CallerDirectory
 from models.telephony.pbx_health import PbxHealth
+from models.work.calendar_api import CalendarApiFactory, GoogleAuthorization
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,6 +34,9 @@ class WebServices:
     daemon.mail_probe.probe); without one the panel says the test is unavailable.
     `pbx_health` is the PBX doctor (daemon/doctor): its latest findings for the dashboard and
     Settings -> Telephony, and a new check on demand; without one neither shows them.
+    `google_auth` runs the OAuth flow with Google and `google_api` opens a user's Google
+    Calendar from their refresh token (daemon/google_calendar), for Settings -> Google
+    Calendar; without them the page says Google Calendar is not set up.
     """
 
     pbx_connected: Callable[[], bool] | None = None
@@ -43,3 +47,5 @@ class WebServices:
     secret_box: SecretBox | None = None
     mail_probe: Callable[..., Awaitable[Any]] | None = None
     pbx_health: PbxHealth | None = None
+    google_auth: GoogleAuthorization | None = None
+    google_api: CalendarApiFactory | None = None

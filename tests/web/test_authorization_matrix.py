@@ -72,6 +72,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/sms/status"): MACHINE,  # the SMS gateway's delivery reports
     ("POST", "/telegram/webhook"): MACHINE,  # Telegram's updates, in webhook mode
     ("POST", "/api/v1/forms/{key}"): PUBLIC,  # web forms: public by design (key, CORS, limits)
+    ("POST", "/google/calendar/notify"): PUBLIC,  # Google's pushes: the channel token is the key
     ("OPTIONS", "/api/v1/forms/{key}"): PUBLIC,
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("POST", "/logout"): Rule("user", also_allowed=(303,)),  # to the login page, logged out
@@ -161,6 +162,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/settings/sessions/{id}/end"): USER,  # only one's own sessions (404 otherwise)
     ("POST", "/settings/telegram/code"): USER,
     ("POST", "/settings/telegram/unlink"): USER,
+    # Settings -> Google Calendar: one's own connection only (no id in the paths).
+    ("GET", "/settings/google"): USER,
+    ("POST", "/settings/google"): USER,
+    ("POST", "/settings/google/connect"): USER,
+    ("GET", "/settings/google/callback"): USER,  # a wrong state: back to the page, flashed
+    ("POST", "/settings/google/sync"): USER,
+    ("POST", "/settings/google/disconnect"): USER,
     ("GET", "/settings/api-tokens"): USER,
     ("POST", "/settings/api-tokens"): USER,
     ("POST", "/settings/api-tokens/{id}/revoke"): USER,

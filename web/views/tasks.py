@@ -18,6 +18,8 @@ from web.listing import fetch_page, read_listing
 from web.templating import flash, formatter, gettext, render, sms_enabled
 from web.views.common import clock, current_user, form_data, int_param, now, path_id, safe_next
 
+MINUTES_A_DAY = 24 * 60
+
 
 def parse_local(text: str, request: web.Request) -> datetime | None:
     """A datetime-local input (the user's wall clock) as an aware datetime."""
@@ -95,6 +97,7 @@ async def new_task_page(request: web.Request) -> web.Response:
         "kind": q.get("kind", "task") if q.get("kind") in task_ops.KINDS else "task",
         "due_at": local_input(due, request),
         "duration_minutes": "30",
+        "duration_days": "1",
         "client_id": q.get("client_id", ""),
         "lead_id": q.get("lead_id", ""),
         "deal_id": q.get("deal_id", ""),
@@ -110,10 +113,21 @@ def _task_input(form, request: web.Request) -> tuple[task_ops.TaskInput | None, 
     }
     values["assignee_ids"] = [v for v in form.getall("assignee_ids", []) if isinstance(v, str)]
     errors: dict[str, str] = {}
-    due = parse_local(values.get("due_at", ""), request)
+    all_day = values.get("all_day") == "1"
+    if all_day:  # the time is ignored: the day's local midnight, lasting whole days
+        day = values.get("due_at", "").strip()[:10]
+        due = parse_local(day + "T00:00", request) if len(day) == 10 else None
+        days = int_param(values.get("duration_days"), default=1) or 1
+        duration: int | None = max(days, 1) * MINUTES_A_DAY
+    else:
+        due = parse_local(values.get("due_at", ""), request)
+        duration = int_param(values.get("duration_minutes"), default=30)
     if due is None:
-        errors["due_at"] = gettext(request, "Choose a date and time.")
-    duration = int_param(values.get("duration_minutes"), default=30)
+        errors["due_at"] = (
+            gettext(request, "Choose a date.")
+            if all_day
+            else gettext(request, "Choose a date and time.")
+        )
     remind = values.get("remind_minutes_before", "")
     if errors or due is None:
         return None, values, errors
@@ -129,6 +143,7 @@ def _task_input(form, request: web.Request) -> tuple[task_ops.TaskInput | None, 
         deal_id=int_param(values.get("deal_id")),
         remind_minutes_before=int_param(remind) if remind else None,
         sms_text=values.get("sms_text", ""),
+        all_day=all_day,
     )
     return data, values, errors
 
@@ -161,6 +176,8 @@ async def edit_task_page(request: web.Request) -> web.Response:
         "description": task.description,
         "due_at": local_input(task.due_at, request),
         "duration_minutes": str(task.duration_minutes),
+        "all_day": "1" if task.all_day else "",
+        "duration_days": str(max(task.duration_minutes // MINUTES_A_DAY, 1)),
         "remind_minutes_before": ""
         if task.remind_minutes_before is None
         else str(task.remind_minutes_before),
