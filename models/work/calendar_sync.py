@@ -24,7 +24,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from tortoise.expressions import Subquery
+from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from models.core.clock import Clock
@@ -43,6 +43,7 @@ from models.work.calendar_events import (
     updated_at,
     written_by_crm,
 )
+from models.work.tasks import ALL_DAY
 
 logger = logging.getLogger(__name__)
 
@@ -290,7 +291,8 @@ class _Run:
             )
         )
         tasks = (
-            await Task.filter(assignees__id=self.user.id, is_done=False, due_at__gte=self.now)
+            await Task.filter(assignees__id=self.user.id, is_done=False)
+            .filter(Q(due_at__gte=self.now) | Q(all_day=True, due_at__gt=self.now - ALL_DAY))
             .exclude(id__in=linked)
             .order_by("due_at", "id")
             .limit(PUSH_BATCH)

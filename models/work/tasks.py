@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import Q, RawSQL, Subquery
@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 KINDS = ("task", "call", "video", "sms")
 KIND_LABELS = TASK_KIND_LABELS  # their English names (models/core/labels.py)
 SCOPES = ("mine", "all")
+ALL_DAY = timedelta(days=1)
 STATUS_FILTERS = ("open", "done", "overdue", "upcoming", "any")
 # The list's orders (models/core/ordering.py), indexed (title and created_at by migration 0010).
 SORTS = SortKeys(
@@ -345,9 +346,9 @@ def tasks_matching(
     elif status == "done":
         qs = qs.filter(is_done=True)
     elif status == "overdue":
-        qs = qs.filter(is_done=False, due_at__lt=clock.now())
+        qs = qs.filter(Q(is_done=False) & ~_still_due(clock.now()))
     elif status == "upcoming":
-        qs = qs.filter(is_done=False, due_at__gte=clock.now())
+        qs = qs.filter(Q(is_done=False) & _still_due(clock.now()))
     if start is not None:
         qs = qs.filter(due_at__gte=_utc(start))
     if end is not None:
@@ -361,9 +362,16 @@ def tasks_matching(
     return qs
 
 
+def _still_due(now: datetime) -> Q:
+    """Due from now on; an all-day task all through its day (it is overdue the day after)."""
+    return Q(due_at__gte=now) | Q(all_day=True, due_at__gt=now - ALL_DAY)
+
+
 def is_overdue(task: Task, now: datetime) -> bool:
-    """Not done and its due time has passed (T3)."""
-    return not task.is_done and task.due_at < now
+    """Not done and its due time has passed (T3); an all-day task once its day is over."""
+    if task.is_done:
+        return False
+    return task.due_at + ALL_DAY <= now if task.all_day else task.due_at < now
 
 
 def calendar_query(

@@ -131,3 +131,20 @@ async def test_calendar_admin_sees_everyone_agents_only_themselves(world, clock)
         await shown(world.luis, [world.marta.id])
     with pytest.raises(PermissionDenied):
         await task_ops.list_tasks(world.luis, scope="all")
+
+
+async def test_an_all_day_task_is_due_all_day_and_overdue_the_day_after(world, clock):
+    from models.core.clock import FixedClock
+
+    midnight = clock.now().replace(hour=0)  # the clock's day, 10:00 UTC now
+    task = await task_ops.create_task(
+        world.luis,
+        TaskInput(title="Feria", due_at=midnight, all_day=True, duration_minutes=1440),
+    )
+    assert not task_ops.is_overdue(task, clock.now())
+    upcoming, _ = await task_ops.list_tasks(world.luis, status="upcoming", clock=clock)
+    assert [t.title for t in upcoming] == ["Feria"]
+    next_day = FixedClock(midnight + timedelta(days=1, minutes=1))
+    assert task_ops.is_overdue(task, next_day.now())
+    overdue, _ = await task_ops.list_tasks(world.luis, status="overdue", clock=next_day)
+    assert [t.title for t in overdue] == ["Feria"]
