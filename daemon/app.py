@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -180,19 +181,21 @@ async def _start_web(
     settings: Settings,
     hub: Hub,
     clock: Clock,
-    telephony: Telephony,
+    telephony: Telephony | None,
     messaging: Messaging,
-    doctor: PbxDoctor,
+    doctor: PbxDoctor | None,
     box: SecretBox,
+    role: Callable[[], str] | None = None,
 ) -> int:
     """Serve the panel; returns the port it listens on (the one asked for, or a free one)."""
     # The panel shares the call path's caller directory: one extension directory, one set of
     # per-number locks (an agent saving a caller vs. the call being stored).
     services = WebServices(
-        callers=telephony.calls.directory,
+        callers=telephony.calls.directory if telephony is not None else None,
         pbx_health=doctor,
         secret_box=box,
         mail_probe=mail_probe,
+        role=role,
     )
     if settings.google.is_configured:
         services.google_auth = GoogleOAuth(settings.google)
@@ -222,6 +225,11 @@ async def stop(rt: Runtime) -> None:
 
 
 async def run_forever(settings: Settings) -> None:
+    if settings.cluster.enabled:
+        from daemon.cluster.instance import run_instance_forever
+
+        await run_instance_forever(settings)
+        return
     rt = await start(settings)
     stopping = stop_event()
     print(f"Centralita CRM is running: {rt.web_url}  (Ctrl+C to stop)", flush=True)

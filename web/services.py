@@ -37,6 +37,8 @@ class WebServices:
     `google_auth` runs the OAuth flow with Google and `google_api` opens a user's Google
     Calendar from their refresh token (daemon/google_calendar), for Settings -> Google
     Calendar; without them the page says Google Calendar is not set up.
+    `role` says whether this instance leads the others ("leader" or "follower", several
+    instances on one PostgreSQL); /healthz reports it.
     """
 
     pbx_connected: Callable[[], bool] | None = None
@@ -49,3 +51,4 @@ class WebServices:
     pbx_health: PbxHealth | None = None
     google_auth: GoogleAuthorization | None = None
     google_api: CalendarApiFactory | None = None
+    role: Callable[[], str] | None = None

@@ -82,6 +82,10 @@ class Hub:
         """Register the one handler of a command type."""
         self._commands[command_type] = handler
 
+    def handler_of(self, command_type: type) -> Callable[[Any], Awaitable[Any]] | None:
+        """The handler registered for `command_type` (None when there is none)."""
+        return self._commands.get(command_type)
+
     def can_handle(self, command_type: type) -> bool:
         return command_type in self._commands
 

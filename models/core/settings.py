@@ -208,6 +208,13 @@ class GoogleSettings(_Section):
         return bool(self.client_id and self.client_secret.get_secret_value())
 
 
+class ClusterSettings(_Section):
+    """Several instances on one PostgreSQL (X4): one leader (PBX link, dialer, scheduler,
+    outbox, mail and calendar sync, Telegram polling), every instance serves the panel."""
+
+    enabled: bool = False
+
+
 class LoggingSettings(_Section):
     level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
@@ -226,6 +233,15 @@ class Settings(_Section):
     mail: MailSettings = MailSettings()
     security: SecuritySettings = SecuritySettings()
     google: GoogleSettings = GoogleSettings()
+    cluster: ClusterSettings = ClusterSettings()
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster_on_postgres(cls, value: ClusterSettings, info: ValidationInfo) -> ClusterSettings:
+        database = info.data.get("database")
+        if value.enabled and database is not None and not database.url.startswith("postgres"):
+            raise ValueError("several instances need PostgreSQL: set [database] url to postgres://")
+        return value
 
     @property
     def uses_simulator(self) -> bool:

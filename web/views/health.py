@@ -17,7 +17,11 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception as err:  # any driver error means "not reachable"
         logger.warning("health check: database unreachable: %s", err)
         return web.json_response({"status": "error", "database": "unreachable"}, status=503)
-    return web.json_response({"status": "ok", "database": "ok"})
+    answer = {"status": "ok", "database": "ok"}
+    role = request.app[SERVICES].role
+    if role is not None:
+        answer["role"] = role()
+    return web.json_response(answer)
 
 
 def setup_routes(app: web.Application) -> None:

@@ -1,0 +1,194 @@
+"""Three `centralita run` on one PostgreSQL (X4): one leader holds the PBX link; killed with
+SIGKILL in the middle of a call, another instance takes over within 5 s, resyncs the live
+call from the PBX and records it once. PostgreSQL only: the suite's PostgreSQL must answer
+(this test fails, not skips, when it does not)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+import uuid
+
+import aiohttp
+import asyncpg
+import pytest
+from cryptography.fernet import Fernet
+
+from daemon.pbxsim import PbxSimulator
+from tests.daemon.test_cli_demo import REPO, RUN_MAIN, centralita
+
+PG = os.environ.get("CENTRALITA_TEST_DB", "")
+PG = PG if PG.startswith("postgres") else "postgres://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+async def cluster_db():
+    admin_dsn = PG.replace("postgres://", "postgresql://", 1)
+    name = f"centralita_cluster_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(admin_dsn)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = f"{PG.rsplit('/', 1)[0]}/{name}"
+    yield url
+    admin = await asyncpg.connect(admin_dsn)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+async def query(url: str, sql: str) -> list[tuple]:
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        return [tuple(r) for r in await conn.fetch(sql)]
+    finally:
+        await conn.close()
+
+
+def write_config(tmp_path, index: int, sim: PbxSimulator, key: str) -> str:
+    path = tmp_path / f"instance{index}.toml"
+    path.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n'
+        "[web]\nport = 0\n"
+        f'secret_key = "cluster-test-secret-key-{"x" * 20}"\n'
+        f'[ami]\nhost = "127.0.0.1"\nport = {sim.port}\n'
+        f'username = "{sim.username}"\nsecret = "{sim.secret}"\n'
+        "action_timeout = 2.0\nping_interval = 2.0\nreconnect_max_delay = 1.0\n"
+        "[cluster]\nenabled = true\n"
+        f'[security]\nencryption_key = "{key}"\n',
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+async def start(config: str, url: str, tmp_path) -> tuple[asyncio.subprocess.Process, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CENTRALITA_")}
+    env.update({"CENTRALITA_DATABASE__URL": url, "PYTHONPATH": str(REPO)})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        RUN_MAIN,
+        "--config",
+        config,
+        "run",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None
+    line = (await asyncio.wait_for(proc.stdout.readline(), 90)).decode()
+    assert "is running: http://" in line, line
+    return proc, line.split("is running: ", 1)[1].split()[0]
+
+
+async def roles(session: aiohttp.ClientSession, urls: list[str | None]) -> list[str]:
+    found = []
+    for url in urls:
+        if url is None:
+            found.append("dead")
+            continue
+        try:
+            async with session.get(url + "/healthz") as answer:
+                found.append((await answer.json()).get("role", "?"))
+        except aiohttp.ClientError:
+            found.append("down")
+    return found
+
+
+async def until(predicate, within: float, step: float = 0.1):
+    end = time.monotonic() + within
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError("not reached in time")
+        await asyncio.sleep(step)
+
+
+async def test_the_leader_killed_mid_call_is_replaced_and_the_call_is_recorded_once(
+    tmp_path, cluster_db
+):
+    url = cluster_db
+    sim = PbxSimulator(speed=1.0)
+    await sim.start()
+    procs: list[asyncio.subprocess.Process] = []
+    try:
+        init = await asyncio.to_thread(
+            centralita,
+            tmp_path,
+            url,
+            "init",
+            "--name",
+            "Acme",
+            "--admin",
+            "ana",
+            "--password",
+            "ana-pass-1234",
+            "--extension",
+            "101",
+        )
+        assert init.returncode == 0, init.stderr
+        key = Fernet.generate_key().decode()
+        urls: list[str | None] = []
+        for i in range(3):
+            proc, web_url = await start(write_config(tmp_path, i, sim, key), url, tmp_path)
+            procs.append(proc)
+            urls.append(web_url)
+        async with aiohttp.ClientSession() as session:
+
+            async def one_leader():
+                found = await roles(session, urls)
+                return found if found.count("leader") == 1 else None
+
+            leader = (await until(one_leader, 30)).index("leader")
+            answered = asyncio.Event()
+            emit = sim.pbx.emit_fields
+
+            def watch(fields):
+                if dict(fields).get("Event") == "BridgeEnter":
+                    answered.set()
+                emit(fields)
+
+            sim.pbx.emit_fields = watch
+            call = await sim.inbound_call(
+                "+34911234567", "900100200", ["101"], answer_by="101", answer_after=0.5, talk=8
+            )
+            await asyncio.wait_for(answered.wait(), 10)
+            procs[leader].send_signal(signal.SIGKILL)
+            await procs[leader].wait()
+            killed_at = time.monotonic()
+            urls[leader] = None
+
+            async def new_leader():
+                found = await roles(session, urls)
+                return found if found.count("leader") == 1 else None
+
+            await until(new_leader, 10, step=0.05)
+            takeover = time.monotonic() - killed_at
+            assert takeover <= 5.0, f"takeover took {takeover:.1f} s"
+            await asyncio.wait_for(call.done(), 30)
+
+            async def stored():
+                rows = await query(url, "SELECT linkedid, direction, answered_at FROM call")
+                return rows or None
+
+            rows = await until(stored, 15)
+            assert len(rows) == 1 and rows[0][0] == call.linkedid
+            assert rows[0][1] == "in" and rows[0][2] is not None
+            # Still one a moment later: the dead leader left no second copy behind.
+            assert len(await query(url, "SELECT id FROM call")) == 1
+    finally:
+        for proc in procs:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            if proc.returncode is None:
+                try:
+                    await asyncio.wait_for(proc.wait(), 30)
+                except TimeoutError:
+                    proc.kill()
+                    await proc.wait()
+        await sim.close()
