@@ -6,6 +6,7 @@ call from the PBX and records it once. PostgreSQL only: the suite's PostgreSQL m
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -19,6 +20,7 @@ from cryptography.fernet import Fernet
 
 from daemon.pbxsim import PbxSimulator
 from tests.daemon.test_cli_demo import REPO, RUN_MAIN, centralita
+from tests.web.conftest import http_login
 
 PG = os.environ.get("CENTRALITA_TEST_DB", "")
 PG = PG if PG.startswith("postgres") else "postgres://postgres@127.0.0.1:5432/test"
@@ -137,25 +139,46 @@ async def test_the_leader_killed_mid_call_is_replaced_and_the_call_is_recorded_o
             proc, web_url = await start(write_config(tmp_path, i, sim, key), url, tmp_path)
             procs.append(proc)
             urls.append(web_url)
-        async with aiohttp.ClientSession() as session:
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(cookie_jar=jar) as session:
 
             async def one_leader():
                 found = await roles(session, urls)
                 return found if found.count("leader") == 1 else None
 
             leader = (await until(one_leader, 30)).index("leader")
+            followers = [u for i, u in enumerate(urls) if i != leader]
+            # Ana's browser is on a follower: the leader's pop-up must reach it.
+            await http_login(session, followers[0], "ana", "ana-pass-1234")
+            ws = await session.ws_connect(followers[0] + "/ws", origin=followers[0])
+            await ws.send_str("ping")
+            assert (await ws.receive_json(timeout=30))["type"] == "pong"
             answered = asyncio.Event()
+            originated: list[str] = []
             emit = sim.pbx.emit_fields
 
             def watch(fields):
-                if dict(fields).get("Event") == "BridgeEnter":
+                name = dict(fields).get("Event")
+                if name == "BridgeEnter":
                     answered.set()
                 emit(fields)
+
+            place = sim.scripts.originate
+
+            def count_originate(action, respond):
+                originated.append(action.get("Exten"))
+                return place(action, respond)
+
+            sim.scripts.originate = count_originate
 
             sim.pbx.emit_fields = watch
             call = await sim.inbound_call(
                 "+34911234567", "900100200", ["101"], answer_by="101", answer_after=0.5, talk=8
             )
+            while True:  # the pop-up, on the follower's socket
+                message = await ws.receive_json(timeout=30)
+                if message.get("type") == "ringing" and "911234567" in json.dumps(message):
+                    break
             await asyncio.wait_for(answered.wait(), 10)
             procs[leader].send_signal(signal.SIGKILL)
             await procs[leader].wait()
@@ -180,6 +203,19 @@ async def test_the_leader_killed_mid_call_is_replaced_and_the_call_is_recorded_o
             assert rows[0][1] == "in" and rows[0][2] is not None
             # Still one a moment later: the dead leader left no second copy behind.
             assert len(await query(url, "SELECT id FROM call")) == 1
+            # A click-to-call asked on the follower goes to the new leader's PBX link, once.
+            async with session.get(followers[0] + "/") as page:
+                html = await page.text()
+            token = html.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+            async with session.post(
+                followers[0] + "/api/calls/originate",
+                json={"number": "+34600111222"},
+                headers={"X-CSRF-Token": token},
+            ) as answer:
+                assert answer.status == 202, await answer.text()
+            await until(lambda: asyncio.sleep(0, originated), 15)
+            await ws.close()
+            assert len(originated) == 1  # the PBX got one Originate
     finally:
         for proc in procs:
             if proc.returncode is None:
