@@ -15,6 +15,9 @@ from models.schema.tasks import Task
 from models.schema.users import User
 from models.work.tasks import calendar_query
 
+MINUTES_A_DAY = 24 * 60
+MAX_ALL_DAY_MINUTES = 24 * 60 * 31  # the longest task (models/work/tasks.py)
+
 
 @dataclass
 class CalendarDay:
@@ -58,4 +61,30 @@ async def calendar_days(
     for day, total, ids in counted:
         shown = [tasks[i] for i in ids if i in tasks]
         result[day] = CalendarDay(shown, total - len(shown))
+    await _add_later_days(result, user, start, end, zone, user_ids)
     return result
+
+
+async def _add_later_days(
+    result: dict[date, CalendarDay],
+    user: User,
+    start: datetime,
+    end: datetime,
+    zone: tzinfo,
+    user_ids: list[int] | None,
+) -> None:
+    """An all-day task of several days shows on each of them, first in the day (it is due on
+    its first day only, where the counting above found it)."""
+    first_day, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+    longest = timedelta(minutes=MAX_ALL_DAY_MINUTES)
+    spans = (
+        await calendar_query(user, start - longest, end, user_ids)
+        .filter(all_day=True, duration_minutes__gt=MINUTES_A_DAY)
+        .prefetch_related("assignees", "client", "lead")
+    )
+    for task in spans:
+        begins = task.due_at.astimezone(zone).date()
+        for offset in range(1, -(-task.duration_minutes // MINUTES_A_DAY)):
+            day = begins + timedelta(days=offset)
+            if first_day <= day < last:
+                result.setdefault(day, CalendarDay()).tasks.insert(0, task)

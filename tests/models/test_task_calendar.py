@@ -41,3 +41,24 @@ async def test_a_busy_day_shows_its_first_tasks_and_counts_the_rest(world, clock
     )
     luis_ids = [task_id for _, task_id, author in sorted(created) if author == world.luis.id]
     assert [t.id for t in own[datetime(2026, 11, 25).date()].tasks] == luis_ids
+
+
+async def test_an_all_day_task_of_several_days_shows_on_each_of_them(world, clock):
+    # A three-day fair from Saturday the 21st (before the week shown) to Monday the 23rd, and
+    # one from Sunday the 29th (the week's last day) into the next week.
+    for title, first in (("Feria", 21), ("Congreso", 29)):
+        await task_ops.create_task(
+            world.luis,
+            TaskInput(
+                title=title,
+                due_at=datetime(2026, 11, first, tzinfo=MADRID),
+                all_day=True,
+                duration_minutes=3 * 1440,
+            ),
+            clock=clock,
+        )
+    days = await calendar_days(
+        world.luis, WEEK_START, WEEK_START + timedelta(days=7), MADRID, per_day=4
+    )
+    shown = {day.day: [t.title for t in cell.tasks] for day, cell in days.items()}
+    assert shown == {23: ["Feria"], 29: ["Congreso"]}
