@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from daemon.scheduler import Scheduler
 from models.core.clock import Clock
+from models.core.errors import msg
 from models.core.events import CalendarSyncRequested
 from models.core.hub import Hub, Subscription
 from models.core.secret_box import SecretBox, SecretUnreadable
@@ -99,13 +100,15 @@ class CalendarSyncRunner:
             try:
                 report = await self.sync_one(fresh, force_pull=force_pull)
             except (AuthorizationRevoked, SecretUnreadable) as err:
-                text = getattr(err, "text", "") or "the stored token cannot be read"
+                text = getattr(err, "text", "") or msg(
+                    "the stored token cannot be read: connect the calendar again"
+                )
                 logger.warning("calendar of user %s: %s", fresh.user_id, text)
-                await connections.record_revoked(fresh, str(text))
+                await connections.record_revoked(fresh, text)
                 return str(text)
             except CalendarApiError as err:
                 logger.warning("calendar of user %s: %s", fresh.user_id, err.text)
-                await connections.record_failure(fresh, str(err.text), clock=self._clock)
+                await connections.record_failure(fresh, err.text, clock=self._clock)
                 return str(err.text)
             except Exception as err:  # a bug must not stop the others' sync
                 logger.exception("calendar of user %s: sync failed", fresh.user_id)

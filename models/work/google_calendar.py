@@ -10,11 +10,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import secrets
 from datetime import datetime, timedelta
 
 from models.core.clock import Clock
-from models.core.errors import ValidationFailed, msg
+from models.core.errors import Message, ValidationFailed, msg
 from models.core.secret_box import SecretBox
 from models.schema.calendar_sync import GoogleCalendarLink, GoogleEventLink, GoogleOAuthState
 from models.schema.users import User
@@ -123,10 +124,33 @@ async def forget_connection(link: GoogleCalendarLink) -> None:
     await link.delete()
 
 
+def _kept(text: str) -> str:
+    """A reason as stored: a Message keeps its words and values, to be shown in the reader's
+    language later (error_in)."""
+    if isinstance(text, Message):
+        params = {k: str(v) for k, v in text.params.items()}
+        kept = json.dumps({"msgid": text.msgid, "params": params}, ensure_ascii=False)
+        if len(kept) <= 500:
+            return kept
+    return str(text)[:500]
+
+
+def error_in(link: GoogleCalendarLink, lang: str) -> str:
+    """The connection's last error in `lang` ("" when none)."""
+    text = link.last_error
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+            return Message(data["msgid"], **data["params"]).in_language(lang)
+        except (ValueError, KeyError, TypeError):
+            pass
+    return text
+
+
 async def record_failure(link: GoogleCalendarLink, text: str, *, clock: Clock) -> None:
     """The sync failed: keep the reason for the settings page and wait longer each time."""
     link.failures += 1
-    link.last_error = text[:500]
+    link.last_error = _kept(text)
     wait = min(timedelta(minutes=2 ** min(link.failures - 1, 10)), MAX_BACKOFF)
     link.next_attempt_at = clock.now() + wait
     await link.save(update_fields=["failures", "last_error", "next_attempt_at"])
@@ -135,7 +159,7 @@ async def record_failure(link: GoogleCalendarLink, text: str, *, clock: Clock) -
 async def record_revoked(link: GoogleCalendarLink, text: str) -> None:
     """Google refused the refresh token: no more tries until the user connects again."""
     link.needs_reconnect = True
-    link.last_error = text[:500]
+    link.last_error = _kept(text)
     await link.save(update_fields=["needs_reconnect", "last_error"])
 
 

@@ -24,6 +24,7 @@ from tortoise import connections
 
 from daemon.google_calendar.api import api_factory
 from daemon.google_calendar.oauth import GoogleOAuth
+from models.core.errors import msg
 from models.core.events import CalendarSyncRequested
 from models.core.secret_box import SecretBox
 from models.core.settings import GoogleSettings
@@ -382,6 +383,15 @@ async def test_the_page_speaks_spanish(world, srv, http):
     await post(http, srv, PAGE, [("calendar_id", ANA_GOOGLE), ("pull_from_google", "1")])
     html = (await get(http, srv.url + PAGE))[1]
     assert "Sincronizar ahora" in html and "Desconectar" in html
+    # The sync's failure, kept in its words, reads in Spanish.
+    link = await GoogleCalendarLink.get(user_id=world.ana.id)
+    await google_ops.record_failure(
+        link,
+        msg("Google Calendar answered %(status)s: %(reason)s", status=503, reason="busy"),
+        clock=srv.app[CLOCK],
+    )
+    html = (await get(http, srv.url + PAGE))[1]
+    assert "Google Calendar ha respondido 503: busy" in html
 
 
 async def test_an_agent_cannot_see_or_change_anothers_connection(world, srv, http, fake_google):

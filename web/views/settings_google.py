@@ -22,7 +22,7 @@ from models.schema.calendar_sync import GoogleCalendarLink
 from models.work import google_calendar as google
 from models.work.calendar_api import CalendarApiError, CalendarEntry
 from web import security_headers
-from web.keys import HUB, SERVICES, SETTINGS
+from web.keys import HUB, REQ_LANG, SERVICES, SETTINGS
 from web.templating import flash, gettext, render, say
 from web.views.common import clock, current_user, form_data
 from web.views.settings_mail import secret_box
@@ -80,6 +80,7 @@ async def google_page(
         "calendars_error": "",
         "unreadable": False,
         "errors": errors or {},
+        "last_error": google.error_in(link, request.get(REQ_LANG, "es")) if link else "",
     }
     if link is not None:
         try:
