@@ -1,13 +1,22 @@
 """The auto-dialer's runner (Q1): dials each running list's entries one after another.
 
 One named task per running list. Each round it resolves the entry left `dialing` (by a
-restart, from the stored call), waits `gap_seconds` after the last call's hang-up, waits while
+restart: see below), waits `gap_seconds` after the last call's hang-up, waits while
 the agent is on another call or outside working hours (G3) or the PBX link is down, claims
 the next entry atomically (models/telephony/dialer.py), and places the call as a click-to-call
 command
 on the hub: the agent's extension rings first, then the number. It learns the outcome from
 the hub: ClickToCallProgress (its request id gives the call's linked id, or the failure),
 then CallEnded for that linked id (the stored call with its result).
+
+A crash (issue 19) leaves the entry being dialed `dialing`, with the call's linked id stored
+as soon as the PBX named it. The next process finds the call again: on the PBX, whose live
+channels its link reads at login (CoreShowChannels; the tracker adopts them and stores the
+call when it ends), then among the stored calls (`call_of_entry`: by request id, linked id,
+or the number and the agent's extension). The entry gets the call's real result and the list
+goes on; it is never dialed again. Only when the link is up and the PBX has no call of the
+agent for `restart_grace` seconds (10 by default) with no call stored either is it recorded
+as failed, saying that the call ended during the restart and its outcome is unknown.
 
 The gap is measured on the loop's monotonic clock from the moment the runner hears of the
 hang-up: the call's last Hangup event when the link's events are fed to `on_ami_event`, else
@@ -60,6 +69,10 @@ _EVENTS = (
 # After a click-to-call failed on a call the PBX did create, how long to wait for the stored
 # call before recording the failure without it.
 _STORED_CALL_GRACE = 10.0
+# After a restart, with the PBX link up and no call of the agent's on the PBX: how long a
+# call may still take to be stored (or the PBX to create the Originate's channel) before the
+# entry being dialed is recorded as lost.
+RESTART_GRACE = 10.0
 # The most the runner wakes up before the gap ends to prepare the next call.
 _MAX_LEAD = 0.1
 TASK_NAME = "dialer"
@@ -105,6 +118,7 @@ class DialerRunner:
         gap_seconds: float = 5.0,
         poll_interval: float = 1.0,
         resolve_timeout: float = 180.0,
+        restart_grace: float = RESTART_GRACE,
         link_ready: Callable[[], bool] | None = None,
         agent_calls: Callable[[str], set[str]] | None = None,
         live_linkedids: Callable[[], set[str]] | None = None,
@@ -117,6 +131,7 @@ class DialerRunner:
         self.gap_seconds = gap_seconds
         self.poll_interval = poll_interval
         self.resolve_timeout = resolve_timeout
+        self.restart_grace = restart_grace
         self.link_ready = link_ready or (lambda: True)
         self.board = LiveBoard()
         # extension -> linked ids of the calls its phone is in (ringing or talking); the PBX
@@ -334,7 +349,12 @@ class DialerRunner:
         """Until the stored call is heard of, or the failure is known and no call will come."""
         loop = asyncio.get_running_loop()
         silent_since = loop.time()
+        saved_linkedid = False
         while placed.result is None:
+            if placed.linkedid and not saved_linkedid:
+                # Stored at once: after a crash the call is found by it, on the PBX and stored.
+                await dialer_runs.set_linkedid(placed.entry_id, placed.linkedid)
+                saved_linkedid = True
             if placed.failure is not None:
                 if placed.linkedid is None:
                     return  # the PBX never created the call: nothing will be stored
@@ -372,10 +392,18 @@ class DialerRunner:
 
     async def _resolve_after_restart(self, entry: DialerEntry, extension: str) -> None:
         """An entry left `dialing` by a process that died: its call was placed, so it is
-        resolved from the stored call (waiting for the call to end if it still goes on),
-        never dialed again."""
+        resolved from the stored call, never dialed again.
+
+        While the PBX still has the call (its linked id among the live channels, or any call
+        of the agent's phone when the id was not known yet), the runner waits for its end: the
+        tracker adopted it at login and stores it when it hangs up. A call the PBX no longer
+        has ended during the restart: after `restart_grace` seconds without a stored call the
+        entry is recorded as failed, saying so. While the link is down nothing can be told:
+        `resolve_timeout` bounds that wait.
+        """
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.resolve_timeout
+        down_until = loop.time() + self.resolve_timeout
+        gone_since: float | None = None
         while True:
             call = await dialer_runs.call_of_entry(entry, extension)
             if call is not None:
@@ -387,19 +415,37 @@ class DialerRunner:
                     # Our clock, not the PBX's: the gap is counted from when we learnt of it.
                     ended_at=self.clock.now(),
                 )
-                logger.info("dialer: entry %s resolved from its stored call %s", entry.id, call.id)
-                return
-            if self.agent_calls(extension):
-                # Still talking (or ringing): the call may be this one, stored when it ends.
-                deadline = max(deadline, loop.time() + self.poll_interval * 5)
-            if loop.time() > deadline:
-                await dialer_runs.record_result(
+                logger.info(
+                    "dialer: entry %s resolved after a restart from its call %s (%s)",
                     entry.id,
-                    "failed",
-                    reason="the daemon restarted during this call and no record of it was found",
-                    ended_at=self.clock.now(),
+                    call.linkedid,
+                    call.result,
                 )
+                return
+            now = loop.time()
+            reason = ""
+            if not self.link_ready():
+                gone_since = None
+                if now > down_until:
+                    reason = dialer_ops.PBX_AWAY_IN_RESTART.msgid
+            elif self._still_on_pbx(entry, extension):
+                gone_since = None
+            elif gone_since is None:
+                gone_since = now
+            elif now - gone_since > self.restart_grace:
+                reason = dialer_ops.ENDED_IN_RESTART.msgid
+            if reason:
+                await dialer_runs.record_result(
+                    entry.id, "failed", reason=reason, ended_at=self.clock.now()
+                )
+                logger.warning("dialer: entry %s lost in a restart: %s", entry.id, reason)
                 return
             self._board_changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._board_changed.wait(), self.poll_interval)
+
+    def _still_on_pbx(self, entry: DialerEntry, extension: str) -> bool:
+        """Whether the PBX has a call that may be the entry's (read after the link's resync)."""
+        if entry.linkedid and self.live_linkedids is not None:
+            return entry.linkedid in self.live_linkedids()
+        return bool(self.agent_calls(extension))

@@ -2,7 +2,9 @@
 
 A batch row (ImportBatch) is the import's record: who ran it, the mapping, the counters the
 progress bar shows, the rejected rows, its status. It outlives the process, so "cancel
-import" works after a restart.
+import" works after a restart. An import a crash interrupted (`mark_interrupted` at the next
+start) is either undone (`cancel_import`) or resumed where it stopped (`resume_import`): the
+rows its committed chunks wrote are counted in `processed_rows` and are not written again.
 """
 
 from __future__ import annotations
@@ -206,6 +208,9 @@ async def run_import(
         )
     batch.status = "running"
     await batch.save(update_fields=["status"])
+    resume = _written_so_far(batch)
+    if resume is not None:
+        logger.info("import %s resumed after row %s", batch_id, batch.processed_rows)
     try:
         table = await asyncio.to_thread(
             reopen_table,
@@ -223,7 +228,7 @@ async def run_import(
             default_responsible_id=batch.user_id,
         )
         counts = await ImportEngine(
-            table, job, workers=workers, worker_memory=memory_limit(max_bytes)
+            table, job, workers=workers, worker_memory=memory_limit(max_bytes), resume=resume
         ).run()
     except asyncio.CancelledError:
         await _finish(batch.id, "failed", clock, error=STOPPED.msgid)
@@ -250,6 +255,20 @@ async def run_import(
         counts.rejected,
     )
     return await get_import(batch_id)
+
+
+def _written_so_far(batch: ImportBatch) -> ImportCounts | None:
+    """The counters of a resumed import (rows already written), None for a new one."""
+    if not batch.processed_rows:
+        return None
+    return ImportCounts(
+        total_rows=batch.total_rows,
+        processed_rows=batch.processed_rows,
+        created=batch.created_count,
+        updated=batch.updated_count,
+        skipped=batch.skipped_count,
+        rejected=batch.rejected_count,
+    )
 
 
 async def _finish(
@@ -370,6 +389,75 @@ async def cancel_import(
         sum(1 for c in changes if c.action == "updated"),
     )
     return batch
+
+
+def is_interrupted(batch: ImportBatch) -> bool:
+    """Whether a restart stopped this import half-way (it may be resumed or undone)."""
+    return batch.status == "failed" and batch.error == INTERRUPTED.msgid
+
+
+def _file_unchanged(batch: ImportBatch) -> bool:
+    """Whether the import's file is still there as it was read (the rows written so far are
+    its first rows: another file, or this one edited, would not carry on from them)."""
+    described = batch.options.get("table") or {}
+    path = batch.options.get("path")
+    if not path or "size" not in described:
+        return False
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return False
+    return (stat.st_size, stat.st_mtime_ns) == (described["size"], described.get("mtime_ns"))
+
+
+async def interrupted_files() -> set[Path]:
+    """The files of the imports a restart interrupted: kept while they may be resumed."""
+    batches = await ImportBatch.filter(status="failed", error=INTERRUPTED.msgid).only(
+        "id", "options"
+    )
+    return {Path(b.options["path"]) for b in batches if b.options.get("path")}
+
+
+def can_resume(batch: ImportBatch) -> bool:
+    """Whether `resume_import` would take this import: interrupted, with its file unchanged."""
+    return is_interrupted(batch) and _file_unchanged(batch)
+
+
+async def resume_import(batch_id: int, *, user: User | None = None) -> ImportBatch:
+    """Make an import a restart interrupted wait to start again (`run_import` carries it on
+    after the rows it had written; nothing is written twice)."""
+    if user is not None:
+        require(user, "import_export")
+    batch = await get_import(batch_id)
+    if not is_interrupted(batch):
+        raise Conflict(
+            msg(
+                "import %(id)s is %(status)s: only an import a restart interrupted is resumed",
+                id=batch_id,
+                status=status_label(batch.status),
+            )
+        )
+    if not _file_unchanged(batch):
+        raise Conflict(
+            msg(
+                "the file of import %(id)s is gone or has changed since: it cannot be resumed, "
+                "only undone",
+                id=batch_id,
+            )
+        )
+    # Conditional: two clicks (or two servers) start it once.
+    updated = await ImportBatch.filter(
+        id=batch_id, status="failed", error=INTERRUPTED.msgid
+    ).update(status="pending", error="", finished_at=None)
+    if not updated:
+        raise Conflict(msg("import %(id)s is being resumed already", id=batch_id))
+    logger.info(
+        "import %s to resume after row %s by %s",
+        batch_id,
+        batch.processed_rows,
+        user.username if user else "system",
+    )
+    return await get_import(batch_id)
 
 
 async def mark_interrupted(clock: Clock | None = None) -> int:

@@ -1,9 +1,12 @@
 """Running one import: rows read and checked in a worker thread, written chunk by chunk.
 
 Each chunk is one transaction that also advances the batch's counters, so after a crash the
-database holds whole chunks and counters that describe them. Duplicates are found by E.164
-number or email, against the database and against earlier rows of the same file, and handled
-as the user chose: skip the row, update (merge into) the one found, or create anyway.
+database holds whole chunks and counters that describe them. A resumed import (`resume`: the
+counters stored by then) reads the file from the start again, keeps the rejections of the rows
+already written (they were stored only at the end) and writes from the first row not written.
+Duplicates are found by E.164 number or email, against the database and against earlier rows
+of the same file, and handled as the user chose: skip the row, update (merge into) the one
+found, or create anyway.
 """
 
 from __future__ import annotations
@@ -87,6 +90,7 @@ class ImportEngine:
         workers: int | None = None,
         parallel_min_rows: int | None = None,
         worker_memory: int | None = None,
+        resume: ImportCounts | None = None,
     ) -> None:
         self.table = table
         self.worker_memory = worker_memory  # address space of each worker process
@@ -97,7 +101,9 @@ class ImportEngine:
         self.parallel_min_rows = (
             PARALLEL_MIN_ROWS if parallel_min_rows is None else parallel_min_rows
         )
-        self.counts = ImportCounts(total_rows=table.total_rows)
+        self.counts = resume or ImportCounts(total_rows=table.total_rows)
+        # Rows of the file already written by an earlier run of this import (whole chunks).
+        self._written = resume.processed_rows if resume is not None else 0
         # Key of a row already handled -> its client/lead id, across chunks in a dry run only:
         # a real run finds earlier chunks' rows in the database (`_existing`), so its memory
         # does not grow with the file.
@@ -230,6 +236,19 @@ class ImportEngine:
         return found
 
     async def _chunk(self, checked: list[Record | Rejection], read: int) -> None:
+        if self._written:
+            # Written before the interruption: counted then, but their rejections are kept
+            # for the report only now. One item per row read, so the split is by position.
+            done = min(self._written, read)
+            self._written -= done
+            for item in checked[:done]:
+                if isinstance(item, Rejection) and len(self.counts.rejections) < (
+                    MAX_KEPT_REJECTIONS
+                ):
+                    self.counts.rejections.append(item)
+            checked, read = checked[done:], read - done
+            if not read:
+                return
         records: list[Record] = []
         for item in checked:
             if isinstance(item, Rejection):

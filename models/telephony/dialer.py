@@ -75,7 +75,18 @@ NOT_A_PHONE = msg("not a valid phone number")
 LIST_STOPPED = msg("the list was stopped")
 SKIPPED_BY_AGENT = msg("skipped by the agent")
 NOT_PLACED = msg("the call could not be placed")
+# Written before issue 19 by a runner that gave up on a call a restart interrupted; kept so
+# that the entries it wrote still read in the reader's language.
 LOST_IN_RESTART = msg("the daemon restarted during this call and no record of it was found")
+# After a restart the call under way is looked for on the PBX (its live channels) and among
+# the stored calls; these say why it was not found (daemon/dialer.py).
+ENDED_IN_RESTART = msg(
+    "the call ended while the daemon was restarting: the PBX no longer had it and no record "
+    "of it was stored, so its outcome is unknown"
+)
+PBX_AWAY_IN_RESTART = msg(
+    "the daemon restarted during this call and the PBX could not be reached to find it again"
+)
 
 
 def list_status_label(status: str) -> Message | str:

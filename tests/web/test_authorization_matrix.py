@@ -198,6 +198,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/imports/{id}/progress"): IMPORTS,
     ("GET", "/imports/{id}/rejected.csv"): IMPORTS,
     ("POST", "/imports/{id}/cancel"): IMPORTS,
+    ("POST", "/imports/{id}/resume"): IMPORTS,
     ("GET", "/export/{kind}.{fmt}"): IMPORTS,
     ("POST", "/team/users"): USERS,
     ("POST", "/team/invites"): USERS,

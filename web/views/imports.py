@@ -1,5 +1,8 @@
 """Import and export pages (C9, C10): upload, preview and mapping, progress, report, cancel.
 
+An import a restart interrupted offers to resume where it stopped or to undo what it did; its
+uploaded file is kept for that (not pruned) until one of the two.
+
 The import runs as a background task of the server (an ImportRunner owned by this module's
 cleanup context); the page polls a small JSON view of the batch row for its progress bar.
 """
@@ -12,7 +15,7 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from pathlib import Path
 from typing import BinaryIO
 
@@ -65,12 +68,16 @@ def _kind(value: str | None) -> str:
     return value if value in IMPORT_KINDS else "clients"
 
 
-def _prune_uploads(directory: Path) -> None:
-    """Uploads previewed but never imported, left from earlier days."""
+def _prune_uploads(directory: Path, keep: Collection[Path] = ()) -> None:
+    """Uploads previewed but never imported, left from earlier days (`keep`: the files of
+    interrupted imports, which may still be resumed)."""
     if not directory.is_dir():
         return
     limit = time.time() - UPLOAD_LIFETIME_S
+    kept = {p.resolve() for p in keep}
     for path in directory.iterdir():
+        if path.resolve() in kept:
+            continue
         if path.is_file() and path.stat().st_mtime < limit:
             path.unlink(missing_ok=True)
 
@@ -80,7 +87,7 @@ async def _runner_context(app: web.Application) -> AsyncIterator[None]:
         max_bytes=app[SETTINGS].web.max_upload_mb * 1024 * 1024, clock=app[CLOCK]
     )
     await runner.recover()
-    _prune_uploads(app[SETTINGS].data_dir / "imports")
+    _prune_uploads(app[SETTINGS].data_dir / "imports", await importing.interrupted_files())
     app[IMPORT_RUNNER] = runner
     yield
     await runner.close()
@@ -278,6 +285,8 @@ async def show(request: web.Request) -> web.Response:
                 for r in batch.rejected[:SHOWN_REJECTIONS]
             ],
             "running": request.app[IMPORT_RUNNER].is_running(batch.id),
+            "interrupted": importing.is_interrupted(batch),
+            "resumable": importing.can_resume(batch),
         },
     )
 
@@ -303,10 +312,31 @@ async def cancel(request: web.Request) -> web.Response:
     user = current_user(request)
     await request.app[IMPORT_RUNNER].stop(batch.id)  # a running import stops first
     batch = await importing.cancel_import(batch.id, user=user, clock=request.app[CLOCK])
+    upload = _our_upload(request, batch)
+    if upload is not None:  # an interrupted import's file, kept for a resume no longer asked
+        upload.unlink(missing_ok=True)
     flash(
         request,
         gettext(request, "Import %(id)s cancelled: what it created was removed.", id=batch.id),
     )
+    raise web.HTTPSeeOther(f"/imports/{batch.id}")
+
+
+def _our_upload(request: web.Request, batch: ImportBatch) -> Path | None:
+    """The batch's file when it is an upload of this page's (a file named on the command line
+    belongs to whoever ran the command)."""
+    path = batch.options.get("path")
+    if not path or Path(path).parent != _upload_dir(request):
+        return None
+    return Path(path)
+
+
+async def resume(request: web.Request) -> web.Response:
+    """Carry on an import a restart interrupted, after the rows it had written."""
+    batch = await _batch(request)
+    batch = await importing.resume_import(batch.id, user=current_user(request))
+    request.app[IMPORT_RUNNER].start(batch.id, remove_file=_our_upload(request, batch) is not None)
+    flash(request, gettext(request, "Import %(id)s resumed where it stopped.", id=batch.id))
     raise web.HTTPSeeOther(f"/imports/{batch.id}")
 
 
@@ -389,4 +419,5 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get(r"/imports/{id:\d+}/progress", progress)
     app.router.add_get(r"/imports/{id:\d+}/rejected.csv", rejected_csv)
     app.router.add_post(r"/imports/{id:\d+}/cancel", cancel)
+    app.router.add_post(r"/imports/{id:\d+}/resume", resume)
     app.router.add_get(r"/export/{kind}.{fmt}", export)
