@@ -48,11 +48,11 @@ async def query(url: str, sql: str) -> list[tuple]:
         await conn.close()
 
 
-def write_config(tmp_path, index: int, sim: PbxSimulator, key: str) -> str:
+def write_config(tmp_path, index: int, sim: PbxSimulator, key: str, web_extra: str = "") -> str:
     path = tmp_path / f"instance{index}.toml"
     path.write_text(
         f'data_dir = "{tmp_path / "data"}"\n'
-        "[web]\nport = 0\n"
+        f"[web]\nport = 0\n{web_extra}"
         f'secret_key = "cluster-test-secret-key-{"x" * 20}"\n'
         f'[ami]\nhost = "127.0.0.1"\nport = {sim.port}\n'
         f'username = "{sim.username}"\nsecret = "{sim.secret}"\n'

@@ -1,0 +1,202 @@
+"""Load (issue 19, item 7): agents with the panel open, calls ringing in bursts, pages clicked
+through by Locust, on one instance or on several sharing one PostgreSQL.
+
+Set-up: a private PostgreSQL database with AGENTS agents, the PBX simulator in this process,
+INSTANCES `centralita run` processes with `[cluster] enabled` (tests/daemon/
+test_cluster_instances.py's helpers). Every agent logs in and keeps the live socket /ws open
+on one of the instances (round robin), so the leader's pop-ups cross to the others through
+PostgreSQL. Every BURST_EVERY seconds CALLS inbound calls ring at once, each for another
+agent; the pop-up latency is from the agent's DialBegin leaving the simulator's socket to the
+"ringing" message arriving on that agent's socket. Meanwhile Locust (bench/load_locust.py,
+headless, in its own process) clicks through dashboard, clients, calls, tasks, kanban and search
+as USERS agents. The instances' memory (VmRSS) is read every 30 s.
+
+Prints pop-up p50/p99/max and how many arrived, page p95 per page and overall from Locust,
+and each instance's memory at the start and the end. Targets: pop-up p99 <= 50 ms, page p95
+<= 100 ms, memory flat. Exits 1 when a pop-up is lost.
+
+    python bench/load.py [--instances 3] [--agents 200] [--calls 50] [--users 50] [--seconds 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import aiohttp  # noqa: E402
+from _common import DEFAULT_PG, private_database, seed_agents  # noqa: E402
+from cryptography.fernet import Fernet  # noqa: E402
+
+from daemon.pbxsim import PbxSimulator  # noqa: E402
+from models.core.db import close_db, open_db  # noqa: E402
+from models.people import users as user_ops  # noqa: E402
+from tests.daemon.test_cluster_instances import start, write_config  # noqa: E402
+from tests.web.conftest import http_login  # noqa: E402
+
+FIRST_EXTENSION = 1000
+PASSWORD = "bench-password-1"
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+async def agent_socket(session, url, username, arrivals, ready) -> None:
+    await http_login(session, url, username, PASSWORD)
+    async with session.ws_connect(url + "/ws", origin=url, heartbeat=30) as ws:
+        ready.append(username)
+        async for message in ws:
+            if message.type != aiohttp.WSMsgType.TEXT:
+                break
+            data = message.json()
+            if data.get("type") == "ringing":
+                arrivals.setdefault(data.get("linkedid", ""), time.time())
+
+
+async def run(args: argparse.Namespace, url: str, tmp: Path) -> int:
+    await open_db(url)
+    agents = await seed_agents(args.agents, FIRST_EXTENSION, PASSWORD)
+    await user_ops.create_user("admin", PASSWORD, group_name="Admin")
+    await close_db()
+
+    sim = PbxSimulator(speed=1.0)
+    await sim.start()
+    sent: dict[str, float] = {}
+
+    def on_sent(fields: list[tuple[str, str]]) -> None:
+        event = dict(fields)
+        if event.get("Event") == "DialBegin" and event.get("Linkedid") not in sent:
+            sent[event["Linkedid"]] = time.time()
+
+    sim.sent_hook = on_sent
+    key = Fernet.generate_key().decode()
+    procs, urls = [], []
+    for i in range(args.instances):
+        # Every agent logs in from this one address: no login throttle for the bench.
+        extra = "login_attempts_per_minute = 1000000\nlogin_failures_per_account = 1000000\n"
+        proc, web_url = await start(write_config(tmp, i, sim, key, extra), url, tmp)
+        procs.append(proc)
+        urls.append(web_url)
+    arrivals: dict[str, float] = {}
+    ready: list[str] = []
+    sessions = [aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) for _ in agents]
+    sockets = [
+        asyncio.create_task(
+            agent_socket(s, urls[i % len(urls)], u.username, arrivals, ready), name="agent"
+        )
+        for i, (s, u) in enumerate(zip(sessions, agents, strict=True))
+    ]
+    while len(ready) < len(agents):
+        failed = [t for t in sockets if t.done()]
+        if failed:
+            raise SystemExit(f"an agent's socket failed: {failed[0].exception()!r}")
+        await asyncio.sleep(0.2)
+    print(f"{len(ready)} agents connected over {len(urls)} instance(s)", flush=True)
+
+    env = dict(
+        os.environ,
+        LOAD_URLS=",".join(urls),
+        LOAD_AGENTS=str(args.agents),
+        LOAD_FIRST_EXTENSION=str(FIRST_EXTENSION),
+        LOAD_PASSWORD=PASSWORD,
+    )
+    stats_prefix = tmp / "locust"
+    locust = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "load_locust.py"),
+        "--headless", "-u", str(args.users), "-r", str(max(1, args.users // 5)),
+        "-t", f"{args.seconds}s", "--csv", str(stats_prefix), "--only-summary",
+        "--host", urls[0],
+        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    memory = {i: [rss_mb(p.pid)] for i, p in enumerate(procs)}
+    started = time.monotonic()
+    burst = 0
+    next_memory = started + 30
+    while time.monotonic() - started < args.seconds:
+        ringing = [agents[(burst * args.calls + i) % len(agents)] for i in range(args.calls)]
+        for i, agent in enumerate(ringing):
+            await sim.inbound_call(
+                f"+3462{burst:03d}{i:04d}", "900100200", [agent.extension or ""],
+                answer_by=agent.extension, answer_after=1.5, talk=3.0,
+            )  # fmt: skip
+        burst += 1
+        await asyncio.sleep(args.burst_every)
+        if time.monotonic() >= next_memory:
+            for i, p in enumerate(procs):
+                memory[i].append(rss_mb(p.pid))
+            next_memory += 30
+    await locust.wait()
+    await asyncio.sleep(5)  # the last burst's pop-ups
+    for i, p in enumerate(procs):
+        memory[i].append(rss_mb(p.pid))
+
+    latencies = [(arrivals[k] - t) * 1000 for k, t in sent.items() if k in arrivals]
+    lost = len(sent) - len(latencies)
+    print(
+        f"pop-ups: {len(latencies)}/{len(sent)} arrived, p50 {percentile(latencies, 0.5):.1f} ms, "
+        f"p99 {percentile(latencies, 0.99):.1f} ms, max {max(latencies or [0]):.1f} ms "
+        "(target p99 <= 50 ms)"
+    )
+    text = Path(f"{stats_prefix}_stats.csv").read_text()  # noqa: ASYNC240 (small, once)
+    for row in csv.DictReader(text.splitlines()):
+        if row["Name"].startswith("/login"):
+            continue
+        print(
+            f"  {row['Name']:<16} {row['Request Count']:>6} requests, "
+            f"{row['Failure Count']} failed, p50 {row['50%']} ms, p95 {row['95%']} ms, "
+            f"p99 {row['99%']} ms, {float(row['Requests/s']):.1f} req/s"
+        )
+    for i, values in memory.items():
+        print(
+            f"  instance {i}: memory {values[0]:.0f} -> {values[-1]:.0f} MB "
+            f"(median {statistics.median(values):.0f}, max {max(values):.0f})"
+        )
+    for task in sockets:
+        task.cancel()
+    await asyncio.gather(*sockets, return_exceptions=True)
+    for s in sessions:
+        await s.close()
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        await p.wait()
+    await sim.close()
+    return 1 if lost else 0
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--instances", type=int, default=3)
+    parser.add_argument("--agents", type=int, default=200)
+    parser.add_argument("--calls", type=int, default=50)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=int, default=600)
+    parser.add_argument("--burst-every", type=float, default=15.0)
+    parser.add_argument("--pg-url", default=DEFAULT_PG)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="centralita_load_") as tmp:
+        async with private_database("postgres", args.pg_url, None) as url:
+            return await run(args, url, Path(tmp))
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
