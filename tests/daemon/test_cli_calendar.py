@@ -3,13 +3,12 @@ Google, says what it created, updated and deleted on each side."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 from cryptography.fernet import Fernet
 
 from models.core.secret_box import SecretBox
-from tests.daemon.test_cli_demo import centralita, cli_db  # noqa: F401  (fixture)
+from tests.daemon.test_cli_demo import cli_db, init_crm  # noqa: F401  (fixture)
 from tests.daemon.test_cli_mail import cli
 from tests.fakes.google_calendar import FakeGoogle
 
@@ -28,21 +27,7 @@ def google_env(google: FakeGoogle) -> dict[str, str]:
 
 async def test_calendar_sync_prints_what_changed_on_each_side(tmp_path, cli_db):  # noqa: F811
     url, query = cli_db
-    init = await asyncio.to_thread(
-        centralita,
-        tmp_path,
-        url,
-        "init",
-        "--name",
-        "Acme",
-        "--admin",
-        "ana",
-        "--password",
-        "ana-pass-1234",
-        "--extension",
-        "100",
-    )
-    assert init.returncode == 0, init.stderr
+    await init_crm(tmp_path, url, "100")
     async with FakeGoogle() as google:
         email = "ana@acme.example"
         google.add_account(email)

@@ -69,6 +69,15 @@ def centralita(tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProc
     )
 
 
+async def init_crm(tmp_path: Path, url: str, extension: str = "101") -> None:
+    """`centralita init` of the Acme CRM with the admin ana (password ana-pass-1234)."""
+    done = await asyncio.to_thread(
+        centralita, tmp_path, url, "init", "--name", "Acme", "--admin", "ana",
+        "--password", "ana-pass-1234", "--extension", extension,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
 async def test_demo_data_fills_a_fresh_database(tmp_path, cli_db):
     url, query = cli_db
     done = centralita(

@@ -19,7 +19,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from daemon.pbxsim import PbxSimulator
-from tests.daemon.test_cli_demo import REPO, RUN_MAIN, centralita
+from tests.daemon.test_cli_demo import REPO, RUN_MAIN, init_crm
 from tests.web.conftest import http_login
 
 PG = os.environ.get("CENTRALITA_TEST_DB", "")
@@ -118,21 +118,7 @@ async def test_the_leader_killed_mid_call_is_replaced_and_the_call_is_recorded_o
     await sim.start()
     procs: list[asyncio.subprocess.Process] = []
     try:
-        init = await asyncio.to_thread(
-            centralita,
-            tmp_path,
-            url,
-            "init",
-            "--name",
-            "Acme",
-            "--admin",
-            "ana",
-            "--password",
-            "ana-pass-1234",
-            "--extension",
-            "101",
-        )
-        assert init.returncode == 0, init.stderr
+        await init_crm(tmp_path, url, "101")
         key = Fernet.generate_key().decode()
         urls: list[str | None] = []
         for i in range(3):
