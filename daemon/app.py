@@ -25,6 +25,7 @@ from daemon.scheduler import Scheduler
 from daemon.signals import stop_event
 from daemon.supervisor import Supervisor
 from daemon.telephony import Telephony, start_telephony
+from daemon.transcription import TranscriptionWorker, start_transcription
 from models.core.clock import Clock, SystemClock
 from models.core.db import close_db, open_db
 from models.core.hub import Hub
@@ -59,6 +60,7 @@ class Runtime:
     mail_sync: MailSyncRunner
     stack: AsyncExitStack = field(repr=False)
     calendar_sync: CalendarSyncRunner | None = None  # with [google] set up
+    transcription: TranscriptionWorker | None = None  # with a [transcription] engine
 
     @property
     def web_url(self) -> str:
@@ -123,6 +125,8 @@ async def _start_parts(
     mail_sync = MailSyncRunner(settings, box, clock, hub, supervisor, scheduler)
     await mail_sync.start()
     stack.push_async_callback(mail_sync.stop)
+    # Speech recognition of call recordings (X2), when an engine is configured.
+    transcription = await start_transcription(stack, settings, hub, clock)
     # Google Calendar (issue 17), when the installation has its OAuth client.
     calendar_sync = None
     if settings.google.is_configured:
@@ -142,6 +146,7 @@ async def _start_parts(
         mail_sync=mail_sync,
         stack=stack,
         calendar_sync=calendar_sync,
+        transcription=transcription,
     )
 
 

@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "doctor",
     "api_token",
     "calendar",
+    "transcribe",
 ]
 
 

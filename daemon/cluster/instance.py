@@ -29,6 +29,7 @@ from daemon.outreach import start_outreach
 from daemon.signals import stop_event
 from daemon.supervisor import Supervisor
 from daemon.telephony import Telephony, start_telephony
+from daemon.transcription import start_transcription
 from models.core.clock import Clock, SystemClock
 from models.core.db import close_db, open_db
 from models.core.events import ClickToCall, HangupCall, TransferCall
@@ -76,6 +77,7 @@ class LeaderParts:
             mail_sync = MailSyncRunner(settings, self._box, clock, hub, self._supervisor, scheduler)
             await mail_sync.start()
             stack.push_async_callback(mail_sync.stop)
+            await start_transcription(stack, settings, hub, clock)
             if settings.google.is_configured:
                 calendar = CalendarSyncRunner(
                     settings, self._box, clock, hub, api_factory(settings.google)

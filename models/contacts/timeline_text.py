@@ -38,6 +38,7 @@ MESSAGES: dict[str, str] = {
     "call/out": N_("Outbound call %(result)s"),
     "call/internal": N_("Internal call %(result)s"),
     "call_with": N_("Call with %(number)s"),
+    "call_transcribed": N_("Call transcribed: %(text)s"),
     "sms_out": N_("SMS to %(number)s: %(text)s"),
     "sms_in": N_("SMS from %(number)s: %(text)s"),
     "sms_task_no_phone": N_("Scheduled SMS not sent: no phone number (%(title)s)"),

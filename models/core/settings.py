@@ -215,6 +215,34 @@ class ClusterSettings(_Section):
     enabled: bool = False
 
 
+class TranscriptionSettings(_Section):
+    """Speech recognition of call recordings (X2), after the call, off the event loop."""
+
+    engine: str = Field("none", pattern="^(none|pocketsphinx|http)$")
+    language: str = Field("en", pattern="^[a-z]{2}(-[A-Za-z]{2})?$")
+    # pocketsphinx: empty is the package's English model; a folder holding an acoustic model
+    # (with its mdef), a language model (*.lm.bin, *.lm or *.lm.gz) and a dictionary (*.dict).
+    pocketsphinx_model_dir: str = ""
+    # http: an OpenAI-compatible server's base, e.g. http://127.0.0.1:8000 (POST
+    # <http_url>/v1/audio/transcriptions).
+    http_url: str = ""
+    http_model: str = "whisper-1"
+    http_api_key: SecretStr = SecretStr("")
+    timeout_seconds: float = Field(600.0, gt=0, le=86_400)
+    # Longer recordings are not transcribed (the call records why).
+    max_audio_minutes: float = Field(60.0, gt=0, le=24 * 60)
+    # How often the worker looks for calls due, besides each call's end.
+    poll_seconds: float = Field(60.0, gt=0, le=86_400)
+
+    @field_validator("http_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// address")
+        return value
+
+
 class LoggingSettings(_Section):
     level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
@@ -234,6 +262,7 @@ class Settings(_Section):
     security: SecuritySettings = SecuritySettings()
     google: GoogleSettings = GoogleSettings()
     cluster: ClusterSettings = ClusterSettings()
+    transcription: TranscriptionSettings = TranscriptionSettings()
 
     @field_validator("cluster")
     @classmethod

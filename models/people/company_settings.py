@@ -70,6 +70,7 @@ async def update_telephony(
     is_dial_all_numbers: bool,
     outbound_prefix: str,
     webrtc_ws_url: str,
+    is_transcribe_calls: bool | None = None,
 ) -> TelephonySettings:
     require(actor, "settings.manage")
     errors: dict[str, str] = {}
@@ -90,6 +91,8 @@ async def update_telephony(
     tel.is_dial_all_numbers = is_dial_all_numbers
     tel.outbound_prefix = outbound_prefix
     tel.webrtc_ws_url = webrtc_ws_url
+    if is_transcribe_calls is not None:  # None: left as it was
+        tel.is_transcribe_calls = is_transcribe_calls
     await tel.save()
     return tel
 

@@ -46,6 +46,10 @@ class Call(Model):
     hangup_cause = fields.IntField(null=True)
     recording_path = fields.CharField(max_length=500, default="")
     transcript = fields.TextField(default="")
+    # When speech recognition last finished with this call (X2), transcript or failure.
+    transcribed_at = fields.DatetimeField(null=True)
+    # Why the last transcription failed, "" when it did not.
+    transcription_error = fields.CharField(max_length=500, default="")
     transfers: list[Any] = fields.JSONField(default=list)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -36,6 +36,8 @@ class TelephonySettings(Model):
     outbound_prefix = fields.CharField(max_length=10, default="")
     webrtc_ws_url = fields.CharField(max_length=255, default="")
     recordings_dir = fields.CharField(max_length=255, default="")
+    # Transcribe answered calls' recordings ([transcription] engine says how, X2).
+    is_transcribe_calls = fields.BooleanField(default=False)
 
     class Meta:
         table = "telephony_settings"

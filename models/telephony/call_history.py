@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from models.core.errors import NotFound, PermissionDenied, ValidationFailed, msg
@@ -41,6 +42,8 @@ class CallFilter:
     since: datetime | None = None
     until: datetime | None = None
     client_id: int | None = None
+    # Words in the transcript, or part of a number or of the caller's name.
+    text: str = ""
 
     def check(self) -> None:
         errors: dict[str, str] = {}
@@ -101,6 +104,13 @@ def calls_matching(user: User, filters: CallFilter) -> QuerySet[Call]:
         qs = qs.filter(started_at__lt=filters.until)
     if filters.client_id is not None:
         qs = qs.filter(client_id=filters.client_id)
+    for word in filters.text.split()[:8]:  # every word, anywhere in the call's texts
+        qs = qs.filter(
+            Q(transcript__icontains=word)
+            | Q(from_number__icontains=word)
+            | Q(to_number__icontains=word)
+            | Q(caller_name__icontains=word)
+        )
     return qs
 
 

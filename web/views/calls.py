@@ -51,6 +51,7 @@ def filter_from(query: Any, user: User, current: datetime) -> CallFilter:
         since=days.start,
         until=days.end,
         client_id=int_param(query.get("client")),
+        text=query.get("q", "").strip()[:200],
     )
 
 

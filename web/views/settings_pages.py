@@ -241,6 +241,7 @@ async def telephony_page(request: web.Request, *, errors=None, form=None, status
             "is_dial_all_numbers",
             "outbound_prefix",
             "webrtc_ws_url",
+            "is_transcribe_calls",
         )
     }
     context = {
@@ -249,6 +250,7 @@ async def telephony_page(request: web.Request, *, errors=None, form=None, status
         "errors": errors or {},
         "modes": settings_ops.WIDGET_MODES,
         "doctor": doctor_context(request),
+        "transcription_engine": request.app[SETTINGS].transcription.engine,
     }
     return render(request, "settings/telephony.html", context, status=status)
 
@@ -263,6 +265,7 @@ async def save_telephony(request: web.Request) -> web.Response:
         "is_autolead_sms",
         "is_dial_without_country_prefix",
         "is_dial_all_numbers",
+        "is_transcribe_calls",
     )
     fields = {f: form.get(f) == "1" for f in flags}
     try:
