@@ -192,10 +192,13 @@ async def main() -> int:
     parser.add_argument("--seconds", type=int, default=600)
     parser.add_argument("--burst-every", type=float, default=15.0)
     parser.add_argument("--pg-url", default=DEFAULT_PG)
+    parser.add_argument("--workdir", default="", help="keep configs and instance logs here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="centralita_load_") as tmp:
+        work = Path(args.workdir) if args.workdir else Path(tmp)  # kept: the instances' logs
+        work.mkdir(parents=True, exist_ok=True)
         async with private_database("postgres", args.pg_url, None) as url:
-            return await run(args, url, Path(tmp))
+            return await run(args, url, work)
 
 
 if __name__ == "__main__":

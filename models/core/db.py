@@ -106,7 +106,13 @@ async def ping() -> bool:
 
 # What SQLite and PostgreSQL say when the database is held by someone else or unreachable.
 _BUSY_WORDS = ("database is locked", "database table is locked", "database is busy")
-_BUSY_SQLSTATES = frozenset({"55P03", "57014", "08000", "08003", "08006", "57P03", "40P01"})
+# 57P01/57P02: the server was shut down or crashed (a restart, pg_terminate_backend).
+_BUSY_SQLSTATES = frozenset(
+    {"55P03", "57014", "08000", "08003", "08006", "57P01", "57P02", "57P03", "40P01"}
+)
+# asyncpg's errors of a connection cut in the middle of an operation (named, not imported:
+# the domain does not depend on the driver).
+_LOST_LINK_ERRORS = frozenset({"InterfaceError", "InternalClientError"})
 
 
 def is_database_busy(err: BaseException) -> bool:
@@ -127,6 +133,9 @@ def is_database_busy(err: BaseException) -> bool:
         if getattr(current, "sqlstate", None) in _BUSY_SQLSTATES:
             return True
         if isinstance(current, DBConnectionError):
+            return True
+        kind = type(current)
+        if kind.__module__.startswith("asyncpg") and kind.__name__ in _LOST_LINK_ERRORS:
             return True
         pending += [a for a in current.args if isinstance(a, BaseException)]
         pending += [e for e in (current.__cause__, current.__context__) if e is not None]

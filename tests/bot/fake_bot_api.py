@@ -53,6 +53,7 @@ class FakeBotApi:
 
     def __post_init__(self) -> None:
         self._failures: dict[str, list[Failure]] = {}
+        self._outages: dict[str, tuple[float, list[Failure]]] = {}
         self._next_message_id = 100
         self._updates: list[dict[str, Any]] = []
         self._update_event = asyncio.Event()
@@ -93,6 +94,11 @@ class FakeBotApi:
         self._failures.setdefault(method, []).append(
             Failure(status, description, retry_after, times)
         )
+
+    def fail_for(self, method: str, seconds: float, answers: list[Failure]) -> None:
+        """An outage: for `seconds` from now every call of `method` gets the next of `answers`
+        in turn (e.g. a 429 with retry_after, then a 502); `fail_next` answers come after."""
+        self._outages[method] = (time.monotonic() + seconds, list(answers))
 
     def push_update(self, update: dict[str, Any]) -> None:
         self._updates.append(update)
@@ -161,6 +167,14 @@ class FakeBotApi:
         return response
 
     def _injected_failure(self, method: str) -> web.Response | None:
+        outage = self._outages.get(method)
+        if outage is not None:
+            until, answers = outage
+            if time.monotonic() < until and answers:
+                answers.append(answers.pop(0))
+                failure = answers[-1]
+                return self._error(failure.status, failure.description, failure.retry_after)
+            del self._outages[method]
         queue = self._failures.get(method)
         if not queue:
             return None

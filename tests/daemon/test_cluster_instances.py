@@ -75,7 +75,7 @@ async def start(config: str, url: str, tmp_path) -> tuple[asyncio.subprocess.Pro
         config,
         "run",
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
+        stderr=open(f"{config}.log", "ab"),  # noqa: SIM115,ASYNC230 (the child's log)
         env=env,
         cwd=tmp_path,
     )
