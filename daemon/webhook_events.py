@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from models.core.clock import Clock
+from models.core.db import while_busy
 from models.core.events import (
     CallAnswered,
     CallEnded,
@@ -137,7 +138,12 @@ class WebhookEvents:
         queued = 0
         at = getattr(event, "at", None)  # the call events carry their time; others: now
         for event_type, data in translate(event):
-            found = await hooks.queue_event(event_type, data, clock=self.clock, at=at)
+            # Written in one transaction: a try the database could not answer left nothing,
+            # so it is tried again rather than losing the event (PostgreSQL restarted).
+            found = await while_busy(
+                lambda t=event_type, d=data: hooks.queue_event(t, d, clock=self.clock, at=at),
+                what=f"webhook event {event_type}",
+            )
             queued += len(found)
         if queued:
             self.wake()

@@ -292,3 +292,43 @@ async def test_call_and_deal_events_become_their_webhook_types(world, receiver, 
         "did": "+34910000000",
         "at": "2026-11-25T10:00:00+00:00",
     }
+
+
+async def test_an_event_met_by_a_database_that_does_not_answer_is_queued_once_it_does(
+    world, receiver, clock, hub, monkeypatch
+):
+    """PostgreSQL restarted under the webhooks subscriber (bench/faults.py saw the event
+    dropped): the write is tried again, not lost."""
+    import asyncpg
+
+    from daemon import webhook_events
+    from models.core import db
+
+    await _subscribe_receiver(world, receiver, events=("call.ringing",))
+    real = hooks.queue_event
+    refusals = [asyncpg.exceptions.AdminShutdownError("terminating connection")]
+
+    async def flaky(*args, **kwargs):
+        if refusals:
+            raise refusals.pop()
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(webhook_events.hooks, "queue_event", flaky)
+    monkeypatch.setattr(webhook_events, "while_busy", _quick(db.while_busy))
+    events = WebhookEvents(hub, clock, lambda: None)
+    events.start()
+    try:
+        card = CallerCard(number="600111222", e164="+34600111222")
+        hub.publish(CallRang("172.1", "in", "101", world.luis.id, card, at=clock.now()))
+        await hub.drain()
+    finally:
+        await events.stop()
+    assert not refusals
+    assert [d.event_type for d in await WebhookDelivery.all()] == ["call.ringing"]
+
+
+def _quick(while_busy):
+    async def quick(operation, *, what):
+        return await while_busy(operation, what=what, pauses=(0.01,))
+
+    return quick
