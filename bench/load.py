@@ -9,7 +9,8 @@ PostgreSQL. Every BURST_EVERY seconds CALLS inbound calls ring at once, each for
 agent; the pop-up latency is from the agent's DialBegin leaving the simulator's socket to the
 "ringing" message arriving on that agent's socket. Meanwhile Locust (bench/load_locust.py,
 headless, in its own process) clicks through dashboard, clients, calls, tasks, kanban and search
-as USERS agents. The instances' memory (VmRSS) is read every 30 s.
+as USERS agents, and `centralita import` brings in IMPORT_ROWS new clients. The instances'
+memory (VmRSS) is read every 30 s.
 
 Prints pop-up p50/p99/max and how many arrived, page p95 per page and overall from Locust,
 and each instance's memory at the start and the end. Targets: pop-up p99 <= 50 ms, page p95
@@ -127,6 +128,24 @@ async def run(args: argparse.Namespace, url: str, tmp: Path) -> int:
         "--host", urls[0],
         env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
+    importing = None
+    if args.import_rows:  # an import of new clients runs beside the load, as an admin would
+        source = tmp / "import.csv"
+        lines = ["Nombre,Telefono"] + [
+            f"Cliente {i},+346{30000000 + i}" for i in range(args.import_rows)
+        ]
+        source.write_text("\n".join(lines), encoding="utf-8")  # noqa: ASYNC240 (set-up)
+        config = tmp / "import.toml"
+        config.write_text(f'data_dir = "{tmp / "data"}"\n', encoding="utf-8")  # noqa: ASYNC240
+        env_import = {k: v for k, v in os.environ.items() if not k.startswith("CENTRALITA_")}
+        env_import["CENTRALITA_DATABASE__URL"] = url
+        importing = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "daemon.cli", "--config", str(config), "import", str(source),
+            "--map", "Nombre=name,Telefono=phone",
+            env=env_import, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        import_started = time.monotonic()
     memory = {i: [rss_mb(p.pid)] for i, p in enumerate(procs)}
     started = time.monotonic()
     burst = 0
@@ -145,6 +164,11 @@ async def run(args: argparse.Namespace, url: str, tmp: Path) -> int:
                 memory[i].append(rss_mb(p.pid))
             next_memory += 30
     await locust.wait()
+    if importing is not None:
+        out, _ = await importing.communicate()
+        took = time.monotonic() - import_started
+        summary = [line for line in out.decode().splitlines() if "created" in line]
+        print(f"import of {args.import_rows} rows beside the load: {took:.0f} s; {summary}")
     await asyncio.sleep(5)  # the last burst's pop-ups
     for i, p in enumerate(procs):
         memory[i].append(rss_mb(p.pid))
@@ -193,6 +217,7 @@ async def main() -> int:
     parser.add_argument("--burst-every", type=float, default=15.0)
     parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--workdir", default="", help="keep configs and instance logs here")
+    parser.add_argument("--import-rows", type=int, default=20000, help="0: no import")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="centralita_load_") as tmp:
         work = Path(args.workdir) if args.workdir else Path(tmp)  # kept: the instances' logs
