@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from models.core.db import is_database_busy
 from models.core.errors import CrmError, NotFound, PermissionDenied, ValidationFailed
 from models.core.translation import set_reader_language
 from models.people import sessions
@@ -86,6 +87,25 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
             raise
         allowed = ", ".join(sorted(err.allowed_methods))
         return refusal(request, 405, gettext(request, "Allowed here: %(methods)s", methods=allowed))
+    except web.HTTPException:
+        raise  # redirects and the other answers aiohttp makes itself
+    except Exception as err:  # never a traceback or aiohttp's English 500 to the user
+        return _failure_page(request, err)
+
+
+def _failure_page(request: web.Request, err: Exception) -> web.Response:
+    """A database that does not answer (a restart, an overloaded server): 503, try again;
+    anything else is a bug: logged with its traceback, a plain 500 page."""
+    api = request.path.startswith(TOKEN_PREFIX)
+    if is_database_busy(err):
+        logger.warning("%s %s: the database did not answer: %s", request.method, request.path, err)
+        text = gettext(request, "The database is busy right now: try again in a moment.")
+        response = refusal(request, 503, text) if api else error_page(request, 503, text)
+        response.headers["Retry-After"] = "5"
+        return response
+    logger.error("%s %s failed", request.method, request.path, exc_info=err)
+    text = gettext(request, "Something went wrong on our side. It was logged: try again.")
+    return refusal(request, 500, text) if api else error_page(request, 500, text)
 
 
 @web.middleware
