@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from models.core.errors import Conflict, ValidationFailed, msg
+from models.core.secret_box import SecretBox
 from models.people.schedule import validate_schedule, validate_time_zone
 from models.schema.users import User
 
@@ -66,6 +67,26 @@ async def update_profile(
         update_fields=["full_name", "email", "phone", "position", "extension", "language"]
     )
     return user
+
+
+def check_sip_password(password: str) -> None:
+    if len(password) > 128 or any(ord(c) < 32 for c in password):
+        raise ValidationFailed({"sip_password": msg("at most 128 characters, no control ones")})
+
+
+async def set_sip_password(user: User, password: str, box: SecretBox) -> None:
+    """Store the web phone's SIP password sealed with the installation's box ("" forgets it).
+
+    The password is never shown back nor logged: the profile page only says it is saved.
+    """
+    check_sip_password(password)
+    user.sip_password_sealed = box.seal(password) if password else ""
+    await user.save(update_fields=["sip_password_sealed"])
+
+
+def sip_password_of(user: User, box: SecretBox) -> str:
+    """The user's SIP password in clear ("" when none); SecretUnreadable under another key."""
+    return box.open(user.sip_password_sealed) if user.sip_password_sealed else ""
 
 
 async def set_language(user: User, language: str) -> None:

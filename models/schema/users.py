@@ -45,6 +45,10 @@ class User(Model):
     telegram_name = fields.CharField(max_length=150, default="", db_default="")
     telegram_username = fields.CharField(max_length=64, default="", db_default="")
     telegram_linked_at = fields.DatetimeField(null=True)
+    # The web phone's SIP password (issue 20), sealed with the installation's SecretBox.
+    sip_password_sealed = fields.TextField(
+        default="", db_default="", description="SIP password of the web phone, encrypted"
+    )
     is_active = fields.BooleanField(default=True)
     group: fields.ForeignKeyRelation[Group] = fields.ForeignKeyField(
         "crm.Group", related_name="users", on_delete=fields.RESTRICT

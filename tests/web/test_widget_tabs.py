@@ -83,14 +83,17 @@ async def test_webrtc_mode_loads_the_sip_library_and_registers_over_websocket(
     panel, contexts, world
 ):
     """The in-browser phone sends a real SIP REGISTER for the agent's extension."""
+    from models.core.secret_box import secret_box_for
+    from models.people.profile import set_sip_password
     from tests.web.sip_registrar import SipRegistrar
 
+    # The SIP password comes from the profile (stored encrypted), not typed into the widget.
+    box = secret_box_for("", panel.settings.data_dir)
+    await set_sip_password(world.luis, "sip-secret-101", box)
     async with SipRegistrar() as registrar:
         await TelephonySettings.filter().update(widget_mode="webrtc", webrtc_ws_url=registrar.url)
         page = await log_in(await contexts(), panel, "luis", world.password)
         await page.click(".cw-toggle")
-        await page.fill("#cw-sip-password", "sip-secret-101")
-        await page.click("#cw-webrtc-connect")
         await page.locator("#call-widget[data-webrtc='Registered']").wait_for()
         assert "Web phone ready" in await page.locator("#cw-webrtc-state").inner_text()
         register = registrar.requests[-1]

@@ -152,10 +152,12 @@
   });
 
   // Click-to-call (L5): the keypad, the team tab and every number of every page.
-  async function call(number) {
+  async function call(number, fromDialBox) {
     number = (number || "").trim();
     if (!number) return;
     openWidget();
+    // In WebRTC mode the dial box calls straight from the browser's SIP phone once registered.
+    if (fromDialBox && state.mode === "webrtc" && phone.registered && !phone.session) { dialWebPhone(number); return; }
     progress("requested", `${t.tCalling} ${number}…`);
     try {
       const body = await crm.post("/api/calls/originate", { number });
@@ -168,9 +170,9 @@
       progress("failed", `${t.tFailed}: ${error.message}`);
     }
   }
-  $("#cw-call").addEventListener("click", () => call($("#cw-number").value));
+  $("#cw-call").addEventListener("click", () => call($("#cw-number").value, true));
   $("#cw-number").addEventListener("keydown", (event) => {
-    if (event.key === "Enter") { event.preventDefault(); call($("#cw-number").value); }
+    if (event.key === "Enter") { event.preventDefault(); call($("#cw-number").value, true); }
   });
   document.addEventListener("click", (event) => {
     const target = event.target.closest("[data-phone], a[href^='tel:']");
@@ -222,68 +224,190 @@
   }
 
   // The in-browser phone (WebRTC mode): SIP over WebSocket with sip.js, served from node_modules.
-  const phone = { ua: null, registered: false, invitation: null, expectCallback: 0 };
-  async function startWebPhone() {
-    const box = $("#cw-webrtc");
-    box.hidden = false;
-    const key = "cw-sip-" + state.extension;
-    const field = $("#cw-sip-password");
-    field.value = sessionStorage.getItem(key) || "";
-    $("#cw-webrtc-connect").addEventListener("click", () => {
-      sessionStorage.setItem(key, field.value);
-      registerWebPhone(field.value).catch((err) => { $("#cw-webrtc-state").textContent = `${t.tWebrtcFailed}: ${err.message}`; });
-    });
-    if (field.value) registerWebPhone(field.value).catch((err) => { $("#cw-webrtc-state").textContent = `${t.tWebrtcFailed}: ${err.message}`; });
+  // It registers by itself with the SIP login of the user's profile (sent by /api/widget/state:
+  // the browser must hold the password, SIP digest authentication is done by the browser).
+  const phone = { ua: null, SIP: null, registered: false, invitation: null, session: null, expectCallback: 0, failure: "", held: false, statsTimer: null };
+  function webrtcState(text) { $("#cw-webrtc-state").textContent = text; }
+  function webrtcFailed(reason, code) {
+    phone.failure = reason;
+    root.dataset.webrtcError = code;
+    webrtcState(`${t.tWebrtcFailed}: ${reason}`);
   }
-  async function registerWebPhone(password) {
+  function startWebPhone() {
+    $("#cw-webrtc").hidden = false;
+    if (state.sip_problem === "missing") { webrtcFailed(t.tWebrtcNoPassword, "no-password"); return; }
+    if (state.sip_problem === "unreadable") { webrtcFailed(t.tWebrtcUnreadable, "unreadable"); return; }
+    registerWebPhone(state.sip_username, state.sip_password).catch((err) => webrtcFailed(err.message, "error"));
+  }
+  async function registerWebPhone(username, password) {
     const SIP = await import("/widget/vendor/sip.js/index.js");
     if (phone.ua) await phone.ua.stop();
     const server = state.webrtc_ws_url;
     const host = new URL(server.replace(/^ws/, "http")).hostname;
+    let registerer = null, registerOptions = null;
     const ua = new SIP.UserAgent({
-      uri: SIP.UserAgent.makeURI(`sip:${state.extension}@${host}`),
+      uri: SIP.UserAgent.makeURI(`sip:${username}@${host}`),
       transportOptions: { server },
-      authorizationUsername: state.extension,
+      authorizationUsername: username,
       authorizationPassword: password,
+      logBuiltinEnabled: false,
       delegate: {
         onInvite(invitation) {
+          if (phone.session || phone.invitation) { invitation.reject({ statusCode: 486 }); return; }
           phone.invitation = invitation;
+          track(invitation, "in");
           // A click-to-call rings our own extension first: answer it without asking.
           if (Date.now() - phone.expectCallback < 30000) { phone.expectCallback = 0; answer(); return; }
+          const from = invitation.remoteIdentity;
+          $("#cw-webrtc-from").textContent = from.displayName || from.uri.user || "";
           $("#cw-webrtc-incoming").hidden = false;
-          invitation.stateChange.addListener((s) => {
-            if (s === SIP.SessionState.Terminated) $("#cw-webrtc-incoming").hidden = true;
-          });
+          callState("ringing", t.tIncoming);
+        },
+        onDisconnect(error) {
+          if (!error) return;
+          phone.registered = false;
+          root.dataset.webrtc = "disconnected";  // a state code, like sip.js's
+          webrtcFailed(`${t.tWebrtcServerDown} (${server})`, "server-down");
+          if (registerer) setTimeout(() => ua.reconnect().then(() => registerer.register(registerOptions)).catch(() => {}), 5000);
         },
       },
     });
     phone.ua = ua;
     phone.SIP = SIP;
-    await ua.start();
-    const registerer = new SIP.Registerer(ua);
+    phone.host = host;
+    try {
+      await ua.start();
+    } catch {
+      root.dataset.webrtc = "disconnected";  // a state code, like sip.js's
+      webrtcFailed(`${t.tWebrtcServerDown} (${server})`, "server-down");
+      return;
+    }
+    registerer = new SIP.Registerer(ua);
+    registerOptions = {
+      requestDelegate: {
+        onReject(response) {
+          const { statusCode, reasonPhrase } = response.message;
+          const wrong = statusCode === 401 || statusCode === 403 || statusCode === 407;
+          webrtcFailed(wrong ? `${t.tWebrtcWrongPassword} (${statusCode} ${reasonPhrase})` : `${statusCode} ${reasonPhrase}`, String(statusCode));
+        },
+      },
+    };
     registerer.stateChange.addListener((s) => {
       phone.registered = s === SIP.RegistererState.Registered;
-      $("#cw-webrtc-state").textContent = phone.registered ? t.tWebrtcRegistered : `${t.tWebrtcFailed} (${s})`;
       root.dataset.webrtc = s;
+      if (phone.registered) { phone.failure = ""; root.dataset.webrtcError = ""; webrtcState(t.tWebrtcRegistered); }
+      else webrtcState(phone.failure ? `${t.tWebrtcFailed}: ${phone.failure}` : t.tWebrtcFailed);
     });
-    await registerer.register();
+    await registerer.register(registerOptions);
+  }
+
+  // One call at a time: its state line, hold and hang-up, the remote audio and its level.
+  function callState(stage, text) {
+    root.dataset.webrtcCall = stage;
+    $("#cw-webrtc-call").hidden = stage === "";
+    $("#cw-webrtc-call-state").textContent = text || "";
+    $("#cw-webrtc-hold").hidden = !(stage === "established" || stage === "held" || stage === "held-remote");
+    $("#cw-webrtc-hold").textContent = stage === "held" ? t.tWebrtcResume : t.tWebrtcHold;
+  }
+  function playRemoteAudio(session) {
+    const pc = session.sessionDescriptionHandler.peerConnection;
+    const stream = new MediaStream();
+    pc.getReceivers().forEach((r) => { if (r.track) stream.addTrack(r.track); });
+    $("#cw-webrtc-audio").srcObject = stream;
+    // What arrives (inbound RTP bytes, the loudest level heard), for the call's state line.
+    root.dataset.webrtcRx = "0";
+    root.dataset.webrtcLevel = "0";
+    phone.statsTimer = setInterval(async () => {
+      const stats = await pc.getStats();
+      stats.forEach((s) => {
+        if (s.type !== "inbound-rtp" || s.kind !== "audio") return;
+        root.dataset.webrtcRx = String(s.bytesReceived || 0);
+        if ((s.audioLevel || 0) > Number(root.dataset.webrtcLevel)) root.dataset.webrtcLevel = String(s.audioLevel);
+      });
+    }, 500);
+  }
+  function isHoldOffer(body) { return /a=(sendonly|inactive)/.test(body || ""); }
+  function track(session, direction) {
+    const SIP = phone.SIP;
+    phone.session = session;
+    phone.held = false;
+    session.delegate = {
+      // A re-INVITE from the other side: it put us on hold, or took us off it.
+      onInvite(request) {
+        if (phone.held) return;
+        if (isHoldOffer(request.body)) callState("held-remote", t.tWebrtcHeldRemote);
+        else callState("established", t.tAnswered);
+      },
+    };
+    session.stateChange.addListener((s) => {
+      if (s === SIP.SessionState.Establishing) callState(direction === "out" ? "calling" : "ringing", direction === "out" ? t.tCallingOut : t.tIncoming);
+      if (s === SIP.SessionState.Established) {
+        $("#cw-webrtc-incoming").hidden = true;
+        callState("established", t.tAnswered);
+        playRemoteAudio(session);
+      }
+      if (s === SIP.SessionState.Terminated) {
+        clearInterval(phone.statsTimer);
+        $("#cw-webrtc-incoming").hidden = true;
+        $("#cw-webrtc-audio").srcObject = null;
+        phone.session = null;
+        phone.invitation = null;
+        callState("ended", t.tWebrtcHungUp);
+      }
+    });
+  }
+  function dialWebPhone(number) {
+    const SIP = phone.SIP;
+    const digits = number.replace(/[^0-9+*#]/g, "");
+    const target = digits && SIP.UserAgent.makeURI(`sip:${digits}@${phone.host}`);
+    if (!target) { callState("ended", t.tFailed); return; }
+    const inviter = new SIP.Inviter(phone.ua, target, { sessionDescriptionHandlerOptions: { constraints: { audio: true, video: false } } });
+    track(inviter, "out");
+    callState("calling", `${t.tCalling} ${digits}…`);
+    inviter.invite({
+      requestDelegate: {
+        onReject(response) { callState("ended", `${t.tFailed}: ${response.message.statusCode} ${response.message.reasonPhrase}`); },
+      },
+    }).catch((err) => callState("ended", `${t.tFailed}: ${err.message}`));
   }
   function answer() {
     const invitation = phone.invitation;
     if (!invitation) return;
     $("#cw-webrtc-incoming").hidden = true;
-    invitation.accept({ sessionDescriptionHandlerOptions: { constraints: { audio: true, video: false } } }).then(() => {
-      const pc = invitation.sessionDescriptionHandler.peerConnection;
-      const stream = new MediaStream();
-      pc.getReceivers().forEach((r) => { if (r.track) stream.addTrack(r.track); });
-      $("#cw-webrtc-audio").srcObject = stream;
-    });
+    invitation.accept({ sessionDescriptionHandlerOptions: { constraints: { audio: true, video: false } } })
+      .catch((err) => callState("ended", `${t.tFailed}: ${err.message}`));
+  }
+  function setHold(hold) {
+    const session = phone.session;
+    if (!session || session.state !== phone.SIP.SessionState.Established) return;
+    const options = session.sessionDescriptionHandlerOptionsReInvite || {};
+    session.sessionDescriptionHandlerOptionsReInvite = { ...options, hold };
+    session.invite({
+      requestDelegate: {
+        onAccept() {
+          phone.held = hold;
+          session.sessionDescriptionHandler.peerConnection.getSenders().forEach((s) => { if (s.track) s.track.enabled = !hold; });
+          callState(hold ? "held" : "established", hold ? t.tWebrtcHeld : t.tAnswered);
+        },
+        onReject() { callState(phone.held ? "held" : "established", t.tFailed); },
+      },
+    }).catch((err) => status(err.message));
+  }
+  function hangUp() {
+    const session = phone.session;
+    if (!session) return;
+    const S = phone.SIP.SessionState;
+    if (session.state === S.Established) session.bye();
+    else if (session instanceof phone.SIP.Inviter) session.cancel();
+    else session.reject();
   }
   $("#cw-webrtc-answer").addEventListener("click", answer);
   $("#cw-webrtc-decline").addEventListener("click", () => {
-    if (phone.invitation) phone.invitation.reject();
+    if (phone.invitation && phone.invitation.state === phone.SIP.SessionState.Initial) phone.invitation.reject();
     $("#cw-webrtc-incoming").hidden = true;
   });
+  $("#cw-webrtc-hold").addEventListener("click", () => setHold(!phone.held));
+  $("#cw-webrtc-hangup").addEventListener("click", hangUp);
 
   async function init() {
     const body = await getJSON("/api/widget/state");

@@ -25,6 +25,7 @@ from web.views.common import (
     users_changed,
 )
 from web.views.pbx_doctor import doctor_context
+from web.views.settings_mail import secret_box
 
 WEEKDAYS = range(7)
 
@@ -70,6 +71,7 @@ async def profile_page(request: web.Request, *, form=None, errors=None, status=2
         "language_options": list(LANGUAGES.items()),
         "max_mb": request.app[SETTINGS].web.max_upload_mb,
         "sessions": await _session_rows(request, user),
+        "sip_password_saved": bool(user.sip_password_sealed),
     }
     return render(request, "settings/profile.html", context, status=status)
 
@@ -78,7 +80,11 @@ async def save_profile(request: web.Request) -> web.Response:
     user = current_user(request)
     form = await form_data(request)
     values = text_values(form)
+    # The SIP password is never rendered back, not even into a form with errors.
+    sip_password = values.pop("sip_password", "")
+    forget_sip = values.pop("forget_sip_password", "") == "1"
     try:
+        profile.check_sip_password(sip_password)
         await profile.update_profile(
             user,
             full_name=values.get("full_name", ""),
@@ -88,6 +94,8 @@ async def save_profile(request: web.Request) -> web.Response:
             extension=values.get("extension", ""),
             language=values.get("language", "es"),
         )
+        if sip_password or forget_sip:
+            await profile.set_sip_password(user, sip_password, secret_box(request))
     except ValidationFailed as err:
         return await profile_page(request, form=values, errors=err.fields, status=422)
     except Conflict as err:

@@ -14,6 +14,8 @@ from aiohttp import web
 
 from models.core.errors import NotFound, TelephonyError, ValidationFailed
 from models.core.events import ClickToCall, ClickToCallProgress, HangupCall, TransferCall
+from models.core.secret_box import SecretUnreadable
+from models.people.profile import sip_password_of
 from models.people.schedule import is_working
 from models.people.team import list_users
 from models.people.users import get_telephony
@@ -28,6 +30,7 @@ from web.templating import say
 from web.views.calling import pbx_is_up
 from web.views.common import current_user, now
 from web.views.live import LIVE, card_json
+from web.views.settings_mail import secret_box
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +50,23 @@ def _text(body: dict[str, Any], name: str, limit: int = 200) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
+def _sip_credentials(request: web.Request, user: User, webrtc: bool) -> dict[str, str]:
+    """The web phone's SIP login, for this user's own browser only and only in WebRTC mode.
+
+    SIP over WebSocket authenticates the browser itself (digest, RFC 3261), so the browser
+    must hold the password: it is sent here, over the user's session, never into a page.
+    """
+    if not webrtc or not user.extension:
+        return {"sip_username": "", "sip_password": "", "sip_problem": ""}
+    try:
+        password = sip_password_of(user, secret_box(request))
+    except SecretUnreadable:
+        logger.warning("the SIP password of user %s does not decrypt with this key", user.id)
+        return {"sip_username": user.extension, "sip_password": "", "sip_problem": "unreadable"}
+    problem = "" if password else "missing"
+    return {"sip_username": user.extension, "sip_password": password, "sip_problem": problem}
+
+
 async def widget_state(request: web.Request) -> web.Response:
     """What the widget needs to draw itself: mode, PBX link, the user's live calls."""
     user = current_user(request)
@@ -54,17 +74,20 @@ async def widget_state(request: web.Request) -> web.Response:
     relay = request.app[LIVE]
     calls = relay.board.calls_of(user.extension) if user.extension else []
     working = is_working(user, now(request))
+    webrtc = telephony.widget_mode == "webrtc"
     return web.json_response(
         {
             "mode": telephony.widget_mode,
             "extension": user.extension or "",
             "pbx_up": pbx_is_up(request),
             "working": working,
-            "webrtc_ws_url": telephony.webrtc_ws_url if telephony.widget_mode == "webrtc" else "",
+            "webrtc_ws_url": telephony.webrtc_ws_url if webrtc else "",
+            **_sip_credentials(request, user, webrtc),
             # SMS (issue 8) is on only when a gateway driver is configured.
             "sms_enabled": request.app[SETTINGS].sms.driver != "none",
             "calls": [relay.ringing(c) for c in calls],
-        }
+        },
+        headers={"Cache-Control": "no-store"},  # it may carry the SIP password
     )
 
 
