@@ -1,5 +1,6 @@
 # The caller's name as the PBX sent it (CallerIDName) on every call from an unknown number,
-# shown on the calls list and used to name its auto-lead (issue 14).
+# shown on the calls list and used to name its auto-lead (issue 14). With a database default:
+# SQLite refuses a NOT NULL column without one on a table that has rows (a CRM with calls).
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise import fields
@@ -13,6 +14,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Call',
             name='caller_name',
-            field=fields.CharField(default='', max_length=200),
+            field=fields.CharField(default='', db_default='', max_length=200),
         ),
     ]

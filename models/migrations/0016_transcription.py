@@ -18,11 +18,11 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="Call",
             name="transcription_error",
-            field=fields.CharField(default="", max_length=500),
+            field=fields.CharField(default="", db_default="", max_length=500),
         ),
         ops.AddField(
             model_name="TelephonySettings",
             name="is_transcribe_calls",
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
     ]

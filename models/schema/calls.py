@@ -22,7 +22,7 @@ class Call(Model):
     to_number = fields.CharField(max_length=64, default="")
     peer_e164 = fields.CharField(max_length=20, null=True, db_index=True)
     # The name the PBX gave the outside party (CallerIDName), "" when it gave none.
-    caller_name = fields.CharField(max_length=200, default="")
+    caller_name = fields.CharField(max_length=200, default="", db_default="")
     did = fields.CharField(max_length=64, default="")
     agent: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
         "crm.User", related_name="calls", null=True, on_delete=fields.SET_NULL
@@ -49,7 +49,7 @@ class Call(Model):
     # When speech recognition last finished with this call (X2), transcript or failure.
     transcribed_at = fields.DatetimeField(null=True)
     # Why the last transcription failed, "" when it did not.
-    transcription_error = fields.CharField(max_length=500, default="")
+    transcription_error = fields.CharField(max_length=500, default="", db_default="")
     transfers: list[Any] = fields.JSONField(default=list)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -37,7 +37,7 @@ class TelephonySettings(Model):
     webrtc_ws_url = fields.CharField(max_length=255, default="")
     recordings_dir = fields.CharField(max_length=255, default="")
     # Transcribe answered calls' recordings ([transcription] engine says how, X2).
-    is_transcribe_calls = fields.BooleanField(default=False)
+    is_transcribe_calls = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "telephony_settings"
