@@ -24,7 +24,7 @@ from models.messaging import telegram_links as telegram
 from models.schema.users import User
 from tests.bot.fake_bot_api import FakeBotApi
 from tests.daemon.test_cli_demo import centralita
-from tests.daemon.test_cluster_instances import query, roles, start, write_config
+from tests.daemon.test_cluster_instances import query, roles, start, stop_all, write_config
 
 CHAT = 777_100  # Ana's chat
 OTHER_CHAT = 777_900  # where the bench's own messages go, one a second (Telegram's per-chat pace)
@@ -47,19 +47,6 @@ async def the_leader(session: aiohttp.ClientSession, urls: list[str | None]) -> 
 
     await until(one_leader, 30, "one leader", step=0.05)
     return found.index("leader")
-
-
-async def stop_all(procs: list[asyncio.subprocess.Process]) -> None:
-    for proc in procs:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-    for proc in procs:
-        if proc.returncode is None:
-            try:
-                await asyncio.wait_for(proc.wait(), 30)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
 
 
 async def leader_kill(url: str, kills: int, messages: int) -> list[Row]:

@@ -125,11 +125,11 @@ def decode(text: str) -> Any:
 
 def _crm_errors() -> dict[str, type[CrmError]]:
     found: dict[str, type[CrmError]] = {}
-    todo: list[type[CrmError]] = [CrmError]
-    while todo:
-        cls = todo.pop()
+    pending: list[type[CrmError]] = [CrmError]
+    while pending:
+        cls = pending.pop()
         found.setdefault(cls.__name__, cls)
-        todo.extend(cls.__subclasses__())
+        pending.extend(cls.__subclasses__())
     return found
 
 

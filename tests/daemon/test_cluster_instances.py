@@ -110,6 +110,20 @@ async def until(predicate, within: float, step: float = 0.1):
         await asyncio.sleep(step)
 
 
+async def stop_all(procs: list[asyncio.subprocess.Process]) -> None:
+    """SIGTERM to every instance still running, SIGKILL to one that does not stop in 30 s."""
+    for proc in procs:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        if proc.returncode is None:
+            try:
+                await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
 async def test_the_leader_killed_mid_call_is_replaced_and_the_call_is_recorded_once(
     tmp_path, cluster_db
 ):
@@ -203,14 +217,5 @@ async def test_the_leader_killed_mid_call_is_replaced_and_the_call_is_recorded_o
             await ws.close()
             assert len(originated) == 1  # the PBX got one Originate
     finally:
-        for proc in procs:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            if proc.returncode is None:
-                try:
-                    await asyncio.wait_for(proc.wait(), 30)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
+        await stop_all(procs)
         await sim.close()
