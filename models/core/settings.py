@@ -213,6 +213,9 @@ class ClusterSettings(_Section):
     outbox, mail and calendar sync, Telegram polling), every instance serves the panel."""
 
     enabled: bool = False
+    # How long an import stays its instance's after the instance stops answering; then
+    # another marks it interrupted (to resume or undo). Renewed every third of it.
+    import_lease_seconds: float = Field(default=30.0, ge=3.0, le=3600.0)
 
 
 class TranscriptionSettings(_Section):

@@ -12,19 +12,19 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "ImportPreview": "batches",
     "available_targets": "batches",
-    "can_resume": "batches",
+    "can_resume": "interruptions",
     "cancel_import": "batches",
     "create_import": "batches",
     "dry_run_import": "batches",
     "get_import": "batches",
-    "interrupted_files": "batches",
-    "is_interrupted": "batches",
+    "interrupted_files": "interruptions",
+    "is_interrupted": "interruptions",
     "list_imports": "batches",
-    "mark_interrupted": "batches",
+    "mark_interrupted": "interruptions",
     "preview_import": "batches",
     "rejected_rows_csv": "batches",
     "rejection_reason": "batches",
-    "resume_import": "batches",
+    "resume_import": "interruptions",
     "run_import": "batches",
     "DUPLICATE_POLICIES": "engine",
     "ImportCounts": "engine",
@@ -83,22 +83,24 @@ if TYPE_CHECKING:
     from models.importing.batches import (
         ImportPreview,
         available_targets,
-        can_resume,
         cancel_import,
         create_import,
         dry_run_import,
         get_import,
-        interrupted_files,
-        is_interrupted,
         list_imports,
-        mark_interrupted,
         preview_import,
         rejected_rows_csv,
         rejection_reason,
-        resume_import,
         run_import,
     )
     from models.importing.engine import DUPLICATE_POLICIES, ImportCounts
+    from models.importing.interruptions import (
+        can_resume,
+        interrupted_files,
+        is_interrupted,
+        mark_interrupted,
+        resume_import,
+    )
     from models.importing.mapping import Target, parse_map_spec, suggest_mapping
     from models.importing.readers import MAX_COLUMNS, FileRejected, Table, open_table
     from models.importing.rows import Rejection

@@ -2,14 +2,14 @@
 
 A batch row (ImportBatch) is the import's record: who ran it, the mapping, the counters the
 progress bar shows, the rejected rows, its status. It outlives the process, so "cancel
-import" works after a restart. An import a crash interrupted (`mark_interrupted` at the next
-start) is either undone (`cancel_import`) or resumed where it stopped (`resume_import`): the
-rows its committed chunks wrote are counted in `processed_rows` and are not written again.
+import" works after a restart. An import a stopped process left half-way is resumed or
+undone (models/importing/interruptions.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import logging
@@ -28,6 +28,7 @@ from models.core.labels import N_
 from models.importing.cells import cell_text, escape_formula
 from models.importing.changes import entity_model, in_use, restore
 from models.importing.engine import DUPLICATE_POLICIES, ImportCounts, ImportEngine, ImportJob
+from models.importing.leases import LEASE_SECONDS, keep_lease, lease_end
 from models.importing.mapping import (
     CUSTOM_PREFIX,
     KINDS,
@@ -41,7 +42,6 @@ from models.importing.readers import Table, open_table, reopen_table
 from models.importing.rows import CustomSpec, RowChecker
 from models.importing.statuses import (
     DATABASE_BUSY,
-    INTERRUPTED,
     STOPPED,
     status_label,
     unexpected_error,
@@ -165,6 +165,7 @@ async def create_import(
     max_bytes: int,
     delimiter: str | None = None,
     encoding: str | None = None,
+    clock: Clock | None = None,
 ) -> ImportBatch:
     """Check file and mapping and record a pending import; `run_import` then carries it out.
 
@@ -188,17 +189,28 @@ async def create_import(
             "table": table.describe(),
         },
         total_rows=table.total_rows,
+        lease_until=lease_end(clock or SystemClock()),
     )
 
 
 async def run_import(
-    batch_id: int, *, max_bytes: int, clock: Clock | None = None, workers: int | None = None
+    batch_id: int,
+    *,
+    max_bytes: int,
+    clock: Clock | None = None,
+    workers: int | None = None,
+    lease_seconds: float = LEASE_SECONDS,
 ) -> ImportBatch:
     """Carry out a pending import. A failure is recorded on the batch, whose chunks stay
-    cancellable; a cancelled task records that it was stopped and re-raises."""
+    cancellable; a cancelled task records that it was stopped and re-raises. While it runs,
+    its lease is renewed (models/importing/leases.py)."""
     clock = clock or SystemClock()
-    batch = await get_import(batch_id)
-    if batch.status != "pending":
+    # Conditional: of two processes handed the same pending import, one runs it.
+    taken = await ImportBatch.filter(id=batch_id, status="pending").update(
+        status="running", lease_until=lease_end(clock, lease_seconds)
+    )
+    if not taken:
+        batch = await get_import(batch_id)
         raise Conflict(
             msg(
                 "import %(id)s is %(status)s, not waiting to start",
@@ -206,8 +218,19 @@ async def run_import(
                 status=status_label(batch.status),
             )
         )
-    batch.status = "running"
-    await batch.save(update_fields=["status"])
+    leasing = asyncio.create_task(keep_lease(batch_id, clock, lease_seconds))
+    try:
+        return await _carry_out(batch_id, max_bytes, clock, workers)
+    finally:
+        leasing.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await leasing
+
+
+async def _carry_out(
+    batch_id: int, max_bytes: int, clock: Clock, workers: int | None
+) -> ImportBatch:
+    batch = await get_import(batch_id)
     resume = _written_so_far(batch)
     if resume is not None:
         logger.info("import %s resumed after row %s", batch_id, batch.processed_rows)
@@ -389,83 +412,6 @@ async def cancel_import(
         sum(1 for c in changes if c.action == "updated"),
     )
     return batch
-
-
-def is_interrupted(batch: ImportBatch) -> bool:
-    """Whether a restart stopped this import half-way (it may be resumed or undone)."""
-    return batch.status == "failed" and batch.error == INTERRUPTED.msgid
-
-
-def _file_unchanged(batch: ImportBatch) -> bool:
-    """Whether the import's file is still there as it was read (the rows written so far are
-    its first rows: another file, or this one edited, would not carry on from them)."""
-    described = batch.options.get("table") or {}
-    path = batch.options.get("path")
-    if not path or "size" not in described:
-        return False
-    try:
-        stat = Path(path).stat()
-    except OSError:
-        return False
-    return (stat.st_size, stat.st_mtime_ns) == (described["size"], described.get("mtime_ns"))
-
-
-async def interrupted_files() -> set[Path]:
-    """The files of the imports a restart interrupted: kept while they may be resumed."""
-    batches = await ImportBatch.filter(status="failed", error=INTERRUPTED.msgid).only(
-        "id", "options"
-    )
-    return {Path(b.options["path"]) for b in batches if b.options.get("path")}
-
-
-def can_resume(batch: ImportBatch) -> bool:
-    """Whether `resume_import` would take this import: interrupted, with its file unchanged."""
-    return is_interrupted(batch) and _file_unchanged(batch)
-
-
-async def resume_import(batch_id: int, *, user: User | None = None) -> ImportBatch:
-    """Make an import a restart interrupted wait to start again (`run_import` carries it on
-    after the rows it had written; nothing is written twice)."""
-    if user is not None:
-        require(user, "import_export")
-    batch = await get_import(batch_id)
-    if not is_interrupted(batch):
-        raise Conflict(
-            msg(
-                "import %(id)s is %(status)s: only an import a restart interrupted is resumed",
-                id=batch_id,
-                status=status_label(batch.status),
-            )
-        )
-    if not _file_unchanged(batch):
-        raise Conflict(
-            msg(
-                "the file of import %(id)s is gone or has changed since: it cannot be resumed, "
-                "only undone",
-                id=batch_id,
-            )
-        )
-    # Conditional: two clicks (or two servers) start it once.
-    updated = await ImportBatch.filter(
-        id=batch_id, status="failed", error=INTERRUPTED.msgid
-    ).update(status="pending", error="", finished_at=None)
-    if not updated:
-        raise Conflict(msg("import %(id)s is being resumed already", id=batch_id))
-    logger.info(
-        "import %s to resume after row %s by %s",
-        batch_id,
-        batch.processed_rows,
-        user.username if user else "system",
-    )
-    return await get_import(batch_id)
-
-
-async def mark_interrupted(clock: Clock | None = None) -> int:
-    """At start-up: imports left running by a stopped process become failed (and cancellable)."""
-    clock = clock or SystemClock()
-    return await ImportBatch.filter(status__in=["pending", "running"]).update(
-        status="failed", error=INTERRUPTED.msgid, finished_at=clock.now()
-    )
 
 
 def rejection_reason(

@@ -35,6 +35,11 @@ class ImportBatch(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     finished_at = fields.DatetimeField(null=True)
     cancelled_at = fields.DatetimeField(null=True)
+    # Until when the process running (or about to run) the import answers for it; renewed
+    # while it runs. Past it, another instance takes the import for interrupted.
+    lease_until = fields.DatetimeField(
+        null=True, description="until when the running process answers for the import"
+    )
 
     class Meta:
         table = "import_batch"

@@ -57,6 +57,8 @@ class CallerDirectory:
         # Batches written at once: SQLite has one connection that a transaction holds whole,
         # so one; PostgreSQL writes in parallel.
         self._writers = asyncio.Semaphore(max(1, writers))
+        # Batches being written, kept until they end even when their caller was cancelled.
+        self._writing: set[asyncio.Task[None]] = set()
         self.store = CallStore(self)
         self._e164: dict[str, str | None] = {}
 
@@ -187,14 +189,28 @@ class CallerDirectory:
         batch = [Pending(rec, clock, loop.create_future()) for rec in records]
         if not batch:
             return []
-        async with self._writers:
-            writing = loop.create_task(self.store.store(batch), name="caller-directory-store")
-            await asyncio.shield(writing)
+        # The writer slot is held by the batch, not by its caller: a cancelled caller leaves
+        # its batch writing, and the next batch still waits for a free slot.
+        await self._writers.acquire()
+        writing = loop.create_task(self.store.store(batch), name="caller-directory-store")
+        self._writing.add(writing)
+        writing.add_done_callback(self._written)
+        await asyncio.shield(writing)
         results: list[RecordedCall | Exception] = []
         for item in batch:
             error = item.done.exception()
             results.append(error if isinstance(error, Exception) else item.done.result())
         return results
+
+    def _written(self, task: asyncio.Task[None]) -> None:
+        self._writing.discard(task)
+        self._writers.release()
+
+    async def wait_for_writes(self) -> None:
+        """Wait until every batch under way is written, also those whose caller was cancelled
+        (a stopping daemon calls it before it closes the database)."""
+        while self._writing:
+            await asyncio.wait(set(self._writing))
 
     async def record_call(self, rec: CallRecord, *, clock: Clock | None = None) -> RecordedCall:
         """Store one finished call (see `record_calls`); raises what kept it from being stored."""

@@ -83,8 +83,12 @@ def _prune_uploads(directory: Path, keep: Collection[Path] = ()) -> None:
 
 
 async def _runner_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
     runner = importing.ImportRunner(
-        max_bytes=app[SETTINGS].web.max_upload_mb * 1024 * 1024, clock=app[CLOCK]
+        max_bytes=settings.web.max_upload_mb * 1024 * 1024,
+        clock=app[CLOCK],
+        shared=settings.cluster.enabled,
+        lease_seconds=settings.cluster.import_lease_seconds,
     )
     await runner.recover()
     _prune_uploads(app[SETTINGS].data_dir / "imports", await importing.interrupted_files())
