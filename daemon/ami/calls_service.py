@@ -163,6 +163,9 @@ class CallsService:
                 await task
         self._tasks = []
         self._lookups.clear()
+        # A lane cancelled mid-batch leaves the batch writing: it ends before the database closes.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.directory.wait_for_writes(), timeout=10)
 
     async def drain(self) -> None:
         """Wait until every queued transition is stored and published."""
