@@ -9,7 +9,12 @@ simulator, the local Bot API server, an aiosmtpd SMTP server, PostgreSQL. Scenar
   smtp-down              the SMTP server down for S s while emails wait in the outbox
   leader-kill            (PostgreSQL) three cluster instances; the leader SIGKILLed mid-call
                          with Telegram sends under way, R times
+  leader-kill-import     (PostgreSQL) the leader SIGKILLed during an import started on its
+                         panel; resumed from another instance's page
+  leader-kill-dialer     (PostgreSQL) the leader SIGKILLed during a dialer list, mid-call
   pg-connections-killed  (PostgreSQL) every connection terminated during calls
+  pg-restart             (PostgreSQL) a PostgreSQL server of the bench's own restarted (fast,
+                         and immediate as a crash) during calls and their notifications
 
 Each prints one row: made, recorded/delivered, lost, doubled (the call table by linkedid
 against the simulator's calls; the fake Bot API's sendMessage by text; the SMTP server's
@@ -47,9 +52,18 @@ SCENARIOS = [
     "bot-api-429-5xx",
     "smtp-down",
     "leader-kill",
+    "leader-kill-import",
+    "leader-kill-dialer",
     "pg-connections-killed",
+    "pg-restart",
 ]
-POSTGRES_ONLY = {"leader-kill", "pg-connections-killed"}
+POSTGRES_ONLY = {
+    "leader-kill",
+    "leader-kill-import",
+    "leader-kill-dialer",
+    "pg-connections-killed",
+    "pg-restart",
+}
 HEADER = (
     f"{'scenario':<22} {'backend':<8} {'made':>5} {'recorded':>8} {'lost':>5} "
     f"{'doubled':>7} {'allowed':>7} {'seconds':>8}  note"
@@ -58,8 +72,13 @@ HEADER = (
 
 def counts(args: argparse.Namespace) -> dict[str, float]:
     if args.short:
-        return {"cuts": 3, "seconds": 3, "messages": 3, "mails": 3, "kills": 1, "per_kill": 2}
+        return {
+            "cuts": 3, "seconds": 3, "messages": 3, "mails": 3, "kills": 1, "per_kill": 2,
+            "rows": 20_000, "numbers": 4,
+        }  # fmt: skip
     return {
+        "rows": args.rows,
+        "numbers": args.numbers,
         "cuts": args.cuts,
         "seconds": args.seconds,
         "messages": args.messages,
@@ -100,11 +119,21 @@ async def run_scenario(
     import bench.faults_local as local  # after the sys.path line; imports the whole product
 
     n = counts(args)
+    if name == "pg-restart":  # on a server of its own, which it restarts
+        from bench.faults_pg_restart import pg_restart
+
+        return await pg_restart(int(n["kills"]) + 1, int(n["per_kill"]))
     async with fresh_copy(backend, template, args.pg_url) as url:
         if name == "leader-kill":
             import bench.faults_cluster as cluster
 
             return await cluster.leader_kill(url, int(n["kills"]), int(n["messages"]))
+        if name in ("leader-kill-import", "leader-kill-dialer"):
+            import bench.faults_cluster_work as work
+
+            if name == "leader-kill-import":
+                return await work.leader_kill_import(url, int(n["rows"]))
+            return await work.leader_kill_dialer(url, int(n["numbers"]), int(n["kills"]))
         if name == "ami-link-cut":
             return await local.ami_link_cut(url, int(n["cuts"]))
         if name == "bot-api-429-5xx":
@@ -161,6 +190,8 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20, help="notifications in the outage")
     parser.add_argument("--mails", type=int, default=20, help="emails queued in the outage")
     parser.add_argument("--kills", type=int, default=3, help="leader kills / PostgreSQL kills")
+    parser.add_argument("--rows", type=int, default=100_000, help="rows of the killed import")
+    parser.add_argument("--numbers", type=int, default=12, help="numbers of the dialer list")
     parser.add_argument("-v", "--verbose", action="store_true", help="log retries (stderr)")
     args = parser.parse_args()
     print(HEADER, flush=True)

@@ -15,6 +15,7 @@ from daemon.doctor.context import load_context
 from daemon.doctor.runner import run_checks
 from daemon.telephony import Telephony
 from models.core.clock import Clock
+from models.core.db import is_database_busy
 from models.core.settings import AmiSettings, Settings
 from models.telephony.pbx_health import Finding, HealthReport
 
@@ -88,8 +89,11 @@ class PbxDoctor:
                 await self.check_now()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.exception("the PBX doctor's checks failed")
+            except Exception as err:
+                if is_database_busy(err):  # a restart of PostgreSQL: checked again next time
+                    logger.warning("the PBX doctor's checks wait for the database: %s", err)
+                else:
+                    logger.exception("the PBX doctor's checks failed")
 
     def _log(self, report: HealthReport) -> None:
         problems = report.problems

@@ -48,7 +48,9 @@ async def query(url: str, sql: str) -> list[tuple]:
         await conn.close()
 
 
-def write_config(tmp_path, index: int, sim: PbxSimulator, key: str, web_extra: str = "") -> str:
+def write_config(
+    tmp_path, index: int, sim: PbxSimulator, key: str, web_extra: str = "", cluster_extra: str = ""
+) -> str:
     path = tmp_path / f"instance{index}.toml"
     path.write_text(
         f'data_dir = "{tmp_path / "data"}"\n'
@@ -57,7 +59,7 @@ def write_config(tmp_path, index: int, sim: PbxSimulator, key: str, web_extra: s
         f'[ami]\nhost = "127.0.0.1"\nport = {sim.port}\n'
         f'username = "{sim.username}"\nsecret = "{sim.secret}"\n'
         "action_timeout = 2.0\nping_interval = 2.0\nreconnect_max_delay = 1.0\n"
-        "[cluster]\nenabled = true\n"
+        f"[cluster]\nenabled = true\n{cluster_extra}"
         f'[security]\nencryption_key = "{key}"\n',
         encoding="utf-8",
     )

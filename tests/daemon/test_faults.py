@@ -1,7 +1,8 @@
 """bench/faults.py --short as a user runs it: the AMI link cut during calls, the Bot API and
-the SMTP server down, and on PostgreSQL the cluster leader SIGKILLed mid-call and every
-database connection killed. Nothing lost, nothing doubled (a Telegram send in flight at the
-leader's kill may go twice: at-least-once, within the printed bound)."""
+the SMTP server down, and on PostgreSQL the cluster leader SIGKILLed mid-call, mid-import and
+mid-dialer-list, every database connection killed, and a PostgreSQL server restarted. Nothing
+lost, nothing doubled (a Telegram send in flight at the leader's kill may go twice:
+at-least-once, within the printed bound)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 ROW = re.compile(r"^(\S+)\s+(sqlite|postgres)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s", re.M)
 EVERYWHERE = {"ami-link-cut", "bot-api-429-5xx", "smtp-down"}
-POSTGRES_ONLY = {"leader-kill-calls", "leader-kill-messages", "pg-connections-killed"}
+POSTGRES_ONLY = {
+    "leader-kill-calls",
+    "leader-kill-messages",
+    "leader-kill-import",
+    "leader-kill-dialer",
+    "pg-connections-killed",
+    "pg-restart-calls",
+    "pg-restart-messages",
+}
 
 
 def test_short_fault_run_loses_and_doubles_nothing():
@@ -25,7 +34,7 @@ def test_short_fault_run_loses_and_doubles_nothing():
         command += ["--pg-url", choice]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CENTRALITA_")}
     done = subprocess.run(
-        command, capture_output=True, text=True, timeout=400, cwd=REPO, env=env, check=False
+        command, capture_output=True, text=True, timeout=600, cwd=REPO, env=env, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     rows = {m[0]: m[1:] for m in ROW.findall(done.stdout)}
