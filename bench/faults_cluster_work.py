@@ -48,19 +48,27 @@ class Cluster:
         self.key = Fernet.generate_key().decode()
         self.procs: list[asyncio.subprocess.Process] = []
         self.urls: list[str | None] = []
+        self._started = 2  # configs instance0-2.toml, then one more per replacement
+
+    def _config(self, index: int) -> str:
+        path = write_config(
+            self.tmp, index, self.sim, self.key, cluster_extra=f"import_lease_seconds = {LEASE}\n"
+        )
+        with Path(path).open("a", encoding="utf-8") as out:
+            out.write(self.extra)
+        return path
 
     async def start(self) -> None:
-        configs = []
-        for i in range(3):
-            path = write_config(
-                self.tmp, i, self.sim, self.key, cluster_extra=f"import_lease_seconds = {LEASE}\n"
-            )
-            with Path(path).open("a", encoding="utf-8") as out:  # noqa: ASYNC230 (tiny)
-                out.write(self.extra)
-            configs.append(path)
+        configs = [self._config(i) for i in range(3)]
         started = await asyncio.gather(*(start(c, self.url, self.tmp) for c in configs))
         self.procs = [proc for proc, _ in started]
         self.urls = [web_url for _, web_url in started]
+
+    async def replace(self, index: int) -> None:
+        """A new instance where a killed one was (systemd's Restart=always)."""
+        self._started += 1
+        config = self._config(self._started)
+        self.procs[index], self.urls[index] = await start(config, self.url, self.tmp)
 
     async def leader(self, session: aiohttp.ClientSession) -> int:
         return await the_leader(session, self.urls)
@@ -254,6 +262,8 @@ async def leader_kill_dialer(url: str, numbers: int, kills: int) -> Row:
                     await until(mid_call, 120, "list calls under way", step=0.01)
                     await cluster.kill(leader)
                     await cluster.leader(probe)  # another instance took over
+                    if kill < kills - 1:
+                        await cluster.replace(leader)
 
             async def finished() -> bool:
                 rows = await query(url, f"SELECT status FROM dialer_list WHERE id = {listed.id}")

@@ -7,7 +7,9 @@ test_cluster_instances.py's helpers). Every agent logs in and keeps the live soc
 on one of the instances (round robin), so the leader's pop-ups cross to the others through
 PostgreSQL. Every BURST_EVERY seconds CALLS inbound calls ring at once, each for another
 agent; the pop-up latency is from the agent's DialBegin leaving the simulator's socket to the
-"ringing" message arriving on that agent's socket. Meanwhile Locust (bench/load_locust.py,
+"ringing" message arriving on that agent's socket (the sockets are held by
+bench/load_agents.py, a process of their own, so that reading them does not slow the
+simulator's clock; both note time.time()). Meanwhile Locust (bench/load_locust.py,
 headless, in its own process) clicks through dashboard, clients, calls, tasks, kanban and search
 as USERS agents, and `centralita import` brings in IMPORT_ROWS new clients. The instances'
 memory (VmRSS) is read every 30 s.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import json
 import os
 import statistics
 import sys
@@ -35,7 +38,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import aiohttp  # noqa: E402
 from _common import DEFAULT_PG, private_database, seed_agents  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 
@@ -43,7 +45,6 @@ from daemon.pbxsim import PbxSimulator  # noqa: E402
 from models.core.db import close_db, open_db  # noqa: E402
 from models.people import users as user_ops  # noqa: E402
 from tests.daemon.test_cluster_instances import start, write_config  # noqa: E402
-from tests.web.conftest import http_login  # noqa: E402
 
 FIRST_EXTENSION = 1000
 PASSWORD = "bench-password-1"
@@ -61,16 +62,31 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-async def agent_socket(session, url, username, arrivals, ready) -> None:
-    await http_login(session, url, username, PASSWORD)
-    async with session.ws_connect(url + "/ws", origin=url, heartbeat=30) as ws:
-        ready.append(username)
-        async for message in ws:
-            if message.type != aiohttp.WSMsgType.TEXT:
-                break
-            data = message.json()
-            if data.get("type") == "ringing":
-                arrivals.setdefault(data.get("linkedid", ""), time.time())
+async def open_agents(urls: list[str], usernames: list[str]) -> asyncio.subprocess.Process:
+    """Start bench/load_agents.py (the agents' sockets, in a process of their own)."""
+    agents = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "bench" / "load_agents.py"),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT,
+        limit=64 * 1024 * 1024,
+    )  # fmt: skip
+    assert agents.stdin is not None and agents.stdout is not None
+    job = {"urls": urls, "usernames": usernames, "password": PASSWORD}
+    agents.stdin.write(json.dumps(job).encode() + b"\n")
+    await agents.stdin.drain()
+    line = (await asyncio.wait_for(agents.stdout.readline(), 300)).decode().strip()
+    if not line.startswith("ready "):
+        raise SystemExit(f"the agents' sockets did not open: {line or 'no answer'}")
+    return agents
+
+
+async def arrivals_of(agents: asyncio.subprocess.Process) -> dict[str, float]:
+    """Stop the agents' process; the moment each pop-up arrived, by linkedid."""
+    assert agents.stdin is not None and agents.stdout is not None
+    agents.stdin.write(b"stop\n")
+    await agents.stdin.drain()
+    line = await asyncio.wait_for(agents.stdout.readline(), 60)
+    await agents.wait()
+    return {str(k): float(v) for k, v in json.loads(line).items()}
 
 
 async def run(args: argparse.Namespace, url: str, tmp: Path) -> int:
@@ -97,21 +113,8 @@ async def run(args: argparse.Namespace, url: str, tmp: Path) -> int:
         proc, web_url = await start(write_config(tmp, i, sim, key, extra), url, tmp)
         procs.append(proc)
         urls.append(web_url)
-    arrivals: dict[str, float] = {}
-    ready: list[str] = []
-    sessions = [aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) for _ in agents]
-    sockets = [
-        asyncio.create_task(
-            agent_socket(s, urls[i % len(urls)], u.username, arrivals, ready), name="agent"
-        )
-        for i, (s, u) in enumerate(zip(sessions, agents, strict=True))
-    ]
-    while len(ready) < len(agents):
-        failed = [t for t in sockets if t.done()]
-        if failed:
-            raise SystemExit(f"an agent's socket failed: {failed[0].exception()!r}")
-        await asyncio.sleep(0.2)
-    print(f"{len(ready)} agents connected over {len(urls)} instance(s)", flush=True)
+    sockets = await open_agents(urls, [u.username for u in agents])
+    print(f"{len(agents)} agents connected over {len(urls)} instance(s)", flush=True)
 
     env = dict(
         os.environ,
@@ -173,6 +176,7 @@ async def run(args: argparse.Namespace, url: str, tmp: Path) -> int:
     for i, p in enumerate(procs):
         memory[i].append(rss_mb(p.pid))
 
+    arrivals = await arrivals_of(sockets)
     latencies = [(arrivals[k] - t) * 1000 for k, t in sent.items() if k in arrivals]
     lost = len(sent) - len(latencies)
     print(
@@ -194,11 +198,6 @@ async def run(args: argparse.Namespace, url: str, tmp: Path) -> int:
             f"  instance {i}: memory {values[0]:.0f} -> {values[-1]:.0f} MB "
             f"(median {statistics.median(values):.0f}, max {max(values):.0f})"
         )
-    for task in sockets:
-        task.cancel()
-    await asyncio.gather(*sockets, return_exceptions=True)
-    for s in sessions:
-        await s.close()
     for p in procs:
         p.terminate()
     for p in procs:
