@@ -26,6 +26,7 @@ from typing import Any
 
 from daemon.supervisor import Supervisor
 from models.core.clock import Clock
+from models.core.db import is_database_busy
 from models.messaging import outbox
 from models.schema.outbox import OutboxMessage
 
@@ -189,10 +190,14 @@ class OutboxWorker:
                 failures = 0
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as err:
                 failures += 1
                 sleep_for = min(self._max_backoff, self._base_backoff * 2 ** min(failures, 10))
-                logger.exception("outbox pass failed; next try in %.1f s", sleep_for)
+                if is_database_busy(err):  # a restart of the database: nothing is lost
+                    logger.warning("outbox waits for the database (%s); next try in %.1f s",
+                                   err, sleep_for)  # fmt: skip
+                else:
+                    logger.exception("outbox pass failed; next try in %.1f s", sleep_for)
             if sleep_for > 0 and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), sleep_for)

@@ -137,10 +137,26 @@ def is_database_busy(err: BaseException) -> bool:
         kind = type(current)
         if kind.__module__.startswith("asyncpg") and kind.__name__ in _LOST_LINK_ERRORS:
             return True
+        if isinstance(current, OSError) and _raised_in_driver(current):
+            return True  # refused or reset while (re)connecting: a restart under way
         pending += [a for a in current.args if isinstance(a, BaseException)]
         pending += [e for e in (current.__cause__, current.__context__) if e is not None]
     return False
 
+
+def _raised_in_driver(err: BaseException) -> bool:
+    """Whether `err` came out of the database driver's code (its socket to the database),
+    rather than from another connection of ours (the PBX, Telegram, SMTP)."""
+    frame = err.__traceback__
+    while frame is not None:
+        module = frame.tb_frame.f_globals.get("__name__", "")
+        if module.startswith(_DRIVER_MODULES):
+            return True
+        frame = frame.tb_next
+    return False
+
+
+_DRIVER_MODULES = ("asyncpg.", "aiosqlite.", "tortoise.backends.")
 
 # Pauses (seconds) between tries of a write that must not be lost: about three minutes, on top
 # of the busy timeout each try waits.
