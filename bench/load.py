@@ -11,7 +11,10 @@ agent; the pop-up latency is from the agent's DialBegin leaving the simulator's 
 bench/load_agents.py, a process of their own, so that reading them does not slow the
 simulator's clock; both note time.time()). Meanwhile Locust (bench/load_locust.py,
 headless, in its own process) clicks through dashboard, clients, calls, tasks, kanban and search
-as USERS agents, and `centralita import` brings in IMPORT_ROWS new clients. The instances'
+as USERS agents, and `centralita import` brings in IMPORT_ROWS new clients. Every agent is
+linked to a Telegram chat on the local Bot API server (tests/bot/fake_bot_api.py), so every
+ringing call also sends a notification, and BOT_QUESTIONS agents per burst ask the bot
+`/find`; the reply time is from the update offered to the bot to its sendMessage. The instances'
 memory (VmRSS) is read every 30 s.
 
 Prints pop-up p50/p99/max and how many arrived, page p95 per page and overall from Locust,
@@ -28,6 +31,7 @@ import asyncio
 import csv
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -42,8 +46,12 @@ from _common import DEFAULT_PG, private_database, seed_agents  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 
 from daemon.pbxsim import PbxSimulator  # noqa: E402
+from models.core.clock import SystemClock  # noqa: E402
 from models.core.db import close_db, open_db  # noqa: E402
+from models.messaging import telegram_links as telegram  # noqa: E402
 from models.people import users as user_ops  # noqa: E402
+from tests.bot import updates  # noqa: E402
+from tests.bot.fake_bot_api import FakeBotApi  # noqa: E402
 from tests.daemon.test_cluster_instances import start, write_config  # noqa: E402
 
 FIRST_EXTENSION = 1000
@@ -89,10 +97,59 @@ async def arrivals_of(agents: asyncio.subprocess.Process) -> dict[str, float]:
     return {str(k): float(v) for k, v in json.loads(line).items()}
 
 
+CHAT_BASE = 900_000  # agent n's Telegram chat is CHAT_BASE + n
+
+
+class BotLoad:
+    """The bot's side of the load: every agent linked to a Telegram chat (the local Bot API
+    server, tests/bot/fake_bot_api.py), so each ringing call sends a notification, and agents
+    asking the bot `/find` with a word of their own; the reply is found by that word."""
+
+    def __init__(self) -> None:
+        self.api = FakeBotApi()
+        self.asked: dict[str, float] = {}  # the word -> time.monotonic() when asked
+
+    def config(self) -> str:
+        return f'[telegram]\ntoken = "{self.api.token}"\napi_url = "{self.api.base_url}"\n'
+
+    async def link(self, agents: list) -> None:
+        clock = SystemClock()
+        for n, agent in enumerate(agents):
+            code = await telegram.create_link_code(agent, clock=clock)
+            await telegram.link_chat(code, CHAT_BASE + n, clock=clock)
+
+    def ask(self, agent_number: int, serial: int) -> None:
+        word = f"zq{serial:06d}"
+        self.asked[word] = time.monotonic()
+        self.api.push_update(updates.message(CHAT_BASE + agent_number, f"/find {word}"))
+
+    def report(self) -> str:
+        replies: dict[str, float] = {}
+        notifications = 0
+        for call in self.api.calls_of("sendMessage"):
+            text = str(call.params.get("text", ""))
+            found = re.search(r"zq\d{6}", text)
+            if found:
+                replies.setdefault(found.group(0), call.at)
+            else:
+                notifications += 1
+        waits = [(replies[w] - t) * 1000 for w, t in self.asked.items() if w in replies]
+        return (
+            f"bot: {notifications} messages sent (call notifications), "
+            f"{len(waits)}/{len(self.asked)} /find answered, "
+            f"p50 {percentile(waits, 0.5):.0f} ms, p95 {percentile(waits, 0.95):.0f} ms"
+        )
+
+
 async def run(args: argparse.Namespace, url: str, tmp: Path) -> int:
+    bot = BotLoad() if args.bot else None
+    if bot is not None:
+        await bot.api.start()
     await open_db(url)
     agents = await seed_agents(args.agents, FIRST_EXTENSION, PASSWORD)
     await user_ops.create_user("admin", PASSWORD, group_name="Admin")
+    if bot is not None:
+        await bot.link(agents)
     await close_db()
 
     sim = PbxSimulator(speed=1.0)
@@ -110,7 +167,11 @@ async def run(args: argparse.Namespace, url: str, tmp: Path) -> int:
     for i in range(args.instances):
         # Every agent logs in from this one address: no login throttle for the bench.
         extra = "login_attempts_per_minute = 1000000\nlogin_failures_per_account = 1000000\n"
-        proc, web_url = await start(write_config(tmp, i, sim, key, extra), url, tmp)
+        config = write_config(tmp, i, sim, key, extra)
+        if bot is not None:
+            with Path(config).open("a", encoding="utf-8") as out:  # noqa: ASYNC230 (set-up)
+                out.write(bot.config())
+        proc, web_url = await start(config, url, tmp)
         procs.append(proc)
         urls.append(web_url)
     sockets = await open_agents(urls, [u.username for u in agents])
@@ -160,6 +221,9 @@ async def run(args: argparse.Namespace, url: str, tmp: Path) -> int:
                 f"+3462{burst:03d}{i:04d}", "900100200", [agent.extension or ""],
                 answer_by=agent.extension, answer_after=1.5, talk=3.0,
             )  # fmt: skip
+        if bot is not None:  # agents asking the bot while their colleagues' phones ring
+            for i in range(args.bot_questions):
+                bot.ask((burst * 7 + i * 13) % len(agents), burst * args.bot_questions + i)
         burst += 1
         await asyncio.sleep(args.burst_every)
         if time.monotonic() >= next_memory:
@@ -184,6 +248,8 @@ async def run(args: argparse.Namespace, url: str, tmp: Path) -> int:
         f"p99 {percentile(latencies, 0.99):.1f} ms, max {max(latencies or [0]):.1f} ms "
         "(target p99 <= 50 ms)"
     )
+    if bot is not None:
+        print(bot.report(), flush=True)
     text = Path(f"{stats_prefix}_stats.csv").read_text()  # noqa: ASYNC240 (small, once)
     for row in csv.DictReader(text.splitlines()):
         if row["Name"].startswith("/login"):
@@ -203,6 +269,8 @@ async def run(args: argparse.Namespace, url: str, tmp: Path) -> int:
     for p in procs:
         await p.wait()
     await sim.close()
+    if bot is not None:
+        await bot.api.stop()
     return 1 if lost else 0
 
 
@@ -217,6 +285,9 @@ async def main() -> int:
     parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--workdir", default="", help="keep configs and instance logs here")
     parser.add_argument("--import-rows", type=int, default=20000, help="0: no import")
+    parser.add_argument("--bot", action=argparse.BooleanOptionalAction, default=True,
+                        help="agents linked to Telegram (the local Bot API server)")  # fmt: skip
+    parser.add_argument("--bot-questions", type=int, default=10, help="/find asked per burst")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="centralita_load_") as tmp:
         work = Path(args.workdir) if args.workdir else Path(tmp)  # kept: the instances' logs
