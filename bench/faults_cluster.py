@@ -149,12 +149,10 @@ async def leader_kill(url: str, kills: int, messages: int) -> list[Row]:
             seconds,
             f"{kills} SIGKILLs of the leader mid-call",
         ),
-        Row(
+        Row.of_deliveries(
             "leader-kill-messages",
             len(texts),
-            len(counts),
-            len(texts) - len(counts),
-            sum(v - 1 for v in counts.values()),
+            counts,
             seconds,
             "at-least-once: a send in flight at the kill may go twice",
             allowed_doubled=kills,

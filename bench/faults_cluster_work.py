@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import re
 import signal
 import tempfile
 import time
@@ -35,6 +34,7 @@ from models.telephony import dialer as dialer_ops
 from tests.daemon.test_cli_demo import centralita
 from tests.daemon.test_cluster_instances import query, start, stop_all, write_config
 from tests.web.conftest import csrf_from, http_login
+from tests.web.import_flow import start_import_over_http
 
 PASSWORD = "ana-pass-1234"
 LEASE = 3  # [cluster] import_lease_seconds: the bench waits for it, not for 30 s
@@ -91,36 +91,6 @@ async def _logged_in(url: str) -> aiohttp.ClientSession:
     return session
 
 
-async def _start_import(session: aiohttp.ClientSession, url: str, source: Path) -> int:
-    """Upload, map (name, phone) and start, as the import pages do; the new import's id."""
-    async with session.get(f"{url}/imports/new") as resp:
-        token = csrf_from(await resp.text())
-    form = aiohttp.FormData()
-    form.add_field("csrf_token", token)
-    form.add_field("kind", "clients")
-    form.add_field("file", await asyncio.to_thread(source.read_bytes), filename=source.name)
-    async with session.post(f"{url}/imports/upload", data=form) as resp:
-        page = await resp.text()
-        if resp.status != 200:
-            raise SystemExit(f"upload refused ({resp.status}): {page[:500]}")
-    upload_id = re.search(r'name="upload_id" value="([^"]+)"', page)
-    assert upload_id is not None, page[:500]
-    values = {
-        "csrf_token": csrf_from(page),
-        "kind": "clients",
-        "upload_id": upload_id.group(1),
-        "file_name": source.name,
-        "map_0": "name",
-        "map_1": "phones",
-        "duplicates": "create",
-    }
-    async with session.post(f"{url}/imports/start", data=values, allow_redirects=False) as resp:
-        where = resp.headers.get("Location", "")
-        if resp.status != 303 or not re.fullmatch(r"/imports/\d+", where):
-            raise SystemExit(f"import not started ({resp.status}): {await resp.text()}")
-    return int(where.rsplit("/", 1)[1])
-
-
 async def _resume(url: str, batch_id: int) -> None:
     session = await _logged_in(url)
     try:
@@ -168,7 +138,7 @@ async def leader_kill_import(url: str, rows: int) -> Row:
             assert leader_url is not None
             session = await _logged_in(leader_url)
             try:
-                batch_id = await _start_import(session, leader_url, source)
+                batch_id = await start_import_over_http(session, leader_url, source)
             finally:
                 await session.close()
 

@@ -51,6 +51,17 @@ class Row:
     def ok(self) -> bool:
         return self.lost == 0 and self.doubled <= self.allowed_doubled
 
+    @classmethod
+    def of_deliveries(
+        cls, scenario: str, made: int, arrived: Counter[str], seconds: float, note: str,
+        allowed_doubled: int = 0,
+    ) -> Row:  # fmt: skip
+        """`made` things sent, `arrived` counting each by how many times it arrived."""
+        return cls(
+            scenario, made, len(arrived), made - len(arrived),
+            sum(v - 1 for v in arrived.values()), seconds, note, allowed_doubled,
+        )  # fmt: skip
+
 
 def digits(text: Any) -> str:
     return re.sub(r"\D", "", str(text))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import os
-import re
 import signal
 import stat
 import sys
@@ -23,6 +22,7 @@ from models.importing.parallel import PARALLEL_MIN_ROWS, default_workers
 from tests.daemon.test_cli_demo import REPO, RUN_MAIN, centralita, cli_db  # noqa: F401
 from tests.daemon.test_pbxsim_cli import free_port
 from tests.web.conftest import csrf_from
+from tests.web.import_flow import start_import_over_http
 
 PASSWORD = "secret-pass-1"
 
@@ -88,27 +88,7 @@ async def _start_import(url: str, source: Path) -> None:
         login = {"username": "ana", "password": PASSWORD, "csrf_token": token}
         async with http.post(f"{url}/login", data=login, allow_redirects=False) as resp:
             assert resp.status == 303, await resp.text()
-        async with http.get(f"{url}/imports/new") as resp:
-            token = csrf_from(await resp.text())
-        form = aiohttp.FormData()
-        form.add_field("csrf_token", token)
-        form.add_field("kind", "clients")
-        form.add_field("file", await asyncio.to_thread(source.read_bytes), filename=source.name)
-        async with http.post(f"{url}/imports/upload", data=form) as resp:
-            page = await resp.text()
-            assert resp.status == 200, page
-        upload_id = re.search(r'name="upload_id" value="([^"]+)"', page).group(1)
-        start = {
-            "csrf_token": csrf_from(page),
-            "kind": "clients",
-            "upload_id": upload_id,
-            "file_name": source.name,
-            "map_0": "name",
-            "map_1": "phones",
-            "duplicates": "create",
-        }
-        async with http.post(f"{url}/imports/start", data=start, allow_redirects=False) as resp:
-            assert resp.status == 303, await resp.text()
+        await start_import_over_http(http, url, source)
 
 
 async def test_a_killed_crm_takes_its_import_workers_along_and_keeps_its_files_private(
