@@ -99,11 +99,10 @@ async def mark_interrupted(clock: Clock | None = None, *, expired_only: bool = F
     """Imports left unfinished by a stopped process become failed, interrupted (and may be
     resumed or undone). At the start of the only process, all of them; where other processes
     may be running imports (several instances, `expired_only`), those whose lease ran out."""
-    clock = clock or SystemClock()
+    now = (clock or SystemClock()).now()
     unfinished = ImportBatch.filter(status__in=UNFINISHED)
     if expired_only:
-        now = clock.now()
         unfinished = unfinished.filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
     return await unfinished.update(
-        status="failed", error=INTERRUPTED.msgid, finished_at=clock.now(), lease_until=None
+        status="failed", error=INTERRUPTED.msgid, finished_at=now, lease_until=None
     )

@@ -28,9 +28,11 @@ def lease_end(clock: Clock, seconds: float = LEASE_SECONDS) -> datetime:
 
 
 async def keep_lease(batch_id: int, clock: Clock, seconds: float = LEASE_SECONDS) -> None:
-    """Renew the lease of a running import until cancelled. A database that does not answer
-    for a while is waited for: the lease is long enough to outlive a short outage."""
+    """Renew the lease of a running import until cancelled (the import took it as it started,
+    so the first renewal is a third of the lease later). A database that does not answer for
+    a while is waited for: the lease is long enough to outlive a short outage."""
     while True:
+        await asyncio.sleep(seconds / 3)
         try:
             await ImportBatch.filter(id=batch_id, status__in=UNFINISHED).update(
                 lease_until=lease_end(clock, seconds)
@@ -39,4 +41,3 @@ async def keep_lease(batch_id: int, clock: Clock, seconds: float = LEASE_SECONDS
             if not is_database_busy(err):
                 raise
             logger.warning("import %s: its lease could not be renewed now: %s", batch_id, err)
-        await asyncio.sleep(seconds / 3)
