@@ -337,12 +337,14 @@ class OutboxWorker:
             await outbox.mark_retry(row.id, error, at=at, count_attempt=False)
             return
         if row.attempts >= self._max_attempts:
-            await outbox.mark_dead(row.id, f"gave up after {row.attempts} attempts: {error}")
+            # The sender's records first: once the row reads "dead", they say so too (and a
+            # crash in between leaves the row claimed, given up again after its lease).
             if route.on_give_up is not None:
                 try:
                     await route.on_give_up(row.payload, error)
                 except Exception:
                     logger.exception("outbox: telling %s of a given-up message failed", row.kind)
+            await outbox.mark_dead(row.id, f"gave up after {row.attempts} attempts: {error}")
             return
         wait = self._backoff(row.attempts)
         logger.warning(

@@ -8,6 +8,7 @@ Migrations run once per session; every test starts from empty tables.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from dataclasses import dataclass
@@ -86,6 +87,20 @@ async def db(database):
     """An empty, migrated database for one test."""
     await truncate_all()
     yield database
+    _no_background_work_left()
+
+
+# Background tasks that act on the whole database: one a test leaves running goes on
+# acting on the next tests' data (a lease watch once failed a later test's import).
+DATABASE_WIDE_TASKS = ("import-leases",)
+
+
+def _no_background_work_left() -> None:
+    left = [t.get_name() for t in asyncio.all_tasks() if t.get_name() in DATABASE_WIDE_TASKS]
+    for task in asyncio.all_tasks():
+        if task.get_name() in DATABASE_WIDE_TASKS:
+            task.cancel()
+    assert not left, f"the test left {left} running: close what it started"
 
 
 @pytest.fixture

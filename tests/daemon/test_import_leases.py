@@ -52,7 +52,9 @@ async def test_a_live_instances_import_is_left_alone_and_a_dead_ones_is_interrup
     assert running.status == "running" and running.lease_until is not None
 
     clock.advance(seconds=LEASE_SECONDS - 1)  # its lease has not run out yet
-    assert await ImportRunner(max_bytes=MAX_BYTES, clock=clock, shared=True).recover() == 0
+    early = ImportRunner(max_bytes=MAX_BYTES, clock=clock, shared=True)
+    assert await early.recover() == 0
+    await early.close()  # its lease watch would go on marking imports of later tests
     assert (await get_import(batch.id)).status == "running"
 
     clock.advance(seconds=2)
