@@ -69,12 +69,36 @@ def _tables() -> list[str]:
     return sorted(names)
 
 
+_PG_WIPE: list[str] = []
+
+
+async def _pg_wipe_script(conn) -> str:
+    """Every table emptied and every sequence restarted, in one transaction. DELETE with the
+    triggers off (replica role) instead of TRUNCATE: a TRUNCATE of the 50 tables took 100-200
+    ms a test (new files for each table), minutes over the suite; this takes about 17 ms."""
+    if not _PG_WIPE:
+        rows = await conn.execute_query_dict(
+            "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) AS name "
+            "FROM pg_sequences WHERE schemaname = current_schema()"
+        )
+        deletes = [f'DELETE FROM "{t}";' for t in _tables()]
+        restarts = [f"ALTER SEQUENCE {row['name']} RESTART;" for row in rows]
+        _PG_WIPE.append(
+            "\n".join(
+                ["BEGIN;", "SET LOCAL session_replication_role = replica;"]
+                + deletes
+                + restarts
+                + ["COMMIT;"]
+            )
+        )
+    return _PG_WIPE[0]
+
+
 async def truncate_all() -> None:
     conn = connections.get("default")
     tables = _tables()
     if conn.capabilities.dialect == "postgres":
-        quoted = ", ".join(f'"{t}"' for t in tables)
-        await conn.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+        await conn.execute_script(await _pg_wipe_script(conn))
     else:
         script = ["PRAGMA foreign_keys=OFF;"]
         script += [f'DELETE FROM "{t}";' for t in tables]
