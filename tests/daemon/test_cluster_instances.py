@@ -24,6 +24,7 @@ from tests.web.conftest import http_login
 
 PG = os.environ.get("CENTRALITA_TEST_DB", "")
 PG = PG if PG.startswith("postgres") else "postgres://postgres@127.0.0.1:5432/test"
+pytestmark = pytest.mark.postgres_only  # on PG whatever the pass: run once, in its pass
 
 
 @pytest.fixture

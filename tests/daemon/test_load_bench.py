@@ -9,8 +9,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.daemon.test_cli_demo import REPO
 from tests.daemon.test_cluster_instances import PG
+
+pytestmark = pytest.mark.postgres_only  # on PG whatever the pass: run once, in its pass
 
 
 def test_load_bench_short_run_loses_no_popup_and_fails_no_page():
