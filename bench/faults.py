@@ -74,7 +74,7 @@ def counts(args: argparse.Namespace) -> dict[str, float]:
     if args.short:
         return {
             "cuts": 3, "seconds": 3, "messages": 3, "mails": 3, "kills": 1, "per_kill": 2,
-            "rows": 20_000, "numbers": 4,
+            "rows": 12_000, "numbers": 3,
         }  # fmt: skip
     return {
         "rows": args.rows,

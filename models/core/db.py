@@ -29,13 +29,18 @@ def tortoise_config(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> 
     """The Tortoise configuration for a database URL (sqlite://PATH or postgres://...).
 
     SQLite goes through `models.core.sqlite_client`: writes wait up to `busy_timeout` seconds
-    for a lock held by another process. PostgreSQL waits for row and table locks by itself.
+    for a lock held by another process. PostgreSQL waits for row and table locks by itself;
+    it goes through `models.core.postgres_client` (a transaction that cannot begin, the server
+    restarting, leaves the task and the pool as they were).
     """
     connection: str | dict[str, Any] = url
     if url.startswith("sqlite://"):
         connection = expand_db_url(url)
         connection["engine"] = "models.core.sqlite_client"
         connection["credentials"]["busy_timeout"] = max(0, round(busy_timeout * 1000))
+    elif url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        connection = expand_db_url(url)
+        connection["engine"] = "models.core.postgres_client"
     return {
         "connections": {"default": connection},
         "apps": {

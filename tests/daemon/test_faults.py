@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 ROW = re.compile(r"^(\S+)\s+(sqlite|postgres)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s", re.M)
 EVERYWHERE = {"ami-link-cut", "bot-api-429-5xx", "smtp-down"}
@@ -26,6 +28,9 @@ POSTGRES_ONLY = {
 }
 
 
+# Ten scenarios, four of them starting three instances: about two minutes alone, more on a
+# busy machine (the subprocess's own timeout is the limit that matters).
+@pytest.mark.timeout(660)
 def test_short_fault_run_loses_and_doubles_nothing():
     choice = os.environ.get("CENTRALITA_TEST_DB", "sqlite")
     backend = "postgres" if choice.startswith("postgres") else "sqlite"
