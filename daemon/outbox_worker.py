@@ -215,12 +215,18 @@ class OutboxWorker:
         waits = [w for w in handed if w > 0]
         if waits:
             rate_wait = min(rate_wait, *waits)
-        due = (
-            await OutboxMessage.filter(kind__in=kinds, next_attempt_at__lte=now)
-            .filter(status__in=[outbox.PENDING, outbox.SENDING])
-            .order_by("id")  # written order: per chat, a message before its edits
-            .limit(self._batch_size)
-        )
+        try:
+            due = (
+                await OutboxMessage.filter(kind__in=kinds, next_attempt_at__lte=now)
+                .filter(status__in=[outbox.PENDING, outbox.SENDING])
+                .order_by("id")  # written order: per chat, a message before its edits
+                .limit(self._batch_size)
+            )
+        except Exception:
+            # The database does not answer: the rows handed over stay in memory for the next
+            # pass (dropped, they would wait for their lease, two minutes, to go out).
+            self._handed.extendleft(reversed([row for row, _ in chosen]))
+            raise
         direct = {row.id for row, _ in chosen}
         handed_ids = direct | {row.id for row in self._handed}
         for row in due:

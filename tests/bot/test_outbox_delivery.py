@@ -3,6 +3,9 @@ nothing lost or sent twice across a worker restart, and the rate limits kept."""
 
 from __future__ import annotations
 
+import pytest
+from tortoise.exceptions import OperationalError
+
 from bot.delivery import KIND, TelegramOutbox, TelegramSender, chat_key
 from daemon.outbox_worker import OutboxWorker, RateLimit
 from models.messaging import outbox
@@ -215,3 +218,25 @@ async def test_purge_keeps_pending_and_recent_messages(db, clock, bot, api):
     assert await outbox.purge_finished(clock=clock) == 1
     assert not await OutboxMessage.exists(id=old.id)
     assert await OutboxMessage.exists(id=waiting.id)
+
+
+async def test_a_fast_lane_row_waits_in_memory_while_the_database_does_not_answer(
+    db, clock, bot, api, monkeypatch
+):
+    """The pass that takes a handed-over ringing message fails on its database read (a
+    PostgreSQL restart): the message is kept for the next pass, not left to its lease."""
+    worker = make_worker(clock, bot)
+    tg = TelegramOutbox(clock, fast_lane=worker)
+    tg.hand_over(await tg.send(42, "ring", fast=True))
+    original = OutboxMessage.filter
+
+    def down(*args, **kwargs):
+        raise OperationalError("connection was closed in the middle of operation")
+
+    monkeypatch.setattr(OutboxMessage, "filter", down)
+    with pytest.raises(OperationalError):
+        await worker.run_once()
+    monkeypatch.setattr(OutboxMessage, "filter", original)
+    await worker.run_once()  # the database answers again; the clock has not moved
+    assert [m.text for m in api.chat(42)] == ["ring"]
+    assert await outbox.counts(KIND) == {"pending": 0, "sending": 0, "sent": 1, "dead": 0}
