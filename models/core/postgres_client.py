@@ -1,17 +1,19 @@
-"""Tortoise's PostgreSQL (asyncpg) client, made to survive a transaction that cannot begin.
+"""Tortoise's PostgreSQL (asyncpg) client, made to survive a transaction the server drops.
 
 Tortoise's pooled transaction context takes a connection from the pool, binds the transaction
 to the current task (a context variable) and then sends BEGIN. When BEGIN fails (PostgreSQL
 restarted: the pooled connection is dead, or the server is shutting down) its `__aexit__`
 never runs, so the task keeps the dead transaction as its connection (every later query and
 transaction of that task fails with "connection is closed") and the pooled connection is
-never given back. A hub consumer lives as long as the process: the Telegram notifier stopped
-notifying after one PostgreSQL restart (bench/faults.py pg-restart; Tortoise ORM 1.1.9).
+never given back. The same happens when COMMIT fails and giving the connection back to the
+pool fails too (its `__aexit__` restores the task's connection last). A hub consumer lives
+as long as the process: the Telegram notifier stopped notifying after one PostgreSQL restart
+(bench/faults.py pg-restart; Tortoise ORM 1.1.9).
 
 Here a failed BEGIN restores the task's connection and gives the pooled one back (the pool
-replaces a dead one), and the error stays the driver's, which
-`models.core.db.is_database_busy` recognises. `models.core.sqlite_client` does the same for
-SQLite's one connection and its lock.
+replaces a dead one), the end of a transaction restores it whatever fails, and the error
+stays the driver's, which `models.core.db.is_database_busy` recognises.
+`models.core.sqlite_client` does the same for SQLite's one connection and its lock.
 """
 
 from __future__ import annotations
@@ -45,6 +47,15 @@ class _ReleasingPooledContext(TransactionContextPooled):
                 await pool.release(self.client._connection)
             raise
         return self.client
+
+    async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        # Tortoise gives the connection back before it restores the task's: when giving back
+        # fails (a connection the server dropped mid-commit), the task kept the dead one.
+        try:
+            await super().__aexit__(exc_type, exc_val, exc_tb)
+        finally:
+            if not self.token._used:
+                get_connections().reset(self.token)
 
 
 class ReleasingAsyncpgClient(AsyncpgDBClient):
