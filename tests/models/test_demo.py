@@ -140,12 +140,19 @@ async def test_caller_lookup_and_search_find_demo_clients(world, clock):
 
 
 async def _snapshot() -> list:
+    """Every row in id order (a table's own order on disk is not the insertion order once
+    rows were deleted from it)."""
+    clients = await Client.all().order_by("id")
+    phones = await Phone.all().order_by("id")
+    deals = await Deal.all().order_by("id")
+    calls = await Call.all().order_by("id")
+    entries = await TimelineEntry.all().order_by("id")
     return [
-        [(c.id, c.name, c.status, c.responsible_id, c.created_at) for c in await Client.all()],
-        [(p.id, p.typed, p.e164, p.client_id, p.lead_id) for p in await Phone.all()],
-        [(d.id, d.title, d.status, d.amount, d.currency, d.client_id) for d in await Deal.all()],
-        [(c.id, c.result, c.peer_e164, c.started_at) for c in await Call.all()],
-        [(t.id, t.kind, t.summary, t.at) for t in await TimelineEntry.all()],
+        [(c.id, c.name, c.status, c.responsible_id, c.created_at) for c in clients],
+        [(p.id, p.typed, p.e164, p.client_id, p.lead_id) for p in phones],
+        [(d.id, d.title, d.status, d.amount, d.currency, d.client_id) for d in deals],
+        [(c.id, c.result, c.peer_e164, c.started_at) for c in calls],
+        [(t.id, t.kind, t.summary, t.at) for t in entries],
     ]
 
 
