@@ -85,7 +85,8 @@ async def _pg_used_tables(conn) -> list[str]:
             "WHERE s.schemaname = current_schema() AND s.last_value IS NOT NULL"
         )
         _PG_USED.append(" UNION ".join(parts))
-    return [row["t"] for row in await conn.execute_query_dict(_PG_USED[0])]
+    ours = set(_tables())  # not the migrations' own record, whose sequence is used too
+    return [row["t"] for row in await conn.execute_query_dict(_PG_USED[0]) if row["t"] in ours]
 
 
 async def _pg_wipe(conn) -> None:
