@@ -126,11 +126,11 @@ DATABASE_WIDE_TASKS = ("import-leases",)
 
 
 def _no_background_work_left() -> None:
-    left = [t.get_name() for t in asyncio.all_tasks() if t.get_name() in DATABASE_WIDE_TASKS]
-    for task in asyncio.all_tasks():
-        if task.get_name() in DATABASE_WIDE_TASKS:
-            task.cancel()
-    assert not left, f"the test left {left} running: close what it started"
+    left = [t for t in asyncio.all_tasks() if t.get_name() in DATABASE_WIDE_TASKS]
+    for task in left:
+        task.cancel()
+    names = [t.get_name() for t in left]
+    assert not left, f"the test left {names} running: close what it started"
 
 
 @pytest.fixture
@@ -203,8 +203,9 @@ def dovecot():
 
 
 def pytest_collection_modifyitems(config, items):
-    """The SQLite pass leaves out the tests that run on PostgreSQL whatever the pass (they
-    run once, in the PostgreSQL pass, which CI requires)."""
+    """The SQLite pass leaves out the tests marked `postgres_only` (they use PostgreSQL
+    whatever the pass, or test what only PostgreSQL does): they run once, in the PostgreSQL
+    pass, which CI requires."""
     if os.environ.get("CENTRALITA_TEST_DB", "sqlite").startswith("postgres"):
         return
     elsewhere = [item for item in items if item.get_closest_marker("postgres_only")]
