@@ -136,7 +136,7 @@ class Formatter:
 
     def number(self, value: int) -> str:
         """A count with the language's grouping: 1.000.000 in Spanish, 1,000,000 in English."""
-        return format_decimal(value, locale=self.lang)
+        return format_decimal(value, locale=self.locale)
 
     def money(self, amount: Decimal | float | int, currency: str) -> str:
         return _money_format(self.lang, currency).format(amount)

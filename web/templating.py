@@ -17,6 +17,7 @@ from models.core.labels import CALL_RESULT_LABELS
 from models.people.permissions import RIGHTS, is_admin, rights_of
 from web.i18n import LANGUAGES, Formatter
 from web.keys import CATALOGS, REQ_LANG, REQ_SESSION, REQ_USER, SETTINGS
+from web.static import STATIC_URLS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -39,7 +40,7 @@ def _ngettext(context: Any, singular: str, plural: str, n: int, **variables: Any
 def _static(context: Any, filename: str) -> str:
     """The URL of one of our static files, with a version hash so browsers refetch changes."""
     request: web.Request = context["request"]
-    return str(request.app.router["static"].url_for(filename=filename))
+    return request.app[STATIC_URLS].url(filename)
 
 
 def translator(request: web.Request):

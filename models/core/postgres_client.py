@@ -14,6 +14,14 @@ Here a failed BEGIN restores the task's connection and gives the pooled one back
 replaces a dead one), the end of a transaction restores it whatever fails, and the error
 stays the driver's, which `models.core.db.is_database_busy` recognises.
 `models.core.sqlite_client` does the same for SQLite's one connection and its lock.
+
+It also gives a connection back to the pool without asyncpg's reset query (`SELECT
+pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`). Tortoise takes a connection for
+each query outside a transaction, so that reset was a second round trip for every query (7 % of
+a loaded instance's event loop, bench/load.py). Nothing of ours leaves session state on a
+pooled connection: locks are `pg_advisory_xact_lock`, settings `SET LOCAL`, and LISTEN and the
+leader's lock have connections of their own. An open transaction is still rolled back
+(asyncpg does that before calling the pool's `reset`).
 """
 
 from __future__ import annotations
@@ -58,8 +66,17 @@ class _ReleasingPooledContext(TransactionContextPooled):
                 get_connections().reset(self.token)
 
 
+async def _keep_session(connection: Any) -> None:
+    """The pool's `reset`: nothing beyond asyncpg's own rollback of an open transaction."""
+
+
 class ReleasingAsyncpgClient(AsyncpgDBClient):
-    """`AsyncpgDBClient` whose transactions undo themselves when BEGIN fails."""
+    """`AsyncpgDBClient` whose transactions undo themselves when BEGIN fails, and whose pool
+    gives connections back without a reset round trip."""
+
+    async def create_pool(self, **kwargs: Any) -> Any:
+        kwargs.setdefault("reset", _keep_session)
+        return await super().create_pool(**kwargs)
 
     def _in_transaction(self) -> TransactionContext:
         return _ReleasingPooledContext(TransactionWrapper(self), self._pool_init_lock)

@@ -76,7 +76,7 @@ async def analytics_page(request: web.Request) -> web.Response:
         "bucket": bucket,
         "errors": errors,
         "can_filter": can_filter,
-        "users": await team.list_users(user) if can_filter else [],
+        "users": await team.roster() if can_filter else [],
         "user_id": user_id,
         "data": await _figures(report, user, period, moment, user_id, bucket),
         "labels": STATUS_LABELS,

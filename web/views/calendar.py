@@ -80,7 +80,7 @@ async def calendar_page(request: web.Request) -> web.Response:
         "prev": prev_anchor.isoformat(),
         "next": next_anchor.isoformat(),
         "weekdays": fmt.weekday_names(first_weekday),
-        "users": await team.list_users(user) if can_all else [],
+        "users": await team.roster() if can_all else [],
         "who": who,
         "now": now(request),
         "is_overdue": task_ops.is_overdue,

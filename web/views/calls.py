@@ -16,7 +16,7 @@ from aiohttp import web
 
 from models.core.errors import ValidationFailed
 from models.people.permissions import has_right
-from models.people.team import list_users
+from models.people.team import roster
 from models.reporting.periods import day_filter, local_days, user_zone
 from models.schema.users import User
 from models.telephony import call_history as call_list
@@ -73,7 +73,7 @@ async def calls_page(request: web.Request) -> web.Response:
         errors = err.fields
         page = Page(rows=[], total=0, number=1, per_page=listing.per_page, pages=1)
     view_all = has_right(user, "calls.view_all")
-    users = await list_users(user) if view_all else []
+    users = await roster() if view_all else []
     status = 422 if errors else 200
     return render(
         request,

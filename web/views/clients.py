@@ -53,14 +53,13 @@ async def client_list(request: web.Request) -> web.Response:
         "query": dict(q),
         "statuses": client_ops.STATUSES,
         "tags": await all_tags(),
-        "users": await team.list_users(user),
+        "users": await team.roster(),
         "import_export": has_right(user, "import_export") and has_route(request, "/imports/new"),
     }
     return render(request, "clients/list.html", context)
 
 
 async def _form_context(request: web.Request, form: dict, errors: dict, client=None) -> dict:
-    user = current_user(request)
     return {
         "form": form,
         "errors": errors,
@@ -68,7 +67,7 @@ async def _form_context(request: web.Request, form: dict, errors: dict, client=N
         "statuses": client_ops.STATUSES,
         "types": client_ops.TYPES,
         "fields": await client_ops.list_custom_fields("client"),
-        "user_options": [(str(u.id), str(u)) for u in await team.list_users(user)],
+        "user_options": [(str(u.id), str(u)) for u in await team.roster()],
     }
 
 
@@ -118,7 +117,7 @@ async def client_card(request: web.Request) -> web.Response:
         "can_edit": may_edit(user, CLIENTS, client.responsible_id),
         "pbx_up": pbx_is_up(request),
         "status_labels": deal_ops.STATUS_LABELS,
-        "users_by_id": {u.id: u for u in await team.list_users(user)},
+        "users_by_id": {u.id: u for u in await team.roster()},
     }
     return render(request, "clients/card.html", context)
 

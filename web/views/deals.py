@@ -30,7 +30,7 @@ async def deals_page(request: web.Request) -> web.Response:
         "view": view,
         "statuses": deal_ops.STATUSES,
         "labels": deal_ops.STATUS_LABELS,
-        "users": await team.list_users(user),
+        "users": await team.roster(),
         "responsible": responsible,
     }
     if view == "list":
@@ -69,13 +69,12 @@ async def new_deal_page(request: web.Request) -> web.Response:
 
 
 async def _form_context(request: web.Request, client, form: dict, errors: dict) -> dict:
-    user = current_user(request)
     return {
         "client": client,
         "form": form,
         "errors": errors,
         "currencies": await settings_ops.currencies_in_use(),
-        "user_options": [(str(u.id), str(u)) for u in await team.list_users(user)],
+        "user_options": [(str(u.id), str(u)) for u in await team.roster()],
     }
 
 
@@ -125,7 +124,7 @@ async def deal_page(
         "statuses": deal_ops.STATUSES,
         "can_edit": may_edit(user, DEALS, deal.responsible_id),
         "currencies": await settings_ops.currencies_in_use(),
-        "user_options": [(str(u.id), str(u)) for u in await team.list_users(user)],
+        "user_options": [(str(u.id), str(u)) for u in await team.roster()],
         "form": form,
         "errors": errors or {},
     }

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from models.core.errors import ValidationFailed
 from models.people.permissions import require
-from models.people.team import list_users
+from models.people.team import roster
 from models.sales import form_leads
 from models.schema.integrations import FormSource
 from web.keys import SETTINGS
@@ -143,7 +143,7 @@ async def forms_page(
             for s in sources
         ],
         "tags": [(str(t.id), t.name) for t in await form_leads.source_tags(user)],
-        "users": [(str(u.id), str(u)) for u in await list_users(user)],
+        "users": [(str(u.id), str(u)) for u in await roster()],
         "form": form or {},
         "errors": errors or {},
     }

@@ -74,7 +74,7 @@ async def task_list(request: web.Request) -> web.Response:
 
 async def _form_context(request: web.Request, form: dict, errors: dict, task=None) -> dict:
     user = current_user(request)
-    users = await team.list_users(user)
+    users = await team.roster()
     if not has_right(user, "tasks.assign_others"):
         users = [u for u in users if u.id == user.id]
     return {

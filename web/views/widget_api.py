@@ -17,7 +17,7 @@ from models.core.events import ClickToCall, ClickToCallProgress, HangupCall, Tra
 from models.core.secret_box import SecretUnreadable
 from models.people.profile import sip_password_of
 from models.people.schedule import is_working
-from models.people.team import list_users
+from models.people.team import roster
 from models.people.users import get_telephony
 from models.sales.contact_search import search_contacts
 from models.schema.users import User
@@ -137,7 +137,7 @@ async def history(request: web.Request) -> web.Response:
 async def team(request: web.Request) -> web.Response:
     user = current_user(request)
     board = request.app[LIVE].board
-    members = [u for u in await list_users(user) if u.id != user.id and u.extension]
+    members = [u for u in await roster() if u.id != user.id and u.extension]
     return web.json_response(
         {
             "team": [
