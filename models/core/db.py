@@ -25,6 +25,10 @@ APP_LABEL = "crm"
 DEFAULT_BUSY_TIMEOUT = 30.0
 
 
+# Connections each process may open to PostgreSQL (opened as needed, from one).
+POSTGRES_POOL_SIZE = 20
+
+
 def tortoise_config(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> dict[str, Any]:
     """The Tortoise configuration for a database URL (sqlite://PATH or postgres://...).
 
@@ -41,6 +45,10 @@ def tortoise_config(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> 
     elif url.startswith(("postgres://", "postgresql://", "asyncpg://")):
         connection = expand_db_url(url)
         connection["engine"] = "models.core.postgres_client"
+        # asyncpg's pool under Tortoise holds 5 connections by default: under load pages, the
+        # caller-card lookups of a burst of calls, the store lanes and the outbox queued for
+        # them (bench/load.py). `?maxsize=N` in the URL still decides.
+        connection["credentials"].setdefault("maxsize", POSTGRES_POOL_SIZE)
     return {
         "connections": {"default": connection},
         "apps": {
