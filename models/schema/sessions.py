@@ -50,3 +50,20 @@ class LoginThrottle(Model):
 
     class Meta:
         table = "login_throttle"
+
+
+class RateCounter(Model):
+    """A request counter of a rate limit (the REST API's per token, the web forms' per address
+    and per form), shared by every instance (models/core/shared_rate_limits.py).
+
+    `key` names the limit, what it counts (a token's or an address's hash) and the window;
+    `expires_at` is in seconds since the epoch, as the `limits` library counts time.
+    """
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=255, unique=True)
+    count = fields.IntField(default=0)
+    expires_at = fields.FloatField(db_index=True)
+
+    class Meta:
+        table = "rate_counter"

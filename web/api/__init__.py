@@ -42,7 +42,10 @@ async def openapi_json(request: web.Request) -> web.Response:
 
 
 def setup_routes(app: web.Application) -> None:
-    app[API_RATE] = RateLimit(f"{app[SETTINGS].web.api_calls_per_minute}/minute")
+    settings = app[SETTINGS]
+    app[API_RATE] = RateLimit(
+        f"{settings.web.api_calls_per_minute}/minute", shared=settings.cluster.enabled
+    )
     app[OPENAPI_DOCUMENT] = json.dumps(build_document(ROUTES, version=_version()))
     app.router.add_get(PREFIX + "/openapi.json", openapi_json)
     for route in ROUTES:

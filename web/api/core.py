@@ -5,8 +5,9 @@ A token acts as its user: the handlers call the same domain functions as the pan
 so the permission rules are the same code. There is no session and no CSRF check for these
 calls (web/middlewares.py lets /api/v1/ through): a browser's cookie is never enough.
 
-The rate limit is kept in this process's memory (the `limits` library, moving window): with
-several web processes each one counts on its own (shared counting is issue 19).
+The rate limit is the `limits` library's: a moving window in this process's memory, or with
+`[cluster] enabled` a sliding window counter in the database, so that every instance behind
+the load balancer counts the same calls (models/core/shared_rate_limits.py).
 """
 
 from __future__ import annotations
@@ -20,11 +21,10 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 from limits import parse
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
 from pydantic import BaseModel, ValidationError
 
 from models.core.errors import Conflict, CrmError, NotFound, PermissionDenied, ValidationFailed
+from models.core.shared_rate_limits import limiter
 from models.core.translation import set_reader_language
 from models.people import api_tokens
 from models.schema.users import User
@@ -42,10 +42,11 @@ ApiHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class RateLimit:
-    """Calls allowed per token in a moving window; `set_rate("5/minute")` changes it."""
+    """Calls allowed per token in a moving window; `set_rate("5/minute")` changes it.
+    `shared`: counted in the database with the other instances (`[cluster] enabled`)."""
 
-    def __init__(self, rate: str = DEFAULT_RATE) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+    def __init__(self, rate: str = DEFAULT_RATE, *, shared: bool = False) -> None:
+        self._limiter = limiter(shared=shared)
         self.set_rate(rate)
 
     def set_rate(self, rate: str) -> None:

@@ -2,10 +2,11 @@
 
 Public: no session, no CSRF (web/middlewares.py: /api/v1 is not the panel's). The form's key
 names it; a browser's cross-site call is allowed (CORS) only from the form's allowed origins; a
-rate limit per source address and per form (the `limits` library, in this process's memory:
-several web processes each count their own) stops floods. JSON or form-encoded bodies, at most
-64 KiB; a plain HTML form posted without a script lands on a small thank-you page (with a link
-back to the page it was on), or on `_redirect`, a page of an allowed site, when it names one.
+rate limit per source address and per form (the `limits` library, in this process's memory,
+or shared by the instances through the database with `[cluster] enabled`) stops floods.
+JSON or form-encoded bodies, at most 64 KiB; a plain HTML form posted without a script lands
+on a small thank-you page (with a link back to the page it was on), or on `_redirect`, a page
+of an allowed site, when it names one.
 Every answer to an accepted submission is the same, whether it made a lead, a note on a known
 contact or nothing (the honeypot): the endpoint tells nobody who is known.
 Errors are application/problem+json (RFC 9457) naming the field.
@@ -21,35 +22,37 @@ from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
 from models.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from models.core.shared_rate_limits import limiter
 from models.sales import form_leads
 from web.api.problems import problem
-from web.keys import CLOCK, HUB, LOGIN_POLICY, REQ_LANG
+from web.keys import CLOCK, HUB, LOGIN_POLICY, REQ_LANG, SETTINGS
 from web.templating import gettext, say
 
 MAX_BODY = 64 * 1024
 
 
 class FormLimiter:
-    """How many submissions a source address, and a form, may send in a moving window."""
+    """How many submissions a source address, and a form, may send in a moving window.
+    `shared`: counted in the database with the other instances (`[cluster] enabled`)."""
 
-    def __init__(self, per_address: str = "10/minute", per_form: str = "300/minute") -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+    def __init__(
+        self, per_address: str = "10/minute", per_form: str = "300/minute", *, shared: bool = False
+    ) -> None:
+        self._limiter = limiter(shared=shared)
         self.per_address: RateLimitItem = parse(per_address)
         self.per_form: RateLimitItem = parse(per_form)
 
-    def hit(self, key: str | None, address: str) -> int | None:
+    async def hit(self, key: str | None, address: str) -> int | None:
         """None when the submission may go on, else the seconds to wait. A malformed key
         (None) names no form: it counts against the address only."""
         counted = [(self.per_address, ("address", address))]
         if key is not None:
             counted.append((self.per_form, ("form", key)))
         for item, ids in counted:
-            if not self._limiter.hit(item, "web-form", *ids):
-                stats = self._limiter.get_window_stats(item, "web-form", *ids)
+            if not await self._limiter.hit(item, "web-form", *ids):
+                stats = await self._limiter.get_window_stats(item, "web-form", *ids)
                 return max(1, math.ceil(stats.reset_time - time.time()))
         return None
 
@@ -168,7 +171,7 @@ async def submit(request: web.Request) -> web.Response:
     key = request.match_info["key"]
     origin = request.headers.get("Origin")
     address = request.app[LOGIN_POLICY].client_address(request)
-    wait = request.app[FORM_LIMITER].hit(key if form_leads.is_key(key) else None, address)
+    wait = await request.app[FORM_LIMITER].hit(key if form_leads.is_key(key) else None, address)
     if wait is not None:
         return _too_many(request, wait)
     try:
@@ -237,6 +240,6 @@ async def preflight(request: web.Request) -> web.Response:
 
 
 def setup_routes(app: web.Application) -> None:
-    app[FORM_LIMITER] = FormLimiter()
+    app[FORM_LIMITER] = FormLimiter(shared=app[SETTINGS].cluster.enabled)
     app.router.add_post("/api/v1/forms/{key}", submit)
     app.router.add_route("OPTIONS", "/api/v1/forms/{key}", preflight)
