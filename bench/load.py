@@ -248,6 +248,17 @@ async def run(args: argparse.Namespace, url: str, tmp: Path) -> int:
         f"p99 {percentile(latencies, 0.99):.1f} ms, max {max(latencies or [0]):.1f} ms "
         "(target p99 <= 50 ms)"
     )
+    if sent:  # which bursts were slow: the worst pop-up of each, in order
+        first = min(sent.values())
+        worst: dict[int, float] = {}
+        for k, t in sent.items():
+            if k in arrivals:
+                n = int((t - first) // args.burst_every)
+                worst[n] = max(worst.get(n, 0.0), (arrivals[k] - t) * 1000)
+        print(
+            "  worst pop-up of each burst (ms): "
+            + " ".join(f"{worst[n]:.0f}" for n in sorted(worst))
+        )
     if bot is not None:
         print(bot.report(), flush=True)
     text = Path(f"{stats_prefix}_stats.csv").read_text()  # noqa: ASYNC240 (small, once)

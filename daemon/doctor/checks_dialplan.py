@@ -16,6 +16,8 @@ from models.contacts.phones import dial_string
 from models.core.errors import msg
 from models.telephony.pbx_health import OK, PROBLEM, WARNING, Finding
 
+# Users named in a finding about phones the PBX does not know; the rest are counted.
+_NAMED = 10
 _FALLBACK_NUMBER = "+34911234567"
 
 
@@ -104,18 +106,30 @@ async def check_devices(ctx: DoctorContext) -> list[Finding]:
             )
         ]
     if missing:
+        named = "; ".join(missing[:_NAMED])
+        if len(missing) > _NAMED:  # the first ones: a line of hundreds helps nobody
+            problem = msg(
+                "the PBX knows no device for %(count)s of %(total)s users, whose phones "
+                "would never pop up: %(users)s and %(more)s more",
+                count=len(missing),
+                total=len(ctx.users),
+                users=named,
+                more=len(missing) - _NAMED,
+            )
+        else:
+            problem = msg(
+                "the PBX knows no device for %(count)s of %(total)s users, whose phones "
+                "would never pop up: %(users)s",
+                count=len(missing),
+                total=len(ctx.users),
+                users=named,
+            )
         return [
             Finding(
                 "devices",
                 PROBLEM,
                 title,
-                msg(
-                    "the PBX knows no device for %(count)s of %(total)s users, whose phones "
-                    "would never pop up: %(users)s",
-                    count=len(missing),
-                    total=len(ctx.users),
-                    users="; ".join(missing),
-                ),
+                problem,
                 msg(
                     "create the endpoint in pjsip.conf, or make [ami] agent_channel (or a "
                     "device → extension entry in [ami] devices) name the phone the PBX has"

@@ -101,6 +101,19 @@ async def test_a_refused_login_is_quoted_and_stops_the_checks(healthy, world, cl
     assert "sin comprobar" in spanish
 
 
+async def test_many_phones_unknown_to_the_pbx_name_the_first_ten(healthy, world, clock, recordings):
+    """A PBX that knows none of 200 phones: the line names ten users and counts the rest,
+    instead of a line of 200 names (seen in the load bench's log)."""
+    for n in range(200, 225):
+        await user_ops.create_user(f"agent{n}", "secret-pass-1", extension=str(n))
+    report = await diagnose(healthy, clock, recordings)
+    devices = finding(report, "devices")
+    assert devices.status == "problem"
+    assert "25 of 28 users" in devices.message and "and 15 more" in devices.message
+    assert devices.message.count("→") == 10
+    assert "y 15 más" in format_report(report, "es")
+
+
 async def test_nothing_listening_is_a_problem_with_host_and_port(db, clock, recordings):
     server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
