@@ -57,7 +57,9 @@ class CallNotifier:
     def start(self) -> Subscription:
         """Subscribe (a named consumer task on the hub, stopped by `stop` or `hub.close`)."""
         if self._subscription is None:
-            self._subscription = self._hub.subscribe("telegram-notifier", self.handle, *EVENTS)
+            self._subscription = self._hub.subscribe(
+                "telegram-notifier", self.handle, *EVENTS, after_live=True
+            )
         return self._subscription
 
     async def stop(self) -> None:

@@ -127,7 +127,7 @@ class WebhookEvents:
         self._sub: Subscription | None = None
 
     def start(self) -> None:
-        self._sub = self.hub.subscribe("webhooks", self.handle, *EVENTS)
+        self._sub = self.hub.subscribe("webhooks", self.handle, *EVENTS, after_live=True)
 
     async def stop(self) -> None:
         if self._sub is not None:

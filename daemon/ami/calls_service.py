@@ -104,7 +104,8 @@ class CallsService:
         # Set while the live lane has nothing to do: store lanes start a write only then (or
         # after _LIVE_FIRST at most), so a pop-up lookup never queues behind a transaction
         # that holds SQLite's one connection, and calls that end meanwhile join one commit.
-        self._live_idle = asyncio.Event()
+        # The hub's own flag: subscribers made `after_live` (Telegram, webhooks) wait on it too.
+        self._live_idle = hub.live_idle
         self._live_idle.set()
         self.extensions = directory.extensions
         self.failures = 0
@@ -163,6 +164,7 @@ class CallsService:
                 await task
         self._tasks = []
         self._lookups.clear()
+        self._live_idle.set()  # nothing publishes now: the hub's late subscribers wait no more
         # A lane cancelled mid-batch leaves the batch writing: it ends before the database closes.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.directory.wait_for_writes(), timeout=10)

@@ -1,9 +1,14 @@
 """The hub: in-process publish/subscribe for domain events, and command handlers.
 
 The publisher never blocks: each subscriber has its own bounded queue and a
-named consumer task. A subscriber's error is logged with the event that caused it, and that
-subscriber goes on with the next event; the others never notice. The hub owns the consumer
-tasks: `unsubscribe` and `close` cancel them, then wait for them.
+named consumer task. A subscriber made `after_live` (the Telegram notifier, the webhooks) takes
+each event only once the pop-ups being published are out (`Hub.live_idle`, set by the call
+path's live lane), or after LIVE_FIRST at most: under a burst of calls its database work no
+longer competes with the pop-ups for the event loop and the connections.
+
+A subscriber's error is logged with the event that caused it, and that subscriber goes on with
+the next event; the others never notice. The hub owns the consumer tasks: `unsubscribe` and
+`close` cancel them, then wait for them.
 """
 
 from __future__ import annotations
@@ -18,16 +23,27 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[Any], Awaitable[None]]
 
+# Longest an `after_live` subscriber lets a busy live lane go first, per event.
+LIVE_FIRST = 0.5
+
 
 class Subscription:
     """One subscriber: a queue and the task that drains it."""
 
-    def __init__(self, name: str, handler: Handler, types: tuple[type, ...], maxsize: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        handler: Handler,
+        types: tuple[type, ...],
+        maxsize: int,
+        after: asyncio.Event | None = None,
+    ) -> None:
         self.name = name
         self.handler = handler
         self.types = types
         self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize)
         self.task: asyncio.Task[None] | None = None
+        self._after = after  # waited for (at most LIVE_FIRST) before each event
 
     def wants(self, event: Any) -> bool:
         return not self.types or isinstance(event, self.types)
@@ -36,6 +52,9 @@ class Subscription:
         while True:
             event = await self.queue.get()
             try:
+                if self._after is not None and not self._after.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._after.wait(), LIVE_FIRST)
                 await self.handler(event)
             except asyncio.CancelledError:
                 raise
@@ -52,10 +71,18 @@ class Hub:
         self._subs: list[Subscription] = []
         self._commands: dict[type, Callable[[Any], Awaitable[Any]]] = {}
         self._queue_size = queue_size
+        # Set while no pop-up is being published: the call path's live lane clears it while
+        # it has work (daemon/ami/calls_service.py). Set for good when nothing drives it.
+        self.live_idle = asyncio.Event()
+        self.live_idle.set()
 
-    def subscribe(self, name: str, handler: Handler, *types: type) -> Subscription:
-        """Call `handler` for every published event of `types` (all when none)."""
-        sub = Subscription(name, handler, types, self._queue_size)
+    def subscribe(
+        self, name: str, handler: Handler, *types: type, after_live: bool = False
+    ) -> Subscription:
+        """Call `handler` for every published event of `types` (all when none); with
+        `after_live`, each once the pop-ups being published are out (see the module)."""
+        after = self.live_idle if after_live else None
+        sub = Subscription(name, handler, types, self._queue_size, after)
         sub.task = asyncio.get_running_loop().create_task(sub.run(), name=f"hub:{name}")
         self._subs.append(sub)
         return sub

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -14,6 +16,8 @@ from models.people import sessions
 from models.people.permissions import ADMIN, AGENT, RIGHTS, STANDARD_GROUPS
 from models.schema.company import Company, TelephonySettings
 from models.schema.users import Group, User
+
+T = TypeVar("T")
 
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,60}$")
@@ -27,10 +31,32 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+# Password hashes computed at once by this process. argon2 takes tens of milliseconds of CPU
+# on purpose, on 4 threads (its parallelism): fifty people logging in together (the start of a
+# shift, or someone guessing passwords) ran six at once on the worker threads and took every
+# core from the pop-ups (bench/load.py: the burst of calls beside them waited 215 ms against
+# about 60 for the others). One at a time, logins queue for the hasher instead.
+_HASHING_AT_ONCE = 1
+_hashing: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+
+
+def _hashing_slot() -> asyncio.Semaphore:
+    global _hashing
+    loop = asyncio.get_running_loop()
+    if _hashing is None or _hashing[0] is not loop:
+        _hashing = (loop, asyncio.Semaphore(_HASHING_AT_ONCE))
+    return _hashing[1]
+
+
+async def _in_hasher(work: Callable[..., T], *args: Any) -> T:
+    """argon2 work in a worker thread (the event loop serving every pop-up and page must not
+    wait for it), one at a time (above)."""
+    async with _hashing_slot():
+        return await asyncio.to_thread(work, *args)
+
+
 async def _hashed(password: str) -> str:
-    """`hash_password` in a worker thread: argon2 takes tens of milliseconds of CPU on
-    purpose, and the event loop serving every pop-up and page must not wait for it."""
-    return await asyncio.to_thread(_hasher.hash, password)
+    return await _in_hasher(_hasher.hash, password)
 
 
 def _verify(stored_hash: str, password: str) -> None:
@@ -123,7 +149,7 @@ async def authenticate(username: str, password: str) -> User:
     if _USERNAME.match(username or ""):  # no user has another shape (nor a NUL for the database)
         user = await User.get_or_none(username=username, is_active=True).prefetch_related("group")
     try:
-        await asyncio.to_thread(_verify, user.password_hash if user else _DUMMY_HASH, password)
+        await _in_hasher(_verify, user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         raise AuthenticationFailed(msg("wrong username or password")) from None
     if user is None:

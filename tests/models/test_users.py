@@ -1,3 +1,5 @@
+import asyncio
+
 import pytest
 
 from models.core.errors import AuthenticationFailed, Conflict, ValidationFailed
@@ -43,3 +45,33 @@ async def test_agent_rights_are_limited(world):
     assert group.rights == ["calls.view_all", "clients.view_all"]
     with pytest.raises(ValidationFailed):
         await user_ops.create_group("Bad", ["fly"])
+
+
+async def test_logins_at_once_hash_one_password_at_a_time(world, monkeypatch):
+    """Fifty people logging in together must not take every core from the pop-ups: argon2
+    (itself on several threads) runs for one login at a time, and every login still ends."""
+    import threading
+    import time
+
+    running, most = 0, 0
+    lock = threading.Lock()
+    verify = user_ops._verify
+
+    def counted(stored_hash: str, password: str) -> None:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        try:
+            time.sleep(0.02)  # long enough for concurrent threads to overlap
+            verify(stored_hash, password)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(user_ops, "_verify", counted)
+    attempts = [user_ops.authenticate("luis", world.password) for _ in range(4)]
+    attempts.append(user_ops.authenticate("luis", "wrong-password"))
+    results = await asyncio.gather(*attempts, return_exceptions=True)
+    assert [type(r).__name__ for r in results] == ["User"] * 4 + ["AuthenticationFailed"]
+    assert most == 1
