@@ -11,6 +11,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from bot.reminders import send_daily_digests, send_due_reminders
+from daemon import heap
 from daemon.commands._db import ensure_data_dir
 from daemon.dialer import DialerRunner
 from daemon.doctor.monitor import PbxDoctor, start_doctor
@@ -236,6 +237,7 @@ async def run_forever(settings: Settings) -> None:
         await run_instance_forever(settings)
         return
     rt = await start(settings)
+    heap.settle()
     stopping = stop_event()
     print(f"Centralita CRM is running: {rt.web_url}  (Ctrl+C to stop)", flush=True)
     try:

@@ -16,6 +16,7 @@ import uuid
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
+from daemon import heap
 from daemon.app import _start_scheduler, _start_web
 from daemon.cluster.bridge import HubBridge
 from daemon.cluster.leadership import Leadership
@@ -91,6 +92,7 @@ class LeaderParts:
         self._stack = stack
         # The PBX link registered the real command handlers: this instance now serves them.
         self._bridge.become_leader({t: self._hub.handler_of(t) for t in COMMANDS})
+        heap.settle()  # the leader's parts live as long as its leadership (daemon/heap.py)
 
     async def stop(self) -> None:
         self._bridge.become_follower()
@@ -169,6 +171,7 @@ async def start_instance(settings: Settings, *, clock: Clock | None = None) -> I
 
 async def run_instance_forever(settings: Settings) -> None:
     instance = await start_instance(settings)
+    heap.settle()
     stopping = stop_event()
     print(
         f"Centralita CRM is running: {instance.web_url}  (instance {instance.instance_id[:8]}, "
