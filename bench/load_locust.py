@@ -2,10 +2,12 @@
 panel's busiest pages. Not a benchmark by itself: bench/load.py runs it headless."""
 
 import itertools
+import json
 import os
 import re
+from pathlib import Path
 
-from locust import HttpUser, between, task
+from locust import HttpUser, between, events, task
 
 URLS = os.environ["LOAD_URLS"].split(",")
 FIRST_EXTENSION = int(os.environ.get("LOAD_FIRST_EXTENSION", "1000"))
@@ -13,6 +15,22 @@ AGENTS = int(os.environ.get("LOAD_AGENTS", "200"))
 PASSWORD = os.environ.get("LOAD_PASSWORD", "bench-password-1")
 _numbers = itertools.count()
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_page_times: list[float] = []  # every page's time in ms, the log-ins left out
+
+
+@events.request.add_listener
+def _time_page(name: str, response_time: float, **_: object) -> None:
+    if not name.startswith("/login"):
+        _page_times.append(response_time)
+
+
+@events.quitting.add_listener
+def _write_page_times(**_: object) -> None:
+    """bench/load.py reads them for the pages' percentiles over all pages but the log-in
+    (Locust's own "Aggregated" line counts the log-ins, which queue for the password hasher)."""
+    target = os.environ.get("LOAD_PAGE_TIMES")
+    if target:
+        Path(target).write_text(json.dumps(_page_times))
 
 
 class Agent(HttpUser):
