@@ -106,23 +106,20 @@ async def check_devices(ctx: DoctorContext) -> list[Finding]:
             )
         ]
     if missing:
-        named = "; ".join(missing[:_NAMED])
+        values: dict[str, object] = {"count": len(missing), "total": len(ctx.users)}
+        values["users"] = "; ".join(missing[:_NAMED])
         if len(missing) > _NAMED:  # the first ones: a line of hundreds helps nobody
             problem = msg(
                 "the PBX knows no device for %(count)s of %(total)s users, whose phones "
                 "would never pop up: %(users)s and %(more)s more",
-                count=len(missing),
-                total=len(ctx.users),
-                users=named,
                 more=len(missing) - _NAMED,
+                **values,
             )
         else:
             problem = msg(
                 "the PBX knows no device for %(count)s of %(total)s users, whose phones "
                 "would never pop up: %(users)s",
-                count=len(missing),
-                total=len(ctx.users),
-                users=named,
+                **values,
             )
         return [
             Finding(
