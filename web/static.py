@@ -59,12 +59,15 @@ class VersionedUrls:
     def __init__(self, directory: Path, prefix: str = "/static/") -> None:
         self._directory = directory.resolve()
         self._prefix = prefix
-        self._known: dict[str, tuple[tuple[int, int], str]] = {}
+        # name -> (its resolved path, (size, mtime) when hashed, the URL); a name is resolved
+        # and checked to stay in the folder once, then each page only stats the file.
+        self._known: dict[str, tuple[Path, tuple[int, int], str]] = {}
 
     def url(self, filename: str) -> str:
         name = filename.lstrip("/")
         plain = self._prefix + name
-        path = (self._directory / name).resolve()
+        known = self._known.get(name)
+        path = known[0] if known else (self._directory / name).resolve()
         if not path.is_relative_to(self._directory):
             return plain
         try:
@@ -72,12 +75,11 @@ class VersionedUrls:
         except OSError:
             return plain
         stamp = (stat.st_size, stat.st_mtime_ns)
-        known = self._known.get(name)
-        if known is None or known[0] != stamp:
+        if known is None or known[1] != stamp:
             digest = urlsafe_b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
-            known = (stamp, f"{plain}?v={digest}")
+            known = (path, stamp, f"{plain}?v={digest}")
             self._known[name] = known
-        return known[1]
+        return known[2]
 
 
 STATIC_URLS = web.AppKey("static_urls", VersionedUrls)

@@ -13,9 +13,10 @@ both count it.
 from __future__ import annotations
 
 import itertools
+import math
 import time
-from math import floor
 
+from limits import RateLimitItem
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.storage.base import SlidingWindowCounterSupport
 from limits.aio.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
@@ -108,11 +109,11 @@ class DatabaseStorage(Storage, SlidingWindowCounterSupport):
             return False
         now = time.time()
         previous, previous_ttl, current, _ = await self._window(key, expiry, now)
-        if floor(previous * previous_ttl / expiry + current) + amount > limit:
+        if math.floor(previous * previous_ttl / expiry + current) + amount > limit:
             return False
         _, current_key = self._keys(key, expiry, now)
         current = await self.incr(current_key, 2 * expiry, amount)
-        if floor(previous * previous_ttl / expiry + current) > limit:
+        if math.floor(previous * previous_ttl / expiry + current) > limit:
             # Another instance counted a call in between: this one is refused, and taken back.
             await RateCounter.filter(key=current_key).update(count=F("count") - amount)
             return False
@@ -127,6 +128,15 @@ class DatabaseStorage(Storage, SlidingWindowCounterSupport):
 
 
 Limiter = MovingWindowRateLimiter | SlidingWindowCounterRateLimiter
+
+
+async def seconds_to_wait(limiter: Limiter, item: RateLimitItem, *ids: str) -> int:
+    """Count one hit of `item` for `ids`: 0 when it may go on, else the whole seconds until
+    the window lets the next one in (at least 1), for a `Retry-After`."""
+    if await limiter.hit(item, *ids):
+        return 0
+    stats = await limiter.get_window_stats(item, *ids)
+    return max(1, math.ceil(stats.reset_time - time.time()))
 
 
 def limiter(*, shared: bool) -> Limiter:

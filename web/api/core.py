@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -24,7 +22,7 @@ from limits import parse
 from pydantic import BaseModel, ValidationError
 
 from models.core.errors import Conflict, CrmError, NotFound, PermissionDenied, ValidationFailed
-from models.core.shared_rate_limits import limiter
+from models.core.shared_rate_limits import limiter, seconds_to_wait
 from models.core.translation import set_reader_language
 from models.people import api_tokens
 from models.schema.users import User
@@ -54,10 +52,7 @@ class RateLimit:
 
     async def hit(self, key: str) -> int:
         """0 when the call may go on, else the seconds to wait before the next one."""
-        if await self._limiter.hit(self.item, key):
-            return 0
-        stats = await self._limiter.get_window_stats(self.item, key)
-        return max(1, math.ceil(stats.reset_time - time.time()))
+        return await seconds_to_wait(self._limiter, self.item, key)
 
 
 API_RATE = web.AppKey("crm_api_rate", RateLimit)

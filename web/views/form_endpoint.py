@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import html
 import json
-import math
-import time
 from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
 from limits import RateLimitItem, parse
 
 from models.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from models.core.shared_rate_limits import limiter
+from models.core.shared_rate_limits import limiter, seconds_to_wait
 from models.sales import form_leads
 from web.api.problems import problem
 from web.keys import CLOCK, HUB, LOGIN_POLICY, REQ_LANG, SETTINGS
@@ -51,9 +49,9 @@ class FormLimiter:
         if key is not None:
             counted.append((self.per_form, ("form", key)))
         for item, ids in counted:
-            if not await self._limiter.hit(item, "web-form", *ids):
-                stats = await self._limiter.get_window_stats(item, "web-form", *ids)
-                return max(1, math.ceil(stats.reset_time - time.time()))
+            wait = await seconds_to_wait(self._limiter, item, "web-form", *ids)
+            if wait:
+                return wait
         return None
 
 
